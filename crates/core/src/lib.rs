@@ -1,0 +1,31 @@
+//! Shared types of textclf, used by every other crate.
+//!
+//! The data flow of the project is *data → features/tokens → model → metrics → report*.
+//! This crate holds the plain types that travel along it and nothing heavy:
+//!
+//! * [`LabelSet`]: the stable mapping between class ids (`0..k`) and class names.
+//! * [`Dataset`]: labelled texts with their row ids, labels as ids into a [`LabelSet`].
+//! * [`Predictions`]: an `n × k` matrix of class probabilities (row-stochastic).
+//! * [`Classifier`]: the one interface every model implements — linear baselines and
+//!   transformers alike — so evaluation, reports, sweeps and ensembles never care which
+//!   kind of model they were given.
+//!
+//! ```
+//! use textclf_core::{LabelSet, Predictions};
+//! let labels = LabelSet::from_raw(["pos", "neg", "pos"]);
+//! assert_eq!(labels.names(), ["neg", "pos"]);
+//! let p = Predictions::new(2, vec![0.9, 0.1, 0.2, 0.8]).unwrap();
+//! assert_eq!(p.argmax(), vec![0, 1]);
+//! ```
+
+mod classifier;
+mod dataset;
+mod error;
+mod labels;
+mod predictions;
+
+pub use classifier::Classifier;
+pub use dataset::Dataset;
+pub use error::{Error, Result};
+pub use labels::LabelSet;
+pub use predictions::Predictions;
