@@ -1,1 +1,43 @@
-//! (being written)
+//! TF-IDF features and sparse linear classifiers — the strong, fast baselines every
+//! transformer run is compared against.
+//!
+//! * [`analyzer`]: text normalisation (HTML stripping, lower-casing), word+punctuation
+//!   tokens, hashed word and character n-grams.
+//! * [`tfidf`]: vocabulary with `min_df`/`max_df`/`max_features`, smoothed IDF,
+//!   sublinear TF, L2 normalisation; parallel over documents.
+//! * [`solver`]: dual coordinate descent for L2-loss SVM and logistic regression (the
+//!   algorithms LIBLINEAR uses), L-BFGS for multinomial logistic regression, Platt scaling.
+//! * [`model`]: [`LinearParams`] → [`fit`] → [`LinearClassifier`], which implements the
+//!   shared [`textclf_core::Classifier`] interface and saves to / loads from a folder.
+//!
+//! We implement the solvers ourselves rather than bind LIBLINEAR: the algorithms are
+//! short, a pure-Rust build needs no C toolchain, and working on our own CSR matrix
+//! avoids copying 10⁷ non-zeros into another library's format.
+//!
+//! ```
+//! use textclf_core::{Classifier, Dataset, LabelSet};
+//! use textclf_linear::{fit, LinearKind, LinearParams};
+//! let labels = LabelSet::from_raw(["neg", "pos"]);
+//! let texts: Vec<String> = ["great fun", "great film", "dull plot", "dull, boring"]
+//!     .iter().map(|s| s.to_string()).collect();
+//! let train = Dataset::new("toy", vec!["0".into(), "1".into(), "2".into(), "3".into()],
+//!     texts, vec![1, 1, 0, 0], labels).unwrap();
+//! let mut params = LinearParams::new(LinearKind::Lr);
+//! params.c = Some(10.0);
+//! params.features.min_df = 1;
+//! let (model, _report) = fit(&params, &train, None).unwrap();
+//! assert_eq!(model.predict(&["great"]).unwrap(), vec![1]);
+//! ```
+
+pub mod analyzer;
+mod error;
+mod io;
+pub mod model;
+pub mod solver;
+pub mod sparse;
+pub mod tfidf;
+
+pub use analyzer::{AnalyzerParams, TokenMode};
+pub use error::{LinearError, Result};
+pub use model::{fit, ClassWeights, FitReport, LinearClassifier, LinearKind, LinearParams};
+pub use tfidf::{Tfidf, TfidfParams};

@@ -1,0 +1,155 @@
+//! Saving and loading linear models: `model.json` (settings, labels, calibration) beside
+//! `model.safetensors` (vocabulary hashes, IDF, weights, intercepts).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use textclf_core::LabelSet;
+
+use crate::model::{Calibration, LinearClassifier, LinearParams};
+use crate::tfidf::Tfidf;
+use crate::{LinearError, Result};
+
+const FORMAT: &str = "textclf-linear";
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    params: LinearParams,
+    labels: Vec<String>,
+    calibration: Calibration,
+    num_features: usize,
+    outputs: usize,
+}
+
+fn bytes_of_f32(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
+    let io = |e| LinearError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        params: m.params.clone(),
+        labels: m.labels.names().to_vec(),
+        calibration: m.calibration.clone(),
+        num_features: m.vectorizer.num_features(),
+        outputs: m.outputs(),
+    };
+    let d = m.vectorizer.num_features();
+    let hashes: Vec<u8> = m
+        .vectorizer
+        .hashes
+        .iter()
+        .flat_map(|h| h.to_le_bytes())
+        .collect();
+    let idf = bytes_of_f32(&m.vectorizer.idf);
+    let w = bytes_of_f32(&m.weights);
+    let b = bytes_of_f32(&m.bias);
+    let view = |dt, shape, data| {
+        TensorView::new(dt, shape, data).map_err(|e| LinearError::Data(e.to_string()))
+    };
+    let tensors = vec![
+        ("vocab_hashes", view(Dtype::U64, vec![d], &hashes)?),
+        ("idf", view(Dtype::F32, vec![d], &idf)?),
+        ("weight", view(Dtype::F32, vec![m.outputs(), d], &w)?),
+        ("bias", view(Dtype::F32, vec![m.outputs()], &b)?),
+    ];
+    let meta = HashMap::from([("format".to_string(), FORMAT.to_string())]);
+    let tmp = dir.join(".model.safetensors.tmp");
+    safetensors::serialize_to_file(tensors, Some(meta), &tmp)
+        .map_err(|e| LinearError::Data(format!("writing {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, dir.join("model.safetensors")).map_err(io)?;
+    let json =
+        serde_json::to_string_pretty(&manifest).map_err(|e| LinearError::Data(e.to_string()))?;
+    let tmp = dir.join(".model.json.tmp");
+    std::fs::write(&tmp, json).map_err(io)?;
+    std::fs::rename(&tmp, dir.join("model.json")).map_err(io)?;
+    Ok(())
+}
+
+pub(crate) fn load(dir: &Path) -> Result<LinearClassifier> {
+    let fail = |reason: String| LinearError::Load {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let mpath = dir.join("model.json");
+    let text = std::fs::read_to_string(&mpath).map_err(|e| {
+        fail(format!(
+            "cannot read {}: {e} (is this the folder a `textclf baseline` run saved its model in, e.g. <run>/model?)",
+            mpath.display()
+        ))
+    })?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| fail(format!("model.json: {e}")))?;
+    if m.format != FORMAT {
+        return Err(fail(format!(
+            "model.json has format '{}', expected '{FORMAT}'",
+            m.format
+        )));
+    }
+    if m.version > VERSION {
+        return Err(fail(format!(
+            "model version {} is newer than this textclf understands ({VERSION}): upgrade textclf",
+            m.version
+        )));
+    }
+    let spath = dir.join("model.safetensors");
+    let bytes =
+        std::fs::read(&spath).map_err(|e| fail(format!("cannot read {}: {e}", spath.display())))?;
+    let st =
+        SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("model.safetensors: {e}")))?;
+    let get = |name: &str, dt: Dtype, len: usize| -> Result<&[u8]> {
+        let t = st
+            .tensor(name)
+            .map_err(|e| fail(format!("tensor {name}: {e}")))?;
+        let n: usize = t.shape().iter().product();
+        if t.dtype() != dt || n != len {
+            return Err(fail(format!(
+                "tensor {name} has {:?} {:?}, expected {dt:?} with {len} values",
+                t.dtype(),
+                t.shape()
+            )));
+        }
+        Ok(t.data())
+    };
+    let d = m.num_features;
+    let f32s = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let hashes: Vec<u64> = get("vocab_hashes", Dtype::U64, d)?
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    let idf = f32s(get("idf", Dtype::F32, d)?);
+    let weights = f32s(get("weight", Dtype::F32, m.outputs * d)?);
+    let bias = f32s(get("bias", Dtype::F32, m.outputs)?);
+    let labels = LabelSet::new(m.labels).map_err(|e| fail(e.to_string()))?;
+    let expected_outputs = if labels.len() == 2 { 1 } else { labels.len() };
+    if m.outputs != expected_outputs {
+        return Err(fail(format!(
+            "{} outputs for {} classes",
+            m.outputs,
+            labels.len()
+        )));
+    }
+    let vectorizer = Tfidf::from_parts(m.params.features.clone(), hashes, idf)?;
+    Ok(LinearClassifier::from_saved(
+        m.params,
+        labels,
+        vectorizer,
+        weights,
+        bias,
+        m.calibration,
+    ))
+}
