@@ -11,7 +11,7 @@ pub struct Predictions {
 impl Predictions {
     /// Wraps a row-major probability matrix with `k` columns.
     pub fn new(k: usize, probs: Vec<f32>) -> Result<Self> {
-        if k == 0 || probs.len() % k != 0 {
+        if k == 0 || !probs.len().is_multiple_of(k) {
             return Err(Error::Invalid(format!(
                 "a probability matrix of {} values cannot have {k} columns",
                 probs.len()
@@ -22,7 +22,7 @@ impl Predictions {
 
     /// Turns raw scores (logits) into probabilities with a numerically stable softmax.
     pub fn from_logits(k: usize, mut logits: Vec<f32>) -> Result<Self> {
-        if k == 0 || logits.len() % k != 0 {
+        if k == 0 || !logits.len().is_multiple_of(k) {
             return Err(Error::Invalid(format!(
                 "a score matrix of {} values cannot have {k} columns",
                 logits.len()
@@ -82,7 +82,9 @@ impl Predictions {
         };
         let total: f32 = parts.iter().map(|(_, w)| *w).sum();
         if total <= 0.0 {
-            return Err(Error::Invalid("ensemble weights must sum to more than 0".into()));
+            return Err(Error::Invalid(
+                "ensemble weights must sum to more than 0".into(),
+            ));
         }
         let mut out = vec![0f32; first.probs.len()];
         for (p, w) in parts {

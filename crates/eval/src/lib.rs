@@ -1,1 +1,45 @@
-//! (being written)
+//! Evaluation shared by every textclf model — linear baselines and fine-tuned
+//! transformers are measured by exactly the same code.
+//!
+//! * [`evaluate`] turns gold class ids and a probability matrix into a [`Report`]:
+//!   accuracy, macro/weighted (and, for two classes, binary) F1, log loss, per-class
+//!   precision/recall/F1, the confusion matrix, the largest confusions and
+//!   percentile-bootstrap confidence intervals for accuracy and macro F1.
+//! * [`compare`] compares two models on the same test rows: the differences with
+//!   paired-bootstrap intervals and McNemar's test, summed up in a one-sentence verdict.
+//! * [`render_report`] / [`render_comparison`] format both for the terminal.
+//! * [`write_metrics`], [`write_predictions`], [`load_run`] and [`align_runs`] write and
+//!   read the run folders (`metrics.json`, `predictions.csv`) every run produces, so runs
+//!   can be compared later.
+//!
+//! ```
+//! use textclf_core::{LabelSet, Predictions};
+//! use textclf_eval::{evaluate, render_report, EvalOptions};
+//!
+//! let labels = LabelSet::new(vec!["neg".into(), "pos".into()]).unwrap();
+//! let probs = Predictions::new(2, vec![0.9, 0.1, 0.3, 0.7, 0.6, 0.4, 0.2, 0.8]).unwrap();
+//! let gold = [0, 1, 1, 1];
+//! let report = evaluate(&gold, &probs, &labels, &EvalOptions::default()).unwrap();
+//! assert_eq!(report.accuracy, 0.75);
+//! assert_eq!(report.per_class[1].recall, 2.0 / 3.0);
+//! assert!(report.ci.accuracy[0] <= 0.75 && 0.75 <= report.ci.accuracy[1]);
+//! println!("{}", render_report(&report, "example", None));
+//! ```
+
+mod compare;
+mod error;
+mod metrics;
+mod record;
+mod render;
+
+pub use compare::{compare, mcnemar, Comparison, McNemar, EXACT_BELOW};
+pub use error::EvalError;
+pub use metrics::{
+    evaluate, ClassMetrics, ConfidenceIntervals, Confusion, ConfusionLine, EvalOptions, Report,
+    LOG_LOSS_EPS, TOP_CONFUSIONS,
+};
+pub use record::{
+    align_runs, load_run, write_metrics, write_predictions, AlignedRuns, PredictionRow, RunRecord,
+    Timing, METRICS_FILE, PREDICTIONS_FILE,
+};
+pub use render::{render_comparison, render_report, render_timing};

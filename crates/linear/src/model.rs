@@ -159,10 +159,10 @@ impl LinearParams {
         if !(0.0..=1.0).contains(&self.nb_beta) {
             return Err(LinearError::Param("NBSVM beta must be in [0, 1]".into()));
         }
-        if !(self.nb_alpha > 0.0) {
+        if self.nb_alpha.is_nan() || self.nb_alpha <= 0.0 {
             return Err(LinearError::Param("NBSVM alpha must be positive".into()));
         }
-        if !(self.tol > 0.0) || self.max_iter == 0 {
+        if self.tol.is_nan() || self.tol <= 0.0 || self.max_iter == 0 {
             return Err(LinearError::Param(
                 "tol must be > 0 and max_iter ≥ 1".into(),
             ));
@@ -224,6 +224,13 @@ pub struct CSearchPoint {
     pub fit_s: f64,
 }
 
+/// The rows C is chosen and the calibration fitted on.
+struct Selection {
+    x: CsrMatrix,
+    y: Vec<usize>,
+    split: &'static str,
+}
+
 /// Scores (outputs × rows) of raw weights.
 struct RawModel {
     outputs: usize,
@@ -266,9 +273,9 @@ fn nb_ratio(x: &CsrMatrix, positive: &[bool], alpha: f64) -> Vec<f64> {
     let d = x.ncols;
     let mut p = vec![alpha; d];
     let mut q = vec![alpha; d];
-    for i in 0..x.nrows() {
+    for (i, &pos) in positive.iter().enumerate() {
         let (idx, val) = x.row(i);
-        let target = if positive[i] { &mut p } else { &mut q };
+        let target = if pos { &mut p } else { &mut q };
         for (&j, &v) in idx.iter().zip(val) {
             target[j as usize] += v as f64;
         }
@@ -430,19 +437,20 @@ pub fn fit(
     let cw = params.class_weights.weights(&counts)?;
 
     let needs_selection = params.c.is_none() || params.kind != LinearKind::Lr;
-    // (matrix to fit on, its labels, selection matrix, its labels, split name)
-    let holdout;
-    let (fit_x, fit_y, sel): (
-        &CsrMatrix,
-        Vec<usize>,
-        Option<(CsrMatrix, Vec<usize>, &str)>,
-    ) = match (&x_valid, valid) {
-        (Some(xv), Some(v)) => (
+    // The rows to fit on, and where C is chosen and calibration fitted.
+    let holdout: CsrMatrix;
+    let (fit_x, fit_y, sel): (&CsrMatrix, Vec<usize>, Option<Selection>) = match x_valid.zip(valid)
+    {
+        Some((xv, v)) => (
             &x_all,
             train.labels.clone(),
-            Some((xv.clone(), v.labels.clone(), "valid")),
+            Some(Selection {
+                x: xv,
+                y: v.labels.clone(),
+                split: "valid",
+            }),
         ),
-        _ if needs_selection => {
+        None if needs_selection => {
             let (fi, ho) = holdout_split(&train.labels, k, params.holdout_frac, params.seed);
             if ho.is_empty() {
                 return Err(LinearError::Data(
@@ -452,9 +460,14 @@ pub fn fit(
             holdout = x_all.select_rows(&fi);
             let fy = fi.iter().map(|&i| train.labels[i]).collect();
             let hy = ho.iter().map(|&i| train.labels[i]).collect();
-            (&holdout, fy, Some((x_all.select_rows(&ho), hy, "holdout")))
+            let sel = Selection {
+                x: x_all.select_rows(&ho),
+                y: hy,
+                split: "holdout",
+            };
+            (&holdout, fy, Some(sel))
         }
-        _ => (&x_all, train.labels.clone(), None),
+        None => (&x_all, train.labels.clone(), None),
     };
 
     let mut search = vec![];
@@ -471,7 +484,7 @@ pub fn fit(
         })
         .collect();
     let mut best = 0;
-    if let Some((sx, sy, _)) = &sel {
+    if let Some(Selection { x: sx, y: sy, .. }) = &sel {
         let mut best_acc = f64::NEG_INFINITY;
         for (i, (c, m, secs)) in fitted.iter().enumerate() {
             let acc = accuracy(&predict_from_scores(&m.scores(sx), m.outputs), sy);
@@ -492,7 +505,7 @@ pub fn fit(
     let calibration = match params.kind {
         LinearKind::Lr => Calibration::Logistic,
         _ => {
-            let (sx, sy, _) = sel
+            let Selection { x: sx, y: sy, .. } = sel
                 .as_ref()
                 .ok_or_else(|| LinearError::Data("calibration needs validation data".into()))?;
             let s = model.scores(sx);
@@ -507,7 +520,7 @@ pub fn fit(
             Calibration::Platt { sigmoids }
         }
     };
-    let refit = matches!(sel, Some((_, _, "holdout")));
+    let refit = sel.as_ref().is_some_and(|s| s.split == "holdout");
     if refit {
         model = train_raw(params, &x_all, &train.labels, k, &cw, chosen_c);
     }
@@ -515,7 +528,7 @@ pub fn fit(
     let report = FitReport {
         chosen_c,
         c_search: search,
-        selection_split: sel.as_ref().map_or("none", |s| s.2).to_string(),
+        selection_split: sel.as_ref().map_or("none", |s| s.split).to_string(),
         num_features: vectorizer.num_features(),
         train_nnz: x_all.nnz(),
         refit_on_full_train: refit,

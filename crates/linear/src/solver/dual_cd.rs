@@ -245,10 +245,10 @@ mod tests {
         );
         let mut g = m.w.clone();
         let mut gb = m.b; // bias weight (bias feature = 1)
-        for i in 0..x.nrows() {
+        for (i, &yi) in y.iter().enumerate() {
             let (a, b) = x.row(i);
             let s = dot(a, b, &m.w) + m.b;
-            let coef = -0.5 * y[i] / (1.0 + (y[i] * s).exp());
+            let coef = -0.5 * yi / (1.0 + (yi * s).exp());
             axpy(coef, a, b, &mut g);
             gb += coef;
         }

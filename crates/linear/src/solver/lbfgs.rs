@@ -198,7 +198,7 @@ mod tests {
                 seed: 0,
             },
         );
-        for i in 0..90 {
+        for (i, &yi) in y.iter().enumerate() {
             let (idx, val) = x.row(i);
             let scores: Vec<f64> = (0..3)
                 .map(|c| m.b[c] + crate::sparse::dot(idx, val, &m.w[c * 4..(c + 1) * 4]))
@@ -206,7 +206,7 @@ mod tests {
             let best = (0..3)
                 .max_by(|&a, &b| scores[a].partial_cmp(&scores[b]).unwrap())
                 .unwrap();
-            assert_eq!(best, y[i]);
+            assert_eq!(best, yi);
         }
         let p = Problem {
             x: &x,

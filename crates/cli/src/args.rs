@@ -1,0 +1,245 @@
+//! Every flag of every subcommand, in one place. Each subcommand module turns these raw
+//! values into validated library settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Text classification that tells you what actually helps: TF-IDF linear baselines and
+/// (soon) fine-tuned BERT-family encoders, one evaluation report for all of them.
+#[derive(Parser, Debug)]
+#[command(name = "textclf", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Print the result as JSON on stdout (progress and notes are suppressed).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train and evaluate a TF-IDF linear baseline (logistic regression, SVM, NBSVM).
+    Baseline(Box<BaselineArgs>),
+    /// Inspect datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Paired comparison of two runs on the same test set (McNemar + bootstrap CI).
+    Compare(CompareArgs),
+    /// Predict labels and probabilities for new texts with a saved model.
+    Predict(PredictArgs),
+    /// Evaluate a saved model on a labelled file and write the standard report.
+    Eval(EvalArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Rows and class shares per split, text lengths, empty texts, duplicates and
+    /// train–test leakage.
+    Stats(StatsArgs),
+}
+
+/// Where labelled data comes from and how it is split.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Training file (CSV, TSV, JSONL, Parquet, optionally .gz; or a folder-per-class directory).
+    #[arg(long, conflicts_with = "data", requires = "test")]
+    pub train: Option<PathBuf>,
+    /// Validation file (used to choose hyper-parameters). Without it a stratified 10 %
+    /// of train is held out for that, then the final model is refit on all of train.
+    #[arg(long, conflicts_with = "data")]
+    pub valid: Option<PathBuf>,
+    /// Test file: the reported metrics are computed on it.
+    #[arg(long, conflicts_with = "data")]
+    pub test: Option<PathBuf>,
+    /// One pool of labelled data, split into train/valid/test (repeat to join several files).
+    #[arg(long, num_args = 1.., required_unless_present = "train")]
+    pub data: Vec<PathBuf>,
+    /// Train/valid/test percentages for --data.
+    #[arg(long, default_value = "80/10/10", value_name = "TRAIN/VALID/TEST")]
+    pub split: String,
+    /// Keep a stratified fraction of the pool (or of train) before splitting, e.g. 0.25.
+    #[arg(long, value_name = "F")]
+    pub subset_frac: Option<f64>,
+    /// Keep at most N examples per class (of the pool, or of train).
+    #[arg(long, value_name = "N")]
+    pub per_class: Option<usize>,
+    /// Seed for splitting, subsetting and training.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// How to find the text and label in a file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ColumnArgs {
+    /// Text column (default: auto-detect text/sentence/review/content/lyrics…).
+    #[arg(long)]
+    pub text_col: Option<String>,
+    /// Label column (default: auto-detect label/sentiment/genre/target…).
+    #[arg(long)]
+    pub label_col: Option<String>,
+    /// Row id column (default: `id` if present, else file:row).
+    #[arg(long)]
+    pub id_col: Option<String>,
+    /// File format, when the extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+    Folder,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum ModelArg {
+    /// Logistic regression on TF-IDF (multinomial for more than two classes).
+    Lr,
+    /// Linear SVM (squared hinge) on TF-IDF, Platt-calibrated.
+    Svm,
+    /// NBSVM (Wang & Manning 2012) on binarised n-gram counts.
+    Nbsvm,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum TokensArg {
+    /// Words plus punctuation marks as tokens (default; helps sentiment).
+    WordsPunct,
+    /// Words of two or more characters only (scikit-learn's default pattern).
+    Words,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Which linear model.
+    #[arg(long, value_enum, default_value = "lr")]
+    pub model: ModelArg,
+    /// Output folder for metrics.json, predictions.csv and model/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Inverse regularisation strength. Default: chosen on the validation data from --c-grid.
+    #[arg(long = "C", alias = "c", value_name = "C")]
+    pub c: Option<f64>,
+    /// C values to try, comma-separated (default depends on the model).
+    #[arg(long, value_delimiter = ',', value_name = "C1,C2,…")]
+    pub c_grid: Vec<f64>,
+    /// Word n-gram range.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub ngram: Option<String>,
+    /// Add character n-grams within words, e.g. 2-5.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub char_ngram: Option<String>,
+    /// Drop n-grams in fewer documents (default 2; NBSVM 1).
+    #[arg(long)]
+    pub min_df: Option<usize>,
+    /// Drop n-grams in more than this share of documents.
+    #[arg(long)]
+    pub max_df: Option<f64>,
+    /// Keep only the N most frequent n-grams.
+    #[arg(long)]
+    pub max_features: Option<usize>,
+    /// Raw term counts instead of 1 + ln(tf).
+    #[arg(long)]
+    pub no_sublinear_tf: bool,
+    /// Keep case.
+    #[arg(long)]
+    pub no_lowercase: bool,
+    /// Keep HTML tags such as <br /> (they are stripped by default).
+    #[arg(long)]
+    pub keep_html: bool,
+    /// Tokenisation.
+    #[arg(long, value_enum, default_value = "words-punct")]
+    pub tokens: TokensArg,
+    /// NBSVM interpolation β between the mean weight and the SVM weights.
+    #[arg(long, default_value_t = 0.25)]
+    pub nb_beta: f64,
+    /// Weight classes in the loss: `balanced` or one number per class (comma-separated, in label order).
+    #[arg(long)]
+    pub class_weights: Option<String>,
+    /// Solver tolerance.
+    #[arg(long, default_value_t = 0.01)]
+    pub tol: f64,
+    #[command(flatten)]
+    pub eval: EvalOpts,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalOpts {
+    /// Bootstrap resamples for the confidence intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Files (or folder-per-class directories) to describe; each is one split.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// First run folder (the reference).
+    pub run_a: PathBuf,
+    /// Second run folder.
+    pub run_b: PathBuf,
+    #[command(flatten)]
+    pub eval: EvalOpts,
+    /// Seed of the paired bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Saved model folder (e.g. <run>/model).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Texts to classify: CSV/TSV/JSONL/Parquet file with a text column, or `-` for one text per line on stdin.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write id,predicted,p_<label>… as CSV (default: stdout).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Saved model folder (e.g. <run>/model).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Labelled data to evaluate on.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder for metrics.json and predictions.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub eval: EvalOpts,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}

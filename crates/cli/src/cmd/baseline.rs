@@ -1,0 +1,202 @@
+//! `textclf baseline`: TF-IDF + logistic regression / linear SVM / NBSVM.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Map};
+use textclf_core::Classifier;
+use textclf_eval::{render_report, Timing};
+use textclf_linear::{fit, ClassWeights, LinearKind, LinearParams, TokenMode};
+
+use super::common::{load_splits, predict_and_evaluate, split_info, write_run};
+use crate::args::{BaselineArgs, ModelArg, TokensArg};
+use crate::ui::Ui;
+
+fn parse_range(s: &str, flag: &str) -> anyhow::Result<(usize, usize)> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let a = a
+        .trim()
+        .parse()
+        .with_context(|| format!("{flag} '{s}': expected MIN-MAX like 1-2"))?;
+    let b = b
+        .trim()
+        .parse()
+        .with_context(|| format!("{flag} '{s}': expected MIN-MAX like 1-2"))?;
+    Ok((a, b))
+}
+
+/// Turns the flags into validated linear-model settings.
+pub fn params_from_args(a: &BaselineArgs, num_classes: usize) -> anyhow::Result<LinearParams> {
+    let kind = match a.model {
+        ModelArg::Lr => LinearKind::Lr,
+        ModelArg::Svm => LinearKind::Svm,
+        ModelArg::Nbsvm => LinearKind::Nbsvm,
+    };
+    let mut p = LinearParams::new(kind);
+    p.c = a.c;
+    if !a.c_grid.is_empty() {
+        p.c_grid = a.c_grid.clone();
+    }
+    let f = &mut p.features;
+    if let Some(r) = &a.ngram {
+        f.analyzer.ngram = parse_range(r, "--ngram")?;
+    }
+    if let Some(r) = &a.char_ngram {
+        f.analyzer.char_ngram = Some(parse_range(r, "--char-ngram")?);
+    }
+    if let Some(v) = a.min_df {
+        f.min_df = v;
+    }
+    if let Some(v) = a.max_df {
+        f.max_df = v;
+    }
+    f.max_features = a.max_features;
+    if a.no_sublinear_tf {
+        f.sublinear_tf = false;
+    }
+    f.analyzer.lowercase = !a.no_lowercase;
+    f.analyzer.strip_html = !a.keep_html;
+    f.analyzer.tokens = match a.tokens {
+        TokensArg::WordsPunct => TokenMode::WordsAndPunct,
+        TokensArg::Words => TokenMode::Words,
+    };
+    p.nb_beta = a.nb_beta;
+    p.tol = a.tol;
+    p.seed = a.data.seed;
+    p.class_weights = match a.class_weights.as_deref() {
+        None => ClassWeights::None,
+        Some("balanced") => ClassWeights::Balanced,
+        Some(list) => {
+            let w: Vec<f64> = list
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
+                })?;
+            if w.len() != num_classes {
+                bail!(
+                    "--class-weights gives {} weights but the data has {num_classes} classes (in label order)",
+                    w.len()
+                );
+            }
+            ClassWeights::Explicit(w)
+        }
+    };
+    p.check().context("invalid baseline settings")?;
+    Ok(p)
+}
+
+pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut timing = Timing::new();
+    ui.phase("reading data");
+    let t = Instant::now();
+    let splits = load_splits(&a.data, ui)?;
+    timing.add("read", t.elapsed().as_secs_f64());
+    let params = params_from_args(&a, splits.label_set.len())?;
+
+    ui.phase(&format!(
+        "vectorizing and fitting {} on {} texts",
+        params.kind.name(),
+        splits.train.len()
+    ));
+    let (model, fit_report) = fit(&params, &splits.train, splits.valid.as_ref())
+        .context("training the baseline failed")?;
+    timing.add("vectorize", fit_report.vectorize_s);
+    timing.add("fit", fit_report.fit_s);
+    ui.finish();
+    for s in &fit_report.c_search {
+        ui.note(&format!(
+            "C = {:<8} {} accuracy {:.2} %",
+            s.c,
+            fit_report.selection_split,
+            100.0 * s.accuracy
+        ));
+    }
+    ui.note(&format!(
+        "{} features; C = {}{}",
+        fit_report.num_features,
+        fit_report.chosen_c,
+        if fit_report.refit_on_full_train {
+            " (refit on all of train)"
+        } else {
+            ""
+        }
+    ));
+
+    let mut extra = Map::new();
+    extra.insert("command".into(), json!("baseline"));
+    extra.insert(
+        "model".into(),
+        json!({ "kind": model.kind(), "params": model.params, "fit": fit_report }),
+    );
+    let valid_summary = match &splits.valid {
+        Some(v) => {
+            let (r, _) =
+                predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?;
+            Some(
+                json!({ "accuracy": r.accuracy, "macro_f1": r.macro_f1, "log_loss": r.log_loss, "n": r.n }),
+            )
+        }
+        None => None,
+    };
+    let (report, probs) = predict_and_evaluate(
+        &model,
+        &splits.test,
+        &a.eval,
+        a.data.seed,
+        &mut timing,
+        ui,
+        "test",
+    )?;
+
+    ui.phase("saving model");
+    let t = Instant::now();
+    let model_dir = a.out.join("model");
+    model
+        .save(&model_dir)
+        .with_context(|| format!("cannot save the model into {}", model_dir.display()))?;
+    timing.add("save", t.elapsed().as_secs_f64());
+    ui.finish();
+    timing.add("total", started.elapsed().as_secs_f64());
+
+    extra.insert("valid".into(), json!(valid_summary));
+    extra.insert(
+        "data".into(),
+        json!({
+            "labels": splits.label_set.names(),
+            "train": split_info(&splits.train),
+            "valid": splits.valid.as_ref().map(split_info),
+            "test": split_info(&splits.test),
+            "seed": a.data.seed,
+            "notes": splits.notes,
+        }),
+    );
+    write_run(
+        &a.out,
+        &model,
+        &splits.test,
+        &report,
+        &probs,
+        &timing,
+        extra,
+    )?;
+
+    let title = format!(
+        "{} on {} ({} texts)",
+        model.kind(),
+        splits.test.name,
+        splits.test.len()
+    );
+    ui.print(&render_report(&report, &title, Some(&timing)));
+    ui.print(&format!(
+        "wrote {}/metrics.json, predictions.csv and model/",
+        a.out.display()
+    ));
+    if ui.json {
+        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
+        ui.print_json(&serde_json::from_str(&text)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Pieces shared by subcommands: data loading from flags, evaluation and writing of the
+//! run folder (metrics.json, predictions.csv).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Map, Value};
+use textclf_core::{Classifier, Dataset};
+use textclf_data::{prepare, Format, PrepareOptions, ReadOptions, Source, Splits};
+use textclf_eval::{evaluate, write_metrics, write_predictions, EvalOptions, Report, Timing};
+
+use crate::args::{ColumnArgs, DataArgs, EvalOpts, FormatArg};
+use crate::ui::Ui;
+
+pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {
+    let mut o = if labelled {
+        ReadOptions::labelled()
+    } else {
+        ReadOptions::unlabelled()
+    };
+    o.text_col = c.text_col.clone();
+    o.label_col = c.label_col.clone();
+    o.id_col = c.id_col.clone();
+    o.format = c.format.map(|f| match f {
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Tsv => Format::Tsv,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Parquet => Format::Parquet,
+        FormatArg::Folder => Format::Folder,
+    });
+    o
+}
+
+/// Parses "80/10/10" (percentages or fractions) into fractions summing to one.
+pub fn parse_split(s: &str) -> anyhow::Result<[f64; 3]> {
+    let parts: Vec<f64> = s
+        .split('/')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--split '{s}': expected three numbers like 80/10/10"))?;
+    let [a, b, c] = parts[..] else {
+        bail!("--split '{s}': expected three numbers TRAIN/VALID/TEST like 80/10/10");
+    };
+    let total = a + b + c;
+    if a.is_nan() || b.is_nan() || c.is_nan() || a <= 0.0 || c <= 0.0 || b < 0.0 {
+        bail!("--split '{s}': train and test must be positive and valid not negative");
+    }
+    Ok([a / total, b / total, c / total])
+}
+
+/// Reads and splits the data the flags describe.
+pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
+    let source = match (&d.train, &d.test) {
+        (Some(train), Some(test)) => Source::Files {
+            train: train.clone(),
+            valid: d.valid.clone(),
+            test: test.clone(),
+        },
+        (Some(_), None) => bail!("--train needs --test (or use --data to split one pool)"),
+        _ => {
+            if d.data.is_empty() {
+                bail!("give --train/--test files, or --data to split one pool");
+            }
+            Source::Pool {
+                files: d.data.clone(),
+                fractions: parse_split(&d.split)?,
+            }
+        }
+    };
+    let opts = PrepareOptions {
+        read: read_options(&d.columns, true),
+        seed: d.seed,
+        subset_frac: d.subset_frac,
+        per_class: d.per_class,
+    };
+    let splits = prepare(&source, &opts).context("cannot prepare the data")?;
+    for n in &splits.notes {
+        ui.note(n);
+    }
+    Ok(splits)
+}
+
+/// Summary of a split for metrics.json.
+pub fn split_info(d: &Dataset) -> Value {
+    let counts = d.class_counts();
+    let per_class: Map<String, Value> = d
+        .label_set
+        .names()
+        .iter()
+        .zip(counts)
+        .map(|(n, c)| (n.clone(), json!(c)))
+        .collect();
+    json!({ "name": d.name, "rows": d.len(), "per_class": per_class })
+}
+
+/// Predicts `data` with `model` and evaluates it; returns the report and probabilities.
+pub fn predict_and_evaluate(
+    model: &dyn Classifier,
+    data: &Dataset,
+    eval: &EvalOpts,
+    seed: u64,
+    timing: &mut Timing,
+    ui: &Ui,
+    what: &str,
+) -> anyhow::Result<(Report, textclf_core::Predictions)> {
+    if model.labels() != &data.label_set {
+        let unknown: Vec<&String> = data
+            .label_set
+            .names()
+            .iter()
+            .filter(|n| model.labels().id(n).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{}: labels {unknown:?} are not among the model's classes {:?}",
+                data.name,
+                model.labels().names()
+            );
+        }
+    }
+    ui.phase(&format!("predicting {what} ({} texts)", data.len()));
+    let t = Instant::now();
+    let probs = model.predict_proba(&data.text_refs())?;
+    timing.add(format!("predict_{what}"), t.elapsed().as_secs_f64());
+    // Map the data's label ids onto the model's (they may order classes differently).
+    let gold: Vec<usize> = data
+        .labels
+        .iter()
+        .map(|&l| model.labels().id(data.label_set.name(l)).unwrap_or(0))
+        .collect();
+    ui.phase(&format!("evaluating {what}"));
+    let t = Instant::now();
+    let opts = EvalOptions {
+        bootstrap: eval.bootstrap,
+        seed,
+        ..EvalOptions::default()
+    };
+    let report = evaluate(&gold, &probs, model.labels(), &opts)?;
+    timing.add(format!("evaluate_{what}"), t.elapsed().as_secs_f64());
+    ui.finish();
+    Ok((report, probs))
+}
+
+/// Writes metrics.json and predictions.csv of a test evaluation into `out`.
+pub fn write_run(
+    out: &Path,
+    model: &dyn Classifier,
+    test: &Dataset,
+    report: &Report,
+    probs: &textclf_core::Predictions,
+    timing: &Timing,
+    extra: Map<String, Value>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let gold: Vec<usize> = test
+        .labels
+        .iter()
+        .map(|&l| model.labels().id(test.label_set.name(l)).unwrap_or(0))
+        .collect();
+    write_predictions(out, &test.ids, Some(&gold), probs, model.labels())
+        .with_context(|| format!("cannot write predictions into {}", out.display()))?;
+    write_metrics(out, report, timing, extra)
+        .with_context(|| format!("cannot write metrics into {}", out.display()))?;
+    Ok(())
+}

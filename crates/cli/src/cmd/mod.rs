@@ -1,0 +1,21 @@
+//! One module per subcommand. Each turns raw flags into library settings, runs the
+//! data → features → model → metrics → report flow, and writes the run folder.
+
+mod baseline;
+mod common;
+mod compare;
+mod predict;
+mod stats;
+
+use crate::args::{Command, DataCommand};
+use crate::ui::Ui;
+
+pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
+    match command {
+        Command::Baseline(a) => baseline::run(*a, ui),
+        Command::Data(DataCommand::Stats(a)) => stats::run(a, ui),
+        Command::Compare(a) => compare::run(a, ui),
+        Command::Predict(a) => predict::predict(a, ui),
+        Command::Eval(a) => predict::eval(a, ui),
+    }
+}

@@ -1,0 +1,156 @@
+//! `textclf predict` and `textclf eval`: use a saved model on new data.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Map};
+use textclf_core::{Classifier, Dataset};
+use textclf_data::read_table;
+use textclf_eval::{render_report, Timing};
+use textclf_linear::LinearClassifier;
+
+use super::common::{predict_and_evaluate, read_options, write_run};
+use crate::args::{EvalArgs, PredictArgs};
+use crate::ui::Ui;
+
+/// Loads any saved textclf model folder.
+pub fn load_model(dir: &Path) -> anyhow::Result<Box<dyn Classifier>> {
+    if dir.join("model.json").is_file() {
+        let m = LinearClassifier::load(dir)?;
+        return Ok(Box::new(m));
+    }
+    if dir.join("config.json").is_file() {
+        bail!(
+            "{} holds a transformer checkpoint; this build of textclf only predicts with linear baselines (transformer support arrives with `textclf train`)",
+            dir.display()
+        );
+    }
+    bail!(
+        "{} is not a saved textclf model: expected model.json (from `textclf baseline … --out <run>`, model in <run>/model)",
+        dir.display()
+    )
+}
+
+pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+    ui.phase("loading model");
+    let model = load_model(&a.model)?;
+    ui.phase("reading texts");
+    let (ids, texts) = if a.input.as_os_str() == "-" {
+        let mut texts = vec![];
+        for line in std::io::stdin().lock().lines() {
+            texts.push(line.context("cannot read stdin (UTF-8 text, one text per line)")?);
+        }
+        (
+            (1..=texts.len()).map(|i| format!("stdin:{i}")).collect(),
+            texts,
+        )
+    } else {
+        let t = read_table(&a.input, &read_options(&a.columns, false))
+            .with_context(|| format!("cannot read {}", a.input.display()))?;
+        (t.ids, t.texts)
+    };
+    ui.phase(&format!("predicting {} texts", texts.len()));
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let probs = model.predict_proba(&refs)?;
+    ui.finish();
+    let labels = model.labels();
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut w = csv::Writer::from_writer(&mut out);
+    let mut header = vec!["id".to_string(), "predicted".to_string()];
+    header.extend(labels.names().iter().map(|n| format!("p_{n}")));
+    w.write_record(&header)?;
+    for (i, pred) in probs.argmax().into_iter().enumerate() {
+        let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
+        rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    drop(w);
+    out.flush()?;
+    if let Some(p) = &a.output {
+        ui.note(&format!(
+            "wrote {} predictions to {}",
+            texts.len(),
+            p.display()
+        ));
+    }
+    Ok(())
+}
+
+pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut timing = Timing::new();
+    ui.phase("loading model");
+    let t = Instant::now();
+    let model = load_model(&a.model)?;
+    timing.add("load_model", t.elapsed().as_secs_f64());
+    ui.phase("reading data");
+    let t = Instant::now();
+    let table = read_table(&a.data, &read_options(&a.columns, true))
+        .with_context(|| format!("cannot read {}", a.data.display()))?;
+    let raw = table.labels.clone().unwrap_or_default();
+    let labels = model.labels().clone();
+    let mut ids = Vec::with_capacity(raw.len());
+    for (row, l) in raw.iter().enumerate() {
+        match labels.id(l) {
+            Some(i) => ids.push(i),
+            None => bail!(
+                "{}: row {} has label '{l}', which the model never saw (its classes: {:?})",
+                a.data.display(),
+                table.ids.get(row).cloned().unwrap_or_default(),
+                labels.names()
+            ),
+        }
+    }
+    let data = Dataset::new(
+        a.data.display().to_string(),
+        table.ids,
+        table.texts,
+        ids,
+        labels,
+    )?;
+    timing.add("read", t.elapsed().as_secs_f64());
+    let (report, probs) = predict_and_evaluate(
+        model.as_ref(),
+        &data,
+        &a.eval,
+        a.seed,
+        &mut timing,
+        ui,
+        "test",
+    )?;
+    timing.add("total", started.elapsed().as_secs_f64());
+    let mut extra = Map::new();
+    extra.insert("command".into(), json!("eval"));
+    extra.insert(
+        "model".into(),
+        json!({ "kind": model.kind(), "path": a.model.display().to_string() }),
+    );
+    extra.insert(
+        "data".into(),
+        json!({ "test": super::common::split_info(&data) }),
+    );
+    write_run(
+        &a.out,
+        model.as_ref(),
+        &data,
+        &report,
+        &probs,
+        &timing,
+        extra,
+    )?;
+    let title = format!("{} on {} ({} texts)", model.kind(), data.name, data.len());
+    ui.print(&render_report(&report, &title, Some(&timing)));
+    if ui.json {
+        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
+        ui.print_json(&serde_json::from_str(&text)?)?;
+    }
+    Ok(())
+}

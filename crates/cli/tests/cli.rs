@@ -1,0 +1,333 @@
+//! End-to-end tests of the `textclf` binary on small samples of the shared datasets.
+//! The data folder is `../shared/data` beside the repository, or `$TEXTCLF_DATA_DIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data_dir() -> PathBuf {
+    match std::env::var_os("TEXTCLF_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+fn textclf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_textclf"))
+        .args(args)
+        .output()
+        .expect("the textclf binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = textclf(args);
+    assert!(
+        out.status.success(),
+        "textclf {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = textclf(args);
+    assert!(!out.status.success(), "textclf {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_file(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn baseline_on_ag_news_pool_writes_a_complete_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let ag = data_dir().join("ag_news/test.csv");
+    let stdout = ok(&[
+        "baseline",
+        "--data",
+        s(&ag),
+        "--per-class",
+        "150",
+        "--model",
+        "lr",
+        "--C",
+        "16",
+        "--out",
+        s(&out),
+    ]);
+    assert!(stdout.contains("accuracy"), "{stdout}");
+    let m = json_file(&out.join("metrics.json"));
+    for key in [
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion",
+        "timing",
+        "ci",
+        "model",
+        "data",
+    ] {
+        assert!(m.get(key).is_some(), "metrics.json lacks {key}");
+    }
+    let acc = m["accuracy"].as_f64().unwrap();
+    // 4 balanced classes: chance is 0.25; 480 training texts give a real model.
+    assert!(acc > 0.6, "accuracy {acc}");
+    assert_eq!(m["per_class"].as_array().unwrap().len(), 4);
+    assert_eq!(m["data"]["test"]["rows"], 60);
+    assert_eq!(m["data"]["train"]["rows"], 480);
+    let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+    let header = preds.lines().next().unwrap();
+    assert!(header.starts_with("id,gold,predicted,p_"), "{header}");
+    assert_eq!(preds.lines().count(), 61);
+
+    // The saved model predicts the same labels through `predict` and scores the same through `eval`.
+    let model = out.join("model");
+    let test_csv = tmp.path().join("test.csv");
+    let mut w = csv::Writer::from_path(&test_csv).unwrap();
+    w.write_record(["id", "text", "label"]).unwrap();
+    let all = csv::Reader::from_path(&ag)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect::<Vec<_>>();
+    let mut r = csv::Reader::from_path(out.join("predictions.csv")).unwrap();
+    let mut expected = vec![];
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let row: usize = rec[0].rsplit(':').next().unwrap().parse().unwrap();
+        let src = &all[row - 1];
+        w.write_record([&rec[0], &src[0], &src[1]]).unwrap();
+        expected.push((rec[0].to_string(), rec[2].to_string()));
+    }
+    w.flush().unwrap();
+    let pred_out = tmp.path().join("pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--input",
+        s(&test_csv),
+        "--output",
+        s(&pred_out),
+    ]);
+    let mut r = csv::Reader::from_path(&pred_out).unwrap();
+    let got: Vec<(String, String)> = r
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].to_string(), x[1].to_string())
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let eval_out = tmp.path().join("eval");
+    ok(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        s(&test_csv),
+        "--out",
+        s(&eval_out),
+        "--quiet",
+    ]);
+    let e = json_file(&eval_out.join("metrics.json"));
+    assert!((e["accuracy"].as_f64().unwrap() - acc).abs() < 1e-9);
+}
+
+#[test]
+fn svm_and_nbsvm_learn_imdb_sample_and_compare_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let imdb = data_dir().join("imdb/test.csv");
+    let mut accs = vec![];
+    for model in ["svm", "nbsvm"] {
+        let out = tmp.path().join(model);
+        ok(&[
+            "baseline",
+            "--data",
+            s(&imdb),
+            "--per-class",
+            "400",
+            "--model",
+            model,
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        let m = json_file(&out.join("metrics.json"));
+        let acc = m["accuracy"].as_f64().unwrap();
+        assert!(acc > 0.72, "{model} accuracy {acc} on 640 training reviews");
+        // The C search ran on the validation split and its results were recorded.
+        assert!(!m["model"]["fit"]["c_search"].as_array().unwrap().is_empty());
+        // Calibrated probabilities sum to one.
+        let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+        for line in preds.lines().skip(1).take(20) {
+            let f: Vec<&str> = line.split(',').collect();
+            let p: f64 = f[3..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+            assert!((p - 1.0).abs() < 1e-4, "{line}");
+        }
+        accs.push(acc);
+    }
+    let a = tmp.path().join("svm");
+    let b = tmp.path().join("nbsvm");
+    let text = ok(&["compare", s(&a), s(&b)]);
+    assert!(text.contains("McNemar"), "{text}");
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&["compare", s(&a), s(&b), "--json"])).unwrap();
+    let diff = j["diff"].as_f64().unwrap();
+    assert!((diff - (accs[1] - accs[0])).abs() < 1e-9);
+    let p = j["mcnemar"]["p_value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+}
+
+#[test]
+fn compare_refuses_runs_on_different_test_sets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ag = data_dir().join("ag_news/test.csv");
+    for (name, seed) in [("a", "1"), ("b", "2")] {
+        ok(&[
+            "baseline",
+            "--data",
+            s(&ag),
+            "--per-class",
+            "40",
+            "--C",
+            "1",
+            "--seed",
+            seed,
+            "--out",
+            s(&tmp.path().join(name)),
+            "--quiet",
+        ]);
+    }
+    let err = fails(&[
+        "compare",
+        s(&tmp.path().join("a")),
+        s(&tmp.path().join("b")),
+    ]);
+    assert!(err.contains("same test set"), "{err}");
+    let err = fails(&[
+        "compare",
+        s(&tmp.path().join("a")),
+        s(&tmp.path().join("nope")),
+    ]);
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn data_stats_reports_rows_classes_and_json() {
+    let dev = data_dir().join("sst2/dev.csv");
+    let text = ok(&["data", "stats", s(&dev)]);
+    assert!(text.contains("872"), "{text}");
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&["data", "stats", s(&dev), "--json"])).unwrap();
+    assert_eq!(j["splits"][0]["rows"], 872);
+    assert_eq!(j["splits"][0]["classes"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_input_gives_clear_errors_not_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // Missing file: the message names it.
+    let err = fails(&[
+        "baseline",
+        "--train",
+        "/no/such/train.csv",
+        "--test",
+        "/no/such/test.csv",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("/no/such/train.csv"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // A label that appears only in test.
+    let train = tmp.path().join("train.csv");
+    let test = tmp.path().join("test.csv");
+    std::fs::write(
+        &train,
+        "text,label\ngood film,pos\ngreat film,pos\nbad film,neg\nawful film,neg\n",
+    )
+    .unwrap();
+    std::fs::write(&test, "text,label\nfine film,pos\nodd film,meh\n").unwrap();
+    let err = fails(&[
+        "baseline",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--C",
+        "1",
+        "--min-df",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("meh") && err.contains("test.csv"), "{err}");
+    // Invalid settings.
+    let err = fails(&[
+        "baseline",
+        "--data",
+        s(&train),
+        "--split",
+        "80/20",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("--split"), "{err}");
+    let err = fails(&[
+        "baseline",
+        "--train",
+        s(&train),
+        "--test",
+        s(&train),
+        "--C=-1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("C = -1"), "{err}");
+    let err = fails(&[
+        "baseline",
+        "--train",
+        s(&train),
+        "--test",
+        s(&train),
+        "--ngram",
+        "3-1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("n-gram"), "{err}");
+    // Not a model folder.
+    let err = fails(&["predict", "--model", s(tmp.path()), "--input", s(&test)]);
+    assert!(err.contains("not a saved textclf model"), "{err}");
+}
+
+#[test]
+fn quiet_prints_nothing_and_help_lists_subcommands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ag = data_dir().join("ag_news/test.csv");
+    let out = textclf(&[
+        "baseline",
+        "--data",
+        s(&ag),
+        "--per-class",
+        "30",
+        "--C",
+        "1",
+        "--out",
+        s(&tmp.path().join("r")),
+        "--quiet",
+    ]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let help = ok(&["--help"]);
+    for sub in ["baseline", "data", "compare", "predict", "eval"] {
+        assert!(help.contains(sub), "{help}");
+    }
+    assert!(ok(&["baseline", "--help"]).contains("--subset-frac"));
+}

@@ -1,0 +1,634 @@
+//! From files on disk to train/valid/test [`Dataset`]s.
+
+use std::path::{Path, PathBuf};
+
+use textclf_core::{Dataset, LabelSet};
+
+use crate::read::{read_table, RawTable, ReadOptions};
+use crate::split::{per_class_cap, stratified_split, stratified_subset};
+use crate::DataError;
+
+/// Where the labelled data comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Separate files for each split (as the official IMDb train/test split).
+    Files {
+        train: PathBuf,
+        valid: Option<PathBuf>,
+        test: PathBuf,
+    },
+    /// One or more files, concatenated in order, then split with `fractions`
+    /// (train/valid/test; a valid fraction of 0 gives no validation split).
+    Pool {
+        files: Vec<PathBuf>,
+        fractions: [f64; 3],
+    },
+}
+
+impl Source {
+    /// The default train/valid/test fractions of a pool: 80/10/10.
+    pub const DEFAULT_FRACTIONS: [f64; 3] = [0.8, 0.1, 0.1];
+
+    /// A pool of `files` split 80/10/10.
+    pub fn pool(files: Vec<PathBuf>) -> Self {
+        Source::Pool {
+            files,
+            fractions: Self::DEFAULT_FRACTIONS,
+        }
+    }
+}
+
+/// How to read and reduce the data.
+#[derive(Clone, Debug)]
+pub struct PrepareOptions {
+    /// Format and columns. Labels are always required here, whatever `require_label` says.
+    pub read: ReadOptions,
+    /// Seed of every random choice (splits, subsets, caps).
+    pub seed: u64,
+    /// Keep this share of every class (stratified), in `(0, 1]`.
+    pub subset_frac: Option<f64>,
+    /// Keep at most this many rows per class, at least 1.
+    pub per_class: Option<usize>,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        Self {
+            read: ReadOptions::labelled(),
+            seed: 42,
+            subset_frac: None,
+            per_class: None,
+        }
+    }
+}
+
+/// The prepared splits, sharing one label set.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    pub train: Dataset,
+    pub valid: Option<Dataset>,
+    pub test: Dataset,
+    pub label_set: LabelSet,
+    /// What was done, one human-readable line each (rows read, subsets, caps, split sizes).
+    pub notes: Vec<String>,
+}
+
+/// Reads `source` and produces train/valid/test datasets.
+///
+/// * **Pool**: all files are concatenated; `per_class` then `subset_frac` reduce the pool
+///   (both stratified), and [`stratified_split`] divides it with the given fractions (the
+///   split uses `opts.seed` directly).
+/// * **Files**: each file is one split; `per_class` and `subset_frac` apply to train only,
+///   so the test set stays whole and results stay comparable.
+///
+/// The label set comes from the training labels (for a pool: all its labels). A label of
+/// valid/test that never occurs in train, or a class with a single example, is an error.
+pub fn prepare(source: &Source, opts: &PrepareOptions) -> Result<Splits, DataError> {
+    validate_options(opts)?;
+    let read = ReadOptions {
+        require_label: true,
+        ..opts.read.clone()
+    };
+    match source {
+        Source::Pool { files, fractions } => prepare_pool(files, *fractions, &read, opts),
+        Source::Files { train, valid, test } => {
+            prepare_files(train, valid.as_deref(), test, &read, opts)
+        }
+    }
+}
+
+fn validate_options(opts: &PrepareOptions) -> Result<(), DataError> {
+    if let Some(f) = opts.subset_frac {
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(DataError::InvalidOption(format!(
+                "--subset-frac must be in (0, 1], e.g. 0.25 to keep a quarter of each class; \
+                 got {f}"
+            )));
+        }
+    }
+    if opts.per_class == Some(0) {
+        return Err(DataError::InvalidOption(
+            "--per-class must be at least 1 (the most rows kept per class)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_fractions(fr: [f64; 3]) -> Result<(), DataError> {
+    let shown = format!("{}/{}/{}", fr[0], fr[1], fr[2]);
+    if fr.iter().any(|f| !(0.0..=1.0).contains(f)) {
+        return Err(DataError::InvalidOption(format!(
+            "split fractions must each be between 0 and 1; got train/valid/test = {shown}"
+        )));
+    }
+    let sum: f64 = fr.iter().sum();
+    if (sum - 1.0).abs() > 1e-6 {
+        return Err(DataError::InvalidOption(format!(
+            "split fractions must sum to 1; got train/valid/test = {shown} (sum {sum})"
+        )));
+    }
+    if fr[0] <= 0.0 || fr[2] <= 0.0 {
+        return Err(DataError::InvalidOption(format!(
+            "the train and test fractions must be above 0; got train/valid/test = {shown}"
+        )));
+    }
+    Ok(())
+}
+
+/// `imdb/train.csv` for `/work/shared/data/imdb/train.csv`: the last two path components.
+pub(crate) fn short_name(path: &Path) -> String {
+    let comps: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    match comps.len() {
+        0 => path.display().to_string(),
+        1 => comps[0].clone(),
+        n => format!("{}/{}", comps[n - 2], comps[n - 1]),
+    }
+}
+
+fn pct(f: f64) -> String {
+    let p = f * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}%", p.round() as i64)
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn read_labelled(path: &Path, read: &ReadOptions) -> Result<(RawTable, Vec<String>), DataError> {
+    let mut table = read_table(path, read)?;
+    let Some(labels) = table.labels.take() else {
+        // `require_label` makes the reader fail first; this is only a safety net.
+        return Err(DataError::MissingColumn {
+            path: path.to_path_buf(),
+            message: "no labels found; pass --label-col NAME".into(),
+        });
+    };
+    Ok((table, labels))
+}
+
+/// Maps label names to ids, failing on the first label outside `set`.
+fn label_ids(
+    table: &RawTable,
+    labels: &[String],
+    set: &LabelSet,
+    train: &Path,
+) -> Result<Vec<usize>, DataError> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            set.id(l).ok_or_else(|| DataError::UnseenLabel {
+                path: table.source.clone(),
+                label: l.clone(),
+                row: table.ids[i].clone(),
+                train: train.to_path_buf(),
+            })
+        })
+        .collect()
+}
+
+/// Fails when a class of `data` has exactly one example.
+fn check_singletons(data: &Dataset, what: &str) -> Result<(), DataError> {
+    let counts = data.class_counts();
+    if let Some(c) = counts.iter().position(|&n| n == 1) {
+        let row = data
+            .labels
+            .iter()
+            .position(|&l| l == c)
+            .map(|i| data.ids[i].clone())
+            .unwrap_or_default();
+        return Err(DataError::TooFewExamples {
+            source_desc: what.to_string(),
+            label: data.label_set.name(c).to_string(),
+            count: 1,
+            row,
+        });
+    }
+    Ok(())
+}
+
+/// Applies the per-class cap, then the stratified subset, to `data`. Returns the kept rows.
+fn reduce(
+    data: &Dataset,
+    opts: &PrepareOptions,
+    notes: &mut Vec<String>,
+) -> Result<Option<Vec<usize>>, DataError> {
+    if opts.per_class.is_none() && opts.subset_frac.is_none() {
+        return Ok(None);
+    }
+    let k = data.label_set.len();
+    let mut idx: Vec<usize> = (0..data.len()).collect();
+    if let Some(cap) = opts.per_class {
+        let labels: Vec<usize> = idx.iter().map(|&i| data.labels[i]).collect();
+        let keep = per_class_cap(&labels, k, cap, opts.seed ^ 0x5EED_CA95);
+        notes.push(format!(
+            "kept {} of {} (at most {cap} per class)",
+            keep.len(),
+            idx.len()
+        ));
+        idx = keep.into_iter().map(|j| idx[j]).collect();
+    }
+    if let Some(frac) = opts.subset_frac.filter(|&f| f < 1.0) {
+        let labels: Vec<usize> = idx.iter().map(|&i| data.labels[i]).collect();
+        let keep = stratified_subset(&labels, k, frac, opts.seed ^ 0x5EED_5B5E);
+        notes.push(format!(
+            "kept {} of {} (stratified, frac {frac})",
+            keep.len(),
+            idx.len()
+        ));
+        idx = keep.into_iter().map(|j| idx[j]).collect();
+    }
+    let mut counts = vec![0usize; k];
+    for &i in &idx {
+        counts[data.labels[i]] += 1;
+    }
+    if let Some(c) = counts.iter().position(|&n| n == 0) {
+        return Err(DataError::InvalidOption(format!(
+            "{}: after --per-class/--subset-frac no example of class '{}' is left; use a \
+             larger --subset-frac or --per-class",
+            data.name,
+            data.label_set.name(c)
+        )));
+    }
+    Ok(Some(idx))
+}
+
+fn prepare_pool(
+    files: &[PathBuf],
+    fractions: [f64; 3],
+    read: &ReadOptions,
+    opts: &PrepareOptions,
+) -> Result<Splits, DataError> {
+    if files.is_empty() {
+        return Err(DataError::InvalidOption(
+            "a pool needs at least one data file".into(),
+        ));
+    }
+    validate_fractions(fractions)?;
+    let mut notes = Vec::new();
+    let mut ids = Vec::new();
+    let mut texts = Vec::new();
+    let mut raw_labels = Vec::new();
+    for path in files {
+        let (table, labels) = read_labelled(path, read)?;
+        notes.extend(table.notes);
+        ids.extend(table.ids);
+        texts.extend(table.texts);
+        raw_labels.extend(labels);
+    }
+    let desc = files
+        .iter()
+        .map(|p| short_name(p))
+        .collect::<Vec<_>>()
+        .join("+");
+    let label_set = LabelSet::from_raw(&raw_labels);
+    let labels: Vec<usize> = raw_labels
+        .iter()
+        .map(|l| label_set.id(l).unwrap_or(0))
+        .collect();
+    let pool = Dataset::new(
+        format!("pool ({desc})"),
+        ids,
+        texts,
+        labels,
+        label_set.clone(),
+    )?;
+    notes.push(format!(
+        "pool of {} rows from {} file(s), {} classes",
+        pool.len(),
+        files.len(),
+        label_set.len()
+    ));
+    check_singletons(&pool, &format!("pool {desc}"))?;
+    let pool = match reduce(&pool, opts, &mut notes)? {
+        Some(idx) => pool.select(&idx, pool.name.clone()),
+        None => pool,
+    };
+    let parts = stratified_split(&pool.labels, label_set.len(), &fractions, opts.seed);
+    let name = |i: usize, what: &str| format!("{what} ({} of {desc})", pct(fractions[i]));
+    let train = pool.select(&parts[0], name(0, "train"));
+    let valid = (fractions[1] > 0.0).then(|| pool.select(&parts[1], name(1, "valid")));
+    let test = pool.select(&parts[2], name(2, "test"));
+    notes.push(format!(
+        "split {} rows {}/{}/{} (stratified, seed {}): train {}, valid {}, test {}",
+        pool.len(),
+        pct(fractions[0]).trim_end_matches('%'),
+        pct(fractions[1]).trim_end_matches('%'),
+        pct(fractions[2]).trim_end_matches('%'),
+        opts.seed,
+        train.len(),
+        valid.as_ref().map_or(0, Dataset::len),
+        test.len()
+    ));
+    Ok(Splits {
+        train,
+        valid,
+        test,
+        label_set,
+        notes,
+    })
+}
+
+fn prepare_files(
+    train_path: &Path,
+    valid_path: Option<&Path>,
+    test_path: &Path,
+    read: &ReadOptions,
+    opts: &PrepareOptions,
+) -> Result<Splits, DataError> {
+    let mut notes = Vec::new();
+    let (train_table, train_raw) = read_labelled(train_path, read)?;
+    notes.extend(train_table.notes.iter().cloned());
+    let label_set = LabelSet::from_raw(&train_raw);
+    let train_ids = label_ids(&train_table, &train_raw, &label_set, train_path)?;
+    let train_name = short_name(train_path);
+    let train = Dataset::new(
+        train_name.clone(),
+        train_table.ids,
+        train_table.texts,
+        train_ids,
+        label_set.clone(),
+    )?;
+    check_singletons(&train, &format!("training data {}", train_path.display()))?;
+
+    let mut load = |path: &Path| -> Result<Dataset, DataError> {
+        let (table, raw) = read_labelled(path, read)?;
+        notes.extend(table.notes.iter().cloned());
+        let ids = label_ids(&table, &raw, &label_set, train_path)?;
+        Ok(Dataset::new(
+            short_name(path),
+            table.ids,
+            table.texts,
+            ids,
+            label_set.clone(),
+        )?)
+    };
+    let valid = valid_path.map(&mut load).transpose()?;
+    let test = load(test_path)?;
+
+    let train = match reduce(&train, opts, &mut notes)? {
+        Some(idx) => {
+            let mut what = Vec::new();
+            if let Some(cap) = opts.per_class {
+                what.push(format!("at most {cap} per class"));
+            }
+            if let Some(f) = opts.subset_frac.filter(|&f| f < 1.0) {
+                what.push(format!("stratified {} subset", pct(f)));
+            }
+            notes.push(
+                "--subset-frac/--per-class apply to train only; valid and test are kept whole \
+                 so results stay comparable"
+                    .into(),
+            );
+            train.select(&idx, format!("{train_name} ({})", what.join(", ")))
+        }
+        None => train,
+    };
+    Ok(Splits {
+        train,
+        valid,
+        test,
+        label_set,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    fn csv_rows(rows: &[(&str, &str)]) -> String {
+        let mut s = String::from("text,label\n");
+        for (t, l) in rows {
+            s.push_str(&format!("{t},{l}\n"));
+        }
+        s
+    }
+
+    fn balanced(n: usize, labels: &[&str]) -> String {
+        let mut s = String::from("text,label\n");
+        for i in 0..n {
+            s.push_str(&format!("text number {i},{}\n", labels[i % labels.len()]));
+        }
+        s
+    }
+
+    #[test]
+    fn pool_split_80_10_10() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.csv", &balanced(60, &["pos", "neg"]));
+        let b = write(dir.path(), "b.csv", &balanced(40, &["pos", "neg"]));
+        let s = prepare(&Source::pool(vec![a, b]), &PrepareOptions::default()).unwrap();
+        assert_eq!(s.train.len(), 80);
+        assert_eq!(s.valid.as_ref().unwrap().len(), 10);
+        assert_eq!(s.test.len(), 10);
+        assert_eq!(s.label_set.names(), ["neg", "pos"]);
+        assert_eq!(s.train.class_counts(), vec![40, 40]);
+        assert!(
+            s.train.name.starts_with("train (80% of "),
+            "{}",
+            s.train.name
+        );
+        assert!(s.train.name.contains("a.csv+"), "{}", s.train.name);
+        // ids are traceable and unique across files.
+        let mut ids: Vec<&String> = s
+            .train
+            .ids
+            .iter()
+            .chain(&s.valid.as_ref().unwrap().ids)
+            .chain(&s.test.ids)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 100);
+        // Deterministic.
+        let again = prepare(
+            &Source::pool(vec![dir.path().join("a.csv"), dir.path().join("b.csv")]),
+            &PrepareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(again.train.ids, s.train.ids);
+    }
+
+    #[test]
+    fn pool_without_valid_and_with_subset() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.csv", &balanced(200, &["x", "y"]));
+        let opts = PrepareOptions {
+            subset_frac: Some(0.5),
+            ..PrepareOptions::default()
+        };
+        let src = Source::Pool {
+            files: vec![a],
+            fractions: [0.9, 0.0, 0.1],
+        };
+        let s = prepare(&src, &opts).unwrap();
+        assert!(s.valid.is_none());
+        assert_eq!(s.train.len() + s.test.len(), 100);
+        assert!(
+            s.notes.iter().any(|n| n.contains("kept 100 of 200")),
+            "{:?}",
+            s.notes
+        );
+    }
+
+    #[test]
+    fn files_subset_and_cap_apply_to_train_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let tr = write(dir.path(), "train.csv", &balanced(100, &["0", "1"]));
+        let te = write(dir.path(), "test.csv", &balanced(30, &["1", "0"]));
+        let opts = PrepareOptions {
+            per_class: Some(40),
+            subset_frac: Some(0.5),
+            ..PrepareOptions::default()
+        };
+        let s = prepare(
+            &Source::Files {
+                train: tr,
+                valid: None,
+                test: te,
+            },
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(s.train.class_counts(), vec![20, 20]);
+        assert_eq!(s.test.len(), 30);
+        assert!(s.notes.iter().any(|n| n.contains("train only")));
+        assert!(s.notes.iter().any(|n| n.contains("kept 80 of 100")));
+        assert!(s.notes.iter().any(|n| n.contains("kept 40 of 80")));
+    }
+
+    #[test]
+    fn label_only_in_test_is_an_error_naming_label_file_and_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let tr = write(dir.path(), "train.csv", &balanced(10, &["pos", "neg"]));
+        let te = write(
+            dir.path(),
+            "test.csv",
+            &csv_rows(&[("fine", "pos"), ("meh", "neutral"), ("bad", "neg")]),
+        );
+        let err = prepare(
+            &Source::Files {
+                train: tr,
+                valid: None,
+                test: te,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, DataError::UnseenLabel { .. }));
+        assert!(msg.contains("'neutral'"), "{msg}");
+        assert!(msg.contains("test.csv"), "{msg}");
+        assert!(msg.contains("test.csv:2"), "{msg}");
+        assert!(msg.contains("train.csv"), "{msg}");
+    }
+
+    #[test]
+    fn label_only_in_valid_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let tr = write(dir.path(), "train.csv", &balanced(10, &["pos", "neg"]));
+        let va = write(dir.path(), "valid.csv", &csv_rows(&[("?", "other")]));
+        let te = write(dir.path(), "test.csv", &balanced(4, &["pos", "neg"]));
+        let err = prepare(
+            &Source::Files {
+                train: tr,
+                valid: Some(va),
+                test: te,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("valid.csv") && msg.contains("'other'"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn single_example_class_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = balanced(10, &["pos", "neg"]);
+        body.push_str("lonely,neutral\n");
+        let tr = write(dir.path(), "train.csv", &body);
+        let te = write(dir.path(), "test.csv", &balanced(4, &["pos", "neg"]));
+        let err = prepare(
+            &Source::Files {
+                train: tr.clone(),
+                valid: None,
+                test: te,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, DataError::TooFewExamples { .. }));
+        assert!(
+            msg.contains("'neutral'") && msg.contains("train.csv:11"),
+            "{msg}"
+        );
+        assert!(msg.contains("add more examples"), "{msg}");
+        // Also in a pool.
+        let err = prepare(&Source::pool(vec![tr]), &PrepareOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("'neutral'"), "{err}");
+    }
+
+    #[test]
+    fn invalid_options_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.csv", &balanced(20, &["x", "y"]));
+        let bad_fracs = [
+            [0.8, 0.1, 0.2],
+            [1.2, -0.1, -0.1],
+            [0.0, 0.5, 0.5],
+            [0.9, 0.1, 0.0],
+            [f64::NAN, 0.5, 0.5],
+        ];
+        for fr in bad_fracs {
+            let src = Source::Pool {
+                files: vec![a.clone()],
+                fractions: fr,
+            };
+            let err = prepare(&src, &PrepareOptions::default()).unwrap_err();
+            assert!(matches!(err, DataError::InvalidOption(_)), "{fr:?}: {err}");
+        }
+        for frac in [0.0, -0.5, 1.5, f64::NAN] {
+            let opts = PrepareOptions {
+                subset_frac: Some(frac),
+                ..PrepareOptions::default()
+            };
+            let err = prepare(&Source::pool(vec![a.clone()]), &opts).unwrap_err();
+            assert!(err.to_string().contains("--subset-frac"), "{err}");
+        }
+        let opts = PrepareOptions {
+            per_class: Some(0),
+            ..PrepareOptions::default()
+        };
+        assert!(prepare(&Source::pool(vec![a.clone()]), &opts).is_err());
+        assert!(prepare(&Source::pool(vec![]), &PrepareOptions::default()).is_err());
+    }
+
+    #[test]
+    fn short_names_and_percentages() {
+        assert_eq!(
+            short_name(Path::new("/work/shared/data/imdb/train.csv")),
+            "imdb/train.csv"
+        );
+        assert_eq!(short_name(Path::new("train.csv")), "train.csv");
+        assert_eq!(pct(0.8), "80%");
+        assert_eq!(pct(0.125), "12.5%");
+    }
+}

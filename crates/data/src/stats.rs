@@ -1,0 +1,354 @@
+//! Descriptive statistics of tables: `textclf data stats`.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Serialize;
+use textclf_core::LabelSet;
+
+use crate::read::RawTable;
+
+/// Statistics of several splits, plus texts shared between them.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataStats {
+    pub splits: Vec<SplitStats>,
+    /// One entry per pair of splits (in the order given: `a` before `b`).
+    pub cross_duplicates: Vec<CrossDup>,
+}
+
+/// Statistics of one split.
+#[derive(Clone, Debug, Serialize)]
+pub struct SplitStats {
+    pub name: String,
+    pub rows: usize,
+    /// Rows per class, in label-set order; empty when the table has no labels.
+    pub classes: Vec<ClassShare>,
+    /// Lengths in whitespace-separated words.
+    pub words: LengthSummary,
+    /// Texts that are empty or only whitespace.
+    pub empty_texts: usize,
+    /// Rows whose exact text occurred earlier in the same split (rows − distinct texts).
+    pub duplicate_texts: usize,
+    /// Lengths in model tokens; filled in by tokenizer-aware callers, `None` here.
+    pub token_lengths: Option<TokenStats>,
+}
+
+/// The rows of one class.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassShare {
+    pub label: String,
+    pub rows: usize,
+    /// `rows / split rows`, in `[0, 1]`.
+    pub share: f64,
+}
+
+/// Summary of a length distribution. Percentiles use linear interpolation between ranks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LengthSummary {
+    pub min: usize,
+    pub mean: f64,
+    pub median: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub max: usize,
+}
+
+/// Token lengths under a given tokenizer (for transformer models).
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenStats {
+    pub tokenizer: String,
+    pub summary: LengthSummary,
+    /// `(max_len, share of texts longer than max_len)` pairs.
+    pub truncated_at: Vec<(usize, f64)>,
+}
+
+/// Texts present in two splits.
+#[derive(Clone, Debug, Serialize)]
+pub struct CrossDup {
+    pub a: String,
+    pub b: String,
+    /// Number of distinct texts that occur in both `a` and `b`.
+    pub texts_in_both: usize,
+}
+
+impl LengthSummary {
+    /// Summarises `lengths` (all zeros when empty).
+    pub fn from_lengths(lengths: &[usize]) -> Self {
+        if lengths.is_empty() {
+            return Self::default();
+        }
+        let mut v = lengths.to_vec();
+        v.sort_unstable();
+        let q = |p: f64| {
+            let pos = p * (v.len() - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = pos.ceil() as usize;
+            let w = pos - lo as f64;
+            v[lo] as f64 * (1.0 - w) + v[hi] as f64 * w
+        };
+        Self {
+            min: v[0],
+            mean: v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64,
+            median: q(0.5),
+            p90: q(0.9),
+            p95: q(0.95),
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Computes [`DataStats`] for named tables (e.g. `[("train", &t), ("test", &u)]`).
+pub fn compute_stats(tables: &[(String, &RawTable)]) -> DataStats {
+    let mut splits = Vec::with_capacity(tables.len());
+    let mut distinct: Vec<HashSet<&str>> = Vec::with_capacity(tables.len());
+    for (name, table) in tables {
+        let rows = table.texts.len();
+        let classes = match &table.labels {
+            Some(labels) => {
+                let set = LabelSet::from_raw(labels);
+                let mut counts = vec![0usize; set.len()];
+                for l in labels {
+                    if let Some(id) = set.id(l) {
+                        counts[id] += 1;
+                    }
+                }
+                set.names()
+                    .iter()
+                    .zip(counts)
+                    .map(|(label, n)| ClassShare {
+                        label: label.clone(),
+                        rows: n,
+                        share: if rows == 0 {
+                            0.0
+                        } else {
+                            n as f64 / rows as f64
+                        },
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let lengths: Vec<usize> = table
+            .texts
+            .iter()
+            .map(|t| t.split_whitespace().count())
+            .collect();
+        let empty_texts = table.texts.iter().filter(|t| t.trim().is_empty()).count();
+        let set: HashSet<&str> = table.texts.iter().map(String::as_str).collect();
+        splits.push(SplitStats {
+            name: name.clone(),
+            rows,
+            classes,
+            words: LengthSummary::from_lengths(&lengths),
+            empty_texts,
+            duplicate_texts: rows - set.len(),
+            token_lengths: None,
+        });
+        distinct.push(set);
+    }
+    let mut cross_duplicates = Vec::new();
+    for i in 0..tables.len() {
+        for j in i + 1..tables.len() {
+            let (small, large) = if distinct[i].len() <= distinct[j].len() {
+                (&distinct[i], &distinct[j])
+            } else {
+                (&distinct[j], &distinct[i])
+            };
+            cross_duplicates.push(CrossDup {
+                a: tables[i].0.clone(),
+                b: tables[j].0.clone(),
+                texts_in_both: small.iter().filter(|t| large.contains(*t)).count(),
+            });
+        }
+    }
+    DataStats {
+        splits,
+        cross_duplicates,
+    }
+}
+
+/// `12500` → `"12,500"`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let head = match digits.len() % 3 {
+        0 => 3.min(digits.len()),
+        r => r,
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    out.push_str(&digits[..head]);
+    for group in digits.as_bytes()[head..].chunks(3) {
+        out.push(',');
+        out.extend(group.iter().map(|&b| b as char));
+    }
+    out
+}
+
+/// One decimal, dropped when it is zero: `174` or `582.5`.
+fn num(x: f64) -> String {
+    let r = (x * 10.0).round() / 10.0;
+    if r.fract() == 0.0 && r >= 0.0 {
+        thousands(r as usize)
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+impl fmt::Display for LengthSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "min {}  mean {:.1}  median {}  p90 {}  p95 {}  max {}",
+            thousands(self.min),
+            self.mean,
+            num(self.median),
+            num(self.p90),
+            num(self.p95),
+            thousands(self.max)
+        )
+    }
+}
+
+impl fmt::Display for DataStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KEY: usize = 16;
+        for (n, s) in self.splits.iter().enumerate() {
+            if n > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "{}", s.name)?;
+            writeln!(f, "  {:<KEY$}{}", "rows", thousands(s.rows))?;
+            if !s.classes.is_empty() {
+                writeln!(f, "  {:<KEY$}{}", "classes", s.classes.len())?;
+                let lw = s
+                    .classes
+                    .iter()
+                    .map(|c| c.label.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let cw = s
+                    .classes
+                    .iter()
+                    .map(|c| thousands(c.rows).len())
+                    .max()
+                    .unwrap_or(0);
+                for c in &s.classes {
+                    writeln!(
+                        f,
+                        "    {:<lw$}  {:>cw$}  {:>5.1} %",
+                        c.label,
+                        thousands(c.rows),
+                        c.share * 100.0
+                    )?;
+                }
+            }
+            writeln!(f, "  {:<KEY$}{}", "words", s.words)?;
+            if let Some(t) = &s.token_lengths {
+                writeln!(f, "  {:<KEY$}{} ({})", "tokens", t.summary, t.tokenizer)?;
+                for (len, share) in &t.truncated_at {
+                    writeln!(
+                        f,
+                        "  {:<KEY$}{:.1} % of texts longer than {len} tokens",
+                        "",
+                        share * 100.0
+                    )?;
+                }
+            }
+            writeln!(f, "  {:<KEY$}{}", "empty texts", thousands(s.empty_texts))?;
+            writeln!(
+                f,
+                "  {:<KEY$}{} (rows whose exact text occurred earlier in this split)",
+                "duplicate texts",
+                thousands(s.duplicate_texts)
+            )?;
+        }
+        if !self.cross_duplicates.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "texts shared between splits")?;
+            for d in &self.cross_duplicates {
+                if d.texts_in_both == 0 {
+                    writeln!(f, "  no text of {} occurs in {}", d.b, d.a)?;
+                } else {
+                    writeln!(
+                        f,
+                        "  {} text{} of {} also occur{} in {} ({}–{} leakage)",
+                        thousands(d.texts_in_both),
+                        if d.texts_in_both == 1 { "" } else { "s" },
+                        d.b,
+                        if d.texts_in_both == 1 { "s" } else { "" },
+                        d.a,
+                        d.a,
+                        d.b
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn table(texts: &[&str], labels: Option<&[&str]>) -> RawTable {
+        RawTable {
+            source: PathBuf::from("t.csv"),
+            ids: (1..=texts.len()).map(|i| format!("t.csv:{i}")).collect(),
+            texts: texts.iter().map(|s| s.to_string()).collect(),
+            labels: labels.map(|l| l.iter().map(|s| s.to_string()).collect()),
+            text_col: "text".into(),
+            label_col: labels.map(|_| "label".into()),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn counts_classes_lengths_duplicates_and_leakage() {
+        let train = table(
+            &["a b c", "a b c", "d", "  ", "e f", "a b c"],
+            Some(&["pos", "pos", "neg", "neg", "pos", "neg"]),
+        );
+        let test = table(&["d", "a b c", "zz", "d"], None);
+        let s = compute_stats(&[("train".into(), &train), ("test".into(), &test)]);
+        let tr = &s.splits[0];
+        assert_eq!(tr.rows, 6);
+        assert_eq!(tr.classes.len(), 2);
+        assert_eq!(tr.classes[0].label, "neg");
+        assert_eq!(tr.classes[0].rows, 3);
+        assert!((tr.classes[1].share - 0.5).abs() < 1e-12);
+        assert_eq!(tr.empty_texts, 1);
+        assert_eq!(tr.duplicate_texts, 2);
+        assert_eq!(tr.words.min, 0);
+        assert_eq!(tr.words.max, 3);
+        let te = &s.splits[1];
+        assert!(te.classes.is_empty());
+        assert_eq!(te.duplicate_texts, 1);
+        assert_eq!(s.cross_duplicates.len(), 1);
+        assert_eq!(s.cross_duplicates[0].texts_in_both, 2);
+        let shown = s.to_string();
+        assert!(shown.contains("2 texts of test also occur in train (train–test leakage)"));
+        assert!(shown.contains("50.0 %"), "{shown}");
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"duplicate_texts\":2"));
+    }
+
+    #[test]
+    fn length_summary_percentiles() {
+        let l: Vec<usize> = (1..=100).collect();
+        let s = LengthSummary::from_lengths(&l);
+        assert_eq!((s.min, s.max), (1, 100));
+        assert!((s.mean - 50.5).abs() < 1e-9);
+        assert!((s.median - 50.5).abs() < 1e-9);
+        assert!((s.p90 - 90.1).abs() < 1e-9);
+        assert_eq!(LengthSummary::from_lengths(&[]), LengthSummary::default());
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12500), "12,500");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
