@@ -37,12 +37,12 @@ for model in lr nbsvm; do
   for i in $(seq "$RUNS"); do
     read -r w m < <(timed "$BIN" baseline --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv" \
       --model $model --C $c --bootstrap 1000 --out "$WORK/imdb-$model" --quiet)
-    WALL[textclf-$model]+="$w "; RSS[textclf-$model]+="$m "
+    WALL[textclf-$model]+="$w "; RSS[textclf-$model]+="$m "; tw_last=$w
     tacc=$(python3 -c "import json;print(json.load(open('$WORK/imdb-$model/metrics.json'))['accuracy'])")
     read -r w m < <(timed "$PY" bench/sklearn_baseline.py --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv" --model $model --C $c)
     WALL[sklearn-$model]+="$w "; RSS[sklearn-$model]+="$m "
     sacc=$(python3 -c "import json;print(json.loads(open('$WORK/out').read())['accuracy'])")
-    echo "  run $i $model: textclf ${WALL[textclf-$model]##* } (acc $tacc)  sklearn $w s (acc $sacc)" >&2
+    echo "  run $i $model: textclf $tw_last s (acc $tacc)  sklearn $w s (acc $sacc)" >&2
   done
   eval "TACC_$model=$tacc; SACC_$model=$sacc"
 done
@@ -76,6 +76,7 @@ ACC=$(
   for model in lr svm nbsvm; do
     acc_row "IMDB (25k/25k; C on 10 % holdout of train)" $model --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv"
   done
+  acc_row "IMDB, NBSVM with uni+bi+trigrams (--ngram 1-3)" nbsvm --ngram 1-3 --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv"
   for model in lr svm nbsvm; do
     acc_row "SST-2 (valid = dev, test = labelled test)" $model --train "$DATA/sst2/train.csv" --valid "$DATA/sst2/dev.csv" --test "$DATA/sst2/test.csv"
   done
