@@ -1,0 +1,118 @@
+//! Building blocks written with candle's primitive tensor ops, every one of which has a
+//! backward pass. (candle's fused LayerNorm and softmax have none: a model built on them
+//! trains only its head, silently.)
+
+use candle_core::{DType, Tensor, D};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::Activation;
+use crate::Result;
+
+/// `x · Wᵀ + b` for `x` of shape `[.., in]` and a PyTorch-layout weight `[out, in]`.
+pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let inp = *dims.last().unwrap_or(&0);
+    let rows = x.elem_count() / inp.max(1);
+    let y = x.reshape((rows, inp))?.matmul(&w.t()?)?.broadcast_add(b)?;
+    let mut out_dims = dims;
+    if let Some(last) = out_dims.last_mut() {
+        *last = w.dim(0)?;
+    }
+    Ok(y.reshape(out_dims)?)
+}
+
+/// LayerNorm over the last dimension: `(x − mean) / √(var + eps) · w + b` (biased variance).
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+    let mean = x.mean_keepdim(D::Minus1)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+    let xn = xc.broadcast_div(&(var + eps)?.sqrt()?)?;
+    Ok(xn.broadcast_mul(w)?.broadcast_add(b)?)
+}
+
+/// Softmax over the last dimension. The row maximum is subtracted for stability and
+/// detached: softmax does not depend on it, so no gradient needs to flow through it.
+pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
+    let m = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&m)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+/// The feed-forward activation.
+pub fn activation(x: &Tensor, a: Activation) -> Result<Tensor> {
+    Ok(match a {
+        Activation::GeluErf => x.gelu_erf()?,
+        Activation::GeluTanh => x.gelu()?,
+        Activation::Relu => x.relu()?,
+    })
+}
+
+/// Inverted dropout: zeroes each element with probability `p` and scales the rest by
+/// `1/(1−p)`. The mask comes from our seeded generator, so training is reproducible and
+/// resumable. Identity when `rng` is `None` (evaluation) or `p == 0`.
+pub fn dropout(x: &Tensor, p: f32, rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
+    let Some(rng) = rng else {
+        return Ok(x.clone());
+    };
+    if p <= 0.0 {
+        return Ok(x.clone());
+    }
+    let scale = 1.0 / (1.0 - p);
+    let mask: Vec<f32> = (0..x.elem_count())
+        .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
+        .collect();
+    let mask = Tensor::from_vec(mask, x.dims(), x.device())?.to_dtype(x.dtype())?;
+    Ok(x.mul(&mask)?)
+}
+
+/// Additive attention bias `[B, 1, 1, L]`: 0 for real tokens, the lowest f32 for padding
+/// (what transformers adds for `eager` attention).
+pub fn attention_bias(mask: &Tensor) -> Result<Tensor> {
+    let (b, l) = mask.dims2()?;
+    let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * (-(f32::MIN as f64)))?;
+    Ok(bias.reshape((b, 1, 1, l))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn layer_norm_and_softmax_have_gradients() {
+        let dev = Device::Cpu;
+        let x = Var::from_vec(vec![1f32, 2., 4., -1., 0., 3.], (2, 3), &dev).unwrap();
+        let w = Var::from_vec(vec![1f32, 0.5, 2.], 3, &dev).unwrap();
+        let b = Var::from_vec(vec![0f32, 0.1, 0.], 3, &dev).unwrap();
+        let y = layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-12).unwrap();
+        let s = softmax_last(&y).unwrap();
+        let loss = s.sqr().unwrap().sum_all().unwrap();
+        let g = loss.backward().unwrap();
+        for v in [&x, &w, &b] {
+            let gv = g.get(v.as_tensor()).expect("gradient exists");
+            let n: f32 = gv.abs().unwrap().sum_all().unwrap().to_scalar().unwrap();
+            assert!(n > 0.0);
+        }
+        // Rows of the softmax sum to one; the LayerNorm output is normalised before scaling.
+        let rows: Vec<f32> = s.sum(1).unwrap().to_vec1().unwrap();
+        assert!(rows.iter().all(|r| (r - 1.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn dropout_scales_and_is_identity_in_eval() {
+        use rand::SeedableRng;
+        let dev = Device::Cpu;
+        let x = Tensor::ones(10_000, DType::F32, &dev).unwrap();
+        assert_eq!(
+            dropout(&x, 0.1, None).unwrap().to_vec1::<f32>().unwrap(),
+            vec![1.0; 10_000]
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let y: Vec<f32> = dropout(&x, 0.1, Some(&mut rng)).unwrap().to_vec1().unwrap();
+        let zeros = y.iter().filter(|&&v| v == 0.0).count();
+        assert!((800..1200).contains(&zeros), "{zeros}");
+        let mean: f32 = y.iter().sum::<f32>() / y.len() as f32;
+        assert!((mean - 1.0).abs() < 0.05);
+    }
+}

@@ -1,0 +1,22 @@
+//! BERT-family sequence classifiers on candle tensors: BERT (and BERT-architecture
+//! checkpoints such as MiniLM), DistilBERT and RoBERTa, with transformers' parameter names
+//! and heads, so checkpoints load from and save to the Hugging Face layout.
+//!
+//! Every block is built from candle primitives that have a backward pass, and dropout uses
+//! our seeded generator, so fine-tuning updates every parameter reproducibly.
+//!
+//! * [`ModelConfig`] reads `config.json` (family chosen by `model_type`).
+//! * [`SequenceClassifier::load`] reads `model.safetensors` with or without the family
+//!   prefix, keeps `--layers K` evenly spaced layers, and initialises a missing head.
+//! * [`SequenceClassifier::forward`] returns logits; [`cross_entropy`] the loss.
+
+pub mod config;
+mod error;
+pub mod layers;
+pub mod model;
+pub mod params;
+
+pub use config::{Activation, Arch, ModelConfig};
+pub use error::{ModelError, Result};
+pub use model::{cross_entropy, EncodedBatch, Forward, LoadOptions, SequenceClassifier};
+pub use params::{decays, LoadReport, ParamStore};

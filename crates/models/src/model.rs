@@ -1,0 +1,357 @@
+//! `*ForSequenceClassification` for BERT, DistilBERT and RoBERTa, sharing one post-LN
+//! transformer encoder; the families differ in parameter names, embeddings and heads:
+//!
+//! * BERT (Devlin et al. 2019; transformers `modeling_bert.py`): word + position +
+//!   token-type embeddings; head = pooler `tanh(dense(h₀))` → dropout → classifier.
+//! * DistilBERT (Sanh et al. 2019; `modeling_distilbert.py`): no token types, no dropout
+//!   after the attention output projection; head = `relu(pre_classifier(h₀))` → dropout →
+//!   classifier.
+//! * RoBERTa (Liu et al. 2019; `modeling_roberta.py`): positions start at `pad + 1` and
+//!   skip padding; head = dropout → `tanh(dense(h₀))` → dropout → `out_proj`.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor, D};
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::{Arch, ModelConfig};
+use crate::layers::{activation, attention_bias, dropout, layer_norm, linear, softmax_last};
+use crate::params::{
+    evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
+};
+use crate::{ModelError, Result};
+
+/// A padded batch of token ids, row-major `[batch, len]`.
+#[derive(Debug, Clone)]
+pub struct EncodedBatch {
+    pub batch: usize,
+    pub len: usize,
+    pub ids: Vec<u32>,
+    /// 1 for real tokens, 0 for padding.
+    pub mask: Vec<u32>,
+    /// Segment ids (all 0 for single texts).
+    pub type_ids: Vec<u32>,
+}
+
+/// What a forward pass returns.
+pub struct Forward {
+    /// `[batch, num_labels]` raw scores.
+    pub logits: Tensor,
+    /// `[batch, hidden]` input of the final linear layer.
+    pub classifier_input: Tensor,
+    /// Embedding output then each layer's output, when requested.
+    pub hidden_states: Vec<Tensor>,
+}
+
+/// Options of [`SequenceClassifier::load`].
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Number of classes of the head.
+    pub num_labels: usize,
+    /// Keep this many evenly spaced encoder layers.
+    pub layers: Option<usize>,
+    /// Seed of the fresh head's initialisation.
+    pub seed: u64,
+    pub device: Device,
+}
+
+/// A BERT-family sequence classifier with trainable parameters.
+pub struct SequenceClassifier {
+    pub config: ModelConfig,
+    pub num_labels: usize,
+    pub params: ParamStore,
+    device: Device,
+}
+
+impl SequenceClassifier {
+    /// Loads `config.json` and `model.safetensors` from a Hugging Face-layout folder. A
+    /// head missing from the checkpoint (a bare encoder such as all-MiniLM-L6-v2) is
+    /// initialised from `opts.seed`, as is an existing head with a different number of
+    /// classes.
+    pub fn load(dir: &Path, opts: &LoadOptions) -> Result<(Self, LoadReport)> {
+        let cfg_path = dir.join("config.json");
+        if !cfg_path.is_file() {
+            return Err(ModelError::Config {
+                path: cfg_path,
+                reason: "not found: a model folder needs config.json and model.safetensors (Hugging Face layout)".into(),
+            });
+        }
+        let mut config = ModelConfig::from_file(&cfg_path)?;
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            let pickle = ["pytorch_model.bin", "model.bin", "pytorch_model.pt"]
+                .iter()
+                .find(|f| dir.join(f).is_file());
+            let hint = match pickle {
+                Some(f) => format!(
+                    "{f} is a pickle file, which textclf never loads (pickle can run arbitrary code). Convert it once in Python: \
+                     `from transformers import AutoModel; AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`"
+                ),
+                None => "no weights found".into(),
+            };
+            return Err(ModelError::Weights(format!(
+                "{} has no model.safetensors: {hint}",
+                dir.display()
+            )));
+        }
+        let keep = match opts.layers {
+            Some(k) if k == 0 || k > config.num_layers => {
+                return Err(ModelError::Weights(format!(
+                    "--layers {k}: the checkpoint has {} encoder layers; choose 1..={}",
+                    config.num_layers, config.num_layers
+                )))
+            }
+            Some(k) => evenly_spaced_layers(config.num_layers, k),
+            None => (0..config.num_layers).collect(),
+        };
+        let (mut tensors, mut unused) = read_checkpoint(&weights, &config, &keep, &opts.device)?;
+        config.num_layers = keep.len();
+        let specs = param_specs(&config, opts.num_labels);
+        // A head trained for another number of classes cannot be reused.
+        for s in specs.iter().filter(|s| s.head) {
+            if let Some(t) = tensors.get(&s.name) {
+                if t.dims() != s.shape.as_slice() {
+                    tensors.remove(&s.name);
+                }
+            }
+        }
+        let known: std::collections::HashSet<&str> =
+            specs.iter().map(|s| s.name.as_str()).collect();
+        unused.extend(
+            tensors
+                .keys()
+                .filter(|k| !known.contains(k.as_str()))
+                .cloned(),
+        );
+        unused.sort();
+        let (params, fresh) = ParamStore::build(
+            &specs,
+            tensors,
+            config.initializer_range,
+            opts.seed,
+            &opts.device,
+        )?;
+        let report = LoadReport {
+            fresh,
+            unused,
+            kept_layers: keep,
+        };
+        Ok((
+            Self {
+                config,
+                num_labels: opts.num_labels,
+                params,
+                device: opts.device.clone(),
+            },
+            report,
+        ))
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
+    /// `model.safetensors` with transformers' key names into `dir`.
+    pub fn save(&self, dir: &Path, labels: &[String]) -> Result<()> {
+        let io = |e| ModelError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        self.params.save(&dir.join("model.safetensors"))?;
+        let json = serde_json::to_string_pretty(&self.config.to_hf_json(labels))
+            .map_err(|e| ModelError::Weights(e.to_string()))?;
+        let tmp = dir.join(".config.json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, dir.join("config.json")).map_err(io)
+    }
+
+    fn lin(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        linear(
+            x,
+            self.params.t(&format!("{name}.weight"))?,
+            self.params.t(&format!("{name}.bias"))?,
+        )
+    }
+
+    fn ln(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        layer_norm(
+            x,
+            self.params.t(&format!("{name}.weight"))?,
+            self.params.t(&format!("{name}.bias"))?,
+            self.config.layer_norm_eps,
+        )
+    }
+
+    /// Position ids: 0.. for BERT/DistilBERT; RoBERTa counts real tokens from `pad + 1`
+    /// and gives padding the pad id.
+    fn position_ids(&self, b: &EncodedBatch) -> Vec<u32> {
+        match self.config.arch {
+            Arch::Roberta => {
+                let pad = self.config.pad_token_id;
+                let mut out = Vec::with_capacity(b.ids.len());
+                for row in b.ids.chunks(b.len) {
+                    let mut count = 0;
+                    for &id in row {
+                        if id != pad {
+                            count += 1;
+                            out.push(pad + count);
+                        } else {
+                            out.push(pad);
+                        }
+                    }
+                }
+                out
+            }
+            _ => (0..b.batch).flat_map(|_| 0..b.len as u32).collect(),
+        }
+    }
+
+    /// Runs the model. `rng` turns dropout on (training); `None` is evaluation.
+    pub fn forward(
+        &self,
+        b: &EncodedBatch,
+        mut rng: Option<&mut ChaCha8Rng>,
+        want_hidden: bool,
+    ) -> Result<Forward> {
+        let cfg = &self.config;
+        if b.len > cfg.max_positions
+            || (cfg.arch == Arch::Roberta && b.len + cfg.pad_token_id as usize >= cfg.max_positions)
+        {
+            return Err(ModelError::Weights(format!(
+                "sequences of {} tokens exceed the model's {} positions: lower --max-len",
+                b.len, cfg.max_positions
+            )));
+        }
+        if b.ids.len() != b.batch * b.len || b.mask.len() != b.ids.len() {
+            return Err(ModelError::Weights(
+                "batch ids/mask do not match its shape".into(),
+            ));
+        }
+        let dev = &self.device;
+        let p = cfg.arch.prefix();
+        let shape = (b.batch, b.len);
+        let ids = Tensor::from_slice(&b.ids, shape, dev)?;
+        let pos = Tensor::from_vec(self.position_ids(b), shape, dev)?;
+        let word = self
+            .params
+            .t(&format!("{p}.embeddings.word_embeddings.weight"))?;
+        let posw = self
+            .params
+            .t(&format!("{p}.embeddings.position_embeddings.weight"))?;
+        let h = cfg.hidden_size;
+        let mut x = word
+            .embedding(&ids.flatten_all()?)?
+            .add(&posw.embedding(&pos.flatten_all()?)?)?;
+        if cfg.type_vocab_size > 0 {
+            let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
+            let tw = self
+                .params
+                .t(&format!("{p}.embeddings.token_type_embeddings.weight"))?;
+            x = x.add(&tw.embedding(&tt)?)?;
+        }
+        let x = x.reshape((b.batch, b.len, h))?;
+        let x = self.ln(&x, &format!("{p}.embeddings.LayerNorm"))?;
+        let mut x = dropout(&x, cfg.hidden_dropout, rng.as_deref_mut())?;
+        let mut hidden = vec![];
+        if want_hidden {
+            hidden.push(x.clone());
+        }
+        let mask = Tensor::from_slice(&b.mask, shape, dev)?;
+        let bias = attention_bias(&mask)?;
+        let names = layer_names(cfg.arch);
+        let (nh, dh) = (cfg.num_heads, h / cfg.num_heads);
+        let scale = 1.0 / (dh as f64).sqrt();
+        for i in 0..cfg.num_layers {
+            let l = format!("{p}.{}.{i}", names.layer_prefix);
+            let heads = |t: Tensor| -> Result<Tensor> {
+                Ok(t.reshape((b.batch, b.len, nh, dh))?
+                    .transpose(1, 2)?
+                    .contiguous()?)
+            };
+            let q = heads(self.lin(&x, &format!("{l}.{}", names.q))?)?;
+            let k = heads(self.lin(&x, &format!("{l}.{}", names.k))?)?;
+            let v = heads(self.lin(&x, &format!("{l}.{}", names.v))?)?;
+            let scores =
+                (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * scale)?.broadcast_add(&bias)?;
+            let probs = dropout(
+                &softmax_last(&scores)?,
+                cfg.attention_dropout,
+                rng.as_deref_mut(),
+            )?;
+            let ctx = probs
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((b.batch, b.len, h))?;
+            let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out))?;
+            if cfg.arch != Arch::DistilBert {
+                attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
+            }
+            let x1 = self.ln(&(attn + &x)?, &format!("{l}.{}", names.attn_ln))?;
+            let f = activation(
+                &self.lin(&x1, &format!("{l}.{}", names.ffn_in))?,
+                cfg.activation,
+            )?;
+            let f = dropout(
+                &self.lin(&f, &format!("{l}.{}", names.ffn_out))?,
+                cfg.hidden_dropout,
+                rng.as_deref_mut(),
+            )?;
+            x = self.ln(&(f + &x1)?, &format!("{l}.{}", names.out_ln))?;
+            if want_hidden {
+                hidden.push(x.clone());
+            }
+        }
+        let first = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let (classifier_input, logits) = match cfg.arch {
+            Arch::Bert => {
+                let pooled = self.lin(&first, &format!("{p}.pooler.dense"))?.tanh()?;
+                let z = dropout(&pooled, cfg.classifier_dropout, rng.as_deref_mut())?;
+                let logits = self.lin(&z, "classifier")?;
+                (pooled, logits)
+            }
+            Arch::DistilBert => {
+                let pre = self.lin(&first, "pre_classifier")?.relu()?;
+                let z = dropout(&pre, cfg.classifier_dropout, rng.as_deref_mut())?;
+                let logits = self.lin(&z, "classifier")?;
+                (pre, logits)
+            }
+            Arch::Roberta => {
+                let z = dropout(&first, cfg.classifier_dropout, rng.as_deref_mut())?;
+                let dense = self.lin(&z, "classifier.dense")?.tanh()?;
+                let z = dropout(&dense, cfg.classifier_dropout, rng)?;
+                let logits = self.lin(&z, "classifier.out_proj")?;
+                (dense, logits)
+            }
+        };
+        Ok(Forward {
+            logits,
+            classifier_input,
+            hidden_states: hidden,
+        })
+    }
+}
+
+/// Mean cross-entropy of `logits [B, K]` against `labels`, optionally class-weighted
+/// (PyTorch semantics: `Σ w_y·(−log p_y) / Σ w_y`).
+pub fn cross_entropy(logits: &Tensor, labels: &[u32], weights: Option<&[f32]>) -> Result<Tensor> {
+    let dev = logits.device();
+    let (b, _) = logits.dims2()?;
+    let m = logits.max_keepdim(D::Minus1)?.detach();
+    let shifted = logits.broadcast_sub(&m)?;
+    let lse = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
+    let logp = shifted.broadcast_sub(&lse)?;
+    let idx = Tensor::from_slice(labels, (b, 1), dev)?;
+    let picked = logp.gather(&idx, 1)?.squeeze(1)?;
+    match weights {
+        None => Ok(picked.mean_all()?.neg()?),
+        Some(w) => {
+            let wv: Vec<f32> = labels.iter().map(|&l| w[l as usize]).collect();
+            let total: f32 = wv.iter().sum();
+            let wt = Tensor::from_vec(wv, b, dev)?;
+            Ok((picked.mul(&wt)?.sum_all()? / (-(total as f64)))?)
+        }
+    }
+}

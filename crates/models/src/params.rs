@@ -1,0 +1,355 @@
+//! Parameters by their Hugging Face names: which ones a model needs, loading them from a
+//! safetensors checkpoint (with or without the `bert.`/`distilbert.`/`roberta.` prefix),
+//! initialising a fresh classification head, and saving under the same names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, Var};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use crate::config::{Arch, ModelConfig};
+use crate::{ModelError, Result};
+
+/// How a parameter is initialised when the checkpoint lacks it (transformers'
+/// `_init_weights`: normal(0, initializer_range) for weights, zeros for biases).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    Normal,
+    Zeros,
+    Ones,
+}
+
+/// One parameter the model needs.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub init: Init,
+    /// Part of the classification head (may be missing from an encoder checkpoint).
+    pub head: bool,
+}
+
+/// The names of the sub-modules of one encoder layer, per family.
+pub(crate) struct LayerNames {
+    pub q: &'static str,
+    pub k: &'static str,
+    pub v: &'static str,
+    pub attn_out: &'static str,
+    pub attn_ln: &'static str,
+    pub ffn_in: &'static str,
+    pub ffn_out: &'static str,
+    pub out_ln: &'static str,
+    pub layer_prefix: &'static str,
+}
+
+pub(crate) fn layer_names(arch: Arch) -> LayerNames {
+    match arch {
+        Arch::Bert | Arch::Roberta => LayerNames {
+            q: "attention.self.query",
+            k: "attention.self.key",
+            v: "attention.self.value",
+            attn_out: "attention.output.dense",
+            attn_ln: "attention.output.LayerNorm",
+            ffn_in: "intermediate.dense",
+            ffn_out: "output.dense",
+            out_ln: "output.LayerNorm",
+            layer_prefix: "encoder.layer",
+        },
+        Arch::DistilBert => LayerNames {
+            q: "attention.q_lin",
+            k: "attention.k_lin",
+            v: "attention.v_lin",
+            attn_out: "attention.out_lin",
+            attn_ln: "sa_layer_norm",
+            ffn_in: "ffn.lin1",
+            ffn_out: "ffn.lin2",
+            out_ln: "output_layer_norm",
+            layer_prefix: "transformer.layer",
+        },
+    }
+}
+
+/// Every parameter of `*ForSequenceClassification` with `num_labels` outputs, in a fixed order.
+pub fn param_specs(cfg: &ModelConfig, num_labels: usize) -> Vec<ParamSpec> {
+    let p = cfg.arch.prefix();
+    let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
+    let mut v = vec![];
+    let mut add = |name: String, shape: Vec<usize>, init: Init, head: bool| {
+        v.push(ParamSpec {
+            name,
+            shape,
+            init,
+            head,
+        })
+    };
+    let linear = |add: &mut dyn FnMut(String, Vec<usize>, Init, bool),
+                  n: String,
+                  out: usize,
+                  inp: usize,
+                  head: bool| {
+        add(format!("{n}.weight"), vec![out, inp], Init::Normal, head);
+        add(format!("{n}.bias"), vec![out], Init::Zeros, head);
+    };
+    let ln = |add: &mut dyn FnMut(String, Vec<usize>, Init, bool), n: String| {
+        add(format!("{n}.weight"), vec![h], Init::Ones, false);
+        add(format!("{n}.bias"), vec![h], Init::Zeros, false);
+    };
+    add(
+        format!("{p}.embeddings.word_embeddings.weight"),
+        vec![cfg.vocab_size, h],
+        Init::Normal,
+        false,
+    );
+    add(
+        format!("{p}.embeddings.position_embeddings.weight"),
+        vec![cfg.max_positions, h],
+        Init::Normal,
+        false,
+    );
+    if cfg.type_vocab_size > 0 {
+        add(
+            format!("{p}.embeddings.token_type_embeddings.weight"),
+            vec![cfg.type_vocab_size, h],
+            Init::Normal,
+            false,
+        );
+    }
+    ln(&mut add, format!("{p}.embeddings.LayerNorm"));
+    let names = layer_names(cfg.arch);
+    for i in 0..cfg.num_layers {
+        let l = format!("{p}.{}.{i}", names.layer_prefix);
+        for n in [names.q, names.k, names.v, names.attn_out] {
+            linear(&mut add, format!("{l}.{n}"), h, h, false);
+        }
+        ln(&mut add, format!("{l}.{}", names.attn_ln));
+        linear(&mut add, format!("{l}.{}", names.ffn_in), f, h, false);
+        linear(&mut add, format!("{l}.{}", names.ffn_out), h, f, false);
+        ln(&mut add, format!("{l}.{}", names.out_ln));
+    }
+    match cfg.arch {
+        Arch::Bert => {
+            // The pooler belongs to the encoder checkpoint but is fresh when a checkpoint lacks it.
+            linear(&mut add, format!("{p}.pooler.dense"), h, h, true);
+            linear(&mut add, "classifier".into(), num_labels, h, true);
+        }
+        Arch::DistilBert => {
+            linear(&mut add, "pre_classifier".into(), h, h, true);
+            linear(&mut add, "classifier".into(), num_labels, h, true);
+        }
+        Arch::Roberta => {
+            linear(&mut add, "classifier.dense".into(), h, h, true);
+            linear(&mut add, "classifier.out_proj".into(), num_labels, h, true);
+        }
+    }
+    v
+}
+
+/// Whether AdamW decays this parameter: every weight except LayerNorm's (transformers'
+/// `Trainer.get_decay_parameter_names`); never biases.
+pub fn decays(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    !(lower.ends_with("bias") || lower.contains("layernorm") || lower.contains("layer_norm"))
+}
+
+/// The parameters of a model, in the order of [`param_specs`].
+pub struct ParamStore {
+    vars: Vec<(String, Var)>,
+    index: HashMap<String, usize>,
+}
+
+/// What loading a checkpoint did.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Parameters initialised fresh (seeded) because the checkpoint lacked them.
+    pub fresh: Vec<String>,
+    /// Checkpoint tensors the model does not use (e.g. `embeddings.position_ids`, MLM heads).
+    pub unused: Vec<String>,
+    /// Encoder layers of the checkpoint that were kept (`--layers`).
+    pub kept_layers: Vec<usize>,
+}
+
+impl ParamStore {
+    /// The variable of `name`.
+    pub fn get(&self, name: &str) -> Result<&Var> {
+        self.index
+            .get(name)
+            .map(|&i| &self.vars[i].1)
+            .ok_or_else(|| ModelError::Weights(format!("the model has no parameter '{name}'")))
+    }
+
+    /// The tensor of `name` (shares storage with the variable).
+    pub fn t(&self, name: &str) -> Result<&Tensor> {
+        Ok(self.get(name)?.as_tensor())
+    }
+
+    /// All parameters by name, in a fixed order.
+    pub fn vars(&self) -> &[(String, Var)] {
+        &self.vars
+    }
+
+    /// Number of scalar parameters.
+    pub fn num_params(&self) -> usize {
+        self.vars.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// Builds the store from `specs`, taking values from `tensors` (already renamed to the
+    /// spec names) and initialising the rest with `seed`.
+    pub fn build(
+        specs: &[ParamSpec],
+        mut tensors: HashMap<String, Tensor>,
+        init_std: f64,
+        seed: u64,
+        device: &Device,
+    ) -> Result<(Self, Vec<String>)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let normal = Normal::new(0.0f32, init_std as f32)
+            .map_err(|e| ModelError::Weights(format!("initializer_range {init_std}: {e}")))?;
+        let mut vars = Vec::with_capacity(specs.len());
+        let mut fresh = vec![];
+        for s in specs {
+            let t = match tensors.remove(&s.name) {
+                Some(t) => {
+                    if t.dims() != s.shape.as_slice() {
+                        return Err(ModelError::Weights(format!(
+                            "checkpoint tensor {} has shape {:?}, the config implies {:?}",
+                            s.name,
+                            t.dims(),
+                            s.shape
+                        )));
+                    }
+                    t.to_dtype(DType::F32)?.to_device(device)?
+                }
+                None => {
+                    if !s.head {
+                        return Err(ModelError::Weights(format!(
+                            "the checkpoint lacks '{}' (is config.json's model_type right for these weights?)",
+                            s.name
+                        )));
+                    }
+                    fresh.push(s.name.clone());
+                    let n: usize = s.shape.iter().product();
+                    let data: Vec<f32> = match s.init {
+                        Init::Normal => (0..n).map(|_| normal.sample(&mut rng)).collect(),
+                        Init::Zeros => vec![0.0; n],
+                        Init::Ones => vec![1.0; n],
+                    };
+                    Tensor::from_vec(data, s.shape.clone(), device)?
+                }
+            };
+            vars.push((s.name.clone(), Var::from_tensor(&t)?));
+        }
+        let index = vars
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), i))
+            .collect();
+        Ok((Self { vars, index }, fresh))
+    }
+
+    /// Writes every parameter into a safetensors file under its Hugging Face name.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let map: HashMap<String, Tensor> = self
+            .vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect();
+        let tmp = path.with_extension("safetensors.tmp");
+        candle_core::safetensors::save(&map, &tmp)?;
+        std::fs::rename(&tmp, path).map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    }
+
+    /// Replaces every parameter's value with the tensors of `map` (same names and shapes).
+    pub fn assign(&self, map: &HashMap<String, Tensor>) -> Result<()> {
+        for (n, v) in &self.vars {
+            let t = map
+                .get(n)
+                .ok_or_else(|| ModelError::Weights(format!("checkpoint lacks '{n}'")))?;
+            v.set(&t.to_device(v.device())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a checkpoint's tensors and renames them to the names of `cfg`'s classifier:
+/// adds the family prefix where it is missing, maps old `gamma`/`beta` LayerNorm names,
+/// and keeps only the layers in `keep` (renumbered 0..).
+pub fn read_checkpoint(
+    path: &Path,
+    cfg: &ModelConfig,
+    keep: &[usize],
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, Vec<String>)> {
+    let raw = candle_core::safetensors::load(path, device)
+        .map_err(|e| ModelError::Weights(format!("cannot read {}: {e}", path.display())))?;
+    let prefix = cfg.arch.prefix();
+    let layer_prefix = format!("{prefix}.{}.", layer_names(cfg.arch).layer_prefix);
+    let new_index: BTreeMap<usize, usize> = keep
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new))
+        .collect();
+    let head_roots = ["classifier", "pre_classifier"];
+    let mut out = HashMap::new();
+    let mut unused = vec![];
+    for (key, t) in raw {
+        let mut name = key
+            .replace("LayerNorm.gamma", "LayerNorm.weight")
+            .replace("LayerNorm.beta", "LayerNorm.bias");
+        let root = name.split('.').next().unwrap_or("");
+        if root != prefix && !head_roots.contains(&root) {
+            name = format!("{prefix}.{name}");
+        }
+        if let Some(rest) = name.strip_prefix(&layer_prefix) {
+            let (idx, tail) = rest.split_once('.').unwrap_or((rest, ""));
+            match idx.parse::<usize>().ok().and_then(|i| new_index.get(&i)) {
+                Some(&new) => name = format!("{layer_prefix}{new}.{tail}"),
+                None => {
+                    if idx.parse::<usize>().is_err() {
+                        unused.push(key);
+                    }
+                    continue;
+                }
+            }
+        }
+        out.insert(name, t);
+    }
+    Ok((out, unused))
+}
+
+/// `k` evenly spaced layers of `n` (`⌊i·n/k⌋`), e.g. 3 of 6 → 0, 2, 4, the way DistilBERT
+/// was initialised from every other BERT layer.
+pub fn evenly_spaced_layers(n: usize, k: usize) -> Vec<usize> {
+    (0..k).map(|i| i * n / k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_rule_matches_transformers_grouping() {
+        assert!(decays("bert.embeddings.word_embeddings.weight"));
+        assert!(decays("classifier.weight"));
+        assert!(!decays("classifier.bias"));
+        assert!(!decays("bert.embeddings.LayerNorm.weight"));
+        assert!(!decays(
+            "distilbert.transformer.layer.1.output_layer_norm.weight"
+        ));
+        assert!(!decays(
+            "distilbert.transformer.layer.0.sa_layer_norm.weight"
+        ));
+    }
+
+    #[test]
+    fn evenly_spaced() {
+        assert_eq!(evenly_spaced_layers(6, 3), vec![0, 2, 4]);
+        assert_eq!(evenly_spaced_layers(12, 6), vec![0, 2, 4, 6, 8, 10]);
+        assert_eq!(evenly_spaced_layers(6, 6), (0..6).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,334 @@
+//! Parity with PyTorch/transformers on the golden fixtures in ../shared/fixtures/parity
+//! (see its README): eval logits, hidden states, loss and gradients of tiny BERT,
+//! DistilBERT and RoBERTa classifiers, and the real MiniLM encoder's outputs. Tolerances
+//! are the recommended ones from the fixtures' tolerances.json.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
+
+fn shared() -> PathBuf {
+    match std::env::var_os("TEXTCLF_SHARED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    shared().join("fixtures/parity").join(name)
+}
+
+fn tolerances() -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture("tolerances.json")).expect("tolerances.json");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn atol(tol: &serde_json::Value, fix: &str, tensor: &str) -> f32 {
+    tol["fixtures"][fix]["tensors"][tensor]["recommended_atol"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no tolerance for {fix}/{tensor}")) as f32
+}
+
+fn load_io(fix: &str) -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(fixture(fix).join("io.safetensors"), &Device::Cpu).unwrap()
+}
+
+fn ints(t: &Tensor) -> Vec<u32> {
+    t.to_dtype(DType::I64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
+}
+
+fn batch(io: &HashMap<String, Tensor>) -> EncodedBatch {
+    let (b, l) = io["input_ids"].dims2().unwrap();
+    let ids = ints(&io["input_ids"]);
+    EncodedBatch {
+        batch: b,
+        len: l,
+        mask: ints(&io["attention_mask"]),
+        type_ids: io
+            .get("token_type_ids")
+            .map(ints)
+            .unwrap_or(vec![0; ids.len()]),
+        ids,
+    }
+}
+
+/// Max |got − want| over the positions where `keep` (same leading shape) is 1.
+fn max_diff(got: &Tensor, want: &Tensor, keep: Option<&[u32]>) -> f32 {
+    assert_eq!(got.dims(), want.dims(), "shape");
+    let g: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
+    let w: Vec<f32> = want
+        .to_dtype(DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let inner = match keep {
+        Some(k) => g.len() / k.len(),
+        None => 1,
+    };
+    g.iter()
+        .zip(&w)
+        .enumerate()
+        .filter(|(i, _)| keep.is_none_or(|k| k[i / inner] == 1))
+        .map(|(_, (a, b))| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+fn check(name: &str, got: &Tensor, want: &Tensor, tol: f32, keep: Option<&[u32]>) {
+    let d = max_diff(got, want, keep);
+    assert!(d <= tol, "{name}: max |diff| {d:e} > atol {tol:e}");
+}
+
+fn tiny(fix: &str, word_emb: &str, stored: &[&str]) {
+    let tol = tolerances();
+    let io = load_io(fix);
+    let opts = LoadOptions {
+        num_labels: 3,
+        layers: None,
+        seed: 0,
+        device: Device::Cpu,
+    };
+    let (model, report) = SequenceClassifier::load(&fixture(fix), &opts).unwrap();
+    assert!(
+        report.fresh.is_empty(),
+        "{fix}: fresh params {:?}",
+        report.fresh
+    );
+    let b = batch(&io);
+    let out = model.forward(&b, None, true).unwrap();
+    check(
+        "logits",
+        &out.logits,
+        &io["logits"],
+        atol(&tol, fix, "logits"),
+        None,
+    );
+    check(
+        "classifier_input",
+        &out.classifier_input,
+        &io["classifier_input"],
+        atol(&tol, fix, "classifier_input"),
+        None,
+    );
+    let last = out.hidden_states.last().unwrap();
+    check(
+        "last_hidden_state",
+        last,
+        &io["last_hidden_state"],
+        atol(&tol, fix, "last_hidden_state"),
+        Some(&b.mask),
+    );
+    let hs = Tensor::stack(&out.hidden_states, 0).unwrap();
+    let mask3: Vec<u32> = (0..out.hidden_states.len())
+        .flat_map(|_| b.mask.clone())
+        .collect();
+    check(
+        "hidden_states",
+        &hs,
+        &io["hidden_states"],
+        atol(&tol, fix, "hidden_states"),
+        Some(&mask3),
+    );
+    let labels: Vec<u32> = ints(&io["labels"]);
+    let loss = cross_entropy(&out.logits, &labels, None).unwrap();
+    check(
+        "loss",
+        &loss.reshape(1).unwrap(),
+        &io["loss"],
+        atol(&tol, fix, "loss"),
+        None,
+    );
+
+    // Gradients (train mode with dropout 0 = forward without dropout).
+    let grads = loss.backward().unwrap();
+    for p in stored {
+        let var = model.params.get(p).unwrap();
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("{p} got no gradient"));
+        let key = format!("grad.{p}");
+        check(&key, g, &io[&key], atol(&tol, fix, &key), None);
+    }
+    let rows_key = format!("row_ids.{word_emb}");
+    let rows = Tensor::from_vec(
+        ints(&io[&rows_key]),
+        io[&rows_key].dims1().unwrap(),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let g = grads.get(model.params.t(word_emb).unwrap()).unwrap();
+    let key = format!("grad_rows.{word_emb}");
+    check(
+        &key,
+        &g.index_select(&rows, 0).unwrap(),
+        &io[&key],
+        atol(&tol, fix, &key),
+        None,
+    );
+
+    // Every parameter receives a gradient, and only the unused rows of embeddings are zero.
+    for (name, var) in model.params.vars() {
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("{fix}: parameter {name} received no gradient"));
+        let n: f32 = g.abs().unwrap().sum_all().unwrap().to_scalar().unwrap();
+        assert!(n > 0.0, "{fix}: gradient of {name} is all zero");
+    }
+}
+
+#[test]
+fn bert_tiny_matches_transformers() {
+    tiny(
+        "bert-tiny",
+        "bert.embeddings.word_embeddings.weight",
+        &[
+            "bert.encoder.layer.0.attention.self.query.weight",
+            "bert.encoder.layer.1.output.LayerNorm.weight",
+            "bert.pooler.dense.weight",
+            "classifier.weight",
+            "classifier.bias",
+        ],
+    );
+}
+
+#[test]
+fn distilbert_tiny_matches_transformers() {
+    tiny(
+        "distilbert-tiny",
+        "distilbert.embeddings.word_embeddings.weight",
+        &[
+            "distilbert.transformer.layer.0.attention.q_lin.weight",
+            "distilbert.transformer.layer.1.output_layer_norm.weight",
+            "pre_classifier.weight",
+            "classifier.weight",
+            "classifier.bias",
+        ],
+    );
+}
+
+#[test]
+fn roberta_tiny_matches_transformers() {
+    tiny(
+        "roberta-tiny",
+        "roberta.embeddings.word_embeddings.weight",
+        &[
+            "roberta.encoder.layer.0.attention.self.query.weight",
+            "roberta.encoder.layer.1.output.LayerNorm.weight",
+            "classifier.dense.weight",
+            "classifier.out_proj.weight",
+            "classifier.out_proj.bias",
+        ],
+    );
+}
+
+#[test]
+fn minilm_encoder_matches_transformers() {
+    let tol = tolerances();
+    let io = load_io("minilm");
+    let opts = LoadOptions {
+        num_labels: 2,
+        layers: None,
+        seed: 7,
+        device: Device::Cpu,
+    };
+    let dir = shared().join("models/all-MiniLM-L6-v2");
+    let (model, report) = SequenceClassifier::load(&dir, &opts).unwrap();
+    // A bare encoder: only the classifier is new; the position_ids buffer is unused.
+    assert_eq!(report.fresh, vec!["classifier.weight", "classifier.bias"]);
+    assert!(report.unused.iter().any(|u| u.contains("position_ids")));
+    let b = batch(&io);
+    let out = model.forward(&b, None, true).unwrap();
+    let last = out.hidden_states.last().unwrap();
+    check(
+        "last_hidden_state",
+        last,
+        &io["last_hidden_state"],
+        atol(&tol, "minilm", "last_hidden_state"),
+        Some(&b.mask),
+    );
+    let first = last.narrow(1, 0, 1).unwrap().squeeze(1).unwrap();
+    check(
+        "first token",
+        &first,
+        &io["last_hidden_state_first_token"],
+        atol(&tol, "minilm", "last_hidden_state_first_token"),
+        None,
+    );
+    check(
+        "pooler_output",
+        &out.classifier_input,
+        &io["pooler_output"],
+        atol(&tol, "minilm", "pooler_output"),
+        None,
+    );
+    let firsts: Vec<Tensor> = out
+        .hidden_states
+        .iter()
+        .map(|h| h.narrow(1, 0, 1).unwrap().squeeze(1).unwrap())
+        .collect();
+    let firsts = Tensor::stack(&firsts, 0).unwrap();
+    check(
+        "hidden_states_first_token",
+        &firsts,
+        &io["hidden_states_first_token"],
+        atol(&tol, "minilm", "hidden_states_first_token"),
+        None,
+    );
+    // Mean pooling over real tokens (sentence-transformers).
+    let m = Tensor::from_slice(&b.mask, (b.batch, b.len, 1), &Device::Cpu)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap();
+    let summed = last.broadcast_mul(&m).unwrap().sum(1).unwrap();
+    let counts = m.sum(1).unwrap().clamp(1e-9, f64::MAX).unwrap();
+    let mean = summed.broadcast_div(&counts).unwrap();
+    check(
+        "mean_pooled",
+        &mean,
+        &io["mean_pooled"],
+        atol(&tol, "minilm", "mean_pooled"),
+        None,
+    );
+}
+
+#[test]
+fn fewer_layers_keeps_evenly_spaced_ones() {
+    let opts = LoadOptions {
+        num_labels: 2,
+        layers: Some(3),
+        seed: 1,
+        device: Device::Cpu,
+    };
+    let dir = shared().join("models/all-MiniLM-L6-v2");
+    let (model, report) = SequenceClassifier::load(&dir, &opts).unwrap();
+    assert_eq!(report.kept_layers, vec![0, 2, 4]);
+    assert_eq!(model.config.num_layers, 3);
+    // Layer 1 of the small model is layer 2 of the checkpoint.
+    let full = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let want = &full["encoder.layer.2.attention.self.query.weight"];
+    let got = model
+        .params
+        .t("bert.encoder.layer.1.attention.self.query.weight")
+        .unwrap();
+    assert_eq!(max_diff(got, want, None), 0.0);
+    let bad = LoadOptions {
+        layers: Some(7),
+        ..opts
+    };
+    let err = SequenceClassifier::load(&dir, &bad)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("--layers 7"), "{err}");
+}
