@@ -1,0 +1,489 @@
+//! Text → token ids for BERT-family classifiers.
+//!
+//! [`TextEncoder`] wraps a Hugging Face `tokenizers` tokenizer loaded from a model folder
+//! (`tokenizer.json`, or a BERT WordPiece tokenizer rebuilt from `vocab.txt`). It never lets the
+//! tokenizer pad or truncate by itself (the shared `tokenizer.json` files switch on both): it
+//! tokenizes the content without special tokens, cuts the content to `max_len - 2` tokens with the
+//! chosen [`Truncation`] strategy and wraps it as `[CLS] … [SEP]` (or `<s> … </s>`). With
+//! [`Truncation::Head`] the ids are exactly what Python `tokenizer(text, truncation=True,
+//! max_length=max_len)` returns. Padding is done per batch by [`crate::batch::collate`].
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::{AddedToken, Tokenizer};
+
+/// Files that make up a tokenizer in a Hugging Face model folder; [`TextEncoder::save_files`]
+/// copies those present.
+pub const TOKENIZER_FILES: &[&str] = &[
+    "tokenizer.json",
+    "vocab.txt",
+    "merges.txt",
+    "vocab.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+];
+
+/// Below this many texts, encoding runs on the calling thread (rayon overhead is not worth it).
+const PARALLEL_MIN_TEXTS: usize = 64;
+
+/// Errors of tokenizer loading and encoding.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenizeError {
+    #[error(
+        "no tokenizer found in {dir}: looked for tokenizer.json, then vocab.txt (BERT WordPiece)"
+    )]
+    NoTokenizer { dir: PathBuf },
+    #[error("cannot load tokenizer from {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("cannot read {path}: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("max_len must be at least 3 ([CLS], one token, [SEP]); got {0}")]
+    MaxLen(usize),
+    #[error("cannot determine the special tokens of the tokenizer: {0}")]
+    SpecialTokens(String),
+    #[error("tokenization failed: {0}")]
+    Encode(String),
+    #[error("cannot copy {from} to {to}: {source}")]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown truncation strategy {0:?}; expected one of: head, tail, head+tail")]
+    UnknownTruncation(String),
+}
+
+/// Which tokens to keep when a text is longer than `max_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Truncation {
+    /// Keep the first `max_len - 2` content tokens (what Hugging Face does).
+    Head,
+    /// Keep the last `max_len - 2` content tokens.
+    Tail,
+    /// Keep the first quarter and the last three quarters of the content budget.
+    ///
+    /// Sun et al. 2019, "How to Fine-Tune BERT for Text Classification?" (CCL 2019,
+    /// arXiv:1905.05583) found that keeping the head 128 and the tail 382 tokens of a 510-token
+    /// budget worked best on IMDB (long reviews tend to conclude at the end); the split here is
+    /// ⌊n/4⌋ head + the rest tail for any budget n.
+    HeadTail,
+}
+
+impl Truncation {
+    /// Cuts `content` (ids without special tokens) to at most `budget` tokens.
+    pub fn apply(self, content: &[u32], budget: usize) -> Vec<u32> {
+        let n = content.len();
+        if n <= budget {
+            return content.to_vec();
+        }
+        match self {
+            Truncation::Head => content[..budget].to_vec(),
+            Truncation::Tail => content[n - budget..].to_vec(),
+            Truncation::HeadTail => {
+                let head = budget / 4;
+                let tail = budget - head;
+                let mut out = Vec::with_capacity(budget);
+                out.extend_from_slice(&content[..head]);
+                out.extend_from_slice(&content[n - tail..]);
+                out
+            }
+        }
+    }
+
+    /// The name accepted by [`FromStr`] (`head`, `tail`, `head+tail`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncation::Head => "head",
+            Truncation::Tail => "tail",
+            Truncation::HeadTail => "head+tail",
+        }
+    }
+}
+
+impl fmt::Display for Truncation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Truncation {
+    type Err = TokenizeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "head" => Ok(Truncation::Head),
+            "tail" => Ok(Truncation::Tail),
+            "head+tail" | "head-tail" | "head_tail" | "headtail" => Ok(Truncation::HeadTail),
+            _ => Err(TokenizeError::UnknownTruncation(s.to_string())),
+        }
+    }
+}
+
+/// Tokenizer of one model with a fixed maximum length and truncation strategy.
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    max_len: usize,
+    truncation: Truncation,
+    cls_id: u32,
+    sep_id: u32,
+    pad_id: u32,
+    source_dir: PathBuf,
+}
+
+impl fmt::Debug for TextEncoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TextEncoder")
+            .field("source_dir", &self.source_dir)
+            .field("max_len", &self.max_len)
+            .field("truncation", &self.truncation)
+            .field("cls_id", &self.cls_id)
+            .field("sep_id", &self.sep_id)
+            .field("pad_id", &self.pad_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TextEncoder {
+    /// Loads the tokenizer of a Hugging Face model folder: `tokenizer.json` when present; else
+    /// `vocab.txt` as a BERT WordPiece tokenizer (BertNormalizer, lowercasing from
+    /// `tokenizer_config.json`'s `do_lower_case`, default true; BertPreTokenizer; WordPiece with
+    /// `[UNK]` and the `##` prefix; `[CLS] … [SEP]` post-processing); else an error naming the
+    /// files looked for.
+    pub fn from_dir(
+        dir: &Path,
+        max_len: usize,
+        truncation: Truncation,
+    ) -> Result<Self, TokenizeError> {
+        if max_len < 3 {
+            return Err(TokenizeError::MaxLen(max_len));
+        }
+        let json_path = dir.join("tokenizer.json");
+        let vocab_path = dir.join("vocab.txt");
+        let (mut tokenizer, configured_pad) = if json_path.is_file() {
+            let tok = Tokenizer::from_file(&json_path).map_err(|e| TokenizeError::Load {
+                path: json_path.clone(),
+                message: e.to_string(),
+            })?;
+            let pad = tok.get_padding().map(|p| p.pad_id);
+            (tok, pad)
+        } else if vocab_path.is_file() {
+            (wordpiece_from_vocab(dir, &vocab_path)?, None)
+        } else {
+            return Err(TokenizeError::NoTokenizer {
+                dir: dir.to_path_buf(),
+            });
+        };
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| TokenizeError::Load {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        tokenizer.with_padding(None);
+
+        let (cls_id, sep_id) = special_ids(&tokenizer)?;
+        let pad_id = configured_pad
+            .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .or_else(|| tokenizer.token_to_id("<pad>"))
+            .unwrap_or(0);
+
+        Ok(Self {
+            tokenizer,
+            max_len,
+            truncation,
+            cls_id,
+            sep_id,
+            pad_id,
+            source_dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Maximum sequence length, special tokens included.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The truncation strategy.
+    pub fn truncation(&self) -> Truncation {
+        self.truncation
+    }
+
+    /// Id of the padding token.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    /// Id of the leading special token (`[CLS]` or `<s>`).
+    pub fn cls_id(&self) -> u32 {
+        self.cls_id
+    }
+
+    /// Id of the trailing special token (`[SEP]` or `</s>`).
+    pub fn sep_id(&self) -> u32 {
+        self.sep_id
+    }
+
+    /// The underlying tokenizer (padding and truncation disabled).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Token ids with special tokens (`[CLS] … [SEP]` or `<s> … </s>`), the content truncated to
+    /// `max_len - 2` tokens by the strategy, unpadded. Runs in parallel (rayon) over large inputs;
+    /// the output order is the input order.
+    pub fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, TokenizeError> {
+        let budget = self.max_len - 2;
+        self.map_texts(texts, |content| {
+            let kept = self.truncation.apply(&content, budget);
+            let mut ids = Vec::with_capacity(kept.len() + 2);
+            ids.push(self.cls_id);
+            ids.extend_from_slice(&kept);
+            ids.push(self.sep_id);
+            ids
+        })
+    }
+
+    /// Number of tokens each text would have without truncation, special tokens included.
+    pub fn full_lengths(&self, texts: &[&str]) -> Result<Vec<usize>, TokenizeError> {
+        self.map_texts(texts, |content| content.len() + 2)
+    }
+
+    /// Copies the tokenizer files found in the source folder ([`TOKENIZER_FILES`]) into `out_dir`
+    /// (created if missing) so that the saved model loads with Python `AutoTokenizer`.
+    pub fn save_files(&self, out_dir: &Path) -> Result<(), TokenizeError> {
+        fs::create_dir_all(out_dir).map_err(|source| TokenizeError::CreateDir {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+        for name in TOKENIZER_FILES {
+            let from = self.source_dir.join(name);
+            if !from.is_file() {
+                continue;
+            }
+            let to = out_dir.join(name);
+            // Copying a file onto itself would truncate it.
+            if let (Ok(a), Ok(b)) = (from.canonicalize(), to.canonicalize()) {
+                if a == b {
+                    continue;
+                }
+            }
+            fs::copy(&from, &to).map_err(|source| TokenizeError::Copy {
+                from: from.clone(),
+                to: to.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Content ids of one text (no special tokens, no truncation).
+    fn content_ids(&self, text: &str) -> Result<Vec<u32>, TokenizeError> {
+        let enc = self
+            .tokenizer
+            .encode_fast(text, false)
+            .map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    fn map_texts<T, F>(&self, texts: &[&str], f: F) -> Result<Vec<T>, TokenizeError>
+    where
+        T: Send,
+        F: Fn(Vec<u32>) -> T + Sync,
+    {
+        if texts.len() < PARALLEL_MIN_TEXTS {
+            texts.iter().map(|t| self.content_ids(t).map(&f)).collect()
+        } else {
+            texts
+                .par_iter()
+                .map(|t| self.content_ids(t).map(&f))
+                .collect()
+        }
+    }
+}
+
+/// Finds the leading and trailing special ids: the post-processor's encoding of the empty string
+/// when it is exactly two tokens, else the vocabulary's `[CLS]`/`[SEP]` or `<s>`/`</s>`.
+fn special_ids(tokenizer: &Tokenizer) -> Result<(u32, u32), TokenizeError> {
+    let empty = tokenizer
+        .encode_fast("", true)
+        .map_err(|e| TokenizeError::Encode(e.to_string()))?;
+    if let [cls, sep] = empty.get_ids() {
+        return Ok((*cls, *sep));
+    }
+    for (cls, sep) in [("[CLS]", "[SEP]"), ("<s>", "</s>")] {
+        if let (Some(c), Some(s)) = (tokenizer.token_to_id(cls), tokenizer.token_to_id(sep)) {
+            return Ok((c, s));
+        }
+    }
+    Err(TokenizeError::SpecialTokens(format!(
+        "the empty text encodes to {:?} (expected [cls, sep]) and the vocabulary has neither \
+         [CLS]/[SEP] nor <s>/</s>",
+        empty.get_ids()
+    )))
+}
+
+/// Settings read from `tokenizer_config.json` for the `vocab.txt` fallback.
+struct BertSettings {
+    lowercase: bool,
+    strip_accents: Option<bool>,
+    chinese_chars: bool,
+    unk: String,
+    cls: String,
+    sep: String,
+    pad: String,
+    mask: String,
+}
+
+impl BertSettings {
+    fn read(dir: &Path) -> Result<Self, TokenizeError> {
+        let path = dir.join("tokenizer_config.json");
+        let cfg: serde_json::Value = if path.is_file() {
+            let text = fs::read_to_string(&path).map_err(|e| TokenizeError::Config {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            serde_json::from_str(&text).map_err(|e| TokenizeError::Config {
+                path: path.clone(),
+                message: e.to_string(),
+            })?
+        } else {
+            serde_json::Value::Null
+        };
+        let flag = |key: &str| cfg.get(key).and_then(serde_json::Value::as_bool);
+        // Special tokens are either plain strings or AddedToken objects with a "content" field.
+        let token = |key: &str, default: &str| {
+            cfg.get(key)
+                .and_then(|v| {
+                    v.as_str()
+                        .or_else(|| v.get("content").and_then(serde_json::Value::as_str))
+                })
+                .unwrap_or(default)
+                .to_string()
+        };
+        Ok(Self {
+            lowercase: flag("do_lower_case").unwrap_or(true),
+            strip_accents: flag("strip_accents"),
+            chinese_chars: flag("tokenize_chinese_chars").unwrap_or(true),
+            unk: token("unk_token", "[UNK]"),
+            cls: token("cls_token", "[CLS]"),
+            sep: token("sep_token", "[SEP]"),
+            pad: token("pad_token", "[PAD]"),
+            mask: token("mask_token", "[MASK]"),
+        })
+    }
+}
+
+/// Builds the equivalent of `BertTokenizerFast` from a WordPiece `vocab.txt`.
+fn wordpiece_from_vocab(dir: &Path, vocab_path: &Path) -> Result<Tokenizer, TokenizeError> {
+    let settings = BertSettings::read(dir)?;
+    let load_err = |message: String| TokenizeError::Load {
+        path: vocab_path.to_path_buf(),
+        message,
+    };
+    let model = WordPiece::from_file(&vocab_path.to_string_lossy())
+        .unk_token(settings.unk.clone())
+        .continuing_subword_prefix("##".to_string())
+        .build()
+        .map_err(|e| load_err(e.to_string()))?;
+    let mut tok = Tokenizer::new(model);
+    let id = |tok: &Tokenizer, t: &str| {
+        tok.token_to_id(t)
+            .ok_or_else(|| load_err(format!("special token {t} is not in the vocabulary")))
+    };
+    let cls_id = id(&tok, &settings.cls)?;
+    let sep_id = id(&tok, &settings.sep)?;
+    id(&tok, &settings.unk)?;
+    tok.with_normalizer(Some(BertNormalizer::new(
+        true,
+        settings.chinese_chars,
+        settings.strip_accents,
+        settings.lowercase,
+    )))
+    .map_err(|e| load_err(e.to_string()))?;
+    tok.with_pre_tokenizer(Some(BertPreTokenizer));
+    tok.with_post_processor(Some(BertProcessing::new(
+        (settings.sep.clone(), sep_id),
+        (settings.cls.clone(), cls_id),
+    )));
+    tok.with_decoder(Some(WordPieceDecoder::default()));
+    // Like the fast tokenizer converted by transformers, special tokens written in the text are
+    // matched as whole tokens (not split, not lowercased).
+    let specials: Vec<AddedToken> = [
+        &settings.pad,
+        &settings.unk,
+        &settings.cls,
+        &settings.sep,
+        &settings.mask,
+    ]
+    .into_iter()
+    .filter(|t| tok.token_to_id(t).is_some())
+    .map(|t| AddedToken::from(t.clone(), true))
+    .collect();
+    tok.add_special_tokens(specials)
+        .map_err(|e| load_err(e.to_string()))?;
+    Ok(tok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_strategies() {
+        let content: Vec<u32> = (0..10).collect();
+        assert_eq!(Truncation::Head.apply(&content, 4), vec![0, 1, 2, 3]);
+        assert_eq!(Truncation::Tail.apply(&content, 4), vec![6, 7, 8, 9]);
+        assert_eq!(Truncation::HeadTail.apply(&content, 4), vec![0, 7, 8, 9]);
+        assert_eq!(
+            Truncation::HeadTail.apply(&content, 8),
+            vec![0, 1, 4, 5, 6, 7, 8, 9]
+        );
+        assert_eq!(Truncation::HeadTail.apply(&content, 3), vec![7, 8, 9]);
+        for t in [Truncation::Head, Truncation::Tail, Truncation::HeadTail] {
+            assert_eq!(t.apply(&content, 10), content);
+            assert_eq!(t.apply(&content, 20), content);
+            assert!(t.apply(&content, 0).is_empty());
+        }
+    }
+
+    #[test]
+    fn truncation_parse_and_serde() {
+        assert_eq!("head".parse::<Truncation>().unwrap(), Truncation::Head);
+        assert_eq!("Tail".parse::<Truncation>().unwrap(), Truncation::Tail);
+        assert_eq!(
+            "head+tail".parse::<Truncation>().unwrap(),
+            Truncation::HeadTail
+        );
+        assert_eq!(
+            "head-tail".parse::<Truncation>().unwrap(),
+            Truncation::HeadTail
+        );
+        let err = "middle".parse::<Truncation>().unwrap_err().to_string();
+        assert!(err.contains("head, tail, head+tail"), "{err}");
+        for t in [Truncation::Head, Truncation::Tail, Truncation::HeadTail] {
+            assert_eq!(t.to_string().parse::<Truncation>().unwrap(), t);
+        }
+        assert_eq!(
+            serde_json::to_string(&Truncation::HeadTail).unwrap(),
+            "\"head-tail\""
+        );
+        let back: Truncation = serde_json::from_str("\"head-tail\"").unwrap();
+        assert_eq!(back, Truncation::HeadTail);
+    }
+}

@@ -1,0 +1,364 @@
+//! The training engine: AdamW parity with PyTorch, overfitting, determinism, exact resume,
+//! save → load → same predictions, divergence detection. Uses the tiny BERT of
+//! ../shared/fixtures/parity (1M parameters) so every test runs in seconds on a CPU.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use textclf_core::{Classifier, Dataset, LabelSet};
+use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
+use textclf_train::batch::Padding;
+use textclf_train::optim::{collect_grads, AdamW, AdamWConfig};
+use textclf_train::tokenize::{TextEncoder, Truncation};
+use textclf_train::{
+    InferenceSettings, Progress, Silent, TrainConfig, TrainError, Trainer, TransformerClassifier,
+};
+
+fn shared() -> PathBuf {
+    match std::env::var_os("TEXTCLF_SHARED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn tiny_dir() -> PathBuf {
+    shared().join("fixtures/parity/bert-tiny")
+}
+
+fn load_tiny(num_labels: usize, seed: u64) -> SequenceClassifier {
+    let opts = LoadOptions {
+        num_labels,
+        layers: None,
+        seed,
+        device: Device::Cpu,
+    };
+    SequenceClassifier::load(&tiny_dir(), &opts).unwrap().0
+}
+
+fn ints(t: &Tensor) -> Vec<u32> {
+    t.to_dtype(DType::I64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = b
+        .to_dtype(DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn one_adamw_step_matches_pytorch() {
+    let io =
+        candle_core::safetensors::load(tiny_dir().join("io.safetensors"), &Device::Cpu).unwrap();
+    let tol: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("fixtures/parity/tolerances.json")).unwrap(),
+    )
+    .unwrap();
+    let model = load_tiny(3, 0);
+    let (b, l) = io["input_ids"].dims2().unwrap();
+    let batch = EncodedBatch {
+        batch: b,
+        len: l,
+        ids: ints(&io["input_ids"]),
+        mask: ints(&io["attention_mask"]),
+        type_ids: ints(&io["token_type_ids"]),
+    };
+    let logits = model.forward(&batch, None, false).unwrap().logits;
+    let loss = cross_entropy(&logits, &ints(&io["labels"]), None).unwrap();
+    let grads = collect_grads(&model.params, &loss.backward().unwrap()).unwrap();
+    let mut opt = AdamW::new(&model.params, AdamWConfig::default());
+    opt.step(&model.params, &grads, 1e-3, 1.0).unwrap();
+    for p in [
+        "bert.encoder.layer.0.attention.self.query.weight",
+        "bert.encoder.layer.1.output.LayerNorm.weight",
+        "bert.pooler.dense.weight",
+        "classifier.weight",
+        "classifier.bias",
+    ] {
+        let key = format!("after_step.{p}");
+        let atol = tol["fixtures"]["bert-tiny"]["tensors"][&key]["recommended_atol"]
+            .as_f64()
+            .unwrap() as f32;
+        let d = max_diff(model.params.t(p).unwrap(), &io[&key]);
+        assert!(d <= atol, "{key}: {d:e} > {atol:e}");
+    }
+    // Embedding rows, including never-used rows that are only decayed.
+    let word = "bert.embeddings.word_embeddings.weight";
+    let rows = Tensor::from_vec(ints(&io[&format!("row_ids.{word}")]), 41, &Device::Cpu).unwrap();
+    let got = model
+        .params
+        .t(word)
+        .unwrap()
+        .index_select(&rows, 0)
+        .unwrap();
+    let key = format!("after_step_rows.{word}");
+    let atol = tol["fixtures"]["bert-tiny"]["tensors"][&key]["recommended_atol"]
+        .as_f64()
+        .unwrap() as f32;
+    assert!(max_diff(&got, &io[&key]) <= atol);
+}
+
+/// A small two-class corpus with a clear signal.
+fn corpus(n: usize) -> Dataset {
+    let pos = [
+        "a wonderful film",
+        "great acting and a great story",
+        "loved it, superb",
+        "brilliant and moving",
+        "an excellent movie",
+    ];
+    let neg = [
+        "a terrible film",
+        "awful acting and a dull story",
+        "hated it, boring",
+        "dreadful and tedious",
+        "a horrible movie",
+    ];
+    let mut texts = vec![];
+    let mut labels = vec![];
+    for i in 0..n {
+        let (t, l) = if i % 2 == 0 {
+            (pos[i / 2 % 5], 1)
+        } else {
+            (neg[i / 2 % 5], 0)
+        };
+        texts.push(format!(
+            "{t} {}",
+            ["", "indeed", "really", "truly"][i / 10 % 4]
+        ));
+        labels.push(l);
+    }
+    let ls = LabelSet::new(vec!["neg".into(), "pos".into()]).unwrap();
+    Dataset::new(
+        "toy",
+        (0..n).map(|i| i.to_string()).collect(),
+        texts,
+        labels,
+        ls,
+    )
+    .unwrap()
+}
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 8,
+        eval_batch_size: 16,
+        lr: 1e-3,
+        seed: 3,
+        ..TrainConfig::default()
+    }
+}
+
+fn encoder() -> TextEncoder {
+    TextEncoder::from_dir(&tiny_dir(), 32, Truncation::Head).unwrap()
+}
+
+fn train(
+    cfg: TrainConfig,
+    ckpt: &Path,
+    resume: bool,
+    progress: &dyn Progress,
+) -> (
+    Result<textclf_train::TrainOutcome, TrainError>,
+    SequenceClassifier,
+) {
+    let mut model = load_tiny(2, 1);
+    let enc = encoder();
+    let data = corpus(40);
+    let valid = corpus(12);
+    let out = Trainer {
+        model: &mut model,
+        encoder: &enc,
+        config: cfg,
+        ckpt_dir: ckpt.to_path_buf(),
+    }
+    .fit(&data, Some(&valid), resume, progress);
+    (out, model)
+}
+
+fn weights(m: &SequenceClassifier) -> HashMap<String, Vec<f32>> {
+    m.params
+        .vars()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                v.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_tiny_dataset_is_overfit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        early_stopping: None,
+        warmup_ratio: 0.0,
+        lr: 3e-3,
+        ..config(30)
+    };
+    let (out, _) = train(cfg, &tmp.path().join("ckpt"), false, &Silent);
+    let out = out.unwrap();
+    let first = out.history.first().unwrap().train_loss;
+    let last = out.history.last().unwrap();
+    assert!(
+        last.train_loss < 0.05,
+        "train loss {} (first epoch {first})",
+        last.train_loss
+    );
+    assert!(last.train_loss < first / 5.0);
+    assert_eq!(last.val_accuracy, 1.0);
+}
+
+#[test]
+fn same_seed_same_run_and_resume_is_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, ma) = train(config(3), &tmp.path().join("a"), false, &Silent);
+    let a = a.unwrap();
+    let (b, mb) = train(config(3), &tmp.path().join("b"), false, &Silent);
+    let b = b.unwrap();
+    assert_eq!(
+        serde_json::to_string(
+            &a.history
+                .iter()
+                .map(|r| (r.train_loss, r.val_loss))
+                .collect::<Vec<_>>()
+        )
+        .unwrap(),
+        serde_json::to_string(
+            &b.history
+                .iter()
+                .map(|r| (r.train_loss, r.val_loss))
+                .collect::<Vec<_>>()
+        )
+        .unwrap()
+    );
+    assert_eq!(weights(&ma), weights(&mb));
+
+    // Interrupt after 4 optimizer steps (mid-epoch 1), then resume.
+    struct StopAfter(Cell<u32>);
+    impl Progress for StopAfter {
+        fn should_stop(&self) -> bool {
+            self.0.set(self.0.get() + 1);
+            self.0.get() >= 4
+        }
+    }
+    let dir = tmp.path().join("c");
+    let (err, _) = train(config(3), &dir, false, &StopAfter(Cell::new(0)));
+    assert!(
+        matches!(err, Err(TrainError::Interrupted { step: 4, .. })),
+        "{:?}",
+        err.err()
+    );
+    let (c, mc) = train(config(3), &dir, true, &Silent);
+    let c = c.unwrap();
+    assert_eq!(c.steps, a.steps);
+    assert_eq!(c.history.len(), a.history.len());
+    for (x, y) in c.history.iter().zip(&a.history) {
+        assert_eq!(
+            (x.train_loss, x.val_loss, x.val_accuracy),
+            (y.train_loss, y.val_loss, y.val_accuracy)
+        );
+    }
+    assert_eq!(
+        weights(&mc),
+        weights(&ma),
+        "resumed weights differ from the uninterrupted run"
+    );
+
+    // A different configuration refuses the checkpoint.
+    let other = TrainConfig {
+        lr: 5e-4,
+        ..config(3)
+    };
+    let (err, _) = train(other, &dir, true, &Silent);
+    assert!(matches!(err, Err(TrainError::Checkpoint(_))));
+}
+
+#[test]
+fn saved_model_predicts_the_same_after_loading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, model) = train(config(2), &tmp.path().join("ckpt"), false, &Silent);
+    out.unwrap();
+    let labels = LabelSet::new(vec!["neg".into(), "pos".into()]).unwrap();
+    let settings = InferenceSettings {
+        max_len: 32,
+        truncation: Truncation::Head,
+        eval_batch_size: 4,
+    };
+    let clf = TransformerClassifier::new(model, encoder(), labels, settings);
+    let texts = [
+        "a wonderful film",
+        "hated it",
+        "something else entirely, with more words than the others",
+    ];
+    let before = clf.predict_proba(&texts).unwrap();
+    let dir = tmp.path().join("model");
+    clf.save(&dir).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "vocab.txt",
+        "textclf.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(cfg["id2label"]["1"], "pos");
+    assert_eq!(cfg["label2id"]["neg"], 0);
+    let loaded = TransformerClassifier::load(&dir, &Device::Cpu).unwrap();
+    let after = loaded.predict_proba(&texts).unwrap();
+    for (x, y) in before.as_slice().iter().zip(after.as_slice()) {
+        assert!((x - y).abs() < 1e-6);
+    }
+    // Batched prediction equals one-by-one prediction.
+    for (i, t) in texts.iter().enumerate() {
+        let one = loaded.predict_proba(&[t]).unwrap();
+        for (x, y) in one.row(0).iter().zip(after.row(i)) {
+            assert!((x - y).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn a_huge_learning_rate_is_reported_not_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        lr: 1e9,
+        grad_clip: None,
+        warmup_ratio: 0.0,
+        padding: Padding::MaxLen,
+        ..config(3)
+    };
+    let (out, _) = train(cfg, &tmp.path().join("ckpt"), false, &Silent);
+    match out {
+        Err(e @ TrainError::Diverged { .. }) => assert!(e.to_string().contains("--lr"), "{e}"),
+        other => panic!(
+            "expected divergence, got {:?}",
+            other.map(|o| o.history.last().map(|r| r.train_loss))
+        ),
+    }
+}
