@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Text classification that tells you what actually helps: TF-IDF linear baselines and
-/// (soon) fine-tuned BERT-family encoders, one evaluation report for all of them.
+/// Text classification that tells you what actually helps: fine-tuned BERT-family
+/// encoders and TF-IDF linear baselines, one evaluation report for all of them.
 #[derive(Parser, Debug)]
 #[command(name = "textclf", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -30,6 +30,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Train and evaluate a TF-IDF linear baseline (logistic regression, SVM, NBSVM).
     Baseline(Box<BaselineArgs>),
+    /// Fine-tune a BERT-family encoder (BERT, MiniLM, DistilBERT, RoBERTa) for classification.
+    Train(Box<TrainArgs>),
     /// Inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -192,6 +194,10 @@ pub struct StatsArgs {
     /// Files (or folder-per-class directories) to describe; each is one split.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Also count tokens with this model's tokenizer (a model folder) and report the share
+    /// of texts truncated at 128/256/512 tokens.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub tokenizer: Option<PathBuf>,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -242,4 +248,111 @@ pub struct EvalArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum TruncationArg {
+    /// Keep the beginning.
+    Head,
+    /// Keep the end.
+    Tail,
+    /// Keep the first quarter and the last three quarters of the budget (Sun et al. 2019).
+    #[value(name = "head+tail", alias = "head-tail")]
+    HeadTail,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum PaddingArg {
+    /// Pad each batch to its longest text (with length-bucketed batches: little waste).
+    Dynamic,
+    /// Pad every batch to --max-len (for comparison).
+    MaxLen,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum MonitorArg {
+    ValLoss,
+    ValAccuracy,
+    ValMacroF1,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum DeviceArg {
+    Cpu,
+    /// NVIDIA GPU 0 (needs a build with `--features cuda`).
+    Cuda,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Pretrained model: a local Hugging Face folder (config.json, model.safetensors, tokenizer)
+    /// or a Hub id such as `sentence-transformers/all-MiniLM-L6-v2` (cached; honours HF_HUB_OFFLINE).
+    #[arg(long)]
+    pub model: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output folder: metrics.json, epochs.csv, predictions.csv, model/ and checkpoint/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Maximum tokens per text, special tokens included.
+    #[arg(long, default_value_t = 128)]
+    pub max_len: usize,
+    /// Which tokens to keep from a longer text.
+    #[arg(long, value_enum, default_value = "head")]
+    pub truncation: TruncationArg,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 2e-5)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Batch size for validation, test and prediction.
+    #[arg(long, default_value_t = 64)]
+    pub eval_batch_size: usize,
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Keep K evenly spaced encoder layers (a smaller, faster model from the same checkpoint).
+    #[arg(long, value_name = "K")]
+    pub layers: Option<usize>,
+    /// Weight classes in the loss: `balanced` or one number per class (in label order).
+    #[arg(long)]
+    pub class_weights: Option<String>,
+    /// Continue an interrupted run from <out>/checkpoint (same command otherwise).
+    #[arg(long)]
+    pub resume: bool,
+    /// Share of steps with linear warmup.
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup_ratio: f64,
+    /// AdamW decoupled weight decay (never on biases and LayerNorm).
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Clip the global gradient norm to this (0 disables).
+    #[arg(long, default_value_t = 1.0)]
+    pub grad_clip: f64,
+    /// Accumulate gradients over N batches per optimizer step.
+    #[arg(long, default_value_t = 1)]
+    pub grad_accum: usize,
+    #[arg(long, value_enum, default_value = "dynamic")]
+    pub padding: PaddingArg,
+    /// Plain shuffled batches instead of length-bucketed ones.
+    #[arg(long)]
+    pub no_bucketing: bool,
+    /// Also validate every N optimizer steps.
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Also checkpoint every N optimizer steps (always at each epoch end).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<u64>,
+    /// What early stopping watches.
+    #[arg(long, value_enum, default_value = "val-loss")]
+    pub monitor: MonitorArg,
+    /// Stop after this many validations without improvement (0 disables early stopping).
+    #[arg(long, default_value_t = 2)]
+    pub patience: usize,
+    /// Smallest change that counts as an improvement.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_delta: f64,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    #[command(flatten)]
+    pub eval: EvalOpts,
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod cmd;
+mod hub;
 mod ui;
 
 use std::process::ExitCode;
@@ -24,7 +25,17 @@ fn main() -> ExitCode {
             }
             ui.finish();
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let interrupted = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<textclf_train::TrainError>(),
+                    Some(textclf_train::TrainError::Interrupted { .. })
+                )
+            });
+            if interrupted {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

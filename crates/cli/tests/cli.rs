@@ -331,3 +331,227 @@ fn quiet_prints_nothing_and_help_lists_subcommands() {
     }
     assert!(ok(&["baseline", "--help"]).contains("--subset-frac"));
 }
+
+fn shared_dir() -> PathBuf {
+    data_dir().join("..")
+}
+
+/// A small two-class CSV with a learnable signal.
+fn toy_csv(path: &Path, n: usize, offset: usize) {
+    let pos = [
+        "a wonderful film",
+        "great acting and a great story",
+        "loved it, superb",
+        "brilliant and moving",
+    ];
+    let neg = [
+        "a terrible film",
+        "awful acting and a dull story",
+        "hated it, boring",
+        "dreadful and tedious",
+    ];
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for i in offset..offset + n {
+        let (t, l) = if i % 2 == 0 {
+            (pos[i / 2 % 4], "pos")
+        } else {
+            (neg[i / 2 % 4], "neg")
+        };
+        w.write_record([
+            format!("{t} {}", ["", "indeed", "really"][i / 8 % 3]).as_str(),
+            l,
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+#[test]
+fn train_predict_eval_and_resume_a_tiny_bert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, va, te) = (
+        tmp.path().join("train.csv"),
+        tmp.path().join("valid.csv"),
+        tmp.path().join("test.csv"),
+    );
+    toy_csv(&tr, 48, 0);
+    toy_csv(&va, 12, 100);
+    toy_csv(&te, 16, 200);
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    let out = tmp.path().join("run");
+    let args = [
+        "train",
+        "--model",
+        s(&model),
+        "--train",
+        s(&tr),
+        "--valid",
+        s(&va),
+        "--test",
+        s(&te),
+        "--epochs",
+        "8",
+        "--batch-size",
+        "8",
+        "--max-len",
+        "32",
+        "--lr",
+        "3e-3",
+        "--out",
+        s(&out),
+        "--quiet",
+    ];
+    ok(&args);
+    let m = json_file(&out.join("metrics.json"));
+    for key in [
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion",
+        "timing",
+        "epochs",
+        "best_epoch",
+        "val_accuracy_at_min_val_loss",
+    ] {
+        assert!(m.get(key).is_some(), "metrics.json lacks {key}");
+    }
+    let epochs = m["epochs"].as_array().unwrap();
+    assert!(!epochs.is_empty() && epochs.len() <= 8);
+    assert!(epochs[0].get("val_loss").is_some() && epochs[0].get("train_loss").is_some());
+    assert!(
+        m["accuracy"].as_f64().unwrap() > 0.7,
+        "accuracy {}",
+        m["accuracy"]
+    );
+    assert_eq!(
+        m["model"]["fresh_parameters"],
+        serde_json::json!(["classifier.weight", "classifier.bias"])
+    );
+    let csv_lines = std::fs::read_to_string(out.join("epochs.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(csv_lines, epochs.len() + 1);
+    let cfg = json_file(&out.join("model/config.json"));
+    assert_eq!(cfg["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(cfg["id2label"]["0"], "neg");
+    assert!(out.join("model/tokenizer.json").is_file());
+
+    // predict gives the labels of predictions.csv; eval reproduces the accuracy.
+    let pred = tmp.path().join("pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&out.join("model")),
+        "--input",
+        s(&te),
+        "--output",
+        s(&pred),
+    ]);
+    let got: Vec<String> = csv::Reader::from_path(&pred)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .collect();
+    let want: Vec<String> = csv::Reader::from_path(out.join("predictions.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[2].to_string())
+        .collect();
+    assert_eq!(got, want);
+    let ev = tmp.path().join("eval");
+    ok(&[
+        "eval",
+        "--model",
+        s(&out.join("model")),
+        "--data",
+        s(&te),
+        "--out",
+        s(&ev),
+        "--quiet",
+    ]);
+    assert!(
+        (json_file(&ev.join("metrics.json"))["accuracy"]
+            .as_f64()
+            .unwrap()
+            - m["accuracy"].as_f64().unwrap())
+        .abs()
+            < 1e-9
+    );
+
+    // Resuming a finished run changes nothing.
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    ok(&resume);
+    let m2 = json_file(&out.join("metrics.json"));
+    assert_eq!(m2["epochs"], m["epochs"]);
+    assert_eq!(m2["accuracy"], m["accuracy"]);
+    // Resuming with other settings is refused with advice.
+    let mut other = resume.clone();
+    let lr = other.iter().position(|a| *a == "--lr").unwrap() + 1;
+    other[lr] = "5e-4";
+    let err = fails(&other);
+    assert!(err.contains("other settings"), "{err}");
+}
+
+#[test]
+fn train_errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tr = tmp.path().join("train.csv");
+    toy_csv(&tr, 20, 0);
+    let out = tmp.path().join("run");
+    let err = fails(&[
+        "train",
+        "--model",
+        "./no/such/model",
+        "--data",
+        s(&tr),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("no/such/model"), "{err}");
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    let err = fails(&[
+        "train",
+        "--model",
+        s(&model),
+        "--data",
+        s(&tr),
+        "--max-len",
+        "1000",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("--max-len 1000"), "{err}");
+    let err = fails(&[
+        "train",
+        "--model",
+        s(&model),
+        "--data",
+        s(&tr),
+        "--lr",
+        "0",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("learning rate"), "{err}");
+    // A folder with only pickle weights is refused with a conversion hint.
+    let pk = tmp.path().join("pickle");
+    std::fs::create_dir_all(&pk).unwrap();
+    std::fs::copy(model.join("config.json"), pk.join("config.json")).unwrap();
+    std::fs::write(pk.join("pytorch_model.bin"), b"not really").unwrap();
+    let err = fails(&[
+        "train",
+        "--model",
+        s(&pk),
+        "--data",
+        s(&tr),
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        err.contains("pickle") && err.contains("safe_serialization"),
+        "{err}"
+    );
+}

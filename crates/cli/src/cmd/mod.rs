@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod predict;
 mod stats;
+mod train;
 
 use crate::args::{Command, DataCommand};
 use crate::ui::Ui;
@@ -13,6 +14,7 @@ use crate::ui::Ui;
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
     match command {
         Command::Baseline(a) => baseline::run(*a, ui),
+        Command::Train(a) => train::run(*a, ui),
         Command::Data(DataCommand::Stats(a)) => stats::run(a, ui),
         Command::Compare(a) => compare::run(a, ui),
         Command::Predict(a) => predict::predict(a, ui),

@@ -22,13 +22,11 @@ pub fn load_model(dir: &Path) -> anyhow::Result<Box<dyn Classifier>> {
         return Ok(Box::new(m));
     }
     if dir.join("config.json").is_file() {
-        bail!(
-            "{} holds a transformer checkpoint; this build of textclf only predicts with linear baselines (transformer support arrives with `textclf train`)",
-            dir.display()
-        );
+        let m = textclf_train::TransformerClassifier::load(dir, &candle_core::Device::Cpu)?;
+        return Ok(Box::new(m));
     }
     bail!(
-        "{} is not a saved textclf model: expected model.json (from `textclf baseline … --out <run>`, model in <run>/model)",
+        "{} is not a saved textclf model: expected model.json (a `textclf baseline` model) or config.json (a `textclf train` model), as in <run>/model",
         dir.display()
     )
 }

@@ -21,7 +21,30 @@ pub fn run(a: StatsArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.finish();
     let named: Vec<(String, &textclf_data::RawTable)> =
         tables.iter().map(|(n, t)| (n.clone(), t)).collect();
-    let stats = compute_stats(&named);
+    let mut stats = compute_stats(&named);
+    if let Some(dir) = &a.tokenizer {
+        ui.phase("counting tokens");
+        let enc = textclf_train::tokenize::TextEncoder::from_dir(
+            dir,
+            512,
+            textclf_train::tokenize::Truncation::Head,
+        )
+        .with_context(|| format!("cannot load the tokenizer of {}", dir.display()))?;
+        for (split, (_, table)) in stats.splits.iter_mut().zip(&tables) {
+            let texts: Vec<&str> = table.texts.iter().map(String::as_str).collect();
+            let lens = enc.full_lengths(&texts)?;
+            let n = lens.len().max(1) as f64;
+            split.token_lengths = Some(textclf_data::TokenStats {
+                tokenizer: dir.display().to_string(),
+                summary: textclf_data::LengthSummary::from_lengths(&lens),
+                truncated_at: [128, 256, 512]
+                    .iter()
+                    .map(|&m| (m, lens.iter().filter(|&&l| l > m).count() as f64 / n))
+                    .collect(),
+            });
+        }
+        ui.finish();
+    }
     ui.print(&stats.to_string());
     ui.print_json(&serde_json::to_value(&stats)?)?;
     Ok(())

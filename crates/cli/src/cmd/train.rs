@@ -1,0 +1,414 @@
+//! `textclf train`: fine-tune a BERT-family encoder.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use candle_core::Device;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Map};
+use textclf_core::{Classifier, Dataset};
+use textclf_data::stratified_split;
+use textclf_eval::{render_report, Timing};
+use textclf_models::{LoadOptions, SequenceClassifier};
+use textclf_train::batch::Padding;
+use textclf_train::optim::AdamWConfig;
+use textclf_train::tokenize::{TextEncoder, Truncation};
+use textclf_train::{
+    EarlyStopping, EvalRecord, InferenceSettings, Monitor, Progress, TrainConfig, TrainError,
+    Trainer, TransformerClassifier,
+};
+
+use super::common::{load_splits, predict_and_evaluate, split_info, write_run};
+use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
+use crate::ui::Ui;
+
+/// The compute device from `--device`.
+pub fn device(d: DeviceArg) -> anyhow::Result<Device> {
+    match d {
+        DeviceArg::Cpu => Ok(Device::Cpu),
+        DeviceArg::Cuda => {
+            if !candle_core::utils::cuda_is_available() {
+                bail!("--device cuda: this textclf was built without CUDA support; rebuild with `cargo install --path crates/cli --features cuda` (needs the CUDA toolkit)");
+            }
+            Device::new_cuda(0).context("cannot open CUDA device 0")
+        }
+    }
+}
+
+/// Per-class weights from `--class-weights`.
+pub fn class_weights(spec: Option<&str>, counts: &[usize]) -> anyhow::Result<Option<Vec<f32>>> {
+    let k = counts.len();
+    match spec {
+        None => Ok(None),
+        Some("balanced") => {
+            let n: usize = counts.iter().sum();
+            Ok(Some(
+                counts
+                    .iter()
+                    .map(|&c| n as f32 / (k as f32 * c.max(1) as f32))
+                    .collect(),
+            ))
+        }
+        Some(list) => {
+            let w: Vec<f32> = list
+                .split(',')
+                .map(|x| x.trim().parse::<f32>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
+                })?;
+            if w.len() != k {
+                bail!("--class-weights gives {} weights but the data has {k} classes (in label order)", w.len());
+            }
+            Ok(Some(w))
+        }
+    }
+}
+
+struct Bar {
+    pb: ProgressBar,
+    quiet: bool,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress for Bar {
+    fn start_epoch(&self, epoch: usize, epochs: usize, batches: usize, first: usize) {
+        self.pb.reset();
+        self.pb.set_length(batches as u64);
+        self.pb.set_position(first as u64);
+        self.pb.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+    }
+    fn batch(&self, done: usize, loss: f64, lr: f64, sps: f64) {
+        self.pb.set_position(done as u64);
+        self.pb
+            .set_message(format!("loss {loss:.4}  lr {lr:.2e}  {sps:.1} samples/s"));
+    }
+    fn evaluated(&self, r: &EvalRecord) {
+        if !self.quiet {
+            self.pb.suspend(|| {
+                eprintln!(
+                    "  epoch {} step {}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} macro-F1 {:.4} | {:.0} s, {:.1} samples/s, {:.0} tokens/s, padding {:.1} %",
+                    r.epoch + 1, r.step, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.val_macro_f1,
+                    r.train_seconds, r.samples_per_s, r.tokens_per_s, 100.0 * r.padding_waste
+                )
+            });
+        }
+    }
+    fn message(&self, msg: &str) {
+        if !self.quiet {
+            self.pb.suspend(|| eprintln!("  {msg}"));
+        }
+    }
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+fn holdout_valid(train: &Dataset, seed: u64) -> (Dataset, Dataset) {
+    let parts = stratified_split(&train.labels, train.label_set.len(), &[0.9, 0.1], seed);
+    let name = train.name.clone();
+    (
+        train.select(&parts[0], format!("{name} (90 %)")),
+        train.select(&parts[1], format!("{name} (10 % held out for validation)")),
+    )
+}
+
+pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut timing = Timing::new();
+    let dev = device(a.device)?;
+    ui.phase("reading data");
+    let t = Instant::now();
+    let splits = load_splits(&a.data, ui)?;
+    let (train, valid) = match splits.valid.clone() {
+        Some(v) => (splits.train.clone(), v),
+        None => {
+            ui.note("no validation split given: holding out a stratified 10 % of train for validation and early stopping");
+            holdout_valid(&splits.train, a.data.seed)
+        }
+    };
+    timing.add("read", t.elapsed().as_secs_f64());
+
+    ui.phase(&format!("loading model {}", a.model));
+    let t = Instant::now();
+    let model_dir = crate::hub::resolve(&a.model)?;
+    let labels = splits.label_set.clone();
+    let opts = LoadOptions {
+        num_labels: labels.len(),
+        layers: a.layers,
+        seed: a.data.seed,
+        device: dev.clone(),
+    };
+    let (mut model, report) = SequenceClassifier::load(&model_dir, &opts)
+        .with_context(|| format!("cannot load the model in {}", model_dir.display()))?;
+    let max_pos = model.config.max_positions
+        - if model.config.arch == textclf_models::Arch::Roberta {
+            model.config.pad_token_id as usize + 1
+        } else {
+            0
+        };
+    if a.max_len > max_pos {
+        bail!(
+            "--max-len {} exceeds the {max_pos} positions of {}",
+            a.max_len,
+            a.model
+        );
+    }
+    let truncation = match a.truncation {
+        TruncationArg::Head => Truncation::Head,
+        TruncationArg::Tail => Truncation::Tail,
+        TruncationArg::HeadTail => Truncation::HeadTail,
+    };
+    let encoder = TextEncoder::from_dir(&model_dir, a.max_len, truncation)
+        .with_context(|| format!("cannot load the tokenizer of {}", model_dir.display()))?;
+    timing.add("load_model", t.elapsed().as_secs_f64());
+    ui.finish();
+    ui.note(&format!(
+        "{} ({} layers{}, {:.1} M parameters); new: {}",
+        model.config.arch.hf_class(),
+        model.config.num_layers,
+        a.layers
+            .map_or(String::new(), |_| format!(" kept {:?}", report.kept_layers)),
+        model.params.num_params() as f64 / 1e6,
+        if report.fresh.is_empty() {
+            "none".to_string()
+        } else {
+            report.fresh.join(", ")
+        }
+    ));
+
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        eval_batch_size: a.eval_batch_size,
+        lr: a.lr,
+        adamw: AdamWConfig {
+            weight_decay: a.weight_decay,
+            ..AdamWConfig::default()
+        },
+        warmup_ratio: a.warmup_ratio,
+        grad_clip: (a.grad_clip > 0.0).then_some(a.grad_clip),
+        grad_accum: a.grad_accum,
+        seed: a.data.seed,
+        padding: match a.padding {
+            PaddingArg::Dynamic => Padding::Dynamic,
+            PaddingArg::MaxLen => Padding::MaxLen,
+        },
+        bucketed: !a.no_bucketing,
+        eval_every_steps: a.eval_every,
+        checkpoint_every_steps: a.checkpoint_every,
+        early_stopping: (a.patience > 0).then_some(EarlyStopping {
+            monitor: match a.monitor {
+                MonitorArg::ValLoss => Monitor::ValLoss,
+                MonitorArg::ValAccuracy => Monitor::ValAccuracy,
+                MonitorArg::ValMacroF1 => Monitor::ValMacroF1,
+            },
+            patience: a.patience,
+            min_delta: a.min_delta,
+        }),
+        class_weights: class_weights(a.class_weights.as_deref(), &train.class_counts())?,
+    };
+    cfg.check().context("invalid training settings")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // First Ctrl-C: finish the current step, checkpoint and exit; second: exit now.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\n  interrupt: saving a checkpoint after this step (press Ctrl-C again to quit at once)");
+        });
+    }
+    let pb = if ui.quiet || ui.json {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} batches {msg} (ETA {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb.enable_steady_tick(Duration::from_millis(500));
+        pb
+    };
+    let bar = Bar {
+        pb,
+        quiet: ui.quiet || ui.json,
+        stop,
+    };
+    let t = Instant::now();
+    let ckpt = a.out.join("checkpoint");
+    let outcome = Trainer {
+        model: &mut model,
+        encoder: &encoder,
+        config: cfg.clone(),
+        ckpt_dir: ckpt.clone(),
+    }
+    .fit(&train, Some(&valid), a.resume, &bar);
+    bar.pb.finish_and_clear();
+    let outcome = match outcome {
+        Err(e @ TrainError::Interrupted { .. }) => {
+            let _ = std::io::stderr().flush();
+            return Err(anyhow::Error::new(e));
+        }
+        other => other.context("training failed")?,
+    };
+    timing.add("train", t.elapsed().as_secs_f64());
+
+    let clf = TransformerClassifier::new(
+        model,
+        encoder,
+        labels.clone(),
+        InferenceSettings {
+            max_len: a.max_len,
+            truncation,
+            eval_batch_size: a.eval_batch_size,
+        },
+    );
+    let (test_report, probs) = predict_and_evaluate(
+        &clf,
+        &splits.test,
+        &a.eval,
+        a.data.seed,
+        &mut timing,
+        ui,
+        "test",
+    )?;
+    ui.phase("saving model");
+    let t = Instant::now();
+    let model_out = a.out.join("model");
+    clf.save(&model_out)
+        .with_context(|| format!("cannot save the model into {}", model_out.display()))?;
+    timing.add("save", t.elapsed().as_secs_f64());
+    ui.finish();
+    timing.add("total", started.elapsed().as_secs_f64());
+
+    // Per-epoch records: JSON inside metrics.json, and epochs.csv for spreadsheets.
+    let epochs: Vec<&EvalRecord> = outcome.history.iter().collect();
+    write_epochs_csv(&a.out, &epochs)?;
+    let best = outcome.best.map(|i| &outcome.history[i]);
+    let mut extra = Map::new();
+    extra.insert("command".into(), json!("train"));
+    extra.insert("epochs".into(), json!(outcome.history));
+    extra.insert("best_epoch".into(), json!(best.map(|b| b.epoch + 1)));
+    extra.insert("best".into(), json!(best));
+    extra.insert(
+        "val_accuracy_at_min_val_loss".into(),
+        json!(outcome.val_accuracy_at_min_val_loss),
+    );
+    extra.insert("stopped_early".into(), json!(outcome.stopped_early));
+    extra.insert(
+        "restored_best_weights".into(),
+        json!(outcome.restored_best_weights),
+    );
+    extra.insert(
+        "model".into(),
+        json!({
+            "kind": clf.kind(),
+            "source": a.model,
+            "class": clf.model.config.arch.hf_class(),
+            "layers": clf.model.config.num_layers,
+            "kept_layers": report.kept_layers,
+            "parameters": clf.model.params.num_params(),
+            "fresh_parameters": report.fresh,
+            "max_len": a.max_len,
+            "truncation": truncation,
+            "train_config": cfg,
+            "device": format!("{:?}", a.device).to_lowercase(),
+        }),
+    );
+    extra.insert(
+        "data".into(),
+        json!({
+            "labels": labels.names(),
+            "train": split_info(&train),
+            "valid": split_info(&valid),
+            "test": split_info(&splits.test),
+            "seed": a.data.seed,
+            "notes": splits.notes,
+        }),
+    );
+    write_run(
+        &a.out,
+        &clf,
+        &splits.test,
+        &test_report,
+        &probs,
+        &timing,
+        extra,
+    )?;
+    let title = format!(
+        "{} fine-tuned on {} ({} test texts)",
+        clf.kind(),
+        train.name,
+        splits.test.len()
+    );
+    ui.print(&render_report(&test_report, &title, Some(&timing)));
+    if let Some(b) = best {
+        ui.print(&format!(
+            "best validation: epoch {} (val loss {:.4}, val accuracy {:.4}); val accuracy at min val loss: {}{}",
+            b.epoch + 1,
+            b.val_loss,
+            b.val_accuracy,
+            outcome.val_accuracy_at_min_val_loss.map_or("-".into(), |v| format!("{v:.4}")),
+            if outcome.restored_best_weights { "; best weights restored" } else { "" }
+        ));
+    }
+    ui.print(&format!(
+        "wrote {}/metrics.json, epochs.csv, predictions.csv and model/ (loads in transformers)",
+        a.out.display()
+    ));
+    if ui.json {
+        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
+        ui.print_json(&serde_json::from_str(&text)?)?;
+    }
+    Ok(())
+}
+
+fn write_epochs_csv(out: &std::path::Path, recs: &[&EvalRecord]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let path = out.join("epochs.csv");
+    let mut w = csv::Writer::from_path(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_record([
+        "epoch",
+        "step",
+        "epoch_end",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "val_macro_f1",
+        "lr",
+        "train_seconds",
+        "samples_per_s",
+        "tokens_per_s",
+        "padding_waste",
+    ])?;
+    for r in recs {
+        w.write_record([
+            (r.epoch + 1).to_string(),
+            r.step.to_string(),
+            r.epoch_end.to_string(),
+            format!("{:.6}", r.train_loss),
+            format!("{:.6}", r.train_accuracy),
+            format!("{:.6}", r.val_loss),
+            format!("{:.6}", r.val_accuracy),
+            format!("{:.6}", r.val_macro_f1),
+            format!("{:.3e}", r.lr),
+            format!("{:.3}", r.train_seconds),
+            format!("{:.3}", r.samples_per_s),
+            format!("{:.1}", r.tokens_per_s),
+            format!("{:.4}", r.padding_waste),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
