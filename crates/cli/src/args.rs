@@ -41,6 +41,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Evaluate a saved model on a labelled file and write the standard report.
     Eval(EvalArgs),
+    /// Measure training-step and inference speed (JSON with median/min/max in ms).
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -355,4 +358,35 @@ pub struct TrainArgs {
     pub device: DeviceArg,
     #[command(flatten)]
     pub eval: EvalOpts,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Time fine-tuning steps (forward, backward, AdamW) on a synthetic batch.
+    TrainStep(BenchArgs),
+    /// Time inference (logits, no autograd) on a synthetic batch.
+    Infer(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Model folder (e.g. ../shared/models/all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Padded length; real lengths are drawn uniformly from len/2..=len.
+    #[arg(long, default_value_t = 64)]
+    pub len: usize,
+    /// Timed steps (the median, min and max are reported).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Train with dropout on (the reference figures are with dropout off).
+    #[arg(long)]
+    pub dropout: bool,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
 }

@@ -167,19 +167,25 @@ impl SequenceClassifier {
         std::fs::rename(&tmp, dir.join("config.json")).map_err(io)
     }
 
-    fn lin(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+    /// A parameter as a tensor; detached (no autograd bookkeeping) when not training.
+    fn w(&self, name: &str, track: bool) -> Result<Tensor> {
+        let t = self.params.t(name)?;
+        Ok(if track { t.clone() } else { t.detach() })
+    }
+
+    fn lin(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
         linear(
             x,
-            self.params.t(&format!("{name}.weight"))?,
-            self.params.t(&format!("{name}.bias"))?,
+            &self.w(&format!("{name}.weight"), track)?,
+            &self.w(&format!("{name}.bias"), track)?,
         )
     }
 
-    fn ln(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+    fn ln(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
         layer_norm(
             x,
-            self.params.t(&format!("{name}.weight"))?,
-            self.params.t(&format!("{name}.bias"))?,
+            &self.w(&format!("{name}.weight"), track)?,
+            &self.w(&format!("{name}.bias"), track)?,
             self.config.layer_norm_eps,
         )
     }
@@ -208,12 +214,28 @@ impl SequenceClassifier {
         }
     }
 
-    /// Runs the model. `rng` turns dropout on (training); `None` is evaluation.
+    /// Runs the model with gradient tracking. `rng` turns dropout on (training); `None`
+    /// is evaluation.
     pub fn forward(
+        &self,
+        b: &EncodedBatch,
+        rng: Option<&mut ChaCha8Rng>,
+        want_hidden: bool,
+    ) -> Result<Forward> {
+        self.forward_impl(b, rng, want_hidden, true)
+    }
+
+    /// Logits for evaluation and prediction: no dropout and no autograd bookkeeping.
+    pub fn infer(&self, b: &EncodedBatch) -> Result<Tensor> {
+        Ok(self.forward_impl(b, None, false, false)?.logits)
+    }
+
+    fn forward_impl(
         &self,
         b: &EncodedBatch,
         mut rng: Option<&mut ChaCha8Rng>,
         want_hidden: bool,
+        track: bool,
     ) -> Result<Forward> {
         let cfg = &self.config;
         if b.len > cfg.max_positions
@@ -234,25 +256,19 @@ impl SequenceClassifier {
         let shape = (b.batch, b.len);
         let ids = Tensor::from_slice(&b.ids, shape, dev)?;
         let pos = Tensor::from_vec(self.position_ids(b), shape, dev)?;
-        let word = self
-            .params
-            .t(&format!("{p}.embeddings.word_embeddings.weight"))?;
-        let posw = self
-            .params
-            .t(&format!("{p}.embeddings.position_embeddings.weight"))?;
+        let word = self.w(&format!("{p}.embeddings.word_embeddings.weight"), track)?;
+        let posw = self.w(&format!("{p}.embeddings.position_embeddings.weight"), track)?;
         let h = cfg.hidden_size;
         let mut x = word
             .embedding(&ids.flatten_all()?)?
             .add(&posw.embedding(&pos.flatten_all()?)?)?;
         if cfg.type_vocab_size > 0 {
             let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
-            let tw = self
-                .params
-                .t(&format!("{p}.embeddings.token_type_embeddings.weight"))?;
+            let tw = self.w(&format!("{p}.embeddings.token_type_embeddings.weight"), track)?;
             x = x.add(&tw.embedding(&tt)?)?;
         }
         let x = x.reshape((b.batch, b.len, h))?;
-        let x = self.ln(&x, &format!("{p}.embeddings.LayerNorm"))?;
+        let x = self.ln(&x, &format!("{p}.embeddings.LayerNorm"), track)?;
         let mut x = dropout(&x, cfg.hidden_dropout, rng.as_deref_mut())?;
         let mut hidden = vec![];
         if want_hidden {
@@ -270,9 +286,9 @@ impl SequenceClassifier {
                     .transpose(1, 2)?
                     .contiguous()?)
             };
-            let q = heads(self.lin(&x, &format!("{l}.{}", names.q))?)?;
-            let k = heads(self.lin(&x, &format!("{l}.{}", names.k))?)?;
-            let v = heads(self.lin(&x, &format!("{l}.{}", names.v))?)?;
+            let q = heads(self.lin(&x, &format!("{l}.{}", names.q), track)?)?;
+            let k = heads(self.lin(&x, &format!("{l}.{}", names.k), track)?)?;
+            let v = heads(self.lin(&x, &format!("{l}.{}", names.v), track)?)?;
             let scores =
                 (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * scale)?.broadcast_add(&bias)?;
             let probs = dropout(
@@ -285,21 +301,21 @@ impl SequenceClassifier {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((b.batch, b.len, h))?;
-            let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out))?;
+            let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
             if cfg.arch != Arch::DistilBert {
                 attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
             }
-            let x1 = self.ln(&(attn + &x)?, &format!("{l}.{}", names.attn_ln))?;
+            let x1 = self.ln(&(attn + &x)?, &format!("{l}.{}", names.attn_ln), track)?;
             let f = activation(
-                &self.lin(&x1, &format!("{l}.{}", names.ffn_in))?,
+                &self.lin(&x1, &format!("{l}.{}", names.ffn_in), track)?,
                 cfg.activation,
             )?;
             let f = dropout(
-                &self.lin(&f, &format!("{l}.{}", names.ffn_out))?,
+                &self.lin(&f, &format!("{l}.{}", names.ffn_out), track)?,
                 cfg.hidden_dropout,
                 rng.as_deref_mut(),
             )?;
-            x = self.ln(&(f + &x1)?, &format!("{l}.{}", names.out_ln))?;
+            x = self.ln(&(f + &x1)?, &format!("{l}.{}", names.out_ln), track)?;
             if want_hidden {
                 hidden.push(x.clone());
             }
@@ -307,22 +323,22 @@ impl SequenceClassifier {
         let first = x.narrow(1, 0, 1)?.squeeze(1)?;
         let (classifier_input, logits) = match cfg.arch {
             Arch::Bert => {
-                let pooled = self.lin(&first, &format!("{p}.pooler.dense"))?.tanh()?;
+                let pooled = self.lin(&first, &format!("{p}.pooler.dense"), track)?.tanh()?;
                 let z = dropout(&pooled, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let logits = self.lin(&z, "classifier")?;
+                let logits = self.lin(&z, "classifier", track)?;
                 (pooled, logits)
             }
             Arch::DistilBert => {
-                let pre = self.lin(&first, "pre_classifier")?.relu()?;
+                let pre = self.lin(&first, "pre_classifier", track)?.relu()?;
                 let z = dropout(&pre, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let logits = self.lin(&z, "classifier")?;
+                let logits = self.lin(&z, "classifier", track)?;
                 (pre, logits)
             }
             Arch::Roberta => {
                 let z = dropout(&first, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let dense = self.lin(&z, "classifier.dense")?.tanh()?;
+                let dense = self.lin(&z, "classifier.dense", track)?.tanh()?;
                 let z = dropout(&dense, cfg.classifier_dropout, rng)?;
-                let logits = self.lin(&z, "classifier.out_proj")?;
+                let logits = self.lin(&z, "classifier.out_proj", track)?;
                 (dense, logits)
             }
         };

@@ -102,12 +102,7 @@ impl TransformerClassifier {
                 Padding::Dynamic,
                 self.encoder.max_len(),
             );
-            let logits: Vec<f32> = self
-                .model
-                .forward(&b, None, false)?
-                .logits
-                .flatten_all()?
-                .to_vec1()?;
+            let logits: Vec<f32> = self.model.infer(&b)?.flatten_all()?.to_vec1()?;
             for (r, &i) in idx.iter().enumerate() {
                 out[i * k..(i + 1) * k].copy_from_slice(&logits[r * k..(r + 1) * k]);
             }

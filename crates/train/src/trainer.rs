@@ -244,11 +244,7 @@ pub fn validate(
             Padding::Dynamic,
             encoder.max_len(),
         );
-        let l: Vec<f32> = model
-            .forward(&b, None, false)?
-            .logits
-            .flatten_all()?
-            .to_vec1()?;
+        let l: Vec<f32> = model.infer(&b)?.flatten_all()?.to_vec1()?;
         for (r, &i) in idx.iter().enumerate() {
             logits[i * k..(i + 1) * k].copy_from_slice(&l[r * k..(r + 1) * k]);
         }

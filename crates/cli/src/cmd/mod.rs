@@ -2,13 +2,14 @@
 //! data → features → model → metrics → report flow, and writes the run folder.
 
 mod baseline;
+mod bench;
 mod common;
 mod compare;
 mod predict;
 mod stats;
 mod train;
 
-use crate::args::{Command, DataCommand};
+use crate::args::{BenchCommand, Command, DataCommand};
 use crate::ui::Ui;
 
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
@@ -19,5 +20,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Compare(a) => compare::run(a, ui),
         Command::Predict(a) => predict::predict(a, ui),
         Command::Eval(a) => predict::eval(a, ui),
+        Command::Bench(BenchCommand::TrainStep(a)) => bench::train_step(a, ui),
+        Command::Bench(BenchCommand::Infer(a)) => bench::infer(a, ui),
     }
 }

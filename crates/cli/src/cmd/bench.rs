@@ -1,0 +1,120 @@
+//! `textclf bench`: step and inference timings on synthetic batches, printed as JSON so
+//! they can be compared with the PyTorch reference script `bench/torch_step.py`.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
+use textclf_train::optim::{clip_factor, collect_grads, grad_norm, AdamW, AdamWConfig};
+
+use super::train::device;
+use crate::args::BenchArgs;
+use crate::ui::Ui;
+
+fn synthetic_batch(model: &SequenceClassifier, batch: usize, len: usize, seed: u64) -> EncodedBatch {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let vocab = model.config.vocab_size as u32;
+    let pad = model.config.pad_token_id;
+    let mut ids = vec![pad; batch * len];
+    let mut mask = vec![0u32; batch * len];
+    for r in 0..batch {
+        let l = rng.random_range(len.div_ceil(2)..=len);
+        for c in 0..l {
+            ids[r * len + c] = rng.random_range(1000.min(vocab - 1)..vocab);
+            mask[r * len + c] = 1;
+        }
+    }
+    EncodedBatch {
+        batch,
+        len,
+        ids,
+        mask,
+        type_ids: vec![0; batch * len],
+    }
+}
+
+fn summary(ms: &mut [f64]) -> serde_json::Value {
+    ms.sort_by(f64::total_cmp);
+    let n = ms.len();
+    let median = if n % 2 == 1 { ms[n / 2] } else { (ms[n / 2 - 1] + ms[n / 2]) / 2.0 };
+    json!({ "median_ms": median, "min_ms": ms[0], "max_ms": ms[n - 1] })
+}
+
+fn load(a: &BenchArgs) -> anyhow::Result<SequenceClassifier> {
+    let opts = LoadOptions {
+        num_labels: 2,
+        layers: None,
+        seed: 0,
+        device: device(a.device)?,
+    };
+    let (m, _) = SequenceClassifier::load(&a.model, &opts)
+        .with_context(|| format!("cannot load {}", a.model.display()))?;
+    Ok(m)
+}
+
+pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
+    let mut model = load(&a)?;
+    if !a.dropout {
+        model.config.hidden_dropout = 0.0;
+        model.config.attention_dropout = 0.0;
+        model.config.classifier_dropout = 0.0;
+    }
+    let b = synthetic_batch(&model, a.batch, a.len, 1);
+    let labels: Vec<u32> = (0..a.batch as u32).map(|i| i % 2).collect();
+    let mut opt = AdamW::new(&model.params, AdamWConfig::default());
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (mut fwd, mut bwd, mut optim, mut total) = (vec![], vec![], vec![], vec![]);
+    for s in 0..a.warmup + a.steps {
+        let t0 = Instant::now();
+        let out = model.forward(&b, a.dropout.then_some(&mut rng), false)?;
+        let loss = cross_entropy(&out.logits, &labels, None)?;
+        let _: f32 = loss.to_scalar()?;
+        let t1 = Instant::now();
+        let grads = collect_grads(&model.params, &loss.backward()?)?;
+        let t2 = Instant::now();
+        let scale = clip_factor(grad_norm(&grads), Some(1.0));
+        opt.step(&model.params, &grads, 1e-4, scale)?;
+        let t3 = Instant::now();
+        if s >= a.warmup {
+            fwd.push((t1 - t0).as_secs_f64() * 1e3);
+            bwd.push((t2 - t1).as_secs_f64() * 1e3);
+            optim.push((t3 - t2).as_secs_f64() * 1e3);
+            total.push((t3 - t0).as_secs_f64() * 1e3);
+            ui.note(&format!("step {}: {:.0} ms", s - a.warmup + 1, (t3 - t0).as_secs_f64() * 1e3));
+        }
+    }
+    let v = json!({
+        "bench": "train-step", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
+        "dropout": a.dropout, "threads": rayon::current_num_threads(), "steps": a.steps,
+        "step": summary(&mut total), "forward": summary(&mut fwd), "backward": summary(&mut bwd), "optimizer": summary(&mut optim),
+    });
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(())
+}
+
+pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
+    let model = load(&a)?;
+    let b = synthetic_batch(&model, a.batch, a.len, 1);
+    let mut times = vec![];
+    for s in 0..a.warmup + a.steps {
+        let t0 = Instant::now();
+        let logits: Vec<f32> = model.infer(&b)?.flatten_all()?.to_vec1()?;
+        std::hint::black_box(logits);
+        if s >= a.warmup {
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            ui.note(&format!("batch {}: {ms:.0} ms", s - a.warmup + 1));
+            times.push(ms);
+        }
+    }
+    let sum = summary(&mut times);
+    let seq_per_s = a.batch as f64 / (sum["median_ms"].as_f64().unwrap_or(f64::NAN) / 1e3);
+    let v = json!({
+        "bench": "infer", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
+        "threads": rayon::current_num_threads(), "steps": a.steps, "batch_time": sum, "seq_per_s": seq_per_s,
+    });
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(())
+}
