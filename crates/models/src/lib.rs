@@ -12,6 +12,7 @@
 
 pub mod config;
 mod error;
+pub mod fused;
 pub mod layers;
 pub mod model;
 pub mod params;

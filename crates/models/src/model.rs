@@ -15,7 +15,8 @@ use candle_core::{Device, Tensor, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::layers::{activation, attention_bias, dropout, layer_norm, linear, softmax_last};
+use crate::fused::{layer_norm, softmax_last};
+use crate::layers::{activation, attention_bias, dropout, linear};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
@@ -264,7 +265,10 @@ impl SequenceClassifier {
             .add(&posw.embedding(&pos.flatten_all()?)?)?;
         if cfg.type_vocab_size > 0 {
             let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
-            let tw = self.w(&format!("{p}.embeddings.token_type_embeddings.weight"), track)?;
+            let tw = self.w(
+                &format!("{p}.embeddings.token_type_embeddings.weight"),
+                track,
+            )?;
             x = x.add(&tw.embedding(&tt)?)?;
         }
         let x = x.reshape((b.batch, b.len, h))?;
@@ -323,7 +327,9 @@ impl SequenceClassifier {
         let first = x.narrow(1, 0, 1)?.squeeze(1)?;
         let (classifier_input, logits) = match cfg.arch {
             Arch::Bert => {
-                let pooled = self.lin(&first, &format!("{p}.pooler.dense"), track)?.tanh()?;
+                let pooled = self
+                    .lin(&first, &format!("{p}.pooler.dense"), track)?
+                    .tanh()?;
                 let z = dropout(&pooled, cfg.classifier_dropout, rng.as_deref_mut())?;
                 let logits = self.lin(&z, "classifier", track)?;
                 (pooled, logits)

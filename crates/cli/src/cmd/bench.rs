@@ -14,7 +14,12 @@ use super::train::device;
 use crate::args::BenchArgs;
 use crate::ui::Ui;
 
-fn synthetic_batch(model: &SequenceClassifier, batch: usize, len: usize, seed: u64) -> EncodedBatch {
+fn synthetic_batch(
+    model: &SequenceClassifier,
+    batch: usize,
+    len: usize,
+    seed: u64,
+) -> EncodedBatch {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let vocab = model.config.vocab_size as u32;
     let pad = model.config.pad_token_id;
@@ -39,7 +44,11 @@ fn synthetic_batch(model: &SequenceClassifier, batch: usize, len: usize, seed: u
 fn summary(ms: &mut [f64]) -> serde_json::Value {
     ms.sort_by(f64::total_cmp);
     let n = ms.len();
-    let median = if n % 2 == 1 { ms[n / 2] } else { (ms[n / 2 - 1] + ms[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        ms[n / 2]
+    } else {
+        (ms[n / 2 - 1] + ms[n / 2]) / 2.0
+    };
     json!({ "median_ms": median, "min_ms": ms[0], "max_ms": ms[n - 1] })
 }
 
@@ -83,7 +92,11 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
             bwd.push((t2 - t1).as_secs_f64() * 1e3);
             optim.push((t3 - t2).as_secs_f64() * 1e3);
             total.push((t3 - t0).as_secs_f64() * 1e3);
-            ui.note(&format!("step {}: {:.0} ms", s - a.warmup + 1, (t3 - t0).as_secs_f64() * 1e3));
+            ui.note(&format!(
+                "step {}: {:.0} ms",
+                s - a.warmup + 1,
+                (t3 - t0).as_secs_f64() * 1e3
+            ));
         }
     }
     let v = json!({

@@ -1,0 +1,271 @@
+//! Fused CPU kernels with hand-written backward passes, used for f32 tensors on the CPU
+//! (other devices and dtypes use the primitive-op versions in [`crate::layers`], which
+//! compute the same functions).
+//!
+//! * LayerNorm over the last dimension, `y = (x − μ)·σ⁻¹·w + b` with the biased variance.
+//!   Backward, with `x̂ = (x − μ)σ⁻¹` and `g = ∂L/∂y · w`:
+//!   `∂L/∂x = σ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`, `∂L/∂w = Σ ∂L/∂y·x̂`, `∂L/∂b = Σ ∂L/∂y`.
+//! * Softmax over the last dimension. Backward: `∂L/∂x = y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
+//!
+//! One pass over each row replaces the ten-odd primitive ops (and their backward ops and
+//! temporaries) of the unfused versions.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("fused op needs a contiguous input"),
+    }
+}
+
+/// Reads a CPU f32 tensor as a contiguous vector.
+fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    let t = t.contiguous()?;
+    let (s, l) = t.storage_and_layout();
+    match &*s {
+        Storage::Cpu(c) => Ok(slice(c, l)?.to_vec()),
+        _ => candle_core::bail!("fused op: CPU tensors only"),
+    }
+}
+
+/// Rows of at least this many elements in total run in parallel.
+const PAR_MIN: usize = 1 << 15;
+
+struct LayerNorm {
+    eps: f32,
+}
+
+fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
+    let n = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+impl CustomOp3 for LayerNorm {
+    fn name(&self) -> &'static str {
+        "textclf-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let h = w.len();
+        let mut y = vec![0f32; x.len()];
+        let f = |(yr, xr): (&mut [f32], &[f32])| {
+            let (mean, rstd) = row_stats(xr, self.eps);
+            for j in 0..h {
+                yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
+            }
+        };
+        if x.len() >= PAR_MIN {
+            y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
+        } else {
+            y.chunks_mut(h).zip(x.chunks(h)).for_each(f);
+        }
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let xv = values(x)?;
+        let wv = values(w)?;
+        let gv = values(grad)?;
+        let h = wv.len();
+        let mut dx = vec![0f32; xv.len()];
+        // Per chunk of rows: dx, and partial sums of dw and db.
+        let rows_per_chunk = (PAR_MIN / h).max(1);
+        let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
+            .par_chunks_mut(h * rows_per_chunk)
+            .zip(xv.par_chunks(h * rows_per_chunk))
+            .zip(gv.par_chunks(h * rows_per_chunk))
+            .map(|((dxc, xc), gc)| {
+                let mut dw = vec![0f32; h];
+                let mut db = vec![0f32; h];
+                let mut xhat = vec![0f32; h];
+                for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
+                    let (mean, rstd) = row_stats(xr, self.eps);
+                    let (mut sg, mut sgx) = (0f32, 0f32);
+                    for j in 0..h {
+                        xhat[j] = (xr[j] - mean) * rstd;
+                        let g = gr[j] * wv[j];
+                        sg += g;
+                        sgx += g * xhat[j];
+                        dw[j] += gr[j] * xhat[j];
+                        db[j] += gr[j];
+                    }
+                    let (mg, mgx) = (sg / h as f32, sgx / h as f32);
+                    for j in 0..h {
+                        dxr[j] = rstd * (gr[j] * wv[j] - mg - xhat[j] * mgx);
+                    }
+                }
+                (dw, db)
+            })
+            .collect();
+        let mut dw = vec![0f32; h];
+        let mut db = vec![0f32; h];
+        for (pw, pb) in partial {
+            dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
+            db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
+        }
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), dev)?),
+            Some(Tensor::from_vec(dw, w.shape(), dev)?),
+            Some(Tensor::from_vec(db, w.shape(), dev)?),
+        ))
+    }
+}
+
+struct Softmax;
+
+impl CustomOp1 for Softmax {
+    fn name(&self) -> &'static str {
+        "textclf-softmax"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = slice(s, l)?;
+        let n = *l.dims().last().unwrap_or(&1);
+        let mut y = vec![0f32; x.len()];
+        let f = |(yr, xr): (&mut [f32], &[f32])| {
+            let m = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut z = 0f32;
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                *o = (v - m).exp();
+                z += *o;
+            }
+            let inv = 1.0 / z;
+            yr.iter_mut().for_each(|o| *o *= inv);
+        };
+        if x.len() >= PAR_MIN {
+            y.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(f);
+        } else {
+            y.chunks_mut(n).zip(x.chunks(n)).for_each(f);
+        }
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let y = values(res)?;
+        let g = values(grad)?;
+        let n = *res.dims().last().unwrap_or(&1);
+        let mut dx = vec![0f32; y.len()];
+        dx.par_chunks_mut(n.max(PAR_MIN / n.max(1) * n))
+            .zip(y.par_chunks(n.max(PAR_MIN / n.max(1) * n)))
+            .zip(g.par_chunks(n.max(PAR_MIN / n.max(1) * n)))
+            .for_each(|((dc, yc), gc)| {
+                for ((dr, yr), gr) in dc.chunks_mut(n).zip(yc.chunks(n)).zip(gc.chunks(n)) {
+                    let s: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                    for j in 0..n {
+                        dr[j] = yr[j] * (gr[j] - s);
+                    }
+                }
+            });
+        Ok(Some(Tensor::from_vec(dx, res.shape(), res.device())?))
+    }
+}
+
+fn fusable(ts: &[&Tensor]) -> bool {
+    ts.iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}
+
+/// LayerNorm over the last dimension: fused on CPU f32, primitive ops elsewhere.
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> crate::Result<Tensor> {
+    if fusable(&[x, w, b]) {
+        let x = x.contiguous()?;
+        Ok(x.apply_op3(
+            &w.contiguous()?,
+            &b.contiguous()?,
+            LayerNorm { eps: eps as f32 },
+        )?)
+    } else {
+        crate::layers::layer_norm(x, w, b, eps)
+    }
+}
+
+/// Softmax over the last dimension: fused on CPU f32, primitive ops elsewhere.
+pub fn softmax_last(x: &Tensor) -> crate::Result<Tensor> {
+    if fusable(&[x]) {
+        Ok(x.contiguous()?.apply_op1(Softmax)?)
+    } else {
+        crate::layers::softmax_last(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn grads_of(fused: bool) -> Vec<Vec<f32>> {
+        let dev = Device::Cpu;
+        let xs: Vec<f32> = (0..4 * 6)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0)
+            .collect();
+        let x = Var::from_vec(xs, (4, 6), &dev).unwrap();
+        let w = Var::from_vec(vec![1.0f32, 0.5, 2.0, -1.0, 0.3, 1.5], 6, &dev).unwrap();
+        let b = Var::from_vec(vec![0.1f32, 0.0, -0.2, 0.3, 0.0, 0.05], 6, &dev).unwrap();
+        let coef = Tensor::from_vec(
+            (0..24).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(),
+            (4, 6),
+            &dev,
+        )
+        .unwrap();
+        let (y, s) = if fused {
+            let y = layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5).unwrap();
+            (y.clone(), softmax_last(&y).unwrap())
+        } else {
+            let y = crate::layers::layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5)
+                .unwrap();
+            (y.clone(), crate::layers::softmax_last(&y).unwrap())
+        };
+        let loss = (s.mul(&coef).unwrap().sum_all().unwrap() + y.sqr().unwrap().sum_all().unwrap())
+            .unwrap();
+        let g = loss.backward().unwrap();
+        let mut out = vec![s.flatten_all().unwrap().to_vec1().unwrap()];
+        for v in [&x, &w, &b] {
+            out.push(
+                g.get(v.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap(),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn fused_kernels_match_the_primitive_ops_and_their_gradients() {
+        let (f, p) = (grads_of(true), grads_of(false));
+        for (a, b) in f.iter().zip(&p) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+    }
+}
