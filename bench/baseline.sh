@@ -9,6 +9,7 @@
 #      TEXTCLF_BENCH_VENV (default ~/.cache/textclf/bench-venv; created with scikit-learn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DATA=${TEXTCLF_DATA_DIR:-../shared/data}
 RUNS=${BENCH_RUNS:-3}
 VENV=${TEXTCLF_BENCH_VENV:-$HOME/.cache/textclf/bench-venv}
@@ -112,15 +113,4 @@ SST-2 dev/test LR 82.45/83.03, SVM 82.91/82.65, NBSVM 82.57/84.40; AG News (80/2
 MD
 )
 echo "$SECTION"
-[ -f BENCHMARKS.md ] || printf '# Benchmarks\n\nEvery figure here is produced by a script in `bench/`; rerun it to refresh its section.\n\n' > BENCHMARKS.md
-python3 - "$SECTION" <<'PY'
-import re, sys
-sec = sys.argv[1]
-s = open("BENCHMARKS.md").read()
-if "<!-- baseline:start -->" in s:
-    s = re.sub(r"<!-- baseline:start -->.*?<!-- baseline:end -->", lambda _: sec, s, flags=re.S)
-else:
-    s = s.rstrip() + "\n\n" + sec + "\n"
-open("BENCHMARKS.md", "w").write(s)
-PY
-echo "updated BENCHMARKS.md" >&2
+update_section baseline "$SECTION"

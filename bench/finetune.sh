@@ -12,6 +12,7 @@
 #      BENCH_ROUNDS (3), FINETUNE_PER_CLASS (1000), FINETUNE_EPOCHS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DATA=${TEXTCLF_DATA_DIR:-../shared/data}
 MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
 VENV=${TEXTCLF_TORCH_VENV:-$HOME/.cache/textclf/torch-venv}
@@ -117,14 +118,4 @@ Model saved by textclf, loaded with \`AutoModelForSequenceClassification.from_pr
 MD
 )
 echo "$SECTION"
-python3 - "$SECTION" <<'PY'
-import re, sys
-sec = sys.argv[1]
-s = open("BENCHMARKS.md").read()
-if "<!-- finetune:start -->" in s:
-    s = re.sub(r"<!-- finetune:start -->.*?<!-- finetune:end -->", lambda _: sec, s, flags=re.S)
-else:
-    s = s.rstrip() + "\n\n" + sec + "\n"
-open("BENCHMARKS.md", "w").write(s)
-PY
-echo "updated BENCHMARKS.md" >&2
+update_section finetune "$SECTION"

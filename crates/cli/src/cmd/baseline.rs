@@ -2,13 +2,16 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::{json, Map};
 use textclf_core::Classifier;
-use textclf_eval::{render_report, Timing};
+use textclf_eval::Timing;
 use textclf_linear::{fit, ClassWeights, LinearKind, LinearParams, TokenMode};
 
-use super::common::{load_splits, predict_and_evaluate, split_info, write_run};
+use super::common::{
+    load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
+    write_run, WeightSpec,
+};
 use crate::args::{BaselineArgs, ModelArg, TokensArg};
 use crate::ui::Ui;
 
@@ -63,25 +66,10 @@ pub fn params_from_args(a: &BaselineArgs, num_classes: usize) -> anyhow::Result<
     p.nb_beta = a.nb_beta;
     p.tol = a.tol;
     p.seed = a.data.seed;
-    p.class_weights = match a.class_weights.as_deref() {
+    p.class_weights = match parse_class_weights(a.class_weights.as_deref(), num_classes)? {
         None => ClassWeights::None,
-        Some("balanced") => ClassWeights::Balanced,
-        Some(list) => {
-            let w: Vec<f64> = list
-                .split(',')
-                .map(|x| x.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .with_context(|| {
-                    format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
-                })?;
-            if w.len() != num_classes {
-                bail!(
-                    "--class-weights gives {} weights but the data has {num_classes} classes (in label order)",
-                    w.len()
-                );
-            }
-            ClassWeights::Explicit(w)
-        }
+        Some(WeightSpec::Balanced) => ClassWeights::Balanced,
+        Some(WeightSpec::Explicit(w)) => ClassWeights::Explicit(w),
     };
     p.check().context("invalid baseline settings")?;
     Ok(p)
@@ -151,14 +139,7 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         "test",
     )?;
 
-    ui.phase("saving model");
-    let t = Instant::now();
-    let model_dir = a.out.join("model");
-    model
-        .save(&model_dir)
-        .with_context(|| format!("cannot save the model into {}", model_dir.display()))?;
-    timing.add("save", t.elapsed().as_secs_f64());
-    ui.finish();
+    save_model(&model, &a.out, &mut timing, ui)?;
     timing.add("total", started.elapsed().as_secs_f64());
 
     extra.insert("valid".into(), json!(valid_summary));
@@ -189,14 +170,10 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         splits.test.name,
         splits.test.len()
     );
-    ui.print(&render_report(&report, &title, Some(&timing)));
-    ui.print(&format!(
+    let trailer = format!(
         "wrote {}/metrics.json, predictions.csv and model/",
         a.out.display()
-    ));
-    if ui.json {
-        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
-        ui.print_json(&serde_json::from_str(&text)?)?;
-    }
+    );
+    print_run(ui, &report, &title, &timing, &a.out, &trailer)?;
     Ok(())
 }

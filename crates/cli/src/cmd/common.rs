@@ -164,3 +164,75 @@ pub fn write_run(
         .with_context(|| format!("cannot write metrics into {}", out.display()))?;
     Ok(())
 }
+
+/// Saves `model` into `<out>/model`, timing it as the `save` phase.
+pub fn save_model(
+    model: &dyn Classifier,
+    out: &Path,
+    timing: &mut Timing,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    ui.phase("saving model");
+    let t = Instant::now();
+    let dir = out.join("model");
+    model
+        .save(&dir)
+        .with_context(|| format!("cannot save the model into {}", dir.display()))?;
+    timing.add("save", t.elapsed().as_secs_f64());
+    ui.finish();
+    Ok(())
+}
+
+/// Prints the test report (or, with --json, the whole metrics.json) at the end of a run.
+pub fn print_run(
+    ui: &Ui,
+    report: &Report,
+    title: &str,
+    timing: &Timing,
+    out: &Path,
+    trailer: &str,
+) -> anyhow::Result<()> {
+    ui.print(&textclf_eval::render_report(report, title, Some(timing)));
+    ui.print(trailer);
+    if ui.json {
+        let text = std::fs::read_to_string(out.join("metrics.json"))?;
+        ui.print_json(&serde_json::from_str(&text)?)?;
+    }
+    Ok(())
+}
+
+/// How `--class-weights` asked to weight the classes.
+pub enum WeightSpec {
+    Balanced,
+    Explicit(Vec<f64>),
+}
+
+/// Parses `--class-weights`: `balanced`, or one positive number per class in label order.
+pub fn parse_class_weights(
+    spec: Option<&str>,
+    num_classes: usize,
+) -> anyhow::Result<Option<WeightSpec>> {
+    match spec {
+        None => Ok(None),
+        Some("balanced") => Ok(Some(WeightSpec::Balanced)),
+        Some(list) => {
+            let w: Vec<f64> = list
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
+                })?;
+            if w.len() != num_classes {
+                bail!(
+                    "--class-weights gives {} weights but the data has {num_classes} classes (in label order)",
+                    w.len()
+                );
+            }
+            if w.iter().any(|x| x.is_nan() || *x <= 0.0) {
+                bail!("--class-weights must all be positive");
+            }
+            Ok(Some(WeightSpec::Explicit(w)))
+        }
+    }
+}

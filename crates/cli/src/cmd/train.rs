@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map};
 use textclf_core::{Classifier, Dataset};
 use textclf_data::stratified_split;
-use textclf_eval::{render_report, Timing};
+use textclf_eval::Timing;
 use textclf_models::{LoadOptions, SequenceClassifier};
 use textclf_train::batch::Padding;
 use textclf_train::optim::AdamWConfig;
@@ -21,7 +21,10 @@ use textclf_train::{
     Trainer, TransformerClassifier,
 };
 
-use super::common::{load_splits, predict_and_evaluate, split_info, write_run};
+use super::common::{
+    load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
+    write_run, WeightSpec,
+};
 use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
 
@@ -38,34 +41,17 @@ pub fn device(d: DeviceArg) -> anyhow::Result<Device> {
     }
 }
 
-/// Per-class weights from `--class-weights`.
+/// Per-class loss weights from `--class-weights` (`balanced`: n / (k · n_c)).
 pub fn class_weights(spec: Option<&str>, counts: &[usize]) -> anyhow::Result<Option<Vec<f32>>> {
     let k = counts.len();
-    match spec {
-        None => Ok(None),
-        Some("balanced") => {
-            let n: usize = counts.iter().sum();
-            Ok(Some(
-                counts
-                    .iter()
-                    .map(|&c| n as f32 / (k as f32 * c.max(1) as f32))
-                    .collect(),
-            ))
-        }
-        Some(list) => {
-            let w: Vec<f32> = list
-                .split(',')
-                .map(|x| x.trim().parse::<f32>())
-                .collect::<Result<_, _>>()
-                .with_context(|| {
-                    format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
-                })?;
-            if w.len() != k {
-                bail!("--class-weights gives {} weights but the data has {k} classes (in label order)", w.len());
-            }
-            Ok(Some(w))
-        }
-    }
+    let n: usize = counts.iter().sum();
+    Ok(parse_class_weights(spec, k)?.map(|w| match w {
+        WeightSpec::Balanced => counts
+            .iter()
+            .map(|&c| n as f32 / (k as f32 * c.max(1) as f32))
+            .collect(),
+        WeightSpec::Explicit(w) => w.iter().map(|&x| x as f32).collect(),
+    }))
 }
 
 struct Bar {
@@ -281,13 +267,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         ui,
         "test",
     )?;
-    ui.phase("saving model");
-    let t = Instant::now();
-    let model_out = a.out.join("model");
-    clf.save(&model_out)
-        .with_context(|| format!("cannot save the model into {}", model_out.display()))?;
-    timing.add("save", t.elapsed().as_secs_f64());
-    ui.finish();
+    save_model(&clf, &a.out, &mut timing, ui)?;
     timing.add("total", started.elapsed().as_secs_f64());
 
     // Per-epoch records: JSON inside metrics.json, and epochs.csv for spreadsheets.
@@ -350,10 +330,10 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         train.name,
         splits.test.len()
     );
-    ui.print(&render_report(&test_report, &title, Some(&timing)));
+    let mut trailer = String::new();
     if let Some(b) = best {
-        ui.print(&format!(
-            "best validation: epoch {} (val loss {:.4}, val accuracy {:.4}); val accuracy at min val loss: {}{}",
+        trailer.push_str(&format!(
+            "best validation: epoch {} (val loss {:.4}, val accuracy {:.4}); val accuracy at min val loss: {}{}\n",
             b.epoch + 1,
             b.val_loss,
             b.val_accuracy,
@@ -361,14 +341,11 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             if outcome.restored_best_weights { "; best weights restored" } else { "" }
         ));
     }
-    ui.print(&format!(
+    trailer.push_str(&format!(
         "wrote {}/metrics.json, epochs.csv, predictions.csv and model/ (loads in transformers)",
         a.out.display()
     ));
-    if ui.json {
-        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
-        ui.print_json(&serde_json::from_str(&text)?)?;
-    }
+    print_run(ui, &test_report, &title, &timing, &a.out, &trailer)?;
     Ok(())
 }
 
