@@ -269,21 +269,26 @@ fn predict_from_scores(scores: &[f64], outputs: usize) -> Vec<usize> {
 }
 
 /// Naive-Bayes log-count ratios r = log((p/‖p‖₁)/(q/‖q‖₁)) for one class vs the rest.
+/// An n-gram absent from these rows (the vocabulary may come from more rows than are being
+/// fitted, e.g. with a holdout) gets r = 0, so it cannot move any score.
 fn nb_ratio(x: &CsrMatrix, positive: &[bool], alpha: f64) -> Vec<f64> {
     let d = x.ncols;
     let mut p = vec![alpha; d];
     let mut q = vec![alpha; d];
+    let mut seen = vec![false; d];
     for (i, &pos) in positive.iter().enumerate() {
         let (idx, val) = x.row(i);
         let target = if pos { &mut p } else { &mut q };
         for (&j, &v) in idx.iter().zip(val) {
             target[j as usize] += v as f64;
+            seen[j as usize] = true;
         }
     }
     let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
     p.iter()
         .zip(&q)
-        .map(|(a, b)| ((a / sp) / (b / sq)).ln())
+        .zip(&seen)
+        .map(|((a, b), &s)| if s { ((a / sp) / (b / sq)).ln() } else { 0.0 })
         .collect()
 }
 
@@ -502,6 +507,10 @@ pub fn fit(
         }
     }
     let (chosen_c, mut model, _) = fitted.swap_remove(best);
+    // SVM scores are calibrated on the selection split with the model fitted without it;
+    // when that model is then refit on all of train at the same C, its scores are on a
+    // similar but not identical scale (as scikit-learn's CalibratedClassifierCV with
+    // ensemble=False).
     let calibration = match params.kind {
         LinearKind::Lr => Calibration::Logistic,
         _ => {

@@ -6,6 +6,7 @@
 //!   Backward, with `x̂ = (x − μ)σ⁻¹` and `g = ∂L/∂y · w`:
 //!   `∂L/∂x = σ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`, `∂L/∂w = Σ ∂L/∂y·x̂`, `∂L/∂b = Σ ∂L/∂y`.
 //! * Softmax over the last dimension. Backward: `∂L/∂x = y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
+//! * Exact GELU `x·Φ(x)`. Backward: `∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x))`.
 //!
 //! One pass over each row replaces the ten-odd primitive ops (and their backward ops and
 //! temporaries) of the unfused versions.
@@ -187,6 +188,56 @@ impl CustomOp1 for Softmax {
     }
 }
 
+/// Exact GELU, `x·Φ(x)` with `Φ(x) = ½(1 + erf(x/√2))`.
+struct GeluErf;
+
+const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// 1/√(2π)
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
+impl CustomOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "textclf-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = slice(s, l)?;
+        let mut y = vec![0f32; x.len()];
+        let f = |(yc, xc): (&mut [f32], &[f32])| {
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                *o = 0.5 * v * (1.0 + libm::erff(v * FRAC_1_SQRT_2));
+            }
+        };
+        y.par_chunks_mut(PAR_MIN)
+            .zip(x.par_chunks(PAR_MIN))
+            .for_each(f);
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    /// `∂gelu/∂x = Φ(x) + x·φ(x)` with the standard normal density φ.
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let x = values(arg)?;
+        let g = values(grad)?;
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(PAR_MIN)
+            .zip(x.par_chunks(PAR_MIN))
+            .zip(g.par_chunks(PAR_MIN))
+            .for_each(|((dc, xc), gc)| {
+                for ((d, &v), &gv) in dc.iter_mut().zip(xc).zip(gc) {
+                    let cdf = 0.5 * (1.0 + libm::erff(v * FRAC_1_SQRT_2));
+                    let pdf = INV_SQRT_2PI * (-0.5 * v * v).exp();
+                    *d = gv * (cdf + v * pdf);
+                }
+            });
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
+}
+
 fn fusable(ts: &[&Tensor]) -> bool {
     ts.iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
@@ -203,6 +254,15 @@ pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> crate::Result
         )?)
     } else {
         crate::layers::layer_norm(x, w, b, eps)
+    }
+}
+
+/// Exact (erf) GELU: fused on CPU f32, candle's `gelu_erf` elsewhere.
+pub fn gelu_erf(x: &Tensor) -> crate::Result<Tensor> {
+    if fusable(&[x]) {
+        Ok(x.contiguous()?.apply_op1(GeluErf)?)
+    } else {
+        Ok(x.gelu_erf()?)
     }
 }
 
@@ -235,10 +295,14 @@ mod tests {
         )
         .unwrap();
         let (y, s) = if fused {
-            let y = layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5).unwrap();
+            let y =
+                gelu_erf(&layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5).unwrap())
+                    .unwrap();
             (y.clone(), softmax_last(&y).unwrap())
         } else {
             let y = crate::layers::layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5)
+                .unwrap()
+                .gelu_erf()
                 .unwrap();
             (y.clone(), crate::layers::softmax_last(&y).unwrap())
         };
@@ -262,9 +326,9 @@ mod tests {
     #[test]
     fn fused_kernels_match_the_primitive_ops_and_their_gradients() {
         let (f, p) = (grads_of(true), grads_of(false));
-        for (a, b) in f.iter().zip(&p) {
-            for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        for (t, (a, b)) in f.iter().zip(&p).enumerate() {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert!((x - y).abs() < 1e-5, "output {t} element {i}: {x} vs {y}");
             }
         }
     }

@@ -42,7 +42,7 @@ pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
 /// The feed-forward activation.
 pub fn activation(x: &Tensor, a: Activation) -> Result<Tensor> {
     Ok(match a {
-        Activation::GeluErf => x.gelu_erf()?,
+        Activation::GeluErf => crate::fused::gelu_erf(x)?,
         Activation::GeluTanh => x.gelu()?,
         Activation::Relu => x.relu()?,
     })

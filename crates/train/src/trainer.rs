@@ -126,6 +126,15 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.warmup_ratio) {
             return bad("--warmup-ratio must be in [0, 1)");
         }
+        if !(self.adamw.weight_decay.is_finite() && self.adamw.weight_decay >= 0.0) {
+            return bad("weight decay must be a number ≥ 0");
+        }
+        if self
+            .early_stopping
+            .is_some_and(|e| !(e.min_delta.is_finite() && e.min_delta >= 0.0))
+        {
+            return bad("--min-delta must be a number ≥ 0");
+        }
         if self.grad_clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return bad("gradient clipping norm must be positive");
         }
@@ -138,7 +147,13 @@ impl TrainConfig {
     }
 }
 
-/// One validation (at an epoch end, or every N steps).
+/// JSON has no NaN (serde_json writes it as null): read null back as NaN.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// One validation (at an epoch end, or every N steps). Without validation data the
+/// `val_*` fields are NaN (null in JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalRecord {
     pub epoch: usize,
@@ -147,8 +162,11 @@ pub struct EvalRecord {
     pub epoch_end: bool,
     pub train_loss: f64,
     pub train_accuracy: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub val_loss: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub val_accuracy: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub val_macro_f1: f64,
     pub lr: f64,
     /// Training time of the epoch so far (validation excluded).
@@ -251,10 +269,16 @@ pub fn validate(
     }
     let probs =
         Predictions::from_logits(k, logits.clone()).map_err(|e| TrainError::Data(e.to_string()))?;
+    // Cross-entropy from the logits in f64: log Σ exp(z) − z_y.
     let loss = labels
         .iter()
         .enumerate()
-        .map(|(i, &y)| -(probs.row(i)[y].max(1e-12) as f64).ln())
+        .map(|(i, &y)| {
+            let row = &logits[i * k..(i + 1) * k];
+            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = m + row.iter().map(|&z| (z as f64 - m).exp()).sum::<f64>().ln();
+            lse - row[y] as f64
+        })
         .sum::<f64>()
         / labels.len().max(1) as f64;
     let opts = EvalOptions {
@@ -300,6 +324,32 @@ impl Trainer<'_> {
                 cfg.class_weights.as_ref().map_or(0, Vec::len)
             )));
         }
+        if let Some(v) = valid {
+            if v.label_set != train.label_set {
+                return Err(TrainError::Data(
+                    "validation and training data have different label sets".into(),
+                ));
+            }
+            if v.is_empty() {
+                return Err(TrainError::Data(
+                    "the validation split is empty: give a larger --valid file or more training data".into(),
+                ));
+            }
+        }
+        let has_ckpt = ["", "old"].iter().any(|ext| {
+            let d = if ext.is_empty() {
+                self.ckpt_dir.clone()
+            } else {
+                self.ckpt_dir.with_extension(ext)
+            };
+            d.join("state.json").is_file()
+        });
+        if has_ckpt && !resume {
+            return Err(TrainError::Checkpoint(format!(
+                "{} holds the checkpoint of an earlier run: add --resume to continue it, or use another --out folder (or delete that one) to start afresh",
+                self.ckpt_dir.display()
+            )));
+        }
         progress.message(&format!("tokenizing {} training texts", train.len()));
         let seqs = self.encoder.encode_batch(&train.text_refs())?;
         let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
@@ -311,9 +361,22 @@ impl Trainer<'_> {
         let steps_per_epoch = n_batches.div_ceil(cfg.grad_accum) as u64;
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         let warmup = (cfg.warmup_ratio * total_steps as f64).ceil() as u64;
+        // Everything that decides the updates: settings, tokenization and the data itself.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
+        for (s, &y) in seqs.iter().zip(&train.labels) {
+            eat(s.len() as u64);
+            s.iter().for_each(|&t| eat(t as u64));
+            eat(y as u64);
+        }
+        for s in val_seqs.iter().flatten() {
+            s.iter().for_each(|&t| eat(t as u64));
+        }
         let fingerprint = format!(
-            "{}|{}|{}|{}",
+            "{}|{}|{:?}|{}|{}|{}|{h:016x}",
             serde_json::to_string(&cfg).unwrap_or_default(),
+            self.encoder.max_len(),
+            self.encoder.truncation(),
             train.len(),
             valid.map_or(0, |v| v.len()),
             self.model.params.num_params()

@@ -362,3 +362,61 @@ fn a_huge_learning_rate_is_reported_not_saved() {
         ),
     }
 }
+
+#[test]
+fn resume_without_validation_and_no_silent_overwrite() {
+    struct StopAfter(Cell<u32>);
+    impl Progress for StopAfter {
+        fn should_stop(&self) -> bool {
+            self.0.set(self.0.get() + 1);
+            self.0.get() >= 3
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ckpt");
+    let enc = encoder();
+    let data = corpus(40);
+    let run = |resume: bool, progress: &dyn Progress| {
+        let mut model = load_tiny(2, 1);
+        let cfg = TrainConfig {
+            early_stopping: None,
+            ..config(2)
+        };
+        let out = Trainer {
+            model: &mut model,
+            encoder: &enc,
+            config: cfg,
+            ckpt_dir: dir.clone(),
+        }
+        .fit(&data, None, resume, progress);
+        (out, weights(&model))
+    };
+    let (first, _) = run(false, &StopAfter(Cell::new(0)));
+    assert!(matches!(first, Err(TrainError::Interrupted { .. })));
+    // Starting afresh over an existing checkpoint is refused rather than overwriting it.
+    let (again, _) = run(false, &Silent);
+    match again {
+        Err(TrainError::Checkpoint(m)) => assert!(m.contains("--resume"), "{m}"),
+        other => panic!("expected a refusal, got {:?}", other.map(|o| o.steps)),
+    }
+    // Validation metrics are NaN (null in state.json) and resuming still works.
+    let (resumed, w) = run(true, &Silent);
+    let resumed = resumed.unwrap();
+    assert!(resumed.history.iter().all(|r| r.val_loss.is_nan()));
+    let tmp2 = tempfile::tempdir().unwrap();
+    let mut model = load_tiny(2, 1);
+    let cfg = TrainConfig {
+        early_stopping: None,
+        ..config(2)
+    };
+    let straight = Trainer {
+        model: &mut model,
+        encoder: &enc,
+        config: cfg,
+        ckpt_dir: tmp2.path().join("c"),
+    }
+    .fit(&data, None, false, &Silent)
+    .unwrap();
+    assert_eq!(straight.steps, resumed.steps);
+    assert_eq!(weights(&model), w);
+}

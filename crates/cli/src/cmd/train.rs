@@ -176,7 +176,11 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             ..AdamWConfig::default()
         },
         warmup_ratio: a.warmup_ratio,
-        grad_clip: (a.grad_clip > 0.0).then_some(a.grad_clip),
+        grad_clip: match a.grad_clip {
+            0.0 => None,
+            c if c > 0.0 => Some(c),
+            c => bail!("--grad-clip {c}: use a positive norm, or 0 to disable clipping"),
+        },
         grad_accum: a.grad_accum,
         seed: a.data.seed,
         padding: match a.padding {
