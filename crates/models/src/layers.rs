@@ -14,7 +14,7 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let inp = *dims.last().unwrap_or(&0);
     let rows = x.elem_count() / inp.max(1);
-    let y = x.reshape((rows, inp))?.matmul(&w.t()?)?.broadcast_add(b)?;
+    let y = crate::fused::bias_add(&x.reshape((rows, inp))?.matmul(&w.t()?)?, b)?;
     let mut out_dims = dims;
     if let Some(last) = out_dims.last_mut() {
         *last = w.dim(0)?;

@@ -15,7 +15,7 @@ use candle_core::{Device, Tensor, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::fused::{layer_norm, softmax_last};
+use crate::fused::{layer_norm, masked_softmax};
 use crate::layers::{activation, attention_bias, dropout, linear};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
@@ -293,10 +293,9 @@ impl SequenceClassifier {
             let q = heads(self.lin(&x, &format!("{l}.{}", names.q), track)?)?;
             let k = heads(self.lin(&x, &format!("{l}.{}", names.k), track)?)?;
             let v = heads(self.lin(&x, &format!("{l}.{}", names.v), track)?)?;
-            let scores =
-                (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * scale)?.broadcast_add(&bias)?;
+            let scores = q.matmul(&k.transpose(2, 3)?.contiguous()?)?;
             let probs = dropout(
-                &softmax_last(&scores)?,
+                &masked_softmax(&scores, &bias, scale)?,
                 cfg.attention_dropout,
                 rng.as_deref_mut(),
             )?;
