@@ -135,7 +135,7 @@ fn validate_fractions(fr: [f64; 3]) -> Result<(), DataError> {
     Ok(())
 }
 
-/// `imdb/train.csv` for `/work/shared/data/imdb/train.csv`: the last two path components.
+/// `imdb/train.csv` for `/srv/datasets/imdb/train.csv`: the last two path components.
 pub(crate) fn short_name(path: &Path) -> String {
     let comps: Vec<String> = path
         .components()
@@ -624,7 +624,7 @@ mod tests {
     #[test]
     fn short_names_and_percentages() {
         assert_eq!(
-            short_name(Path::new("/work/shared/data/imdb/train.csv")),
+            short_name(Path::new("/srv/datasets/imdb/train.csv")),
             "imdb/train.csv"
         );
         assert_eq!(short_name(Path::new("train.csv")), "train.csv");
