@@ -5,7 +5,7 @@
 //! * LayerNorm over the last dimension, `y = (x − μ)·σ⁻¹·w + b` with the biased variance.
 //!   Backward, with `x̂ = (x − μ)σ⁻¹` and `g = ∂L/∂y · w`:
 //!   `∂L/∂x = σ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`, `∂L/∂w = Σ ∂L/∂y·x̂`, `∂L/∂b = Σ ∂L/∂y`.
-//! * Softmax over the last dimension. Backward: `∂L/∂x = y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
+//! * Attention softmax `softmax(scale·s + mask)`. Backward: `∂L/∂s = scale · y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
 //! * Exact GELU `x·Φ(x)`. Backward: `∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x))`.
 //!
 //! One pass over each row replaces the ten-odd primitive ops (and their backward ops and
@@ -133,60 +133,6 @@ impl CustomOp3 for LayerNorm {
             Some(Tensor::from_vec(dw, w.shape(), dev)?),
             Some(Tensor::from_vec(db, w.shape(), dev)?),
         ))
-    }
-}
-
-struct Softmax;
-
-impl CustomOp1 for Softmax {
-    fn name(&self) -> &'static str {
-        "textclf-softmax"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = slice(s, l)?;
-        let n = *l.dims().last().unwrap_or(&1);
-        let mut y = vec![0f32; x.len()];
-        let f = |(yr, xr): (&mut [f32], &[f32])| {
-            let m = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut z = 0f32;
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = (v - m).exp();
-                z += *o;
-            }
-            let inv = 1.0 / z;
-            yr.iter_mut().for_each(|o| *o *= inv);
-        };
-        if x.len() >= PAR_MIN {
-            y.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(f);
-        } else {
-            y.chunks_mut(n).zip(x.chunks(n)).for_each(f);
-        }
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        _arg: &Tensor,
-        res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        let y = values(res)?;
-        let g = values(grad)?;
-        let n = *res.dims().last().unwrap_or(&1);
-        let mut dx = vec![0f32; y.len()];
-        dx.par_chunks_mut(n.max(PAR_MIN / n.max(1) * n))
-            .zip(y.par_chunks(n.max(PAR_MIN / n.max(1) * n)))
-            .zip(g.par_chunks(n.max(PAR_MIN / n.max(1) * n)))
-            .for_each(|((dc, yc), gc)| {
-                for ((dr, yr), gr) in dc.chunks_mut(n).zip(yc.chunks(n)).zip(gc.chunks(n)) {
-                    let s: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                    for j in 0..n {
-                        dr[j] = yr[j] * (gr[j] - s);
-                    }
-                }
-            });
-        Ok(Some(Tensor::from_vec(dx, res.shape(), res.device())?))
     }
 }
 
@@ -338,7 +284,7 @@ pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> crate::Resu
             },
         )?)
     } else {
-        softmax_last(&(scores * scale)?.broadcast_add(bias)?)
+        crate::layers::softmax_last(&(scores * scale)?.broadcast_add(bias)?)
     }
 }
 
@@ -438,15 +384,6 @@ pub fn gelu_erf(x: &Tensor) -> crate::Result<Tensor> {
     }
 }
 
-/// Softmax over the last dimension: fused on CPU f32, primitive ops elsewhere.
-pub fn softmax_last(x: &Tensor) -> crate::Result<Tensor> {
-    if fusable(&[x]) {
-        Ok(x.contiguous()?.apply_op1(Softmax)?)
-    } else {
-        crate::layers::softmax_last(x)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,7 +407,7 @@ mod tests {
             let y =
                 gelu_erf(&layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5).unwrap())
                     .unwrap();
-            (y.clone(), softmax_last(&y).unwrap())
+            (y.clone(), crate::layers::softmax_last(&y).unwrap())
         } else {
             let y = crate::layers::layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5)
                 .unwrap()

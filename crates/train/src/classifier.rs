@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use textclf_core::{Classifier, LabelSet, Predictions};
 use textclf_models::{LoadOptions, SequenceClassifier};
 
-use crate::batch::{collate, eval_batches, Padding};
 use crate::error::io_err;
 use crate::tokenize::{TextEncoder, Truncation};
+use crate::trainer::batched_logits;
 use crate::{Result, TrainError};
 
 /// textclf's own settings saved beside the HF files (`textclf.json`), so `predict`
@@ -91,23 +91,12 @@ impl TransformerClassifier {
     /// Logits for texts, in input order.
     pub fn logits(&self, texts: &[&str]) -> Result<Vec<f32>> {
         let seqs = self.encoder.encode_batch(texts)?;
-        let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
-        let k = self.labels.len();
-        let mut out = vec![0f32; texts.len() * k];
-        for idx in eval_batches(&lens, self.settings.eval_batch_size.max(1)) {
-            let b = collate(
-                &seqs,
-                &idx,
-                self.encoder.pad_id(),
-                Padding::Dynamic,
-                self.encoder.max_len(),
-            );
-            let logits: Vec<f32> = self.model.infer(&b)?.flatten_all()?.to_vec1()?;
-            for (r, &i) in idx.iter().enumerate() {
-                out[i * k..(i + 1) * k].copy_from_slice(&logits[r * k..(r + 1) * k]);
-            }
-        }
-        Ok(out)
+        batched_logits(
+            &self.model,
+            &self.encoder,
+            &seqs,
+            self.settings.eval_batch_size.max(1),
+        )
     }
 
     /// Writes the HF-layout folder: config.json, model.safetensors, tokenizer files and

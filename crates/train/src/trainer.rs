@@ -242,17 +242,16 @@ fn snapshot(model: &SequenceClassifier) -> Result<HashMap<String, Tensor>> {
         .collect()
 }
 
-/// Validation loss, accuracy and macro-F1 (loss unweighted, as reported by Keras/HF).
-pub fn validate(
+/// Logits of already tokenized sequences (`seqs.len() × num_labels`, input order), in
+/// length-sorted batches with dynamic padding and no autograd bookkeeping.
+pub fn batched_logits(
     model: &SequenceClassifier,
-    seqs: &[Vec<u32>],
-    labels: &[usize],
-    label_set: &textclf_core::LabelSet,
     encoder: &TextEncoder,
+    seqs: &[Vec<u32>],
     batch_size: usize,
-) -> Result<(f64, f64, f64, Vec<f32>)> {
+) -> Result<Vec<f32>> {
     let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
-    let k = label_set.len();
+    let k = model.num_labels;
     let mut logits = vec![0f32; seqs.len() * k];
     for idx in eval_batches(&lens, batch_size) {
         let b = collate(
@@ -267,8 +266,20 @@ pub fn validate(
             logits[i * k..(i + 1) * k].copy_from_slice(&l[r * k..(r + 1) * k]);
         }
     }
-    let probs =
-        Predictions::from_logits(k, logits.clone()).map_err(|e| TrainError::Data(e.to_string()))?;
+    Ok(logits)
+}
+
+/// Validation loss, accuracy and macro-F1 (loss unweighted, as reported by Keras/HF).
+pub fn validate(
+    model: &SequenceClassifier,
+    seqs: &[Vec<u32>],
+    labels: &[usize],
+    label_set: &textclf_core::LabelSet,
+    encoder: &TextEncoder,
+    batch_size: usize,
+) -> Result<(f64, f64, f64)> {
+    let k = label_set.len();
+    let logits = batched_logits(model, encoder, seqs, batch_size)?;
     // Cross-entropy from the logits in f64: log Σ exp(z) − z_y.
     let loss = labels
         .iter()
@@ -281,12 +292,13 @@ pub fn validate(
         })
         .sum::<f64>()
         / labels.len().max(1) as f64;
+    let probs = Predictions::from_logits(k, logits).map_err(|e| TrainError::Data(e.to_string()))?;
     let opts = EvalOptions {
         bootstrap: 0,
         ..EvalOptions::default()
     };
     let r = evaluate(labels, &probs, label_set, &opts)?;
-    Ok((loss, r.accuracy, r.macro_f1, logits))
+    Ok((loss, r.accuracy, r.macro_f1))
 }
 
 /// Fine-tunes `model` on `train`, validating on `valid`. Checkpoints go to `ckpt_dir`;
@@ -599,17 +611,14 @@ impl Trainer<'_> {
         val_labels: &[usize],
     ) -> Result<EvalRecord> {
         let (vl, va, vf) = match (valid, val_seqs) {
-            (Some(v), Some(s)) => {
-                let (l, a, f, _) = validate(
-                    self.model,
-                    s,
-                    val_labels,
-                    &v.label_set,
-                    self.encoder,
-                    self.config.eval_batch_size,
-                )?;
-                (l, a, f)
-            }
+            (Some(v), Some(s)) => validate(
+                self.model,
+                s,
+                val_labels,
+                &v.label_set,
+                self.encoder,
+                self.config.eval_batch_size,
+            )?,
             _ => (f64::NAN, f64::NAN, f64::NAN),
         };
         let secs = st.train_seconds.max(1e-9);
