@@ -121,15 +121,16 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
     );
     let valid_summary = match &splits.valid {
         Some(v) => {
-            let (r, _) =
-                predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?;
+            let r =
+                predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?
+                    .report;
             Some(
                 json!({ "accuracy": r.accuracy, "macro_f1": r.macro_f1, "log_loss": r.log_loss, "n": r.n }),
             )
         }
         None => None,
     };
-    let (report, probs) = predict_and_evaluate(
+    let test_eval = predict_and_evaluate(
         &model,
         &splits.test,
         &a.eval,
@@ -154,15 +155,7 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
             "notes": splits.notes,
         }),
     );
-    write_run(
-        &a.out,
-        &model,
-        &splits.test,
-        &report,
-        &probs,
-        &timing,
-        extra,
-    )?;
+    write_run(&a.out, &model, &splits.test, &test_eval, &timing, extra)?;
 
     let title = format!(
         "{} on {} ({} texts)",
@@ -174,6 +167,6 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         "wrote {}/metrics.json, predictions.csv and model/",
         a.out.display()
     );
-    print_run(ui, &report, &title, &timing, &a.out, &trailer)?;
+    print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
     Ok(())
 }

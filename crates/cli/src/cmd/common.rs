@@ -94,7 +94,15 @@ pub fn split_info(d: &Dataset) -> Value {
     json!({ "name": d.name, "rows": d.len(), "per_class": per_class })
 }
 
-/// Predicts `data` with `model` and evaluates it; returns the report and probabilities.
+/// A model's predictions on a labelled split, and their evaluation.
+pub struct Evaluated {
+    pub report: Report,
+    pub probs: textclf_core::Predictions,
+    /// The split's gold labels as ids of the model's classes.
+    pub gold: Vec<usize>,
+}
+
+/// Predicts `data` with `model` and evaluates it.
 pub fn predict_and_evaluate(
     model: &dyn Classifier,
     data: &Dataset,
@@ -103,7 +111,7 @@ pub fn predict_and_evaluate(
     timing: &mut Timing,
     ui: &Ui,
     what: &str,
-) -> anyhow::Result<(Report, textclf_core::Predictions)> {
+) -> anyhow::Result<Evaluated> {
     if model.labels() != &data.label_set {
         let unknown: Vec<&String> = data
             .label_set
@@ -139,28 +147,26 @@ pub fn predict_and_evaluate(
     let report = evaluate(&gold, &probs, model.labels(), &opts)?;
     timing.add(format!("evaluate_{what}"), t.elapsed().as_secs_f64());
     ui.finish();
-    Ok((report, probs))
+    Ok(Evaluated {
+        report,
+        probs,
+        gold,
+    })
 }
 
-/// Writes metrics.json and predictions.csv of a test evaluation into `out`.
+/// Writes metrics.json and predictions.csv of the test evaluation `ev` into `out`.
 pub fn write_run(
     out: &Path,
     model: &dyn Classifier,
     test: &Dataset,
-    report: &Report,
-    probs: &textclf_core::Predictions,
+    ev: &Evaluated,
     timing: &Timing,
     extra: Map<String, Value>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let gold: Vec<usize> = test
-        .labels
-        .iter()
-        .map(|&l| model.labels().id(test.label_set.name(l)).unwrap_or(0))
-        .collect();
-    write_predictions(out, &test.ids, Some(&gold), probs, model.labels())
+    write_predictions(out, &test.ids, Some(&ev.gold), &ev.probs, model.labels())
         .with_context(|| format!("cannot write predictions into {}", out.display()))?;
-    write_metrics(out, report, timing, extra)
+    write_metrics(out, &ev.report, timing, extra)
         .with_context(|| format!("cannot write metrics into {}", out.display()))?;
     Ok(())
 }
@@ -193,7 +199,9 @@ pub fn print_run(
     trailer: &str,
 ) -> anyhow::Result<()> {
     ui.print(&textclf_eval::render_report(report, title, Some(timing)));
-    ui.print(trailer);
+    if !trailer.is_empty() {
+        ui.print(trailer);
+    }
     if ui.json {
         let text = std::fs::read_to_string(out.join("metrics.json"))?;
         ui.print_json(&serde_json::from_str(&text)?)?;

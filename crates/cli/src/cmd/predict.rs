@@ -8,10 +8,10 @@ use anyhow::{bail, Context};
 use serde_json::{json, Map};
 use textclf_core::{Classifier, Dataset};
 use textclf_data::read_table;
-use textclf_eval::{render_report, Timing};
+use textclf_eval::Timing;
 use textclf_linear::LinearClassifier;
 
-use super::common::{predict_and_evaluate, read_options, write_run};
+use super::common::{predict_and_evaluate, print_run, read_options, write_run};
 use crate::args::{EvalArgs, PredictArgs};
 use crate::ui::Ui;
 
@@ -115,7 +115,7 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
         labels,
     )?;
     timing.add("read", t.elapsed().as_secs_f64());
-    let (report, probs) = predict_and_evaluate(
+    let test_eval = predict_and_evaluate(
         model.as_ref(),
         &data,
         &a.eval,
@@ -135,20 +135,7 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
         "data".into(),
         json!({ "test": super::common::split_info(&data) }),
     );
-    write_run(
-        &a.out,
-        model.as_ref(),
-        &data,
-        &report,
-        &probs,
-        &timing,
-        extra,
-    )?;
+    write_run(&a.out, model.as_ref(), &data, &test_eval, &timing, extra)?;
     let title = format!("{} on {} ({} texts)", model.kind(), data.name, data.len());
-    ui.print(&render_report(&report, &title, Some(&timing)));
-    if ui.json {
-        let text = std::fs::read_to_string(a.out.join("metrics.json"))?;
-        ui.print_json(&serde_json::from_str(&text)?)?;
-    }
-    Ok(())
+    print_run(ui, &test_eval.report, &title, &timing, &a.out, "")
 }

@@ -262,7 +262,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             eval_batch_size: a.eval_batch_size,
         },
     );
-    let (test_report, probs) = predict_and_evaluate(
+    let test_eval = predict_and_evaluate(
         &clf,
         &splits.test,
         &a.eval,
@@ -319,15 +319,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             "notes": splits.notes,
         }),
     );
-    write_run(
-        &a.out,
-        &clf,
-        &splits.test,
-        &test_report,
-        &probs,
-        &timing,
-        extra,
-    )?;
+    write_run(&a.out, &clf, &splits.test, &test_eval, &timing, extra)?;
     let title = format!(
         "{} fine-tuned on {} ({} test texts)",
         clf.kind(),
@@ -349,7 +341,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         "wrote {}/metrics.json, epochs.csv, predictions.csv and model/ (loads in transformers)",
         a.out.display()
     ));
-    print_run(ui, &test_report, &title, &timing, &a.out, &trailer)?;
+    print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
     Ok(())
 }
 
