@@ -1,0 +1,297 @@
+//! Choosing the best run by a declared rule, and flagging the runs that are not
+//! distinguishable from it.
+//!
+//! The default rule is the homework's: validation accuracy at the validation of minimum
+//! validation loss. Runs within the best run's validation confidence half-width are near
+//! ties; where both runs have test predictions on the same rows, McNemar's test on those
+//! rows says whether the test difference could be chance.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use textclf_eval::{align_runs, compare, load_run, EvalOptions};
+
+use crate::error::{ReportError, Result};
+use crate::runs::RunSummary;
+
+/// What "best" means.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Validation accuracy at the validation with the lowest validation loss (default).
+    #[default]
+    ValAccAtMinValLoss,
+    /// Validation accuracy of the kept model.
+    ValAccuracy,
+    /// Validation macro F1 of the kept model.
+    ValMacroF1,
+    /// Lowest validation loss.
+    ValLoss,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 4] = [
+        Rule::ValAccAtMinValLoss,
+        Rule::ValAccuracy,
+        Rule::ValMacroF1,
+        Rule::ValLoss,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::ValAccAtMinValLoss => "val_acc_at_min_val_loss",
+            Rule::ValAccuracy => "val_accuracy",
+            Rule::ValMacroF1 => "val_macro_f1",
+            Rule::ValLoss => "val_loss",
+        }
+    }
+
+    /// Words for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rule::ValAccAtMinValLoss => {
+                "validation accuracy at the epoch of minimum validation loss"
+            }
+            Rule::ValAccuracy => "validation accuracy",
+            Rule::ValMacroF1 => "validation macro F1",
+            Rule::ValLoss => "lowest validation loss",
+        }
+    }
+
+    /// The run's score under this rule (higher is better), if it has one.
+    pub fn score(self, r: &RunSummary) -> Option<f64> {
+        match self {
+            Rule::ValAccAtMinValLoss => r.val_acc_at_min_val_loss,
+            Rule::ValAccuracy => r.val_accuracy,
+            Rule::ValMacroF1 => r.val_macro_f1,
+            Rule::ValLoss => r.val_loss.map(|l| -l),
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = ReportError;
+    fn from_str(s: &str) -> Result<Self> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| {
+                ReportError::Invalid(format!(
+                    "unknown selection rule '{s}'; use one of: {}",
+                    Rule::ALL.map(Rule::name).join(", ")
+                ))
+            })
+    }
+}
+
+/// One finished run placed against the best.
+#[derive(Serialize, Clone, Debug)]
+pub struct Ranked {
+    pub id: String,
+    /// The rule's score (for `val_loss`, the loss itself).
+    pub score: f64,
+    /// Best score minus this score, in the rule's units (≥ 0; loss: this − best).
+    pub gap: f64,
+    /// Within the best run's 95 % validation half-width: not distinguishable on validation.
+    pub near_tie: bool,
+    /// Test accuracy of this run minus the best run's, when both have test predictions.
+    pub test_diff: Option<f64>,
+    /// McNemar's two-sided p-value of that test difference.
+    pub mcnemar_p: Option<f64>,
+}
+
+/// The outcome of [`select`].
+#[derive(Serialize, Clone, Debug)]
+pub struct Selection {
+    pub rule: Rule,
+    /// Id of the best run.
+    pub best: String,
+    /// Half-width of the best run's 95 % validation interval (normal approximation of a
+    /// binomial proportion for accuracies; `None` for losses or without a validation size).
+    pub half_width: Option<f64>,
+    /// Every scored run, best first.
+    pub ranking: Vec<Ranked>,
+    /// Finished runs without a score under the rule (e.g. no validation split).
+    pub unscored: Vec<String>,
+}
+
+impl Selection {
+    /// The runs flagged as near ties of the best (not the best itself).
+    pub fn near_ties(&self) -> impl Iterator<Item = &Ranked> {
+        self.ranking.iter().skip(1).filter(|r| r.near_tie)
+    }
+}
+
+/// Picks the best finished run of `runs` by `rule`. Ties in score go to the run that
+/// trained faster, then to the first. `None` when no finished run has a score.
+pub fn select(runs: &[RunSummary], rule: Rule) -> Option<Selection> {
+    let mut scored: Vec<(&RunSummary, f64)> = runs
+        .iter()
+        .filter(|r| r.is_done())
+        .filter_map(|r| rule.score(r).filter(|s| s.is_finite()).map(|s| (r, s)))
+        .collect();
+    let unscored = runs
+        .iter()
+        .filter(|r| r.is_done() && rule.score(r).is_none())
+        .map(|r| r.id.clone())
+        .collect();
+    // Stable sort: equal scores keep the faster run first, then the plan order.
+    scored.sort_by(|(ra, a), (rb, b)| {
+        b.total_cmp(a).then_with(|| {
+            let ta = ra.total_seconds.unwrap_or(f64::INFINITY);
+            let tb = rb.total_seconds.unwrap_or(f64::INFINITY);
+            ta.total_cmp(&tb)
+        })
+    });
+    let &(best, best_score) = scored.first()?;
+    let half_width = match rule {
+        Rule::ValLoss => None,
+        _ => best
+            .val_n
+            .filter(|&n| n > 0)
+            .map(|n| 1.96 * (best_score * (1.0 - best_score) / n as f64).sqrt()),
+    };
+    let best_run = load_run(&best.dir).ok();
+    let ranking = scored
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, s))| {
+            let gap = best_score - s;
+            let (test_diff, mcnemar_p) = if i == 0 {
+                (None, None)
+            } else {
+                test_difference(best_run.as_ref(), r).unwrap_or((None, None))
+            };
+            let near_tie = i == 0
+                || gap == 0.0
+                || half_width.is_some_and(|h| gap <= h)
+                || (rule == Rule::ValLoss && mcnemar_p.is_some_and(|p| p >= 0.05) && gap < 0.01);
+            Ranked {
+                id: r.id.clone(),
+                score: if rule == Rule::ValLoss { -s } else { s },
+                gap,
+                near_tie,
+                test_diff,
+                mcnemar_p,
+            }
+        })
+        .collect();
+    Some(Selection {
+        rule,
+        best: best.id.clone(),
+        half_width,
+        ranking,
+        unscored,
+    })
+}
+
+type TestDiff = (Option<f64>, Option<f64>);
+
+fn test_difference(best: Option<&textclf_eval::RunRecord>, r: &RunSummary) -> Result<TestDiff> {
+    let Some(best) = best else {
+        return Ok((None, None));
+    };
+    let other = load_run(&r.dir)?;
+    let (gold, pred_best, pred_other, labels) = align_runs(best, &other)?;
+    let opts = EvalOptions {
+        bootstrap: 0,
+        ..EvalOptions::default()
+    };
+    let c = compare(&gold, &pred_best, &pred_other, labels.len(), &opts)?;
+    Ok((Some(c.diff), Some(c.mcnemar.p_value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runs::{Family, RunStatus};
+    use std::collections::BTreeMap;
+
+    fn run(id: &str, acc: Option<f64>, n: usize, secs: f64) -> RunSummary {
+        RunSummary {
+            id: id.into(),
+            dir: std::path::PathBuf::from("/nonexistent").join(id),
+            status: RunStatus::Done,
+            family: Family::Transformer,
+            model: id.into(),
+            params: BTreeMap::new(),
+            varied: vec![],
+            labels: vec![],
+            test: None,
+            val_accuracy: acc,
+            val_macro_f1: acc,
+            val_loss: acc.map(|a| 1.0 - a),
+            val_n: Some(n),
+            val_acc_at_min_val_loss: acc,
+            epochs: vec![],
+            best_epoch: None,
+            stopped_early: false,
+            train_rows: None,
+            total_seconds: Some(secs),
+            train_seconds: None,
+            seconds_per_epoch: None,
+            samples_per_s: None,
+            parameters: None,
+            truncation: None,
+        }
+    }
+
+    #[test]
+    fn picks_the_highest_score_and_flags_runs_within_the_interval() {
+        let runs = vec![
+            run("a", Some(0.80), 1000, 10.0),
+            run("b", Some(0.90), 1000, 10.0),
+            run("c", Some(0.89), 1000, 10.0),
+            run("d", None, 1000, 1.0),
+        ];
+        let s = select(&runs, Rule::ValAccAtMinValLoss).unwrap();
+        assert_eq!(s.best, "b");
+        let hw = s.half_width.unwrap();
+        assert!((hw - 1.96 * (0.09f64 / 1000.0).sqrt()).abs() < 1e-12);
+        let ids: Vec<&str> = s.near_ties().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["c"]);
+        assert_eq!(s.ranking.last().unwrap().id, "a");
+        assert!(!s.ranking.last().unwrap().near_tie);
+        assert_eq!(s.unscored, vec!["d"]);
+    }
+
+    #[test]
+    fn equal_scores_go_to_the_faster_run() {
+        let runs = vec![
+            run("slow", Some(0.9), 100, 50.0),
+            run("fast", Some(0.9), 100, 5.0),
+        ];
+        assert_eq!(select(&runs, Rule::ValAccuracy).unwrap().best, "fast");
+    }
+
+    #[test]
+    fn loss_rule_prefers_the_lowest_loss() {
+        let runs = vec![run("a", Some(0.7), 100, 1.0), run("b", Some(0.8), 100, 1.0)];
+        let s = select(&runs, Rule::ValLoss).unwrap();
+        assert_eq!(s.best, "b");
+        assert!((s.ranking[0].score - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rule_names_round_trip_and_unknown_names_are_explained() {
+        for r in Rule::ALL {
+            assert_eq!(r.name().parse::<Rule>().unwrap(), r);
+        }
+        let e = "best".parse::<Rule>().unwrap_err().to_string();
+        assert!(e.contains("val_acc_at_min_val_loss"), "{e}");
+    }
+
+    #[test]
+    fn no_finished_scored_run_gives_none() {
+        let mut r = run("a", Some(0.9), 10, 1.0);
+        r.status = RunStatus::Pending;
+        assert!(select(&[r], Rule::ValAccuracy).is_none());
+    }
+}
