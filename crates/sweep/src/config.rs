@@ -1,0 +1,343 @@
+//! The sweep file: a TOML document that declares the data, a base configuration and what
+//! varies.
+//!
+//! ```toml
+//! name = "imdb-maxlen-lr"                  # default: the file name
+//! selection = "val_acc_at_min_val_loss"    # how the best run is chosen
+//!
+//! [data]                                   # paths are relative to this file
+//! train = "../shared/data/imdb/train.csv"
+//! test = "../shared/data/imdb/test.csv"
+//! per_class = 300                          # optional: at most N rows per class of train
+//! valid_frac = 0.1                         # without `valid`: hold this share of train out
+//! seed = 42
+//!
+//! [base]                                   # settings of every run (textclf train flags)
+//! model = "../shared/models/all-MiniLM-L6-v2"
+//! epochs = 2
+//!
+//! [grid]                                   # the cartesian product of these lists
+//! max_len = [128, 256, 512]
+//! lr = [2e-5, 5e-5]
+//!
+//! [tie.batch_size]                         # batch size follows max_len
+//! by = "max_len"
+//! values = { 128 = 32, 256 = 16, 512 = 8 }
+//!
+//! [[models]]                               # optional: several models (or baselines)
+//! name = "minilm-3"
+//! model = "../shared/models/all-MiniLM-L6-v2"
+//! layers = 3
+//! [[models]]
+//! name = "tfidf-nbsvm"
+//! baseline = "nbsvm"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Result, SweepError};
+
+/// How the data of every run is obtained: read once, split once, shared by all runs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Training file.
+    pub train: Option<PathBuf>,
+    /// Validation file; without it `valid_frac` of train is held out (stratified).
+    pub valid: Option<PathBuf>,
+    /// Test file.
+    pub test: Option<PathBuf>,
+    /// One pool of labelled files split by `split` instead of train/valid/test files.
+    #[serde(default)]
+    pub pool: Vec<PathBuf>,
+    /// Train/valid/test percentages for `pool`, e.g. "80/10/10".
+    pub split: Option<String>,
+    /// Keep at most this many rows per class (of the pool, or of train).
+    pub per_class: Option<usize>,
+    /// Keep this stratified fraction (of the pool, or of train).
+    pub subset_frac: Option<f64>,
+    /// Share of train held out for validation when there is no validation file.
+    #[serde(default = "default_valid_frac")]
+    pub valid_frac: f64,
+    /// Seed of every split and subset.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub text_col: Option<String>,
+    pub label_col: Option<String>,
+    pub id_col: Option<String>,
+}
+
+fn default_valid_frac() -> f64 {
+    0.1
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// A setting that follows another one (e.g. batch size tied to max length).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tie {
+    /// The setting it follows.
+    pub by: String,
+    /// Value of the tied setting for each value of `by` (keys as the values print).
+    pub values: BTreeMap<String, toml::Value>,
+}
+
+/// One entry of `[[models]]`: a name and settings that override `[base]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelEntry {
+    pub name: String,
+    pub settings: BTreeMap<String, Value>,
+}
+
+/// A parsed sweep file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepConfig {
+    pub name: String,
+    /// Selection rule name (validated by the report crate).
+    pub selection: String,
+    pub data: DataSpec,
+    /// Settings shared by every run, in file order.
+    pub base: Vec<(String, Value)>,
+    /// Lists to take the cartesian product of, in file order.
+    pub grid: Vec<(String, Vec<Value>)>,
+    /// Tied settings by name.
+    pub ties: Vec<(String, Tie)>,
+    pub models: Vec<ModelEntry>,
+    /// Keep each run's `model/` folder (transformers: ~90 MB each for MiniLM).
+    pub save_models: bool,
+    /// The folder the file is in (relative paths resolve against it).
+    pub base_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: Option<String>,
+    selection: Option<String>,
+    save_models: Option<bool>,
+    data: DataSpec,
+    #[serde(default)]
+    base: toml::Table,
+    #[serde(default)]
+    grid: toml::Table,
+    #[serde(default)]
+    tie: BTreeMap<String, Tie>,
+    #[serde(default)]
+    models: Vec<toml::Table>,
+}
+
+/// Converts a TOML value into JSON (dates become strings).
+pub fn to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+impl SweepConfig {
+    /// Reads and checks a sweep file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
+        Self::parse(&text, &stem, &base_dir).map_err(|e| match e {
+            SweepError::Config(msg) => SweepError::Config(format!("{}: {msg}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses sweep TOML; `default_name` names it when it has no `name`, relative paths
+    /// resolve against `base_dir`.
+    pub fn parse(text: &str, default_name: &str, base_dir: &Path) -> Result<Self> {
+        let raw: Raw = toml::from_str(text).map_err(|e| SweepError::Config(e.to_string()))?;
+        let mut data = raw.data;
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base_dir.join(&*p);
+            }
+        };
+        for p in [&mut data.train, &mut data.valid, &mut data.test]
+            .into_iter()
+            .flatten()
+        {
+            resolve(p);
+        }
+        data.pool.iter_mut().for_each(resolve);
+        match (&data.train, &data.test, data.pool.is_empty()) {
+            (Some(_), Some(_), true) => {}
+            (None, None, false) => {
+                if data.valid.is_some() {
+                    return Err(SweepError::Config(
+                        "[data] `valid` goes with `train`/`test`, not with `pool`".into(),
+                    ));
+                }
+            }
+            (Some(_), None, true) | (None, Some(_), true) => {
+                return Err(SweepError::Config(
+                    "[data] needs both `train` and `test` (or a `pool` with `split`)".into(),
+                ))
+            }
+            (None, None, true) => {
+                return Err(SweepError::Config(
+                    "[data] needs `train` and `test` files, or a `pool` of files with `split = \"80/10/10\"`".into(),
+                ))
+            }
+            _ => {
+                return Err(SweepError::Config(
+                    "[data] give either `train`/`test` or `pool`, not both".into(),
+                ))
+            }
+        }
+        if !(data.valid_frac > 0.0 && data.valid_frac < 1.0) {
+            return Err(SweepError::Config(format!(
+                "[data] valid_frac must be between 0 and 1 (e.g. 0.1), not {}",
+                data.valid_frac
+            )));
+        }
+        let base: Vec<(String, Value)> = raw
+            .base
+            .iter()
+            .map(|(k, v)| (k.clone(), to_json(v)))
+            .collect();
+        let mut grid = Vec::new();
+        for (k, v) in &raw.grid {
+            let toml::Value::Array(list) = v else {
+                return Err(SweepError::Config(format!(
+                    "[grid] {k} must be a list of values, e.g. {k} = [{}]",
+                    v
+                )));
+            };
+            if list.is_empty() {
+                return Err(SweepError::Config(format!(
+                    "[grid] {k} is an empty list: give at least one value"
+                )));
+            }
+            let values: Vec<Value> = list.iter().map(to_json).collect();
+            for (i, a) in values.iter().enumerate() {
+                if values[..i].contains(a) {
+                    return Err(SweepError::Config(format!("[grid] {k} lists {a} twice")));
+                }
+            }
+            grid.push((k.clone(), values));
+        }
+        let ties: Vec<(String, Tie)> = raw.tie.into_iter().collect();
+        for (name, tie) in &ties {
+            if grid.iter().any(|(k, _)| k == name) {
+                return Err(SweepError::Config(format!(
+                    "[tie.{name}] ties a setting that [grid] also varies; list it in one place only"
+                )));
+            }
+            if let Some((_, values)) = grid.iter().find(|(k, _)| *k == tie.by) {
+                for v in values {
+                    if !tie.values.contains_key(&value_key(v)) {
+                        return Err(SweepError::Config(format!(
+                            "[tie.{name}] has no value for {} = {}; add `{} = …` to its values",
+                            tie.by,
+                            value_key(v),
+                            value_key(v)
+                        )));
+                    }
+                }
+            }
+        }
+        let mut models = Vec::new();
+        for (i, m) in raw.models.iter().enumerate() {
+            let mut settings: BTreeMap<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+            let name = match settings.remove("name") {
+                Some(Value::String(s)) if !s.trim().is_empty() => s,
+                Some(_) => {
+                    return Err(SweepError::Config(format!(
+                        "[[models]] entry {} has a `name` that is not a non-empty string",
+                        i + 1
+                    )))
+                }
+                None => {
+                    return Err(SweepError::Config(format!(
+                        "[[models]] entry {} needs a `name` (it names the runs' folders)",
+                        i + 1
+                    )))
+                }
+            };
+            if models.iter().any(|e: &ModelEntry| e.name == name) {
+                return Err(SweepError::Config(format!(
+                    "two [[models]] entries are named '{name}'"
+                )));
+            }
+            if !settings.contains_key("model") && !settings.contains_key("baseline") {
+                return Err(SweepError::Config(format!(
+                    "[[models]] '{name}' needs `model = \"<folder or hub id>\"` or `baseline = \"lr\"|\"svm\"|\"nbsvm\"`"
+                )));
+            }
+            if settings.contains_key("model") && settings.contains_key("baseline") {
+                return Err(SweepError::Config(format!(
+                    "[[models]] '{name}' has both `model` and `baseline`; an entry is one or the other"
+                )));
+            }
+            models.push(ModelEntry { name, settings });
+        }
+        if models.is_empty()
+            && !base.iter().any(|(k, _)| k == "model" || k == "baseline")
+            && !grid.iter().any(|(k, _)| k == "model" || k == "baseline")
+        {
+            return Err(SweepError::Config(
+                "no model: set `model` (or `baseline`) in [base], vary it in [grid], or list [[models]]".into(),
+            ));
+        }
+        Ok(SweepConfig {
+            name: raw.name.unwrap_or_else(|| default_name.to_string()),
+            selection: raw
+                .selection
+                .unwrap_or_else(|| "val_acc_at_min_val_loss".to_string()),
+            data,
+            base,
+            grid,
+            ties,
+            models,
+            save_models: raw.save_models.unwrap_or(true),
+            base_dir: base_dir.to_path_buf(),
+        })
+    }
+}
+
+/// How a value is written in run ids and tie tables: strings bare, numbers short
+/// (`2e-5`, `0.25`, `128`).
+pub fn value_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) if f != 0.0 && f.abs() < 1e-3 => format!("{f:e}"),
+            (None, Some(f)) => format!("{f}"),
+            _ => n.to_string(),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}

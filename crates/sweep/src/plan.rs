@@ -1,0 +1,520 @@
+//! Expanding a sweep into its runs: models × grid (with tied settings), each with a stable
+//! id and the command-line flags of `textclf train` or `textclf baseline` that make it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{value_key, SweepConfig};
+use crate::error::{Result, SweepError};
+
+/// Fine-tuned transformer or linear baseline.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Transformer,
+    Linear,
+}
+
+/// One run of a sweep.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RunPlan {
+    /// Stable id: the folder name under `runs/`.
+    pub id: String,
+    /// Position in the plan (sharding deals runs out by it).
+    pub index: usize,
+    pub family: Family,
+    /// The model entry's name (or the model / baseline setting when there are no entries).
+    pub model: String,
+    /// Every setting of the run (after base, model entry, grid and ties).
+    pub params: BTreeMap<String, Value>,
+    /// The subcommand (`train` or `baseline`) and its flags, without data and --out.
+    pub args: Vec<String>,
+}
+
+/// The whole plan.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub selection: String,
+    /// Settings that differ between runs, in the order they were declared.
+    pub varied: Vec<String>,
+    pub runs: Vec<RunPlan>,
+}
+
+/// What a setting means to each family, and how it is passed.
+struct Setting {
+    key: &'static str,
+    flag: &'static str,
+    transformer: bool,
+    linear: bool,
+}
+
+const fn s(key: &'static str, flag: &'static str, transformer: bool, linear: bool) -> Setting {
+    Setting {
+        key,
+        flag,
+        transformer,
+        linear,
+    }
+}
+
+/// Every setting a sweep may use. `model`/`baseline` pick the family; `train_fraction`
+/// keeps a stratified share of train (nested: smaller fractions are subsets of larger).
+const SETTINGS: &[Setting] = &[
+    s("model", "--model", true, false),
+    s("baseline", "--model", false, true),
+    s("train_fraction", "--subset-frac", true, true),
+    s("seed", "--seed", true, true),
+    s("class_weights", "--class-weights", true, true),
+    s("bootstrap", "--bootstrap", true, true),
+    s("layers", "--layers", true, false),
+    s("max_len", "--max-len", true, false),
+    s("truncation", "--truncation", true, false),
+    s("lr", "--lr", true, false),
+    s("batch_size", "--batch-size", true, false),
+    s("eval_batch_size", "--eval-batch-size", true, false),
+    s("epochs", "--epochs", true, false),
+    s("warmup_ratio", "--warmup-ratio", true, false),
+    s("weight_decay", "--weight-decay", true, false),
+    s("grad_clip", "--grad-clip", true, false),
+    s("grad_accum", "--grad-accum", true, false),
+    s("padding", "--padding", true, false),
+    s("no_bucketing", "--no-bucketing", true, false),
+    s("eval_every", "--eval-every", true, false),
+    s("checkpoint_every", "--checkpoint-every", true, false),
+    s("monitor", "--monitor", true, false),
+    s("patience", "--patience", true, false),
+    s("min_delta", "--min-delta", true, false),
+    s("device", "--device", true, false),
+    s("C", "--C", false, true),
+    s("c_grid", "--c-grid", false, true),
+    s("ngram", "--ngram", false, true),
+    s("char_ngram", "--char-ngram", false, true),
+    s("min_df", "--min-df", false, true),
+    s("max_df", "--max-df", false, true),
+    s("max_features", "--max-features", false, true),
+    s("no_sublinear_tf", "--no-sublinear-tf", false, true),
+    s("no_lowercase", "--no-lowercase", false, true),
+    s("keep_html", "--keep-html", false, true),
+    s("tokens", "--tokens", false, true),
+    s("nb_beta", "--nb-beta", false, true),
+    s("tol", "--tol", false, true),
+];
+
+fn setting(key: &str) -> Result<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
+        SweepError::Config(format!(
+            "unknown setting '{key}'; sweep settings are: {}",
+            SETTINGS
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+fn applies(key: &str, family: Family) -> bool {
+    SETTINGS.iter().any(|s| {
+        s.key == key
+            && match family {
+                Family::Transformer => s.transformer,
+                Family::Linear => s.linear,
+            }
+    })
+}
+
+/// The flag value of a setting: lists comma-joined, numbers as `value_key` writes them.
+fn flag_value(v: &Value) -> String {
+    match v {
+        Value::Array(a) => a.iter().map(value_key).collect::<Vec<_>>().join(","),
+        other => value_key(other),
+    }
+}
+
+/// Characters kept in run ids; anything else becomes `_`.
+fn id_part(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    out.trim_matches('_').to_string()
+}
+
+/// Short name of a model setting: the last path component (`all-MiniLM-L6-v2`).
+fn model_label(v: &Value) -> String {
+    let s = value_key(v);
+    s.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(&s)
+        .to_string()
+}
+
+/// Expands `cfg` into its runs. Linear baselines ignore transformer-only settings (and
+/// the reverse), so a baseline listed beside a max_len × lr grid runs once, not once per
+/// cell.
+pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
+    for (k, _) in &cfg.base {
+        setting(k)?;
+    }
+    for (k, _) in &cfg.grid {
+        setting(k)?;
+    }
+    for (k, t) in &cfg.ties {
+        setting(k)?;
+        setting(&t.by)?;
+    }
+    for m in &cfg.models {
+        for k in m.settings.keys() {
+            setting(k).map_err(|e| SweepError::Config(format!("[[models]] '{}': {e}", m.name)))?;
+        }
+    }
+    // The grid's cartesian product, first key outermost.
+    let mut cells: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (k, values) in &cfg.grid {
+        cells = cells
+            .into_iter()
+            .flat_map(|cell| {
+                values.iter().map(move |v| {
+                    let mut c = cell.clone();
+                    c.push((k.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    let entries: Vec<(Option<String>, BTreeMap<String, Value>)> = if cfg.models.is_empty() {
+        vec![(None, BTreeMap::new())]
+    } else {
+        cfg.models
+            .iter()
+            .map(|m| (Some(m.name.clone()), m.settings.clone()))
+            .collect()
+    };
+    let mut raw_runs: Vec<(Option<String>, Family, BTreeMap<String, Value>)> = Vec::new();
+    for (name, entry) in &entries {
+        for cell in &cells {
+            let mut params: BTreeMap<String, Value> = cfg.base.iter().cloned().collect();
+            // A model entry picks its family: drop the other family's model key from base.
+            if entry.contains_key("baseline") {
+                params.remove("model");
+            } else if entry.contains_key("model") {
+                params.remove("baseline");
+            }
+            params.extend(entry.clone());
+            for (k, v) in cell {
+                if k == "model" {
+                    params.remove("baseline");
+                } else if k == "baseline" {
+                    params.remove("model");
+                }
+                params.insert(k.clone(), v.clone());
+            }
+            let family = if params.contains_key("baseline") {
+                Family::Linear
+            } else if params.contains_key("model") {
+                Family::Transformer
+            } else {
+                return Err(SweepError::Config(format!(
+                    "a run has neither `model` nor `baseline` (model entry {})",
+                    name.as_deref().unwrap_or("[base]")
+                )));
+            };
+            for (k, tie) in &cfg.ties {
+                if let Some(v) = params.get(&tie.by) {
+                    if let Some(t) = tie.values.get(&value_key(v)) {
+                        params.insert(k.clone(), crate::config::to_json(t));
+                    }
+                }
+            }
+            // A model folder given relative to the sweep file (a Hub id stays as it is).
+            if let Some(Value::String(m)) = params.get("model") {
+                let local = cfg.base_dir.join(m);
+                if Path::new(m).is_relative() && local.exists() {
+                    params.insert("model".into(), Value::String(local.display().to_string()));
+                }
+            }
+            params.retain(|k, _| applies(k, family));
+            if params
+                .get("train_fraction")
+                .and_then(Value::as_f64)
+                .is_some_and(|f| !(f > 0.0 && f <= 1.0))
+            {
+                return Err(SweepError::Config(format!(
+                    "train_fraction must be in (0, 1], not {}",
+                    params["train_fraction"]
+                )));
+            }
+            raw_runs.push((name.clone(), family, params));
+        }
+    }
+    // Drop duplicates (a baseline under a grid of transformer settings), keeping the first.
+    let mut unique: Vec<(Option<String>, Family, BTreeMap<String, Value>)> = Vec::new();
+    for r in raw_runs {
+        if !unique.iter().any(|u| u.0 == r.0 && u.2 == r.2) {
+            unique.push(r);
+        }
+    }
+    // Varied settings: declared order (grid, then ties, then any other difference).
+    let mut order: Vec<String> = Vec::new();
+    if cfg.models.len() > 1 {
+        order.push("model".into());
+    }
+    order.extend(cfg.grid.iter().map(|(k, _)| k.clone()));
+    order.extend(cfg.ties.iter().map(|(k, _)| k.clone()));
+    for (_, _, p) in &unique {
+        for k in p.keys() {
+            if !order.contains(k) {
+                order.push(k.clone());
+            }
+        }
+    }
+    let varied: Vec<String> = order
+        .into_iter()
+        .filter(|k| {
+            let first = unique[0].2.get(k);
+            unique.iter().any(|u| u.2.get(k) != first)
+        })
+        .collect();
+    let mut runs = Vec::with_capacity(unique.len());
+    for (index, (name, family, params)) in unique.into_iter().enumerate() {
+        let model = name.clone().unwrap_or_else(|| match family {
+            Family::Transformer => params.get("model").map_or("model".into(), model_label),
+            Family::Linear => format!(
+                "tfidf-{}",
+                params.get("baseline").map_or("lr".into(), value_key)
+            ),
+        });
+        let mut parts = Vec::new();
+        if name.is_some() || varied.iter().any(|k| k == "model" || k == "baseline") {
+            parts.push(id_part(&model));
+        }
+        // The grid's settings name the run; ties follow them and model entries' own
+        // settings are covered by the entry's name.
+        for k in varied
+            .iter()
+            .filter(|k| cfg.grid.iter().any(|(g, _)| g == *k))
+        {
+            if k == "model" || k == "baseline" {
+                continue;
+            }
+            if let Some(v) = params.get(k) {
+                parts.push(format!("{}-{}", id_part(k), id_part(&flag_value(v))));
+            }
+        }
+        if parts.is_empty() {
+            parts.push(id_part(&model));
+        }
+        let id = parts.join("__");
+        let mut args = vec![match family {
+            Family::Transformer => "train".to_string(),
+            Family::Linear => "baseline".to_string(),
+        }];
+        for (k, v) in &params {
+            let s = setting(k)?;
+            match v {
+                Value::Bool(true) => args.push(s.flag.to_string()),
+                Value::Bool(false) | Value::Null => {}
+                _ if k == "train_fraction" && v.as_f64() == Some(1.0) => {}
+                _ => {
+                    args.push(s.flag.to_string());
+                    args.push(flag_value(v));
+                }
+            }
+        }
+        runs.push(RunPlan {
+            id,
+            index,
+            family,
+            model,
+            params,
+            args,
+        });
+    }
+    for (i, r) in runs.iter().enumerate() {
+        if let Some(other) = runs[..i].iter().find(|o| o.id == r.id) {
+            return Err(SweepError::Config(format!(
+                "runs {} and {} would share the folder '{}'; give the [[models]] entries distinct names",
+                other.index + 1,
+                r.index + 1,
+                r.id
+            )));
+        }
+    }
+    Ok(Plan {
+        name: cfg.name.clone(),
+        selection: cfg.selection.clone(),
+        varied,
+        runs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(toml: &str) -> Result<Plan> {
+        let cfg = SweepConfig::parse(toml, "test", Path::new("/data"))?;
+        expand(&cfg)
+    }
+
+    const HOMEWORK: &str = r#"
+        [data]
+        train = "imdb/train.csv"
+        test = "imdb/test.csv"
+        [base]
+        model = "models/all-MiniLM-L6-v2"
+        epochs = 2
+        [grid]
+        max_len = [128, 256, 512]
+        lr = [2e-5, 5e-5]
+        [tie.batch_size]
+        by = "max_len"
+        values = { 128 = 32, 256 = 16, 512 = 8 }
+    "#;
+
+    #[test]
+    fn grid_with_a_tied_batch_size_gives_six_runs() {
+        let p = plan(HOMEWORK).unwrap();
+        assert_eq!(p.runs.len(), 6);
+        assert_eq!(p.varied, vec!["max_len", "lr", "batch_size"]);
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "max_len-128__lr-2e-5",
+                "max_len-128__lr-5e-5",
+                "max_len-256__lr-2e-5",
+                "max_len-256__lr-5e-5",
+                "max_len-512__lr-2e-5",
+                "max_len-512__lr-5e-5"
+            ]
+        );
+        let r = &p.runs[3];
+        assert_eq!(r.params["batch_size"], Value::from(16));
+        assert_eq!(r.params["lr"], Value::from(5e-5));
+        assert_eq!(r.family, Family::Transformer);
+        let a = r.args.join(" ");
+        assert!(a.starts_with("train "), "{a}");
+        assert!(a.contains("--batch-size 16"), "{a}");
+        assert!(a.contains("--max-len 256"), "{a}");
+        assert!(a.contains("--lr 5e-5"), "{a}");
+        assert!(a.contains("--model models/all-MiniLM-L6-v2"), "{a}");
+        assert!(a.contains("--epochs 2"), "{a}");
+    }
+
+    #[test]
+    fn a_baseline_beside_a_grid_runs_once_without_transformer_flags() {
+        let p = plan(&format!(
+            "{HOMEWORK}
+            [[models]]
+            name = \"minilm\"
+            model = \"models/all-MiniLM-L6-v2\"
+            [[models]]
+            name = \"minilm-3\"
+            model = \"models/all-MiniLM-L6-v2\"
+            layers = 3
+            [[models]]
+            name = \"tfidf\"
+            baseline = \"nbsvm\"
+            ngram = \"1-2\"
+            "
+        ))
+        .unwrap();
+        assert_eq!(p.runs.len(), 13);
+        let lin: Vec<&RunPlan> = p
+            .runs
+            .iter()
+            .filter(|r| r.family == Family::Linear)
+            .collect();
+        assert_eq!(lin.len(), 1);
+        assert_eq!(lin[0].id, "tfidf");
+        assert_eq!(lin[0].args.join(" "), "baseline --model nbsvm --ngram 1-2");
+        assert!(p
+            .runs
+            .iter()
+            .any(|r| r.id == "minilm-3__max_len-512__lr-2e-5"
+                && r.args.contains(&"--layers".to_string())));
+    }
+
+    #[test]
+    fn fractions_and_seeds_expand_and_full_data_passes_no_subset_flag() {
+        let p = plan(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            [base]
+            baseline = "lr"
+            [grid]
+            train_fraction = [0.25, 1.0]
+            seed = [1, 2]
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "train_fraction-0.25__seed-1",
+                "train_fraction-0.25__seed-2",
+                "train_fraction-1__seed-1",
+                "train_fraction-1__seed-2"
+            ]
+        );
+        assert!(p.runs[0].args.contains(&"--subset-frac".to_string()));
+        assert!(!p.runs[2].args.contains(&"--subset-frac".to_string()));
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let e = |t: &str| plan(t).unwrap_err().to_string();
+        let data = "[data]\ntrain = \"a\"\ntest = \"b\"\n";
+        assert!(
+            e(&format!("{data}[base]\nmodel = \"m\"\nlearning_rate = 1"))
+                .contains("unknown setting 'learning_rate'")
+        );
+        assert!(
+            e(&format!("{data}[base]\nmodel = \"m\"\n[grid]\nlr = 1e-5"))
+                .contains("must be a list")
+        );
+        assert!(e(&format!("{data}[base]\nmodel = \"m\"\n[grid]\nlr = []")).contains("empty list"));
+        assert!(e(&format!("{data}[base]\nmodel = \"m\"\n[grid]\nmax_len = [64, 128]\n[tie.batch_size]\nby = \"max_len\"\nvalues = {{ 64 = 8 }}")).contains("no value for max_len = 128"));
+        assert!(e(&format!("{data}[base]\nepochs = 1")).contains("no model"));
+        assert!(e("[base]\nmodel = \"m\"").contains("data"));
+        assert!(
+            e("[data]\ntrain = \"a\"\n[base]\nmodel = \"m\"").contains("both `train` and `test`")
+        );
+        assert!(e(&format!("{data}[[models]]\nmodel = \"m\"")).contains("needs a `name`"));
+        assert!(e(&format!(
+            "{data}[base]\nmodel = \"m\"\n[grid]\ntrain_fraction = [0.5, 2.0]"
+        ))
+        .contains("train_fraction"));
+        assert!(e(&format!(
+            "{data}[base]\nmodel = \"m\"\n[grid]\nlr = [1e-5, 1e-5]"
+        ))
+        .contains("twice"));
+        assert!(e(&format!("{data}[bse]\nmodel = \"m\"")).contains("unknown field"));
+    }
+
+    #[test]
+    fn relative_data_paths_resolve_against_the_sweep_file() {
+        let cfg = SweepConfig::parse(HOMEWORK, "hw", Path::new("/work/sweeps")).unwrap();
+        assert_eq!(
+            cfg.data.train.unwrap(),
+            Path::new("/work/sweeps/imdb/train.csv")
+        );
+        assert_eq!(cfg.name, "hw");
+        assert_eq!(cfg.selection, "val_acc_at_min_val_loss");
+    }
+}
