@@ -44,6 +44,72 @@ pub enum Command {
     /// Measure training-step and inference speed (JSON with median/min/max in ms).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run every configuration a TOML sweep file declares (resumable, shardable).
+    Sweep(SweepArgs),
+    /// Write report.html, report.md, results.csv/json and plots for a sweep or run folder.
+    Report(ReportArgs),
+    /// Read finished runs and write a ranked, evidence-backed plan of what to try next.
+    Advise(AdviseArgs),
+    /// Average the class probabilities of finished runs and evaluate the ensemble.
+    Ensemble(EnsembleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The sweep file (TOML): data, base settings, grid, ties, models.
+    pub config: PathBuf,
+    /// Sweep folder: sweep.json, data/ (the shared split) and runs/<id>/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only shard INDEX of COUNT (0-based), e.g. 0/3. Without it the shard comes from
+    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/TEXTCLF_SHARD_COUNT,
+    /// else the whole sweep runs here.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+    /// List the runs (and whether each is done) without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave runs that failed before as they are (default: retry them).
+    #[arg(long)]
+    pub skip_failed: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A sweep folder, a run folder, or a folder of run folders.
+    pub dir: PathBuf,
+    /// Selection rule (default: the sweep's, else val_acc_at_min_val_loss):
+    /// val_acc_at_min_val_loss, val_accuracy, val_macro_f1 or val_loss.
+    #[arg(long)]
+    pub select: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AdviseArgs {
+    /// A sweep folder, a run folder, or a folder of run folders.
+    pub dir: PathBuf,
+    /// Selection rule used to pick the run the advice starts from.
+    #[arg(long)]
+    pub select: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EnsembleArgs {
+    /// Finished run folders evaluated on the same test set (two or more).
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Output folder for metrics.json and predictions.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// `equal`, `val` (chosen on the runs' validation predictions by greedy forward
+    /// selection on log loss), or one positive number per run.
+    #[arg(long, default_value = "equal")]
+    pub weights: String,
+    #[command(flatten)]
+    pub eval: EvalOpts,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,6 +238,9 @@ pub struct BaselineArgs {
     /// Tokenisation.
     #[arg(long, value_enum, default_value = "words-punct")]
     pub tokens: TokensArg,
+    /// Do not write model/ (metrics and predictions only; e.g. inside large sweeps).
+    #[arg(long)]
+    pub no_save_model: bool,
     /// NBSVM interpolation β between the mean weight and the SVM weights.
     #[arg(long, default_value_t = 0.25)]
     pub nb_beta: f64,
@@ -356,6 +425,9 @@ pub struct TrainArgs {
     pub min_delta: f64,
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
+    /// Do not write model/ (metrics, predictions and epochs only; e.g. inside large sweeps).
+    #[arg(long)]
+    pub no_save_model: bool,
     #[command(flatten)]
     pub eval: EvalOpts,
 }

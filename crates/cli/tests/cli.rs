@@ -1,46 +1,11 @@
 //! End-to-end tests of the `textclf` binary on small samples of the shared datasets.
 //! The data folder is `../shared/data` beside the repository, or `$TEXTCLF_DATA_DIR`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TEXTCLF_DATA_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    }
-}
+use std::path::Path;
 
-fn textclf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_textclf"))
-        .args(args)
-        .output()
-        .expect("the textclf binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = textclf(args);
-    assert!(
-        out.status.success(),
-        "textclf {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = textclf(args);
-    assert!(!out.status.success(), "textclf {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json_file(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::*;
 
 #[test]
 fn baseline_on_ag_news_pool_writes_a_complete_run() {
@@ -330,10 +295,6 @@ fn quiet_prints_nothing_and_help_lists_subcommands() {
         assert!(help.contains(sub), "{help}");
     }
     assert!(ok(&["baseline", "--help"]).contains("--subset-frac"));
-}
-
-fn shared_dir() -> PathBuf {
-    data_dir().join("..")
 }
 
 /// A small two-class CSV with a learnable signal.

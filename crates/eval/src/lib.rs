@@ -39,7 +39,8 @@ pub use metrics::{
     LOG_LOSS_EPS, TOP_CONFUSIONS,
 };
 pub use record::{
-    align_runs, load_run, write_metrics, write_predictions, AlignedRuns, PredictionRow, RunRecord,
-    Timing, METRICS_FILE, PREDICTIONS_FILE,
+    align_runs, load_run, read_predictions, write_metrics, write_predictions,
+    write_predictions_file, AlignedRuns, PredictionRow, RunRecord, Timing, METRICS_FILE,
+    PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
 };
 pub use render::{render_comparison, render_report, render_timing};

@@ -19,6 +19,8 @@ use crate::{EvalError, Report};
 pub const METRICS_FILE: &str = "metrics.json";
 /// The file name of a run's per-row predictions.
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
+/// The file name of a run's predictions on its validation split (used to weight ensembles).
+pub const VALID_PREDICTIONS_FILE: &str = "valid_predictions.csv";
 
 /// Wall-clock seconds of the phases of a run, in the order they happened.
 ///
@@ -164,6 +166,17 @@ pub fn write_predictions(
     probs: &Predictions,
     labels: &LabelSet,
 ) -> Result<(), EvalError> {
+    write_predictions_file(&dir.join(PREDICTIONS_FILE), ids, gold, probs, labels)
+}
+
+/// [`write_predictions`] to any file name (e.g. [`VALID_PREDICTIONS_FILE`]).
+pub fn write_predictions_file(
+    path: &Path,
+    ids: &[String],
+    gold: Option<&[usize]>,
+    probs: &Predictions,
+    labels: &LabelSet,
+) -> Result<(), EvalError> {
     let k = labels.len();
     if probs.num_classes() != k {
         return Err(EvalError::ColumnMismatch {
@@ -188,7 +201,7 @@ pub fn write_predictions(
         }
         check_ids(g, k, "the gold label")?;
     }
-    let path = dir.join(PREDICTIONS_FILE);
+    let path = path.to_path_buf();
     let csv_err = |e: csv::Error| EvalError::Csv {
         path: path.clone(),
         line: e.position().map_or(0, |p| p.line()),
@@ -293,7 +306,9 @@ pub fn load_run(dir: &Path) -> Result<RunRecord, EvalError> {
     })
 }
 
-fn read_predictions(path: &Path) -> Result<(Vec<String>, Vec<PredictionRow>), EvalError> {
+/// Reads a predictions file written by [`write_predictions`] or
+/// [`write_predictions_file`]: the label names (from the `p_<label>` columns) and the rows.
+pub fn read_predictions(path: &Path) -> Result<(Vec<String>, Vec<PredictionRow>), EvalError> {
     let bad = |line: u64, reason: String| EvalError::Csv {
         path: path.to_path_buf(),
         line,

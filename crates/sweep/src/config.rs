@@ -20,6 +20,11 @@
 //! max_len = [128, 256, 512]
 //! lr = [2e-5, 5e-5]
 //!
+//! [[cases]]                                # optional: explicit combinations, each
+//! truncation = "head"                      # crossed with the grid
+//! [[cases]]
+//! truncation = "head+tail"
+//!
 //! [tie.batch_size]                         # batch size follows max_len
 //! by = "max_len"
 //! values = { 128 = 32, 256 = 16, 512 = 8 }
@@ -107,6 +112,9 @@ pub struct SweepConfig {
     pub base: Vec<(String, Value)>,
     /// Lists to take the cartesian product of, in file order.
     pub grid: Vec<(String, Vec<Value>)>,
+    /// Explicit combinations of settings (`[[cases]]`), each crossed with the grid: for
+    /// settings that do not form a full grid (e.g. two learning rates per max length).
+    pub cases: Vec<Vec<(String, Value)>>,
     /// Tied settings by name.
     pub ties: Vec<(String, Tie)>,
     pub models: Vec<ModelEntry>,
@@ -131,6 +139,8 @@ struct Raw {
     tie: BTreeMap<String, Tie>,
     #[serde(default)]
     models: Vec<toml::Table>,
+    #[serde(default)]
+    cases: Vec<toml::Table>,
 }
 
 /// Converts a TOML value into JSON (dates become strings).
@@ -174,20 +184,34 @@ impl SweepConfig {
     /// Parses sweep TOML; `default_name` names it when it has no `name`, relative paths
     /// resolve against `base_dir`.
     pub fn parse(text: &str, default_name: &str, base_dir: &Path) -> Result<Self> {
+        Self::parse_with_env(text, default_name, base_dir, &|k| std::env::var(k).ok())
+    }
+
+    /// [`SweepConfig::parse`] with `${VAR}` values taken from `env`.
+    pub fn parse_with_env(
+        text: &str,
+        default_name: &str,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let raw: Raw = toml::from_str(text).map_err(|e| SweepError::Config(e.to_string()))?;
         let mut data = raw.data;
-        let resolve = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base_dir.join(&*p);
-            }
+        let resolve = |p: &mut PathBuf| -> Result<()> {
+            let expanded = PathBuf::from(expand_env(&p.to_string_lossy(), env)?);
+            *p = if expanded.is_relative() {
+                base_dir.join(expanded)
+            } else {
+                expanded
+            };
+            Ok(())
         };
         for p in [&mut data.train, &mut data.valid, &mut data.test]
             .into_iter()
             .flatten()
         {
-            resolve(p);
+            resolve(p)?;
         }
-        data.pool.iter_mut().for_each(resolve);
+        data.pool.iter_mut().try_for_each(resolve)?;
         match (&data.train, &data.test, data.pool.is_empty()) {
             (Some(_), Some(_), true) => {}
             (None, None, false) => {
@@ -219,11 +243,13 @@ impl SweepConfig {
                 data.valid_frac
             )));
         }
-        let base: Vec<(String, Value)> = raw
+        let mut base: Vec<(String, Value)> = raw
             .base
             .iter()
             .map(|(k, v)| (k.clone(), to_json(v)))
             .collect();
+        base.iter_mut()
+            .try_for_each(|(_, v)| expand_value(v, env))?;
         let mut grid = Vec::new();
         for (k, v) in &raw.grid {
             let toml::Value::Array(list) = v else {
@@ -237,13 +263,36 @@ impl SweepConfig {
                     "[grid] {k} is an empty list: give at least one value"
                 )));
             }
-            let values: Vec<Value> = list.iter().map(to_json).collect();
+            let mut values: Vec<Value> = list.iter().map(to_json).collect();
+            values.iter_mut().try_for_each(|v| expand_value(v, env))?;
             for (i, a) in values.iter().enumerate() {
                 if values[..i].contains(a) {
                     return Err(SweepError::Config(format!("[grid] {k} lists {a} twice")));
                 }
             }
             grid.push((k.clone(), values));
+        }
+        let mut cases: Vec<Vec<(String, Value)>> = raw
+            .cases
+            .iter()
+            .map(|c| c.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+            .collect();
+        cases
+            .iter_mut()
+            .flatten()
+            .try_for_each(|(_, v)| expand_value(v, env))?;
+        for (i, c) in cases.iter().enumerate() {
+            if c.is_empty() {
+                return Err(SweepError::Config(format!(
+                    "[[cases]] entry {} is empty: give it settings, e.g. max_len = 128",
+                    i + 1
+                )));
+            }
+            if let Some((k, _)) = c.iter().find(|(k, _)| grid.iter().any(|(g, _)| g == k)) {
+                return Err(SweepError::Config(format!(
+                    "`{k}` is set by both [[cases]] and [grid]; list it in one place only"
+                )));
+            }
         }
         let ties: Vec<(String, Tie)> = raw.tie.into_iter().collect();
         for (name, tie) in &ties {
@@ -269,6 +318,9 @@ impl SweepConfig {
         for (i, m) in raw.models.iter().enumerate() {
             let mut settings: BTreeMap<String, Value> =
                 m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+            settings
+                .values_mut()
+                .try_for_each(|v| expand_value(v, env))?;
             let name = match settings.remove("name") {
                 Some(Value::String(s)) if !s.trim().is_empty() => s,
                 Some(_) => {
@@ -317,12 +369,54 @@ impl SweepConfig {
             data,
             base,
             grid,
+            cases,
             ties,
             models,
             save_models: raw.save_models.unwrap_or(true),
             base_dir: base_dir.to_path_buf(),
         })
     }
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` in `s` with the environment's values, so one
+/// sweep file works on machines with data in other places (e.g.
+/// `"${TEXTCLF_DATA_DIR:-../shared/data}/imdb/train.csv"`).
+pub fn expand_env(s: &str, get: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| SweepError::Config(format!("'{s}': `${{` without a closing `}}`")))?;
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match (get(name).filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(SweepError::Config(format!(
+                    "'{s}' uses ${{{name}}}, which is not set; set it or write ${{{name}:-default}}"
+                )))
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn expand_value(v: &mut Value, get: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    match v {
+        Value::String(s) if s.contains("${") => *s = expand_env(s, get)?,
+        Value::Array(a) => a.iter_mut().try_for_each(|x| expand_value(x, get))?,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// How a value is written in run ids and tie tables: strings bare, numbers short

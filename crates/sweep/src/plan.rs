@@ -167,7 +167,8 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
     for (k, _) in &cfg.base {
         setting(k)?;
     }
-    for (k, _) in &cfg.grid {
+    let case_keys = cfg.cases.iter().flatten().map(|(k, _)| k);
+    for k in cfg.grid.iter().map(|(k, _)| k).chain(case_keys) {
         setting(k)?;
     }
     for (k, t) in &cfg.ties {
@@ -179,8 +180,12 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
             setting(k).map_err(|e| SweepError::Config(format!("[[models]] '{}': {e}", m.name)))?;
         }
     }
-    // The grid's cartesian product, first key outermost.
-    let mut cells: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    // The cases (or one empty case) times the grid's cartesian product, first key outermost.
+    let mut cells: Vec<Vec<(String, Value)>> = if cfg.cases.is_empty() {
+        vec![Vec::new()]
+    } else {
+        cfg.cases.clone()
+    };
     for (k, values) in &cfg.grid {
         cells = cells
             .into_iter()
@@ -270,6 +275,11 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
     if cfg.models.len() > 1 {
         order.push("model".into());
     }
+    for (k, _) in cfg.cases.iter().flatten() {
+        if !order.contains(k) {
+            order.push(k.clone());
+        }
+    }
     order.extend(cfg.grid.iter().map(|(k, _)| k.clone()));
     order.extend(cfg.ties.iter().map(|(k, _)| k.clone()));
     for (_, _, p) in &unique {
@@ -279,11 +289,14 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
             }
         }
     }
+    // A setting varies when the runs that have it do not all share one value (a baseline
+    // lacking `max_len` does not make `max_len` vary); `model` varies with several entries.
     let varied: Vec<String> = order
         .into_iter()
         .filter(|k| {
-            let first = unique[0].2.get(k);
-            unique.iter().any(|u| u.2.get(k) != first)
+            let mut values = unique.iter().filter_map(|u| u.2.get(k));
+            let first = values.next();
+            (k == "model" && cfg.models.len() > 1) || values.any(|v| Some(v) != first)
         })
         .collect();
     let mut runs = Vec::with_capacity(unique.len());
@@ -301,10 +314,10 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
         }
         // The grid's settings name the run; ties follow them and model entries' own
         // settings are covered by the entry's name.
-        for k in varied
-            .iter()
-            .filter(|k| cfg.grid.iter().any(|(g, _)| g == *k))
-        {
+        let named_by = |k: &String| {
+            cfg.grid.iter().any(|(g, _)| g == k) || cfg.cases.iter().flatten().any(|(c, _)| c == k)
+        };
+        for k in varied.iter().filter(|k| named_by(k)) {
             if k == "model" || k == "baseline" {
                 continue;
             }
@@ -448,6 +461,43 @@ mod tests {
     }
 
     #[test]
+    fn cases_give_the_homeworks_two_learning_rates_per_length() {
+        let p = plan(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            [base]
+            model = "m"
+            [[cases]]
+            max_len = 128
+            lr = 2e-5
+            [[cases]]
+            max_len = 128
+            lr = 1e-5
+            [[cases]]
+            max_len = 512
+            lr = 5e-6
+            [tie.batch_size]
+            by = "max_len"
+            values = { 128 = 32, 512 = 8 }
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "max_len-128__lr-2e-5",
+                "max_len-128__lr-1e-5",
+                "max_len-512__lr-5e-6"
+            ]
+        );
+        assert_eq!(p.runs[2].params["batch_size"], Value::from(8));
+        assert_eq!(p.varied, vec!["max_len", "lr", "batch_size"]);
+    }
+
+    #[test]
     fn fractions_and_seeds_expand_and_full_data_passes_no_subset_flag() {
         let p = plan(
             r#"
@@ -505,6 +555,22 @@ mod tests {
         ))
         .contains("twice"));
         assert!(e(&format!("{data}[bse]\nmodel = \"m\"")).contains("unknown field"));
+    }
+
+    #[test]
+    fn environment_variables_expand_in_paths_and_settings() {
+        let env = |k: &str| (k == "DATA").then(|| "/srv/data".to_string());
+        let t = "[data]\ntrain = \"${DATA}/a.csv\"\ntest = \"${MISSING:-/x}/b.csv\"\n[base]\nmodel = \"${DATA}/m\"";
+        let cfg = SweepConfig::parse_with_env(t, "e", Path::new("/"), &env).unwrap();
+        assert_eq!(
+            cfg.data.train.as_deref(),
+            Some(Path::new("/srv/data/a.csv"))
+        );
+        assert_eq!(cfg.data.test.as_deref(), Some(Path::new("/x/b.csv")));
+        assert_eq!(cfg.base[0].1, Value::from("/srv/data/m"));
+        let bad = "[data]\ntrain = \"${NOPE}/a\"\ntest = \"b\"\n[base]\nmodel = \"m\"";
+        let e = SweepConfig::parse_with_env(bad, "e", Path::new("/"), &env).unwrap_err();
+        assert!(e.to_string().contains("${NOPE}"), "{e}");
     }
 
     #[test]

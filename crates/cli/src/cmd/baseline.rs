@@ -10,7 +10,7 @@ use textclf_linear::{fit, ClassWeights, LinearKind, LinearParams, TokenMode};
 
 use super::common::{
     load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
-    write_run, WeightSpec,
+    valid_summary, write_run, write_valid_predictions, WeightSpec,
 };
 use crate::args::{BaselineArgs, ModelArg, TokensArg};
 use crate::ui::Ui;
@@ -121,12 +121,10 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
     );
     let valid_summary = match &splits.valid {
         Some(v) => {
-            let r =
-                predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?
-                    .report;
-            Some(
-                json!({ "accuracy": r.accuracy, "macro_f1": r.macro_f1, "log_loss": r.log_loss, "n": r.n }),
-            )
+            let ev =
+                predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?;
+            write_valid_predictions(&a.out, &model, v, &ev)?;
+            Some(valid_summary(&ev.report))
         }
         None => None,
     };
@@ -140,7 +138,9 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         "test",
     )?;
 
-    save_model(&model, &a.out, &mut timing, ui)?;
+    if !a.no_save_model {
+        save_model(&model, &a.out, &mut timing, ui)?;
+    }
     timing.add("total", started.elapsed().as_secs_f64());
 
     extra.insert("valid".into(), json!(valid_summary));
@@ -164,8 +164,9 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         splits.test.len()
     );
     let trailer = format!(
-        "wrote {}/metrics.json, predictions.csv and model/",
-        a.out.display()
+        "wrote {}/metrics.json, predictions.csv{}",
+        a.out.display(),
+        if a.no_save_model { "" } else { " and model/" }
     );
     print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
     Ok(())

@@ -171,6 +171,30 @@ pub fn write_run(
     Ok(())
 }
 
+/// Writes `valid_predictions.csv` (the validation split's probabilities, which
+/// `textclf ensemble` uses to weight members) into `out`.
+pub fn write_valid_predictions(
+    out: &Path,
+    model: &dyn Classifier,
+    valid: &Dataset,
+    ev: &Evaluated,
+) -> anyhow::Result<()> {
+    let path = out.join(textclf_eval::VALID_PREDICTIONS_FILE);
+    textclf_eval::write_predictions_file(
+        &path,
+        &valid.ids,
+        Some(&ev.gold),
+        &ev.probs,
+        model.labels(),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The validation summary metrics.json keeps (`valid`).
+pub fn valid_summary(r: &Report) -> Value {
+    json!({ "accuracy": r.accuracy, "macro_f1": r.macro_f1, "log_loss": r.log_loss, "n": r.n })
+}
+
 /// Saves `model` into `<out>/model`, timing it as the `save` phase.
 pub fn save_model(
     model: &dyn Classifier,

@@ -5,8 +5,11 @@ mod baseline;
 mod bench;
 mod common;
 mod compare;
+mod ensemble;
 mod predict;
+mod report;
 mod stats;
+mod sweep;
 mod train;
 
 use crate::args::{BenchCommand, Command, DataCommand};
@@ -22,5 +25,9 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Eval(a) => predict::eval(a, ui),
         Command::Bench(BenchCommand::TrainStep(a)) => bench::train_step(a, ui),
         Command::Bench(BenchCommand::Infer(a)) => bench::infer(a, ui),
+        Command::Sweep(a) => sweep::run(a, ui),
+        Command::Report(a) => report::report(a, ui),
+        Command::Advise(a) => report::advise(a, ui),
+        Command::Ensemble(a) => ensemble::run(a, ui),
     }
 }

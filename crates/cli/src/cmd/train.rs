@@ -23,7 +23,7 @@ use textclf_train::{
 
 use super::common::{
     load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
-    write_run, WeightSpec,
+    valid_summary, write_run, write_valid_predictions, WeightSpec,
 };
 use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
@@ -166,6 +166,8 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         }
     ));
 
+    let token_lengths = token_length_summary(&encoder, &train, a.max_len)?;
+    simulated_oom_check(a.batch_size)?;
     let cfg = TrainConfig {
         epochs: a.epochs,
         batch_size: a.batch_size,
@@ -271,7 +273,19 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         ui,
         "test",
     )?;
-    save_model(&clf, &a.out, &mut timing, ui)?;
+    let valid_eval = predict_and_evaluate(
+        &clf,
+        &valid,
+        &textclf_eval_opts_no_bootstrap(&a.eval),
+        a.data.seed,
+        &mut timing,
+        ui,
+        "valid",
+    )?;
+    write_valid_predictions(&a.out, &clf, &valid, &valid_eval)?;
+    if !a.no_save_model {
+        save_model(&clf, &a.out, &mut timing, ui)?;
+    }
     timing.add("total", started.elapsed().as_secs_f64());
 
     // Per-epoch records: JSON inside metrics.json, and epochs.csv for spreadsheets.
@@ -287,6 +301,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         "val_accuracy_at_min_val_loss".into(),
         json!(outcome.val_accuracy_at_min_val_loss),
     );
+    extra.insert("valid".into(), valid_summary(&valid_eval.report));
     extra.insert("stopped_early".into(), json!(outcome.stopped_early));
     extra.insert(
         "restored_best_weights".into(),
@@ -317,6 +332,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             "test": split_info(&splits.test),
             "seed": a.data.seed,
             "notes": splits.notes,
+            "token_lengths": token_lengths,
         }),
     );
     write_run(&a.out, &clf, &splits.test, &test_eval, &timing, extra)?;
@@ -338,10 +354,72 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         ));
     }
     trailer.push_str(&format!(
-        "wrote {}/metrics.json, epochs.csv, predictions.csv and model/ (loads in transformers)",
-        a.out.display()
+        "wrote {}/metrics.json, epochs.csv, predictions.csv{}",
+        a.out.display(),
+        if a.no_save_model {
+            ""
+        } else {
+            " and model/ (loads in transformers)"
+        }
     ));
     print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
+    Ok(())
+}
+
+/// Validation is only used for selection here: its bootstrap CIs are not needed.
+fn textclf_eval_opts_no_bootstrap(e: &crate::args::EvalOpts) -> crate::args::EvalOpts {
+    let _ = e;
+    crate::args::EvalOpts { bootstrap: 0 }
+}
+
+/// Token lengths (untruncated) of up to 2000 evenly spaced training texts, and the share
+/// longer than `max_len`: what `textclf advise` reads to suggest longer contexts.
+fn token_length_summary(
+    encoder: &TextEncoder,
+    train: &Dataset,
+    max_len: usize,
+) -> anyhow::Result<serde_json::Value> {
+    const SAMPLE: usize = 2000;
+    let n = train.len();
+    let step = n.div_ceil(SAMPLE).max(1);
+    let texts: Vec<&str> = train
+        .texts
+        .iter()
+        .step_by(step)
+        .map(String::as_str)
+        .collect();
+    let mut lens = encoder
+        .full_lengths(&texts)
+        .context("cannot count the token lengths of the training texts")?;
+    lens.sort_unstable();
+    if lens.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    let q = |p: f64| lens[((lens.len() - 1) as f64 * p).round() as usize];
+    let over = lens.iter().filter(|&&l| l > max_len).count();
+    Ok(json!({
+        "max_len": max_len,
+        "sampled": lens.len(),
+        "truncated_share": over as f64 / lens.len() as f64,
+        "p50": q(0.5),
+        "p90": q(0.9),
+        "max": lens[lens.len() - 1],
+    }))
+}
+
+/// Testing hook for the sweep's out-of-memory retry: with `TEXTCLF_SIMULATE_OOM_ABOVE_BATCH=N`
+/// in the environment, a batch size above N fails the way an out-of-memory error does.
+/// Real CUDA out-of-memory errors are recognised by their message; on CPU an allocation
+/// failure aborts the process, which the sweep also treats as out of memory.
+fn simulated_oom_check(batch_size: usize) -> anyhow::Result<()> {
+    if let Some(limit) = std::env::var("TEXTCLF_SIMULATE_OOM_ABOVE_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if batch_size > limit {
+            bail!("out of memory (simulated by TEXTCLF_SIMULATE_OOM_ABOVE_BATCH={limit} for batch size {batch_size})");
+        }
+    }
     Ok(())
 }
 

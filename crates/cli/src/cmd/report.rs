@@ -1,0 +1,54 @@
+//! `textclf report` and `textclf advise`: read a sweep or run folder back and write the
+//! report (HTML, Markdown, CSV/JSON, plots) or the ranked advice.
+
+use anyhow::Context;
+use textclf_report::{collect, Rule, RunSet};
+
+use crate::args::{AdviseArgs, ReportArgs};
+use crate::ui::Ui;
+
+fn rule_for(set: &RunSet, flag: Option<&str>) -> anyhow::Result<Rule> {
+    let name = flag
+        .or(set.selection.as_deref())
+        .unwrap_or("val_acc_at_min_val_loss");
+    Ok(name.parse()?)
+}
+
+pub fn report(a: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
+    let set = collect(&a.dir).with_context(|| format!("cannot read {}", a.dir.display()))?;
+    let rule = rule_for(&set, a.select.as_deref())?;
+    let selection = textclf_report::select(&set.runs, rule);
+    let advice = textclf_report::advise(&set, selection.as_ref());
+    let md = advice.render_markdown();
+    let written = textclf_report::write_report(&a.dir, &set, Some(rule), Some(&md))
+        .with_context(|| format!("cannot write the report into {}", a.dir.display()))?;
+    let mut text = format!(
+        "wrote {}, report.md, results.csv, results.json and {} plots ({} runs, {} finished)",
+        written.html.display(),
+        written.plots.len(),
+        set.runs.len(),
+        set.done().count()
+    );
+    if let Some(sel) = &written.selection {
+        text.push_str(&format!("\nbest by {}: {}", rule.describe(), sel.best));
+    }
+    ui.print(&text);
+    Ok(())
+}
+
+pub fn advise(a: AdviseArgs, ui: &Ui) -> anyhow::Result<()> {
+    let set = collect(&a.dir).with_context(|| format!("cannot read {}", a.dir.display()))?;
+    let rule = rule_for(&set, a.select.as_deref())?;
+    let selection = textclf_report::select(&set.runs, rule);
+    let advice = textclf_report::advise(&set, selection.as_ref());
+    let md = advice.render_markdown();
+    let path = a.dir.join("advice.md");
+    std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
+    if ui.json {
+        ui.print_json(&serde_json::to_value(&advice)?)?;
+    } else {
+        ui.print(&md);
+        ui.note(&format!("wrote {}", path.display()));
+    }
+    Ok(())
+}

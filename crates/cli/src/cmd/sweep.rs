@@ -1,0 +1,605 @@
+//! `textclf sweep`: every run a TOML sweep file declares, each in its own process, sharing
+//! one split, resumable and shardable.
+//!
+//! The data are read and split once into `<out>/data/` (JSONL), so every run, shard and
+//! resumed attempt trains and evaluates on exactly the same rows. Each run is a child
+//! `textclf train` / `textclf baseline` process working in `runs/<id>.partial/`; the folder
+//! is renamed to `runs/<id>/` with its `run.json` when the run finished (or failed), so a
+//! final folder is always complete. A crash of one run (even an abort) cannot take the
+//! sweep down, and an out-of-memory failure is retried with half the batch size and twice
+//! the gradient accumulation (the same effective batch).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde_json::{json, Value};
+use textclf_core::Dataset;
+use textclf_data::{prepare, stratified_split, PrepareOptions, ReadOptions, Source};
+use textclf_report::{collect, select, Rule, RunStatus};
+use textclf_sweep::folder::{RunState, SweepFolder};
+use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
+
+use crate::args::{Cli, SweepArgs};
+use crate::ui::Ui;
+
+const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+/// 64-bit FNV-1a: a stable fingerprint (std's hashers may change between Rust versions).
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Flags that make a child read the sweep's shared split.
+fn data_flags(folder: &SweepFolder) -> Vec<String> {
+    let d = folder.data_dir();
+    let d = d.canonicalize().unwrap_or(d);
+    let mut v = Vec::new();
+    for s in SPLITS {
+        v.push(format!("--{s}"));
+        v.push(d.join(format!("{s}.jsonl")).display().to_string());
+    }
+    for (flag, col) in [
+        ("--text-col", "text"),
+        ("--label-col", "label"),
+        ("--id-col", "id"),
+    ] {
+        v.push(flag.into());
+        v.push(col.into());
+    }
+    v
+}
+
+fn write_jsonl(path: &Path, d: &Dataset) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    for i in 0..d.len() {
+        serde_json::to_writer(
+            &mut out,
+            &json!({"id": d.ids[i], "text": d.texts[i], "label": d.label_set.name(d.labels[i])}),
+        )?;
+        out.push(b'\n');
+    }
+    textclf_sweep::folder::write_atomic(path, &out)?;
+    Ok(())
+}
+
+/// Reads and splits the data once, into `<out>/data/`; later calls (resumes, other
+/// shards) reuse it. Returns the fingerprint of the [data] section.
+fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Result<String> {
+    let mut spec = cfg.data.clone();
+    for p in [&mut spec.train, &mut spec.valid, &mut spec.test]
+        .into_iter()
+        .flatten()
+        .chain(spec.pool.iter_mut())
+    {
+        if let Ok(c) = p.canonicalize() {
+            *p = c;
+        }
+    }
+    let fp = format!("{:016x}", fnv(&serde_json::to_vec(&spec)?));
+    let dir = folder.data_dir();
+    let marker = dir.join("split.json");
+    if marker.is_file() {
+        let old: Value = serde_json::from_str(&std::fs::read_to_string(&marker)?)
+            .with_context(|| format!("{} is damaged", marker.display()))?;
+        if old.get("fingerprint").and_then(Value::as_str) != Some(fp.as_str()) {
+            bail!(
+                "{} holds the split of another [data] section; use a new --out folder (or restore the old [data] section)",
+                folder.root.display()
+            );
+        }
+        ui.note(&format!("reusing the split in {}", dir.display()));
+        return Ok(fp);
+    }
+    ui.phase("reading and splitting the data (once for all runs)");
+    let mut read = ReadOptions::labelled();
+    read.text_col = spec.text_col.clone();
+    read.label_col = spec.label_col.clone();
+    read.id_col = spec.id_col.clone();
+    let source = match (&spec.train, &spec.test) {
+        (Some(train), Some(test)) => Source::Files {
+            train: train.clone(),
+            valid: spec.valid.clone(),
+            test: test.clone(),
+        },
+        _ => Source::Pool {
+            files: spec.pool.clone(),
+            fractions: super::common::parse_split(spec.split.as_deref().unwrap_or("80/10/10"))?,
+        },
+    };
+    let opts = PrepareOptions {
+        read,
+        seed: spec.seed,
+        subset_frac: spec.subset_frac,
+        per_class: spec.per_class,
+    };
+    let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
+    let (train, valid) = match splits.valid {
+        Some(v) => (splits.train, v),
+        None => {
+            let t = &splits.train;
+            let parts = stratified_split(
+                &t.labels,
+                t.label_set.len(),
+                &[1.0 - spec.valid_frac, spec.valid_frac],
+                spec.seed,
+            );
+            (
+                t.select(&parts[0], t.name.clone()),
+                t.select(&parts[1], format!("{} (held out for validation)", t.name)),
+            )
+        }
+    };
+    let sets = [&train, &valid, &splits.test];
+    for (name, d) in SPLITS.iter().zip(sets) {
+        write_jsonl(&dir.join(format!("{name}.jsonl")), d)?;
+    }
+    let counts: serde_json::Map<String, Value> = SPLITS
+        .iter()
+        .zip(sets)
+        .map(|(n, d)| (n.to_string(), json!({"rows": d.len(), "source": d.name})))
+        .collect();
+    textclf_sweep::folder::write_json(
+        &marker,
+        &json!({"fingerprint": fp, "spec": spec, "labels": train.label_set.names(), "splits": counts, "notes": splits.notes}),
+    )?;
+    ui.finish();
+    ui.note(&format!(
+        "split: {} train / {} valid / {} test rows in {}",
+        train.len(),
+        valid.len(),
+        splits.test.len(),
+        dir.display()
+    ));
+    Ok(fp)
+}
+
+/// The full child command line of run `r` (without the program name).
+fn child_args(r: &RunPlan, folder: &SweepFolder, out: &Path, save_models: bool) -> Vec<String> {
+    let mut args = r.args.clone();
+    args.extend(data_flags(folder));
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    if !save_models {
+        args.push("--no-save-model".into());
+    }
+    args
+}
+
+/// Fails early (before anything runs) when a run's settings are not valid flags.
+fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::Result<()> {
+    let mut argv = vec!["textclf".to_string()];
+    argv.extend(child_args(r, folder, Path::new("out"), save_models));
+    if let Err(e) = Cli::try_parse_from(&argv) {
+        bail!(
+            "run '{}' has settings textclf {} does not accept:\n{}",
+            r.id,
+            r.args[0],
+            e.render()
+        );
+    }
+    Ok(())
+}
+
+fn set_flag(args: &mut Vec<String>, flag: &str, value: String) {
+    if let Some(i) = args.iter().position(|a| a == flag) {
+        args[i + 1] = value;
+    } else {
+        args.push(flag.into());
+        args.push(value);
+    }
+}
+
+fn flag_value(args: &[String], flag: &str) -> Option<usize> {
+    let i = args.iter().position(|a| a == flag)?;
+    args.get(i + 1)?.parse().ok()
+}
+
+enum Outcome {
+    Done,
+    Failed,
+    Interrupted,
+}
+
+/// Whether a failed child ran out of memory: CUDA/allocator messages, an abort from a
+/// failed allocation, or a SIGKILL (the Linux OOM killer).
+fn looks_like_oom(log_tail: &str, status: &std::process::ExitStatus) -> bool {
+    let t = log_tail.to_lowercase();
+    if t.contains("out of memory") || t.contains("memory allocation of") {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if status.signal() == Some(9) {
+            return true;
+        }
+    }
+    let _ = status;
+    false
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs the child process, copying its output to `log` and (unless quiet) to stderr with
+/// the run id in front. Returns the exit status and the last lines of output.
+fn spawn(
+    args: &[String],
+    log: &Path,
+    id: &str,
+    ui: &Ui,
+) -> anyhow::Result<(std::process::ExitStatus, String)> {
+    let exe = std::env::current_exe().context("cannot find the textclf executable")?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open {}", log.display()))?;
+    let file = Arc::new(Mutex::new(file));
+    let tail = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start a textclf child process")?;
+    let show = !(ui.quiet || ui.json);
+    let pumps: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let (file, tail, id) = (file.clone(), tail.clone(), id.to_string());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if let Ok(mut f) = file.lock() {
+                    let _ = writeln!(f, "{line}");
+                }
+                if show && !line.trim().is_empty() {
+                    eprintln!("[{id}] {line}");
+                }
+                if let Ok(mut t) = tail.lock() {
+                    t.push(line);
+                    if t.len() > 40 {
+                        t.remove(0);
+                    }
+                }
+            }
+        })
+    })
+    .collect();
+    let status = child
+        .wait()
+        .context("waiting for a textclf child process")?;
+    for p in pumps {
+        let _ = p.join();
+    }
+    let tail = tail.lock().map(|t| t.join("\n")).unwrap_or_default();
+    Ok((status, tail))
+}
+
+/// The error a failed child reported (its `error:` line and what follows), else its status.
+fn child_error(tail: &str, status: &std::process::ExitStatus) -> String {
+    match tail.rfind("error: ") {
+        Some(i) => tail[i + 7..].trim().to_string(),
+        None => format!("the run exited with {status}"),
+    }
+}
+
+struct Ctx<'a> {
+    folder: &'a SweepFolder,
+    plan_name: &'a str,
+    varied: &'a [String],
+    save_models: bool,
+    shard: Shard,
+    stop: &'a AtomicBool,
+    ui: &'a Ui,
+}
+
+fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
+    let partial = c.folder.partial_dir(&r.id);
+    let mut args = r.args.clone();
+    let mut params = r.params.clone();
+    let mut attempts: Vec<Value> = Vec::new();
+    let started = Instant::now();
+    loop {
+        std::fs::create_dir_all(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let resumable = r.family == Family::Transformer
+            && ["checkpoint", "checkpoint.old"]
+                .iter()
+                .any(|d| partial.join(d).join("state.json").is_file());
+        let mut full = args.clone();
+        full.extend(data_flags(c.folder));
+        full.extend(["--out".to_string(), partial.display().to_string()]);
+        if !c.save_models {
+            full.push("--no-save-model".into());
+        }
+        if resumable {
+            full.push("--resume".into());
+            c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
+        }
+        let (status, tail) = spawn(&full, &partial.join("log.txt"), &r.id, c.ui)?;
+        let final_dir = c.folder.run_dir(&r.id);
+        let mut record = json!({
+            "id": r.id,
+            "index": r.index,
+            "sweep": c.plan_name,
+            "family": r.family,
+            "model": r.model,
+            "params": params,
+            "varied": c.varied,
+            "command": format!(
+                "textclf {}",
+                child_args(&RunPlan { args: args.clone(), ..r.clone() }, c.folder, &final_dir, c.save_models).join(" ")
+            ),
+            "shard": c.shard.to_string(),
+            "host": host(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "finished_at_unix": now_unix(),
+        });
+        if status.success() {
+            for d in ["checkpoint", "checkpoint.old", "checkpoint.new"] {
+                let p = partial.join(d);
+                if p.exists() {
+                    std::fs::remove_dir_all(&p)
+                        .with_context(|| format!("cannot remove {}", p.display()))?;
+                }
+            }
+            record["status"] = json!("done");
+            record["attempts"] = json!(attempts);
+            c.folder.finish(&r.id, &record)?;
+            return Ok(Outcome::Done);
+        }
+        if status.code() == Some(130) || c.stop.load(Ordering::SeqCst) {
+            return Ok(Outcome::Interrupted);
+        }
+        let error = child_error(&tail, &status);
+        let batch = flag_value(&args, "--batch-size").unwrap_or(32);
+        let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
+        attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": error}));
+        if r.family == Family::Transformer && batch > 1 && looks_like_oom(&tail, &status) {
+            let (nb, na) = (batch / 2, accum * 2);
+            c.ui.note(&format!(
+                "{}: out of memory at batch size {batch}; retrying with batch size {nb} and gradient accumulation {na} (same effective batch)",
+                r.id
+            ));
+            set_flag(&mut args, "--batch-size", nb.to_string());
+            set_flag(&mut args, "--grad-accum", na.to_string());
+            params.insert("batch_size".into(), json!(nb));
+            params.insert("grad_accum".into(), json!(na));
+            std::fs::remove_dir_all(&partial)
+                .with_context(|| format!("cannot remove {}", partial.display()))?;
+            continue;
+        }
+        for d in ["checkpoint", "checkpoint.old", "checkpoint.new"] {
+            let _ = std::fs::remove_dir_all(partial.join(d));
+        }
+        record["status"] = json!("failed");
+        record["error"] = json!(error);
+        record["attempts"] = json!(attempts);
+        c.folder.finish(&r.id, &record)?;
+        c.ui.note(&format!(
+            "{}: FAILED: {error} (recorded in {}; the sweep goes on)",
+            r.id,
+            final_dir.join("run.json").display()
+        ));
+        return Ok(Outcome::Failed);
+    }
+}
+
+pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
+    let cfg = SweepConfig::load(&a.config)?;
+    let rule: Rule = cfg
+        .selection
+        .parse()
+        .with_context(|| format!("{}: `selection`", a.config.display()))?;
+    let plan = expand(&cfg).with_context(|| format!("{}", a.config.display()))?;
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
+    };
+    let folder = SweepFolder::new(&a.out);
+    for r in &plan.runs {
+        check_args(r, &folder, cfg.save_models)?;
+    }
+    let mine: Vec<&RunPlan> = plan.runs.iter().filter(|r| shard.owns(r.index)).collect();
+    if a.dry_run {
+        let mut lines = vec![format!(
+            "sweep '{}': {} runs{}",
+            plan.name,
+            plan.runs.len(),
+            if shard == Shard::ALL {
+                String::new()
+            } else {
+                format!(", {} in shard {shard}", mine.len())
+            }
+        )];
+        for r in &plan.runs {
+            let state = match folder.state(&r.id)? {
+                RunState::Done => "done".to_string(),
+                RunState::Failed(e) => format!("failed: {e}"),
+                RunState::Partial => "unfinished".into(),
+                RunState::Pending => "pending".into(),
+            };
+            let here = if shard.owns(r.index) { "*" } else { " " };
+            lines.push(format!(
+                "{here} {:>3}  {:<40} {state}\n        textclf {}",
+                r.index,
+                r.id,
+                r.args.join(" ")
+            ));
+        }
+        ui.print(&lines.join("\n"));
+        return Ok(());
+    }
+    let fp = prepare_data(&cfg, &folder, ui)?;
+    folder.write_plan(&plan, &a.config, &fp)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\n  interrupt: the current run saves a checkpoint; run the same command again to resume");
+        });
+    }
+    ui.note(&format!(
+        "sweep '{}': {} runs, {} of them in shard {shard}; selection: {}",
+        plan.name,
+        plan.runs.len(),
+        mine.len(),
+        rule.describe()
+    ));
+    let ctx = Ctx {
+        folder: &folder,
+        plan_name: &plan.name,
+        varied: &plan.varied,
+        save_models: cfg.save_models,
+        shard,
+        stop: &stop,
+        ui,
+    };
+    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    for (k, r) in mine.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match folder.state(&r.id)? {
+            RunState::Done => {
+                skipped += 1;
+                continue;
+            }
+            RunState::Failed(e) if a.skip_failed => {
+                ui.note(&format!(
+                    "{}: failed before ({e}); skipped (--skip-failed)",
+                    r.id
+                ));
+                skipped += 1;
+                continue;
+            }
+            RunState::Failed(e) => {
+                ui.note(&format!("{}: failed before ({e}); retrying", r.id));
+                folder.reset(&r.id)?;
+            }
+            RunState::Partial | RunState::Pending => {}
+        }
+        ui.note(&format!(
+            "run {}/{} of this shard: {}  (textclf {})",
+            k + 1,
+            mine.len(),
+            r.id,
+            r.args.join(" ")
+        ));
+        match execute(r, &ctx)? {
+            Outcome::Done => done += 1,
+            Outcome::Failed => failed += 1,
+            Outcome::Interrupted => {
+                bail!(
+                    "interrupted during run '{}'; run the same command again to resume (finished runs are kept, this one continues from its checkpoint)",
+                    r.id
+                );
+            }
+        }
+    }
+    ui.note(&format!(
+        "shard {shard}: {done} runs finished now, {failed} failed, {skipped} already done before"
+    ));
+    summarize(&a.out, rule, ui)
+}
+
+/// Prints where the whole sweep stands and, once every run is finished, the selection.
+fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
+    let set = collect(out)?;
+    let pending: Vec<&str> = set
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Pending)
+        .map(|r| r.id.as_str())
+        .collect();
+    let failed = set
+        .runs
+        .iter()
+        .filter(|r| matches!(r.status, RunStatus::Failed { .. }))
+        .count();
+    let mut text = format!(
+        "sweep {}: {} of {} runs done, {failed} failed, {} not finished",
+        out.display(),
+        set.done().count(),
+        set.runs.len(),
+        pending.len()
+    );
+    if !pending.is_empty() {
+        text.push_str(&format!(
+            " ({}; other shards may still be running them)",
+            pending.join(", ")
+        ));
+    }
+    if let Some(sel) = select(&set.runs, rule) {
+        let best = set.runs.iter().find(|r| r.id == sel.best);
+        text.push_str(&format!(
+            "\nbest by {} so far: {} (score {:.4}{})",
+            rule.describe(),
+            sel.best,
+            sel.ranking[0].score,
+            best.and_then(|b| b.test_accuracy())
+                .map_or(String::new(), |t| format!(", test accuracy {t:.4}"))
+        ));
+        let ties: Vec<String> = sel
+            .near_ties()
+            .map(|t| {
+                format!(
+                    "{} ({:.4}{})",
+                    t.id,
+                    t.score,
+                    t.mcnemar_p
+                        .map_or(String::new(), |p| format!(", test McNemar p = {p:.3}"))
+                )
+            })
+            .collect();
+        if !ties.is_empty() {
+            text.push_str(&format!(
+                "\nnear ties (within the validation 95 % half-width{}): {}",
+                sel.half_width
+                    .map_or(String::new(), |h| format!(" ±{h:.4}")),
+                ties.join(", ")
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "\nnext: textclf report {0}   ·   textclf advise {0}",
+        out.display()
+    ));
+    ui.print(&text);
+    Ok(())
+}
