@@ -603,3 +603,55 @@ fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
     ui.print(&text);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn status(code: i32) -> std::process::ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        std::process::ExitStatus::from_raw(code)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn out_of_memory_is_recognised_by_message_or_by_the_oom_killer() {
+        let failed = status(1 << 8);
+        assert!(looks_like_oom(
+            "error: CUDA_ERROR_OUT_OF_MEMORY: out of memory",
+            &failed
+        ));
+        assert!(looks_like_oom(
+            "memory allocation of 1073741824 bytes failed",
+            &status(6)
+        ));
+        assert!(
+            looks_like_oom("", &status(9)),
+            "SIGKILL from the OOM killer"
+        );
+        assert!(!looks_like_oom("error: --lr must be positive", &failed));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_childs_error_line_becomes_the_recorded_error() {
+        let failed = status(1 << 8);
+        let tail = "  epoch 1 …\nerror: cannot load the model in /x: no config.json";
+        assert_eq!(
+            child_error(tail, &failed),
+            "cannot load the model in /x: no config.json"
+        );
+        assert!(child_error("no error line", &failed).contains("exited with"));
+    }
+
+    #[test]
+    fn flags_are_replaced_in_place_or_appended() {
+        let mut a: Vec<String> = ["train", "--batch-size", "32"].map(String::from).to_vec();
+        set_flag(&mut a, "--batch-size", "16".into());
+        set_flag(&mut a, "--grad-accum", "2".into());
+        assert_eq!(a.join(" "), "train --batch-size 16 --grad-accum 2");
+        assert_eq!(flag_value(&a, "--grad-accum"), Some(2));
+        assert_eq!(flag_value(&a, "--lr"), None);
+    }
+}
