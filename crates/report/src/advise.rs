@@ -276,9 +276,15 @@ pub fn advise(set: &RunSet, selection: Option<&Selection>) -> Advice {
             }
         }
     }
-    // Highest expected impact first; equal impact: cheaper first; then check order.
+    // Highest expected impact first; equal impact: cheaper first; then check order. A
+    // heuristic estimate counts half, so it only outranks a measured difference when it is
+    // much larger (heuristics here are upper-end scales, not predictions).
+    let key = |r: &Recommendation| match r.impact.basis {
+        Basis::Measured => r.impact.points,
+        Basis::Heuristic => 0.5 * r.impact.points,
+    };
     recommendations.sort_by(|a, b| {
-        b.impact.points.total_cmp(&a.impact.points).then_with(|| {
+        key(b).total_cmp(&key(a)).then_with(|| {
             let ca = a.cost_seconds.unwrap_or(0.0);
             let cb = b.cost_seconds.unwrap_or(0.0);
             ca.total_cmp(&cb)
