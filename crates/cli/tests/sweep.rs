@@ -155,6 +155,22 @@ fn sweep_runs_every_configuration_once_and_resumes_by_skipping_finished_runs() {
     );
     assert!(!out.join("runs/nbsvm.partial").exists());
 
+    // Changing a setting of finished runs is refused rather than silently mixed in.
+    let edited = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("epochs = 2", "epochs = 3");
+    let cfg3 = tmp.path().join("sweep3.toml");
+    std::fs::write(&cfg3, edited).unwrap();
+    let err = fails(&["sweep", s(&cfg3), "--out", s(&out)]);
+    assert!(
+        err.contains("other settings") && err.contains("tiny__lr-0.001"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("nbsvm,"),
+        "baselines do not use epochs: {err}"
+    );
+
     // Report, advice and an ensemble over the finished runs.
     let said = ok(&["report", s(&out)]);
     assert!(said.contains("report.html"), "{said}");

@@ -461,6 +461,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         ui.print(&lines.join("\n"));
         return Ok(());
     }
+    check_not_stale(&plan.runs, &folder)?;
     let fp = prepare_data(&cfg, &folder, ui)?;
     folder.write_plan(&plan, &a.config, &fp)?;
 
@@ -538,6 +539,49 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     summarize(&a.out, rule, ui)
 }
 
+/// Refuses to mix results of other settings into a sweep: a finished run whose recorded
+/// settings differ from what the sweep file now says (e.g. `epochs` was changed) would
+/// otherwise be skipped as done. Batch size and accumulation changed by an out-of-memory
+/// retry do not count.
+fn check_not_stale(runs: &[RunPlan], folder: &SweepFolder) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for r in runs {
+        let path = folder.run_dir(&r.id).join(textclf_sweep::folder::RUN_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(rec) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let retried = rec
+            .get("attempts")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        let mut old = rec.get("params").cloned().unwrap_or(Value::Null);
+        let mut new = serde_json::to_value(&r.params)?;
+        if retried {
+            for v in [&mut old, &mut new] {
+                if let Value::Object(m) = v {
+                    m.remove("batch_size");
+                    m.remove("grad_accum");
+                }
+            }
+        }
+        if old != new {
+            stale.push(r.id.as_str());
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "{} already holds runs made with other settings than the sweep file now gives: {}. Use a new --out folder, or delete those run folders under {}/runs to redo them",
+            folder.root.display(),
+            stale.join(", "),
+            folder.root.display()
+        );
+    }
+    Ok(())
+}
+
 /// Prints where the whole sweep stands and, once every run is finished, the selection.
 fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
     let set = collect(out)?;
@@ -552,6 +596,29 @@ fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
         .iter()
         .filter(|r| matches!(r.status, RunStatus::Failed { .. }))
         .count();
+    if ui.json {
+        let sel = select(&set.runs, rule);
+        let runs: Vec<Value> = set
+            .runs
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "status": textclf_report::table::status_name(&r.status),
+                    "val_acc_at_min_val_loss": r.val_acc_at_min_val_loss,
+                    "test_accuracy": r.test_accuracy(),
+                    "dir": r.dir,
+                })
+            })
+            .collect();
+        return ui.print_json(&json!({
+            "sweep": set.sweep,
+            "rule": rule.name(),
+            "best": sel.as_ref().map(|s| s.best.clone()),
+            "near_ties": sel.as_ref().map(|s| s.near_ties().map(|t| t.id.clone()).collect::<Vec<_>>()),
+            "runs": runs,
+        }));
+    }
     let mut text = format!(
         "sweep {}: {} of {} runs done, {failed} failed, {} not finished",
         out.display(),
