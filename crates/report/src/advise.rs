@@ -1595,6 +1595,33 @@ fn data_scaling(cx: &Ctx) -> Outcome {
             hw.is_some_and(|h| gain > h)
         }
     };
+    // A last step within chance does not end the story when the curve as a whole rose
+    // beyond chance and that step still went up: the curve is then still rising, only
+    // too noisily to resolve step by step at this test size.
+    let (f_first, first) = c.points[0];
+    let overall = if !rising && n > 2 && gain > 0.0 {
+        match paired(first, hi) {
+            Ok(p) => {
+                let up = p.b_better();
+                evidence.push(format!(
+                    "Whole curve, train_fraction {} → {}: {}{}.",
+                    fmt_frac(f_first),
+                    fmt_frac(f_hi),
+                    p.text(),
+                    if up {
+                        "; the curve rose beyond chance overall and its last step still went up"
+                    } else {
+                        ""
+                    }
+                ));
+                up
+            }
+            Err(_) => false,
+        }
+    } else {
+        false
+    };
+    let rising = rising || overall;
     let runs: Vec<String> = c.points.iter().map(|(_, r)| r.id.clone()).collect();
     if !rising {
         return Outcome::Fired(vec![Item::Finding(Finding {
@@ -2922,6 +2949,40 @@ mod tests {
             .recommendations
             .iter()
             .all(|r| r.check != Check::DataScaling));
+    }
+
+    #[test]
+    fn a_curve_rising_overall_with_a_noisy_last_step_still_asks_for_more_data() {
+        let t = tempfile::tempdir().unwrap();
+        let frac = |id: &str, f: f64, right: usize| {
+            let (gold, pred, _) = pair_preds(400, right, 0, 0);
+            with_preds(
+                with_params(
+                    run(id, Family::Linear, right as f64 / 400.0),
+                    serde_json::json!({"model": "lr", "train_fraction": f}),
+                ),
+                t.path(),
+                &gold,
+                &pred,
+            )
+        };
+        let runs = vec![
+            frac("f0.1", 0.1, 260),
+            frac("f0.2", 0.2, 300),
+            frac("f0.4", 0.4, 304),
+        ];
+        let a = advise(&set(runs), None);
+        let d = rec(&a, Check::DataScaling);
+        assert_has(
+            &d.evidence,
+            "Last step, train_fraction 0.2 → 0.4: +1.00 points",
+        );
+        assert_has(
+            &d.evidence,
+            "Whole curve, train_fraction 0.1 → 0.4: +11.00 points",
+        );
+        assert_has(&d.evidence, "rose beyond chance overall");
+        assert!((d.impact.points - 1.0).abs() < 1e-9);
     }
 
     #[test]
