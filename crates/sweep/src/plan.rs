@@ -575,10 +575,10 @@ mod tests {
 
     #[test]
     fn relative_data_paths_resolve_against_the_sweep_file() {
-        let cfg = SweepConfig::parse(HOMEWORK, "hw", Path::new("/work/sweeps")).unwrap();
+        let cfg = SweepConfig::parse(HOMEWORK, "hw", Path::new("/srv/sweeps")).unwrap();
         assert_eq!(
             cfg.data.train.unwrap(),
-            Path::new("/work/sweeps/imdb/train.csv")
+            Path::new("/srv/sweeps/imdb/train.csv")
         );
         assert_eq!(cfg.name, "hw");
         assert_eq!(cfg.selection, "val_acc_at_min_val_loss");

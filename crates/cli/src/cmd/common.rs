@@ -81,6 +81,25 @@ pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
     Ok(splits)
 }
 
+/// Splits a stratified share `frac` of `train` off for validation: (rest, held out).
+pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset) {
+    let parts = textclf_data::stratified_split(
+        &train.labels,
+        train.label_set.len(),
+        &[1.0 - frac, frac],
+        seed,
+    );
+    let name = &train.name;
+    let pct = |f: f64| format!("{:.0} %", 100.0 * f);
+    (
+        train.select(&parts[0], format!("{name} ({})", pct(1.0 - frac))),
+        train.select(
+            &parts[1],
+            format!("{name} ({} held out for validation)", pct(frac)),
+        ),
+    )
+}
+
 /// Summary of a split for metrics.json.
 pub fn split_info(d: &Dataset) -> Value {
     let counts = d.class_counts();

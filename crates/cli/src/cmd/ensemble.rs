@@ -111,7 +111,11 @@ fn mix(members: &[Member], weights: &[f64], k: usize) -> anyhow::Result<Predicti
 fn log_loss(probs: &[f32], k: usize, gold: &[usize]) -> f64 {
     gold.iter()
         .enumerate()
-        .map(|(i, &g)| -(probs[i * k + g].max(1e-15) as f64).ln())
+        .map(|(i, &g)| {
+            -(probs[i * k + g] as f64)
+                .max(textclf_eval::LOG_LOSS_EPS)
+                .ln()
+        })
         .sum::<f64>()
         / gold.len().max(1) as f64
 }

@@ -7,11 +7,10 @@ use textclf_report::{collect, Rule, RunSet};
 use crate::args::{AdviseArgs, ReportArgs};
 use crate::ui::Ui;
 
+/// `--select` if given, else the sweep's rule, else the default.
 fn rule_for(set: &RunSet, flag: Option<&str>) -> anyhow::Result<Rule> {
-    let name = flag
-        .or(set.selection.as_deref())
-        .unwrap_or("val_acc_at_min_val_loss");
-    Ok(name.parse()?)
+    let flag = flag.map(str::parse::<Rule>).transpose()?;
+    Ok(textclf_report::report_rule(set, flag)?)
 }
 
 pub fn report(a: ReportArgs, ui: &Ui) -> anyhow::Result<()> {

@@ -20,7 +20,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use serde_json::{json, Value};
 use textclf_core::Dataset;
-use textclf_data::{prepare, stratified_split, PrepareOptions, ReadOptions, Source};
+use textclf_data::{prepare, PrepareOptions, ReadOptions, Source};
 use textclf_report::{collect, select, Rule, RunStatus};
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
@@ -40,7 +40,6 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// Flags that make a child read the sweep's shared split.
 fn data_flags(folder: &SweepFolder) -> Vec<String> {
     let d = folder.data_dir();
-    let d = d.canonicalize().unwrap_or(d);
     let mut v = Vec::new();
     for s in SPLITS {
         v.push(format!("--{s}"));
@@ -123,19 +122,7 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
     let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
     let (train, valid) = match splits.valid {
         Some(v) => (splits.train, v),
-        None => {
-            let t = &splits.train;
-            let parts = stratified_split(
-                &t.labels,
-                t.label_set.len(),
-                &[1.0 - spec.valid_frac, spec.valid_frac],
-                spec.seed,
-            );
-            (
-                t.select(&parts[0], t.name.clone()),
-                t.select(&parts[1], format!("{} (held out for validation)", t.name)),
-            )
-        }
+        None => super::common::holdout_valid(&splits.train, spec.valid_frac, spec.seed),
     };
     let sets = [&train, &valid, &splits.test];
     for (name, d) in SPLITS.iter().zip(sets) {
@@ -161,9 +148,14 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
     Ok(fp)
 }
 
-/// The full child command line of run `r` (without the program name).
-fn child_args(r: &RunPlan, folder: &SweepFolder, out: &Path, save_models: bool) -> Vec<String> {
-    let mut args = r.args.clone();
+/// The full child command line of a run with flags `run_args` (without the program name).
+fn child_args(
+    run_args: &[String],
+    folder: &SweepFolder,
+    out: &Path,
+    save_models: bool,
+) -> Vec<String> {
+    let mut args = run_args.to_vec();
     args.extend(data_flags(folder));
     args.push("--out".into());
     args.push(out.display().to_string());
@@ -176,7 +168,7 @@ fn child_args(r: &RunPlan, folder: &SweepFolder, out: &Path, save_models: bool) 
 /// Fails early (before anything runs) when a run's settings are not valid flags.
 fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::Result<()> {
     let mut argv = vec!["textclf".to_string()];
-    argv.extend(child_args(r, folder, Path::new("out"), save_models));
+    argv.extend(child_args(&r.args, folder, Path::new("out"), save_models));
     if let Err(e) = Cli::try_parse_from(&argv) {
         bail!(
             "run '{}' has settings textclf {} does not accept:\n{}",
@@ -324,6 +316,21 @@ struct Ctx<'a> {
     ui: &'a Ui,
 }
 
+/// The trainer's checkpoint folders (current, and the two of its atomic swap).
+const CHECKPOINT_DIRS: [&str; 3] = ["checkpoint", "checkpoint.old", "checkpoint.new"];
+
+/// Removes a finished run's checkpoints: a sweep keeps results, not optimizer state.
+fn remove_checkpoints(dir: &Path) -> anyhow::Result<()> {
+    for d in CHECKPOINT_DIRS {
+        let p = dir.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p)
+                .with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
     let partial = c.folder.partial_dir(&r.id);
     let mut args = r.args.clone();
@@ -334,15 +341,10 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
         std::fs::create_dir_all(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
         let resumable = r.family == Family::Transformer
-            && ["checkpoint", "checkpoint.old"]
+            && CHECKPOINT_DIRS[..2]
                 .iter()
                 .any(|d| partial.join(d).join("state.json").is_file());
-        let mut full = args.clone();
-        full.extend(data_flags(c.folder));
-        full.extend(["--out".to_string(), partial.display().to_string()]);
-        if !c.save_models {
-            full.push("--no-save-model".into());
-        }
+        let mut full = child_args(&args, c.folder, &partial, c.save_models);
         if resumable {
             full.push("--resume".into());
             c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
@@ -359,7 +361,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             "varied": c.varied,
             "command": format!(
                 "textclf {}",
-                child_args(&RunPlan { args: args.clone(), ..r.clone() }, c.folder, &final_dir, c.save_models).join(" ")
+                child_args(&args, c.folder, &final_dir, c.save_models).join(" ")
             ),
             "shard": c.shard.to_string(),
             "host": host(),
@@ -367,13 +369,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             "finished_at_unix": now_unix(),
         });
         if status.success() {
-            for d in ["checkpoint", "checkpoint.old", "checkpoint.new"] {
-                let p = partial.join(d);
-                if p.exists() {
-                    std::fs::remove_dir_all(&p)
-                        .with_context(|| format!("cannot remove {}", p.display()))?;
-                }
-            }
+            remove_checkpoints(&partial)?;
             record["status"] = json!("done");
             record["attempts"] = json!(attempts);
             c.folder.finish(&r.id, &record)?;
@@ -400,9 +396,8 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot remove {}", partial.display()))?;
             continue;
         }
-        for d in ["checkpoint", "checkpoint.old", "checkpoint.new"] {
-            let _ = std::fs::remove_dir_all(partial.join(d));
-        }
+        // Best effort: the failure is what gets recorded, even if a checkpoint stays.
+        let _ = remove_checkpoints(&partial);
         record["status"] = json!("failed");
         record["error"] = json!(error);
         record["attempts"] = json!(attempts);

@@ -10,7 +10,6 @@ use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map};
 use textclf_core::{Classifier, Dataset};
-use textclf_data::stratified_split;
 use textclf_eval::Timing;
 use textclf_models::{LoadOptions, SequenceClassifier};
 use textclf_train::batch::Padding;
@@ -22,8 +21,8 @@ use textclf_train::{
 };
 
 use super::common::{
-    load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
-    valid_summary, write_run, write_valid_predictions, WeightSpec,
+    holdout_valid, load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model,
+    split_info, valid_summary, write_run, write_valid_predictions, WeightSpec,
 };
 use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
@@ -93,15 +92,6 @@ impl Progress for Bar {
     }
 }
 
-fn holdout_valid(train: &Dataset, seed: u64) -> (Dataset, Dataset) {
-    let parts = stratified_split(&train.labels, train.label_set.len(), &[0.9, 0.1], seed);
-    let name = train.name.clone();
-    (
-        train.select(&parts[0], format!("{name} (90 %)")),
-        train.select(&parts[1], format!("{name} (10 % held out for validation)")),
-    )
-}
-
 pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut timing = Timing::new();
@@ -113,7 +103,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         Some(v) => (splits.train.clone(), v),
         None => {
             ui.note("no validation split given: holding out a stratified 10 % of train for validation and early stopping");
-            holdout_valid(&splits.train, a.data.seed)
+            holdout_valid(&splits.train, 0.1, a.data.seed)
         }
     };
     timing.add("read", t.elapsed().as_secs_f64());
