@@ -6,7 +6,8 @@
 Same model class (BertForSequenceClassification built from DIR with a fresh 2-class head),
 same synthetic batch shape (lengths uniform in len/2..len, padded), cross-entropy, AdamW
 (lr 1e-4, weight decay 0.01 on weights only), gradient clipping 1.0, dropout off,
-2 threads, eager attention as in the parity fixtures. Prints one JSON line.
+2 threads, eager attention as in the parity fixtures; --device cuda runs it on a GPU (timed
+with a synchronize before each clock read). Prints one JSON line.
 """
 import argparse
 import json
@@ -32,12 +33,19 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attn", default="eager")
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(
         a.model, num_labels=2, attn_implementation=a.attn,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout=0.0)
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout=0.0).to(dev)
     vocab = model.config.vocab_size
     g = torch.Generator().manual_seed(1)
     lens = torch.randint((a.len + 1) // 2, a.len + 1, (a.batch,), generator=g)
@@ -45,15 +53,16 @@ def main():
     mask = (torch.arange(a.len)[None, :] < lens[:, None]).long()
     ids = ids * mask
     labels = torch.arange(a.batch) % 2
+    ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
     out = {"bench": a.mode, "framework": f"torch {torch.__version__}", "batch": a.batch, "len": a.len,
-           "threads": a.threads, "attn": a.attn, "steps": a.steps}
+           "threads": a.threads, "attn": a.attn, "steps": a.steps, "device": a.device}
     if a.mode == "infer":
         model.eval()
         times = []
         with torch.inference_mode():
             for s in range(a.warmup + a.steps):
                 t0 = time.perf_counter()
-                model(input_ids=ids, attention_mask=mask).logits.numpy()
+                model(input_ids=ids, attention_mask=mask).logits.cpu().numpy()
                 if s >= a.warmup:
                     times.append((time.perf_counter() - t0) * 1e3)
         out["batch_time"] = summary(times)
@@ -72,10 +81,12 @@ def main():
             loss.item()
             t1 = time.perf_counter()
             loss.backward()
+            sync()
             t2 = time.perf_counter()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
+            sync()
             t3 = time.perf_counter()
             if s >= a.warmup:
                 fwd.append((t1 - t0) * 1e3)

@@ -10,10 +10,14 @@
 //! Weight decay applies only to parameters for which [`textclf_models::decays`] is true
 //! (no biases, no LayerNorm), as transformers' Trainer groups them. Gradient-norm clipping
 //! is folded into the update (the gradients are scaled while they are read).
+//!
+//! On the CPU the update is one fused pass over flat host vectors. On an accelerator the
+//! gradients and both moments stay on the device and the same formula runs as tensor
+//! operations, so a step never copies the model across the bus.
 
 use std::collections::HashMap;
 
-use candle_core::{backprop::GradStore, Device, Tensor};
+use candle_core::{backprop::GradStore, DType, Device, Tensor};
 use rayon::prelude::*;
 use textclf_models::{decays, ParamStore};
 
@@ -43,53 +47,72 @@ impl Default for AdamWConfig {
 pub struct AdamW {
     pub config: AdamWConfig,
     pub step: u64,
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
+    moments: Moments,
     decay: Vec<bool>,
 }
 
-/// The gradients of all parameters (`None` when a parameter got none), in store order.
-pub type Grads = Vec<Option<Vec<f32>>>;
-
-/// Reads the gradients of `params` out of a `GradStore` as flat f32 vectors.
-pub fn collect_grads(params: &ParamStore, store: &GradStore) -> Result<Grads> {
-    params
-        .vars()
-        .iter()
-        .map(|(_, v)| {
-            store
-                .get(v.as_tensor())
-                .map(|g| g.flatten_all().and_then(|g| g.to_vec1::<f32>()))
-                .transpose()
-                .map_err(TrainError::from)
-        })
-        .collect()
+/// Where the moments live: flat host vectors (CPU training) or tensors on the parameters'
+/// device (accelerators).
+enum Moments {
+    Host { m: Vec<Vec<f32>>, v: Vec<Vec<f32>> },
+    Device { m: Vec<Tensor>, v: Vec<Tensor> },
 }
 
+/// One parameter's gradient: a flat host vector for the fused CPU update, or a tensor left
+/// on the accelerator.
+#[derive(Debug, Clone)]
+pub enum Grad {
+    Host(Vec<f32>),
+    Device(Tensor),
+}
+
+/// The gradients of all parameters (`None` when a parameter got none), in store order.
+pub type Grads = Vec<Option<Grad>>;
+
 /// Adds `b` into `a` (gradient accumulation).
-pub fn accumulate(a: &mut Grads, b: Grads) {
+pub fn accumulate(a: &mut Grads, b: Grads) -> Result<()> {
     for (x, y) in a.iter_mut().zip(b) {
         match (x.as_mut(), y) {
-            (Some(x), Some(y)) => x.iter_mut().zip(&y).for_each(|(p, q)| *p += q),
+            (Some(Grad::Host(x)), Some(Grad::Host(y))) => {
+                x.iter_mut().zip(&y).for_each(|(p, q)| *p += q)
+            }
+            (Some(Grad::Device(x)), Some(Grad::Device(y))) => *x = (&*x + &y)?,
+            (Some(_), Some(_)) => {
+                return Err(TrainError::Checkpoint(
+                    "internal: host and device gradients cannot be accumulated together".into(),
+                ))
+            }
             (None, Some(y)) => *x = Some(y),
             _ => {}
         }
     }
+    Ok(())
 }
 
-/// Global L2 norm of all gradients.
 /// Global L2 norm of all gradients. Per-parameter sums run in parallel but are added in a
-/// fixed order, so the result (and therefore training) is bit-for-bit reproducible.
-pub fn grad_norm(g: &Grads) -> f64 {
+/// fixed order, so the result (and therefore training) is bit-for-bit reproducible. Device
+/// gradients are reduced on the device and read back once.
+pub fn grad_norm(g: &Grads) -> Result<f64> {
     let parts: Vec<f64> = g
         .par_iter()
-        .map(|v| {
-            v.as_ref().map_or(0.0, |v| {
-                v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>()
-            })
+        .map(|v| match v {
+            Some(Grad::Host(v)) => v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>(),
+            _ => 0.0,
         })
         .collect();
-    parts.iter().sum::<f64>().sqrt()
+    let mut total = parts.iter().sum::<f64>();
+    let device: Vec<Tensor> = g
+        .iter()
+        .filter_map(|v| match v {
+            Some(Grad::Device(t)) => Some(t.sqr().and_then(|t| t.sum_all())),
+            _ => None,
+        })
+        .collect::<candle_core::Result<_>>()?;
+    if !device.is_empty() {
+        let sum = Tensor::stack(&device, 0)?.sum_all()?.to_dtype(DType::F64)?;
+        total += sum.to_scalar::<f64>()?;
+    }
+    Ok(total.sqrt())
 }
 
 /// The factor `clip_grad_norm_(max_norm)` multiplies gradients by: `min(1, max/(norm+1e-6))`.
@@ -101,16 +124,64 @@ pub fn clip_factor(norm: f64, max_norm: Option<f64>) -> f64 {
 }
 
 impl AdamW {
-    /// Zero state for the parameters of `params`.
-    pub fn new(params: &ParamStore, config: AdamWConfig) -> Self {
-        let sizes: Vec<usize> = params.vars().iter().map(|(_, v)| v.elem_count()).collect();
-        Self {
+    /// Zero state for the parameters of `params`: host vectors when they are on the CPU,
+    /// tensors on their device otherwise.
+    pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
+        let on_cpu = params.vars().iter().all(|(_, v)| v.device().is_cpu());
+        Self::with_state(params, config, !on_cpu)
+    }
+
+    /// Zero state, kept as device tensors when `tensor_state` (also on the CPU, which is how
+    /// the accelerator path is tested without one).
+    pub fn with_state(
+        params: &ParamStore,
+        config: AdamWConfig,
+        tensor_state: bool,
+    ) -> Result<Self> {
+        let vars = params.vars();
+        let moments = if tensor_state {
+            let zeros = || -> Result<Vec<Tensor>> {
+                vars.iter()
+                    .map(|(_, v)| v.as_tensor().zeros_like().map_err(TrainError::from))
+                    .collect()
+            };
+            Moments::Device {
+                m: zeros()?,
+                v: zeros()?,
+            }
+        } else {
+            let sizes: Vec<usize> = vars.iter().map(|(_, v)| v.elem_count()).collect();
+            Moments::Host {
+                m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+                v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            }
+        };
+        Ok(Self {
             config,
             step: 0,
-            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            decay: params.vars().iter().map(|(n, _)| decays(n)).collect(),
-        }
+            moments,
+            decay: vars.iter().map(|(n, _)| decays(n)).collect(),
+        })
+    }
+
+    /// Reads the gradients of `params` out of a `GradStore`, in the form [`AdamW::step`]
+    /// works on: flat host vectors for host state, tensors left in place otherwise.
+    pub fn collect_grads(&self, params: &ParamStore, store: &GradStore) -> Result<Grads> {
+        let host = matches!(self.moments, Moments::Host { .. });
+        params
+            .vars()
+            .iter()
+            .map(|(_, v)| {
+                let Some(g) = store.get(v.as_tensor()) else {
+                    return Ok(None);
+                };
+                Ok(Some(if host {
+                    Grad::Host(g.flatten_all()?.to_vec1::<f32>()?)
+                } else {
+                    Grad::Device(g.clone())
+                }))
+            })
+            .collect()
     }
 
     /// One update with learning rate `lr`; gradients are multiplied by `scale` first
@@ -128,15 +199,39 @@ impl AdamW {
         let scale = scale as f32;
         for (i, (_, var)) in params.vars().iter().enumerate() {
             let Some(g) = &grads[i] else { continue };
-            let shape = var.dims().to_vec();
-            let mut w: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
             let decay_factor = if self.decay[i] {
-                (1.0 - lr * c.weight_decay) as f32
+                1.0 - lr * c.weight_decay
             } else {
                 1.0
             };
+            let (m, v, g) = match (&mut self.moments, g) {
+                (Moments::Device { m, v }, Grad::Device(g)) => {
+                    // The same update as the fused loop below, as tensor operations.
+                    let g = g.affine(scale as f64, 0.0)?;
+                    let mi =
+                        ((m[i].affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?).detach();
+                    let vi = ((v[i].affine(c.beta2, 0.0)?
+                        + g.sqr()?.affine(1.0 - c.beta2, 0.0)?)?)
+                    .detach();
+                    let denom = vi.sqrt()?.affine(1.0 / bc2_sqrt, c.eps)?;
+                    let upd = (&mi / denom)?.affine(step_size as f64, 0.0)?;
+                    let w = (var.as_tensor().affine(decay_factor, 0.0)? - upd)?;
+                    var.set(&w)?;
+                    m[i] = mi;
+                    v[i] = vi;
+                    continue;
+                }
+                (Moments::Host { m, v }, Grad::Host(g)) => (&mut m[i], &mut v[i], g),
+                _ => {
+                    return Err(TrainError::Checkpoint(
+                        "internal: gradients and optimizer state are on different devices".into(),
+                    ))
+                }
+            };
+            let decay_factor = decay_factor as f32;
+            let shape = var.dims().to_vec();
+            let mut w: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
             let bc2_sqrt = bc2_sqrt as f32;
-            let (m, v) = (&mut self.m[i], &mut self.v[i]);
             const CHUNK: usize = 1 << 14;
             w.par_chunks_mut(CHUNK)
                 .zip(m.par_chunks_mut(CHUNK))
@@ -161,14 +256,17 @@ impl AdamW {
         let mut out = HashMap::new();
         for (i, (name, var)) in params.vars().iter().enumerate() {
             let shape = var.dims().to_vec();
-            out.insert(
-                format!("m.{name}"),
-                Tensor::from_slice(&self.m[i], shape.clone(), &Device::Cpu)?,
-            );
-            out.insert(
-                format!("v.{name}"),
-                Tensor::from_slice(&self.v[i], shape, &Device::Cpu)?,
-            );
+            let (m, v) = match &self.moments {
+                Moments::Host { m, v } => (
+                    Tensor::from_slice(&m[i], shape.clone(), &Device::Cpu)?,
+                    Tensor::from_slice(&v[i], shape, &Device::Cpu)?,
+                ),
+                Moments::Device { m, v } => {
+                    (m[i].to_device(&Device::Cpu)?, v[i].to_device(&Device::Cpu)?)
+                }
+            };
+            out.insert(format!("m.{name}"), m);
+            out.insert(format!("v.{name}"), v);
         }
         Ok(out)
     }
@@ -180,21 +278,32 @@ impl AdamW {
         t: &HashMap<String, Tensor>,
         step: u64,
     ) -> Result<()> {
-        for (i, (name, _)) in params.vars().iter().enumerate() {
-            for (key, dst) in [
-                (format!("m.{name}"), &mut self.m[i]),
-                (format!("v.{name}"), &mut self.v[i]),
-            ] {
-                let src = t.get(&key).ok_or_else(|| {
+        for (i, (name, var)) in params.vars().iter().enumerate() {
+            for (k, key) in [format!("m.{name}"), format!("v.{name}")]
+                .iter()
+                .enumerate()
+            {
+                let src = t.get(key).ok_or_else(|| {
                     TrainError::Checkpoint(format!("optimizer state lacks {key}"))
                 })?;
-                let vals: Vec<f32> = src.flatten_all()?.to_vec1()?;
-                if vals.len() != dst.len() {
+                if src.elem_count() != var.elem_count() {
                     return Err(TrainError::Checkpoint(format!(
                         "optimizer state {key} has the wrong size"
                     )));
                 }
-                *dst = vals;
+                match &mut self.moments {
+                    Moments::Host { m, v } => {
+                        let dst = if k == 0 { &mut m[i] } else { &mut v[i] };
+                        *dst = src.flatten_all()?.to_vec1()?;
+                    }
+                    Moments::Device { m, v } => {
+                        let dst = if k == 0 { &mut m[i] } else { &mut v[i] };
+                        *dst = src
+                            .to_dtype(DType::F32)?
+                            .reshape(var.dims())?
+                            .to_device(var.device())?;
+                    }
+                }
             }
         }
         self.step = step;

@@ -22,7 +22,7 @@ use textclf_models::{cross_entropy, SequenceClassifier};
 use crate::batch::{collate, eval_batches, padding_waste, train_batches, Padding};
 use crate::error::io_err;
 use crate::optim::{
-    accumulate, clip_factor, collect_grads, grad_norm, linear_schedule, AdamW, AdamWConfig, Grads,
+    accumulate, clip_factor, grad_norm, linear_schedule, AdamW, AdamWConfig, Grads,
 };
 use crate::tokenize::TextEncoder;
 use crate::{Result, TrainError};
@@ -394,7 +394,7 @@ impl Trainer<'_> {
             self.model.params.num_params()
         );
 
-        let mut opt = AdamW::new(&self.model.params, cfg.adamw);
+        let mut opt = AdamW::new(&self.model.params, cfg.adamw)?;
         let mut st = State {
             fingerprint: fingerprint.clone(),
             ..State::default()
@@ -459,9 +459,9 @@ impl Trainer<'_> {
                 }
                 let preds = out.logits.argmax(1)?.to_vec1::<u32>()?;
                 st.correct += preds.iter().zip(&y).filter(|(a, b)| a == b).count();
-                let g = collect_grads(&self.model.params, &loss.backward()?)?;
+                let g = opt.collect_grads(&self.model.params, &loss.backward()?)?;
                 match acc.as_mut() {
-                    Some(a) => accumulate(a, g),
+                    Some(a) => accumulate(a, g)?,
                     None => acc = Some(g),
                 }
                 in_group += 1;
@@ -471,7 +471,7 @@ impl Trainer<'_> {
                 if in_group == cfg.grad_accum || bi + 1 == batches.len() {
                     let grads = acc.take().unwrap_or_default();
                     let scale = 1.0 / in_group as f64;
-                    let norm = grad_norm(&grads) * scale;
+                    let norm = grad_norm(&grads)? * scale;
                     if !norm.is_finite() {
                         return Err(TrainError::Diverged {
                             value: f32::NAN,

@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor};
 use textclf_core::{Classifier, Dataset, LabelSet};
 use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
 use textclf_train::batch::Padding;
-use textclf_train::optim::{collect_grads, AdamW, AdamWConfig};
+use textclf_train::optim::{AdamW, AdamWConfig};
 use textclf_train::tokenize::{TextEncoder, Truncation};
 use textclf_train::{
     InferenceSettings, Progress, Silent, TrainConfig, TrainError, Trainer, TransformerClassifier,
@@ -66,6 +66,13 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 #[test]
 fn one_adamw_step_matches_pytorch() {
+    // Host state is the CPU path; tensor state is the accelerator path, run here on the CPU.
+    for tensor_state in [false, true] {
+        adamw_step_matches_pytorch(tensor_state);
+    }
+}
+
+fn adamw_step_matches_pytorch(tensor_state: bool) {
     let io =
         candle_core::safetensors::load(tiny_dir().join("io.safetensors"), &Device::Cpu).unwrap();
     let tol: serde_json::Value = serde_json::from_str(
@@ -83,8 +90,10 @@ fn one_adamw_step_matches_pytorch() {
     };
     let logits = model.forward(&batch, None, false).unwrap().logits;
     let loss = cross_entropy(&logits, &ints(&io["labels"]), None).unwrap();
-    let grads = collect_grads(&model.params, &loss.backward().unwrap()).unwrap();
-    let mut opt = AdamW::new(&model.params, AdamWConfig::default());
+    let mut opt = AdamW::with_state(&model.params, AdamWConfig::default(), tensor_state).unwrap();
+    let grads = opt
+        .collect_grads(&model.params, &loss.backward().unwrap())
+        .unwrap();
     opt.step(&model.params, &grads, 1e-3, 1.0).unwrap();
     for p in [
         "bert.encoder.layer.0.attention.self.query.weight",
@@ -98,7 +107,10 @@ fn one_adamw_step_matches_pytorch() {
             .as_f64()
             .unwrap() as f32;
         let d = max_diff(model.params.t(p).unwrap(), &io[&key]);
-        assert!(d <= atol, "{key}: {d:e} > {atol:e}");
+        assert!(
+            d <= atol,
+            "{key} (tensor state {tensor_state}): {d:e} > {atol:e}"
+        );
     }
     // Embedding rows, including never-used rows that are only decayed.
     let word = "bert.embeddings.word_embeddings.weight";

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
-use textclf_train::optim::{clip_factor, collect_grads, grad_norm, AdamW, AdamWConfig};
+use textclf_train::optim::{clip_factor, grad_norm, AdamW, AdamWConfig};
 
 use super::train::device;
 use crate::args::BenchArgs;
@@ -73,7 +73,7 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     }
     let b = synthetic_batch(&model, a.batch, a.len, 1);
     let labels: Vec<u32> = (0..a.batch as u32).map(|i| i % 2).collect();
-    let mut opt = AdamW::new(&model.params, AdamWConfig::default());
+    let mut opt = AdamW::new(&model.params, AdamWConfig::default())?;
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let (mut fwd, mut bwd, mut optim, mut total) = (vec![], vec![], vec![], vec![]);
     for s in 0..a.warmup + a.steps {
@@ -82,10 +82,13 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
         let loss = cross_entropy(&out.logits, &labels, None)?;
         let _: f32 = loss.to_scalar()?;
         let t1 = Instant::now();
-        let grads = collect_grads(&model.params, &loss.backward()?)?;
+        let grads = opt.collect_grads(&model.params, &loss.backward()?)?;
+        // Accelerators run asynchronously: wait for the work before reading the clock.
+        model.device().synchronize()?;
         let t2 = Instant::now();
-        let scale = clip_factor(grad_norm(&grads), Some(1.0));
+        let scale = clip_factor(grad_norm(&grads)?, Some(1.0));
         opt.step(&model.params, &grads, 1e-4, scale)?;
+        model.device().synchronize()?;
         let t3 = Instant::now();
         if s >= a.warmup {
             fwd.push((t1 - t0).as_secs_f64() * 1e3);
