@@ -7,6 +7,12 @@
 //!   `∂L/∂x = σ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`, `∂L/∂w = Σ ∂L/∂y·x̂`, `∂L/∂b = Σ ∂L/∂y`.
 //! * Attention softmax `softmax(scale·s + mask)`. Backward: `∂L/∂s = scale · y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
 //! * Exact GELU `x·Φ(x)`. Backward: `∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x))`.
+//! * Linear layer `y = x·Wᵀ + b` as one graph node: the bias is the GEMM's starting value,
+//!   and the backward runs the two GEMMs `∂L/∂x = ∂L/∂y·W`, `∂L/∂W = (∂L/∂y)ᵀ·x` straight
+//!   from the row-major buffers (no transposed views to copy) plus the column sums for
+//!   `∂L/∂b`. candle's autograd adds every incoming gradient into a fresh zero tensor per
+//!   graph edge, so the reshape/transpose/matmul/bias nodes of the unfused layer cost a
+//!   zero-fill and an add each; one node keeps three.
 //!
 //! One pass over each row replaces the ten-odd primitive ops (and their backward ops and
 //! temporaries) of the unfused versions.
@@ -34,8 +40,176 @@ fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
     }
 }
 
+/// Runs `f` on the contiguous f32 data of a CPU tensor without copying it (unless the
+/// tensor is strided, when a contiguous copy is made first).
+fn with_slice<R>(
+    t: &Tensor,
+    f: impl FnOnce(&[f32]) -> candle_core::Result<R>,
+) -> candle_core::Result<R> {
+    let t = t.contiguous()?;
+    let (s, l) = t.storage_and_layout();
+    match &*s {
+        Storage::Cpu(c) => f(slice(c, l)?),
+        _ => candle_core::bail!("fused op: CPU tensors only"),
+    }
+}
+
 /// Rows of at least this many elements in total run in parallel.
 const PAR_MIN: usize = 1 << 15;
+
+/// `dst[m×n] = lhs·rhs (+ dst when accumulate)` for f32 row-major `dst`, with the operands
+/// given by their row and column strides (so a transposed operand is a stride swap).
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) {
+    assert!(dst.len() >= m * n, "sgemm: destination too small");
+    let ((a, a_rs, a_cs), (b, b_rs, b_cs)) = (lhs, rhs);
+    let fits = |len: usize, rows: usize, cols: usize, rs: usize, cs: usize| {
+        rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+    };
+    assert!(fits(a.len(), m, k, a_rs, a_cs), "sgemm: lhs out of bounds");
+    assert!(fits(b.len(), k, n, b_rs, b_cs), "sgemm: rhs out of bounds");
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the asserts above keep every index the strides reach inside the slices;
+    // `dst` is row-major m×n and exclusively borrowed.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that
+/// are added in a fixed order (reproducible).
+fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
+    let rows_per_chunk = (PAR_MIN / n.max(1)).max(1);
+    let parts: Vec<Vec<f32>> = g
+        .par_chunks(n * rows_per_chunk)
+        .map(|c| {
+            let mut acc = vec![0f32; n];
+            for r in c.chunks(n) {
+                acc.iter_mut().zip(r).for_each(|(a, v)| *a += v);
+            }
+            acc
+        })
+        .collect();
+    let mut out = vec![0f32; n];
+    for p in parts {
+        out.iter_mut().zip(&p).for_each(|(a, v)| *a += v);
+    }
+    out
+}
+
+/// `y = x·Wᵀ + b` for `x: [.., in]`, `W: [out, in]` (PyTorch layout), `b: [out]`.
+struct Linear;
+
+impl CustomOp3 for Linear {
+    fn name(&self) -> &'static str {
+        "textclf-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (out, inp) = l2.shape().dims2()?;
+        let dims = l1.dims();
+        if dims.last() != Some(&inp) || b.len() != out {
+            candle_core::bail!(
+                "linear: x {dims:?}, weight [{out}, {inp}], bias [{}]",
+                b.len()
+            );
+        }
+        let rows = x.len() / inp.max(1);
+        let mut y = Vec::with_capacity(rows * out);
+        for _ in 0..rows {
+            y.extend_from_slice(b);
+        }
+        sgemm(rows, out, inp, &mut y, true, (x, inp, 1), (w, 1, inp));
+        let mut od = dims.to_vec();
+        if let Some(last) = od.last_mut() {
+            *last = out;
+        }
+        Ok((CpuStorage::F32(y), Shape::from(od)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (out, inp) = w.dims2()?;
+        let rows = x.elem_count() / inp.max(1);
+        let (dx, dw, db) = with_slice(grad, |g| {
+            let mut dx = vec![0f32; rows * inp];
+            with_slice(w, |wv| {
+                sgemm(rows, inp, out, &mut dx, false, (g, out, 1), (wv, inp, 1));
+                Ok(())
+            })?;
+            let mut dw = vec![0f32; out * inp];
+            with_slice(x, |xv| {
+                sgemm(out, inp, rows, &mut dw, false, (g, 1, out), (xv, inp, 1));
+                Ok(())
+            })?;
+            Ok((dx, dw, column_sums(g, out)))
+        })?;
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
+            Some(Tensor::from_vec(db, b.shape(), b.device())?),
+        ))
+    }
+}
+
+/// `x·Wᵀ + b` for `x: [.., in]` and a PyTorch-layout weight `[out, in]`: one fused node on
+/// CPU f32, candle's matmul and a broadcast add elsewhere.
+pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
+    if fusable(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 {
+        Ok(x.contiguous()?
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, Linear)?)
+    } else {
+        crate::layers::linear(x, w, b)
+    }
+}
 
 struct LayerNorm {
     eps: f32,
@@ -323,23 +497,7 @@ impl CustomOp2 for BiasAdd {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = values(grad)?;
-        let n = b.elem_count();
-        let rows_per_chunk = (PAR_MIN / n.max(1)).max(1);
-        let parts: Vec<Vec<f32>> = g
-            .par_chunks(n * rows_per_chunk)
-            .map(|c| {
-                let mut acc = vec![0f32; n];
-                for r in c.chunks(n) {
-                    acc.iter_mut().zip(r).for_each(|(a, v)| *a += v);
-                }
-                acc
-            })
-            .collect();
-        let mut db = vec![0f32; n];
-        for p in parts {
-            db.iter_mut().zip(&p).for_each(|(a, v)| *a += v);
-        }
+        let db = with_slice(grad, |g| Ok(column_sums(g, b.elem_count())))?;
         Ok((
             Some(grad.clone()),
             Some(Tensor::from_vec(db, b.shape(), b.device())?),
@@ -430,6 +588,40 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn fused_linear_matches_matmul_and_its_gradients() {
+        let dev = Device::Cpu;
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let x = Var::from_vec(v(2 * 5 * 7, 0.37), (2, 5, 7), &dev).unwrap();
+        let w = Var::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
+        let b = Var::from_vec(v(4, 1.7), 4, &dev).unwrap();
+        let coef = Tensor::from_vec(v(2 * 5 * 4, 0.53), (2, 5, 4), &dev).unwrap();
+        let run = |fused: bool| {
+            let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
+            let y = if fused {
+                linear(xt, wt, bt).unwrap()
+            } else {
+                crate::layers::linear(xt, wt, bt).unwrap()
+            };
+            assert_eq!(y.dims(), &[2, 5, 4]);
+            let g = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
+            let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            vec![
+                f(&y),
+                f(g.get(xt).unwrap()),
+                f(g.get(wt).unwrap()),
+                f(g.get(bt).unwrap()),
+            ]
+        };
+        let (a, c) = (run(true), run(false));
+        for (p, q) in a.iter().zip(&c) {
+            assert_eq!(p.len(), q.len());
+            for (u, v) in p.iter().zip(q) {
+                assert!((u - v).abs() < 1e-5, "{u} vs {v}");
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::Activation;
 use crate::Result;
 
-/// `x · Wᵀ + b` for `x` of shape `[.., in]` and a PyTorch-layout weight `[out, in]`.
+/// `x · Wᵀ + b` for `x` of shape `[.., in]` and a PyTorch-layout weight `[out, in]`, from
+/// primitive ops (the CPU uses the fused [`crate::fused::linear`]).
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let inp = *dims.last().unwrap_or(&0);

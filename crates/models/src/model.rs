@@ -15,8 +15,8 @@ use candle_core::{Device, Tensor, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::fused::{layer_norm, masked_softmax};
-use crate::layers::{activation, attention_bias, dropout, linear};
+use crate::fused::{layer_norm, linear, masked_softmax};
+use crate::layers::{activation, attention_bias, dropout};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
