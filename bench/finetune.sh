@@ -59,7 +59,13 @@ for r in $(seq "$ROUNDS"); do
   echo "  infer 32x128 round $r: textclf ${ti[-1]} seq/s, torch ${pi[-1]} seq/s" >&2
 done
 TI=$(med "${ti[@]}"); PI=$(med "${pi[@]}")
-STEP_ROWS+=$(python3 -c "print(f'| inference 32×128 | {$TI:.1f} seq/s | {$PI:.1f} seq/s | {$PI/$TI:.2f}× (time) |')")
+STEP_ROWS+=$(python3 -c "print(f'| inference 32×128 | {$TI:.1f} seq/s | {$PI:.1f} seq/s | {$PI/$TI:.2f}× (time) |')")$'\n'
+# Peak RSS of a whole training-step process at 16x256 (model, optimizer state, activations).
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+TR=$(rss "$BIN" bench train-step --model "$MODEL" --batch 16 --len 256 --steps 2 --quiet)
+PR=$(rss "$PY" bench/torch_step.py train-step --model "$MODEL" --batch 16 --len 256 --steps 2)
+echo "  peak RSS 16x256: textclf $TR KiB, torch $PR KiB" >&2
+STEP_ROWS+=$(python3 -c "print(f'| peak RSS, train step 16×256 | {$TR/1024:.0f} MiB | {$PR/1024:.0f} MiB | {$TR/$PR:.2f}× |')")
 
 # Same training subset for both tools.
 python3 - "$DATA/sst2/train.csv" "$WORK/train.csv" "$PER_CLASS" <<'PY'

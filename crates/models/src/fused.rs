@@ -7,6 +7,10 @@
 //!   `∂L/∂x = σ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`, `∂L/∂w = Σ ∂L/∂y·x̂`, `∂L/∂b = Σ ∂L/∂y`.
 //! * Attention softmax `softmax(scale·s + mask)`. Backward: `∂L/∂s = scale · y ⊙ (∂L/∂y − Σ ∂L/∂y ⊙ y)`.
 //! * Exact GELU `x·Φ(x)`. Backward: `∂L/∂x = ∂L/∂y · (Φ(x) + x·φ(x))`.
+//! * Multi-head attention as one graph node over the projections' `[B, L, H·dh]` outputs:
+//!   per-head GEMMs with strides instead of head transposes, the masked softmax and the
+//!   attention dropout inside, and only the probabilities kept for the backward (the scores
+//!   never become a tensor), which is what brings activation memory under PyTorch's.
 //! * Linear layer `y = x·Wᵀ + b` as one graph node: the bias is the GEMM's starting value,
 //!   and the backward runs the two GEMMs `∂L/∂x = ∂L/∂y·W`, `∂L/∂W = (∂L/∂y)ᵀ·x` straight
 //!   from the row-major buffers (no transposed views to copy) plus the column sums for
@@ -58,8 +62,8 @@ fn with_slice<R>(
 const PAR_MIN: usize = 1 << 15;
 
 /// `dst[m×n] = lhs·rhs (+ dst when accumulate)` for f32 row-major `dst`, with the operands
-/// given by their row and column strides (so a transposed operand is a stride swap).
-#[allow(clippy::too_many_arguments)]
+/// given by their row and column strides (so a transposed operand is a stride swap); the
+/// GEMM itself runs on all rayon threads.
 fn sgemm(
     m: usize,
     n: usize,
@@ -69,21 +73,36 @@ fn sgemm(
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
 ) {
-    assert!(dst.len() >= m * n, "sgemm: destination too small");
-    let ((a, a_rs, a_cs), (b, b_rs, b_cs)) = (lhs, rhs);
-    let fits = |len: usize, rows: usize, cols: usize, rs: usize, cs: usize| {
-        rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
-    };
-    assert!(fits(a.len(), m, k, a_rs, a_cs), "sgemm: lhs out of bounds");
-    assert!(fits(b.len(), k, n, b_rs, b_cs), "sgemm: rhs out of bounds");
     let threads = rayon::current_num_threads();
     let par = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: the asserts above keep every index the strides reach inside the slices;
-    // `dst` is row-major m×n and exclusively borrowed.
+    gemm_into((m, n, k), (dst, n), accumulate, lhs, rhs, par);
+}
+
+/// `dst = lhs·rhs (+ dst)` for an `m×n` block of `dst` whose rows are `dst_rs` apart
+/// (e.g. one head's columns inside a `[L, H·dh]` matrix), operands as in [`sgemm`].
+fn gemm_into(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (&mut [f32], usize),
+    accumulate: bool,
+    (a, a_rs, a_cs): (&[f32], usize, usize),
+    (b, b_rs, b_cs): (&[f32], usize, usize),
+    par: gemm::Parallelism,
+) {
+    let fits = |len: usize, rows: usize, cols: usize, rs: usize, cs: usize| {
+        rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+    };
+    assert!(
+        fits(dst.len(), m, n, dst_rs, 1),
+        "gemm: destination out of bounds"
+    );
+    assert!(fits(a.len(), m, k, a_rs, a_cs), "gemm: lhs out of bounds");
+    assert!(fits(b.len(), k, n, b_rs, b_cs), "gemm: rhs out of bounds");
+    // SAFETY: the asserts above keep every index the strides reach inside the slices, and
+    // `dst` is exclusively borrowed.
     unsafe {
         gemm::gemm(
             m,
@@ -91,7 +110,7 @@ fn sgemm(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             a.as_ptr(),
             a_cs as isize,
@@ -107,6 +126,314 @@ fn sgemm(
             par,
         )
     }
+}
+
+/// Multi-head attention `ctx = (keep ⊙ softmax(scale·QKᵀ + bias))·V` for `q, k, v` of shape
+/// `[B, L, H·dh]` (the projections' outputs, heads side by side) and an additive key bias
+/// `[B, L]`; `keep` holds inverted-dropout multipliers `[B, H, L, L]` (training only).
+/// The output is `[B, L, H·dh]`, the layout the output projection reads, so no head
+/// transposes are materialised. Only the probabilities are kept for the backward (the
+/// scores are never a tensor):
+/// `∂V = P̃ᵀ·G`, `∂P̃ = G·Vᵀ`, `∂S = scale · P ⊙ (∂P − Σⱼ ∂P ⊙ P)` with `∂P = keep ⊙ ∂P̃`,
+/// `∂Q = ∂S·K`, `∂K = ∂Sᵀ·Q`, where `P̃ = keep ⊙ P` and `G = ∂L/∂ctx`.
+struct Attention {
+    heads: usize,
+    scale: f32,
+    bias: Vec<f32>,
+    keep: Option<Vec<f32>>,
+    probs: std::sync::Mutex<Vec<f32>>,
+}
+
+impl Attention {
+    fn dims(&self, l: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
+        let (b, len, hd) = l.shape().dims3()?;
+        let h = self.heads;
+        if h == 0 || !hd.is_multiple_of(h) || self.bias.len() != b * len {
+            candle_core::bail!(
+                "attention: q {:?} with {h} heads and {} bias values",
+                l.dims(),
+                self.bias.len()
+            );
+        }
+        if let Some(k) = &self.keep {
+            if k.len() != b * h * len * len {
+                candle_core::bail!(
+                    "attention: dropout mask of {} values for {b}×{h}×{len}×{len}",
+                    k.len()
+                );
+            }
+        }
+        Ok((b, len, h, hd / h))
+    }
+}
+
+impl CustomOp3 for Attention {
+    fn name(&self) -> &'static str {
+        "textclf-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (q, k, v) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (b, len, h, dh) = self.dims(l1)?;
+        let hd = h * dh;
+        if l2.dims() != l1.dims() || l3.dims() != l1.dims() {
+            candle_core::bail!(
+                "attention: q {:?}, k {:?}, v {:?} differ",
+                l1.dims(),
+                l2.dims(),
+                l3.dims()
+            );
+        }
+        let (seq, ll) = (len * hd, len * len);
+        let mut out = vec![0f32; b * seq];
+        let mut probs = vec![0f32; b * h * ll];
+        let none = gemm::Parallelism::None;
+        out.par_chunks_mut(seq)
+            .zip(probs.par_chunks_mut(h * ll))
+            .enumerate()
+            .for_each(|(bi, (ob, pb))| {
+                let (qb, kb, vb) = (
+                    &q[bi * seq..][..seq],
+                    &k[bi * seq..][..seq],
+                    &v[bi * seq..][..seq],
+                );
+                let bias = &self.bias[bi * len..][..len];
+                let mut tmp = vec![0f32; ll];
+                for hi in 0..h {
+                    let p = &mut pb[hi * ll..][..ll];
+                    let c = hi * dh;
+                    // S = Q·Kᵀ for this head (Kᵀ is a stride swap of K's rows).
+                    gemm_into(
+                        (len, len, dh),
+                        (p, len),
+                        false,
+                        (&qb[c..], hd, 1),
+                        (&kb[c..], 1, hd),
+                        none,
+                    );
+                    for row in p.chunks_mut(len) {
+                        let mut m = f32::NEG_INFINITY;
+                        for (x, bj) in row.iter_mut().zip(bias) {
+                            *x = *x * self.scale + bj;
+                            m = m.max(*x);
+                        }
+                        let mut z = 0f32;
+                        for x in row.iter_mut() {
+                            *x = (*x - m).exp();
+                            z += *x;
+                        }
+                        let inv = 1.0 / z;
+                        row.iter_mut().for_each(|x| *x *= inv);
+                    }
+                    let pt: &[f32] = match &self.keep {
+                        Some(keep) => {
+                            let kp = &keep[(bi * h + hi) * ll..][..ll];
+                            tmp.iter_mut()
+                                .zip(p.iter().zip(kp))
+                                .for_each(|(t, (a, m))| *t = a * m);
+                            &tmp
+                        }
+                        None => p,
+                    };
+                    gemm_into(
+                        (len, dh, len),
+                        (&mut ob[c..], hd),
+                        false,
+                        (pt, len, 1),
+                        (&vb[c..], hd, 1),
+                        none,
+                    );
+                }
+            });
+        *self
+            .probs
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))? = probs;
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, len, hd) = q.dims3()?;
+        let (h, dh) = (self.heads, hd / self.heads.max(1));
+        let (seq, ll) = (len * hd, len * len);
+        let probs = self
+            .probs
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))?;
+        if probs.len() != b * h * ll {
+            candle_core::bail!("attention: backward without a forward");
+        }
+        let (mut dq, mut dk, mut dv) = (
+            vec![0f32; b * seq],
+            vec![0f32; b * seq],
+            vec![0f32; b * seq],
+        );
+        let none = gemm::Parallelism::None;
+        with_slice(grad, |g| {
+            with_slice(q, |qv| {
+                with_slice(k, |kv| {
+                    with_slice(v, |vv| {
+                        dq.par_chunks_mut(seq)
+                            .zip(dk.par_chunks_mut(seq))
+                            .zip(dv.par_chunks_mut(seq))
+                            .enumerate()
+                            .for_each(|(bi, ((dqb, dkb), dvb))| {
+                                let o = bi * seq;
+                                let (gb, qb, kb, vb) = (
+                                    &g[o..][..seq],
+                                    &qv[o..][..seq],
+                                    &kv[o..][..seq],
+                                    &vv[o..][..seq],
+                                );
+                                let mut dp = vec![0f32; ll];
+                                let mut pt = vec![0f32; ll];
+                                for hi in 0..h {
+                                    let c = hi * dh;
+                                    let p = &probs[(bi * h + hi) * ll..][..ll];
+                                    let keep = self
+                                        .keep
+                                        .as_ref()
+                                        .map(|kp| &kp[(bi * h + hi) * ll..][..ll]);
+                                    let pd: &[f32] = match keep {
+                                        Some(kp) => {
+                                            pt.iter_mut()
+                                                .zip(p.iter().zip(kp))
+                                                .for_each(|(t, (a, m))| *t = a * m);
+                                            &pt
+                                        }
+                                        None => p,
+                                    };
+                                    // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
+                                    gemm_into(
+                                        (len, dh, len),
+                                        (&mut dvb[c..], hd),
+                                        false,
+                                        (pd, 1, len),
+                                        (&gb[c..], hd, 1),
+                                        none,
+                                    );
+                                    gemm_into(
+                                        (len, len, dh),
+                                        (&mut dp, len),
+                                        false,
+                                        (&gb[c..], hd, 1),
+                                        (&vb[c..], 1, hd),
+                                        none,
+                                    );
+                                    if let Some(kp) = keep {
+                                        dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
+                                    }
+                                    for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
+                                        let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
+                                        for (d, &y) in dr.iter_mut().zip(pr) {
+                                            *d = self.scale * y * (*d - s);
+                                        }
+                                    }
+                                    // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
+                                    gemm_into(
+                                        (len, dh, len),
+                                        (&mut dqb[c..], hd),
+                                        false,
+                                        (&dp, len, 1),
+                                        (&kb[c..], hd, 1),
+                                        none,
+                                    );
+                                    gemm_into(
+                                        (len, dh, len),
+                                        (&mut dkb[c..], hd),
+                                        false,
+                                        (&dp, 1, len),
+                                        (&qb[c..], hd, 1),
+                                        none,
+                                    );
+                                }
+                            });
+                        Ok(())
+                    })
+                })
+            })
+        })?;
+        Ok((
+            Some(Tensor::from_vec(dq, q.shape(), q.device())?),
+            Some(Tensor::from_vec(dk, k.shape(), k.device())?),
+            Some(Tensor::from_vec(dv, v.shape(), v.device())?),
+        ))
+    }
+}
+
+/// Multi-head attention for `q, k, v: [B, L, H·dh]` with the additive key bias
+/// `[B, 1, 1, L]` of [`crate::layers::attention_bias`] and optional inverted-dropout
+/// multipliers for the probabilities (`[B·H·L·L]`, see [`crate::layers::dropout_keep`]).
+/// Returns `[B, L, H·dh]`. One fused node on CPU f32; primitive ops elsewhere.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    heads: usize,
+    scale: f64,
+    keep: Option<Vec<f32>>,
+) -> crate::Result<Tensor> {
+    let (b, len, _) = q.dims3()?;
+    if fusable(&[q, k, v, bias]) && bias.elem_count() == b * len {
+        let op = Attention {
+            heads,
+            scale: scale as f32,
+            bias: bias.flatten_all()?.to_vec1()?,
+            keep,
+            probs: std::sync::Mutex::new(Vec::new()),
+        };
+        return Ok(q
+            .contiguous()?
+            .apply_op3(&k.contiguous()?, &v.contiguous()?, op)?);
+    }
+    attention_ops(q, k, v, bias, heads, scale, keep)
+}
+
+/// [`attention`] from primitive ops (heads split into `[B, H, L, dh]`).
+fn attention_ops(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    heads: usize,
+    scale: f64,
+    keep: Option<Vec<f32>>,
+) -> crate::Result<Tensor> {
+    let (b, len, hd) = q.dims3()?;
+    let dh = hd / heads.max(1);
+    let split = |t: &Tensor| -> crate::Result<Tensor> {
+        Ok(t.reshape((b, len, heads, dh))?
+            .transpose(1, 2)?
+            .contiguous()?)
+    };
+    let (qh, kh, vh) = (split(q)?, split(k)?, split(v)?);
+    let scores = qh.matmul(&kh.transpose(2, 3)?.contiguous()?)?;
+    let mut probs = masked_softmax(&scores, bias, scale)?;
+    if let Some(keep) = keep {
+        let keep = Tensor::from_vec(keep, probs.dims(), probs.device())?.to_dtype(probs.dtype())?;
+        probs = probs.mul(&keep)?;
+    }
+    Ok(probs
+        .matmul(&vh)?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((b, len, hd))?)
 }
 
 /// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that
@@ -588,6 +915,53 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn fused_attention_matches_the_primitive_ops_and_its_gradients() {
+        let dev = Device::Cpu;
+        let (b, l, h, dh) = (2usize, 5usize, 3usize, 4usize);
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let q = Var::from_vec(v(b * l * h * dh, 0.37), (b, l, h * dh), &dev).unwrap();
+        let k = Var::from_vec(v(b * l * h * dh, 0.61), (b, l, h * dh), &dev).unwrap();
+        let vv = Var::from_vec(v(b * l * h * dh, 0.83), (b, l, h * dh), &dev).unwrap();
+        // The second sequence has two padding positions.
+        let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
+        let bias = crate::layers::attention_bias(&mask).unwrap();
+        let coef = Tensor::from_vec(v(b * l * h * dh, 0.29), (b, l, h * dh), &dev).unwrap();
+        let keep: Vec<f32> = (0..b * h * l * l)
+            .map(|i| if i % 7 == 3 { 0.0 } else { 1.25 })
+            .collect();
+        for keep in [None, Some(keep)] {
+            let run = |fused: bool| {
+                let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
+                let y = if fused {
+                    attention(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap()
+                } else {
+                    attention_ops(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap()
+                };
+                assert_eq!(y.dims(), &[b, l, h * dh]);
+                let g = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
+                let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                vec![
+                    f(&y),
+                    f(g.get(qt).unwrap()),
+                    f(g.get(kt).unwrap()),
+                    f(g.get(vt).unwrap()),
+                ]
+            };
+            let (a, c) = (run(true), run(false));
+            for (p, q) in a.iter().zip(&c) {
+                assert_eq!(p.len(), q.len());
+                for (u, v) in p.iter().zip(q) {
+                    assert!(
+                        (u - v).abs() < 1e-5,
+                        "{u} vs {v} (dropout {})",
+                        keep.is_some()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -59,12 +59,18 @@ pub fn dropout(x: &Tensor, p: f32, rng: Option<&mut ChaCha8Rng>) -> Result<Tenso
     if p <= 0.0 {
         return Ok(x.clone());
     }
-    let scale = 1.0 / (1.0 - p);
-    let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
-        .collect();
+    let mask = dropout_keep(x.elem_count(), p, rng);
     let mask = Tensor::from_vec(mask, x.dims(), x.device())?.to_dtype(x.dtype())?;
     Ok(x.mul(&mask)?)
+}
+
+/// The multipliers of inverted dropout for `n` elements: 0 with probability `p`, else
+/// `1/(1−p)`, drawn in order from `rng` (one draw per element).
+pub fn dropout_keep(n: usize, p: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let scale = 1.0 / (1.0 - p);
+    (0..n)
+        .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
+        .collect()
 }
 
 /// Additive attention bias `[B, 1, 1, L]`: 0 for real tokens, the lowest f32 for padding

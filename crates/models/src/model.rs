@@ -15,8 +15,8 @@ use candle_core::{Device, Tensor, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::fused::{layer_norm, linear, masked_softmax};
-use crate::layers::{activation, attention_bias, dropout};
+use crate::fused::{attention, layer_norm, linear};
+use crate::layers::{activation, attention_bias, dropout, dropout_keep};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
@@ -285,25 +285,20 @@ impl SequenceClassifier {
         let scale = 1.0 / (dh as f64).sqrt();
         for i in 0..cfg.num_layers {
             let l = format!("{p}.{}.{i}", names.layer_prefix);
-            let heads = |t: Tensor| -> Result<Tensor> {
-                Ok(t.reshape((b.batch, b.len, nh, dh))?
-                    .transpose(1, 2)?
-                    .contiguous()?)
+            let q = self.lin(&x, &format!("{l}.{}", names.q), track)?;
+            let k = self.lin(&x, &format!("{l}.{}", names.k), track)?;
+            let v = self.lin(&x, &format!("{l}.{}", names.v), track)?;
+            // Dropout on the attention probabilities, drawn here in the same order as an
+            // explicit dropout on the [B, H, L, L] probabilities would draw it.
+            let keep = match rng.as_deref_mut() {
+                Some(r) if cfg.attention_dropout > 0.0 => Some(dropout_keep(
+                    b.batch * nh * b.len * b.len,
+                    cfg.attention_dropout,
+                    r,
+                )),
+                _ => None,
             };
-            let q = heads(self.lin(&x, &format!("{l}.{}", names.q), track)?)?;
-            let k = heads(self.lin(&x, &format!("{l}.{}", names.k), track)?)?;
-            let v = heads(self.lin(&x, &format!("{l}.{}", names.v), track)?)?;
-            let scores = q.matmul(&k.transpose(2, 3)?.contiguous()?)?;
-            let probs = dropout(
-                &masked_softmax(&scores, &bias, scale)?,
-                cfg.attention_dropout,
-                rng.as_deref_mut(),
-            )?;
-            let ctx = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b.batch, b.len, h))?;
+            let ctx = attention(&q, &k, &v, &bias, nh, scale, keep)?;
             let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
             if cfg.arch != Arch::DistilBert {
                 attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
