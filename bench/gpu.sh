@@ -24,9 +24,6 @@ OUT=${OUT:-runs/gpu}
 RUNS=${RUNS:-$OUT}
 mkdir -p "$OUT" "$RUNS"
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
-field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1])
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$1" "$2"; }
 
 case "$MODE" in
 check)

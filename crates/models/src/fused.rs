@@ -941,25 +941,29 @@ mod tests {
                     attention_ops(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap()
                 };
                 assert_eq!(y.dims(), &[b, l, h * dh]);
-                let g = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
-                let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                vec![
-                    f(&y),
-                    f(g.get(qt).unwrap()),
-                    f(g.get(kt).unwrap()),
-                    f(g.get(vt).unwrap()),
-                ]
+                value_and_grads(&y, &coef, &[qt, kt, vt])
             };
-            let (a, c) = (run(true), run(false));
-            for (p, q) in a.iter().zip(&c) {
-                assert_eq!(p.len(), q.len());
-                for (u, v) in p.iter().zip(q) {
-                    assert!(
-                        (u - v).abs() < 1e-5,
-                        "{u} vs {v} (dropout {})",
-                        keep.is_some()
-                    );
-                }
+            let what = format!("dropout {}", keep.is_some());
+            assert_all_close(&run(true), &run(false), &what);
+        }
+    }
+
+    /// `y` and the gradients of `Σ y ⊙ coef` with respect to `wrt`, as flat vectors.
+    fn value_and_grads(y: &Tensor, coef: &Tensor, wrt: &[&Tensor]) -> Vec<Vec<f32>> {
+        let g = y.mul(coef).unwrap().sum_all().unwrap().backward().unwrap();
+        let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        std::iter::once(f(y))
+            .chain(wrt.iter().map(|t| f(g.get(t).unwrap())))
+            .collect()
+    }
+
+    /// Every value of `a` within 1e-5 of the matching value of `c`.
+    fn assert_all_close(a: &[Vec<f32>], c: &[Vec<f32>], what: &str) {
+        assert_eq!(a.len(), c.len());
+        for (p, q) in a.iter().zip(c) {
+            assert_eq!(p.len(), q.len());
+            for (u, v) in p.iter().zip(q) {
+                assert!((u - v).abs() < 1e-5, "{u} vs {v} ({what})");
             }
         }
     }
@@ -980,22 +984,9 @@ mod tests {
                 crate::layers::linear(xt, wt, bt).unwrap()
             };
             assert_eq!(y.dims(), &[2, 5, 4]);
-            let g = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
-            let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            vec![
-                f(&y),
-                f(g.get(xt).unwrap()),
-                f(g.get(wt).unwrap()),
-                f(g.get(bt).unwrap()),
-            ]
+            value_and_grads(&y, &coef, &[xt, wt, bt])
         };
-        let (a, c) = (run(true), run(false));
-        for (p, q) in a.iter().zip(&c) {
-            assert_eq!(p.len(), q.len());
-            for (u, v) in p.iter().zip(q) {
-                assert!((u - v).abs() < 1e-5, "{u} vs {v}");
-            }
-        }
+        assert_all_close(&run(true), &run(false), "linear");
     }
 
     #[test]
