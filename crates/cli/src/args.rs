@@ -461,4 +461,8 @@ pub struct BenchArgs {
     pub dropout: bool,
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
+    /// Also time every op kind (forward, backward, optimizer) over the timed steps: a
+    /// table on stderr and a `profile` field in the JSON. Adds a little overhead.
+    #[arg(long)]
+    pub profile: bool,
 }

@@ -26,6 +26,9 @@ use candle_core::{
 };
 use rayon::prelude::*;
 
+use crate::profile::{span, Phase};
+use crate::simd;
+
 fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
     let data = s.as_slice::<f32>()?;
     match l.contiguous_offsets() {
@@ -46,7 +49,7 @@ fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
 
 /// Runs `f` on the contiguous f32 data of a CPU tensor without copying it (unless the
 /// tensor is strided, when a contiguous copy is made first).
-fn with_slice<R>(
+pub fn with_slice<R>(
     t: &Tensor,
     f: impl FnOnce(&[f32]) -> candle_core::Result<R>,
 ) -> candle_core::Result<R> {
@@ -181,6 +184,7 @@ impl CustomOp3 for Attention {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("attention", Phase::Forward);
         let (q, k, v) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
         let (b, len, h, dh) = self.dims(l1)?;
         let hd = h * dh;
@@ -220,18 +224,7 @@ impl CustomOp3 for Attention {
                         none,
                     );
                     for row in p.chunks_mut(len) {
-                        let mut m = f32::NEG_INFINITY;
-                        for (x, bj) in row.iter_mut().zip(bias) {
-                            *x = *x * self.scale + bj;
-                            m = m.max(*x);
-                        }
-                        let mut z = 0f32;
-                        for x in row.iter_mut() {
-                            *x = (*x - m).exp();
-                            z += *x;
-                        }
-                        let inv = 1.0 / z;
-                        row.iter_mut().for_each(|x| *x *= inv);
+                        simd::softmax_row(row, bias, self.scale);
                     }
                     let pt: &[f32] = match &self.keep {
                         Some(keep) => {
@@ -268,6 +261,7 @@ impl CustomOp3 for Attention {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let _p = span("attention", Phase::Backward);
         let (b, len, hd) = q.dims3()?;
         let (h, dh) = (self.heads, hd / self.heads.max(1));
         let (seq, ll) = (len * hd, len * len);
@@ -474,6 +468,7 @@ impl CustomOp3 for Linear {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("linear", Phase::Forward);
         let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
         let (out, inp) = l2.shape().dims2()?;
         let dims = l1.dims();
@@ -504,6 +499,7 @@ impl CustomOp3 for Linear {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let _p = span("linear", Phase::Backward);
         let (out, inp) = w.dims2()?;
         let rows = x.elem_count() / inp.max(1);
         let (dx, dw, db) = with_slice(grad, |g| {
@@ -563,6 +559,7 @@ impl CustomOp3 for LayerNorm {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("layer-norm", Phase::Forward);
         let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
         let h = w.len();
         let mut y = vec![0f32; x.len()];
@@ -588,6 +585,7 @@ impl CustomOp3 for LayerNorm {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let _p = span("layer-norm", Phase::Backward);
         let xv = values(x)?;
         let wv = values(w)?;
         let gv = values(grad)?;
@@ -637,29 +635,8 @@ impl CustomOp3 for LayerNorm {
     }
 }
 
-/// erf(x) by Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7, below f32 resolution of
-/// the GELU outputs that use it); several times faster than a libm erff.
-#[inline]
-fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t
-        * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * (-a * a).exp();
-    if x < 0.0 {
-        -y
-    } else {
-        y
-    }
-}
-
 /// Exact GELU, `x·Φ(x)` with `Φ(x) = ½(1 + erf(x/√2))`.
 struct GeluErf;
-
-const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
-/// 1/√(2π)
-const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 impl CustomOp1 for GeluErf {
     fn name(&self) -> &'static str {
@@ -667,16 +644,12 @@ impl CustomOp1 for GeluErf {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("gelu", Phase::Forward);
         let x = slice(s, l)?;
         let mut y = vec![0f32; x.len()];
-        let f = |(yc, xc): (&mut [f32], &[f32])| {
-            for (o, &v) in yc.iter_mut().zip(xc) {
-                *o = 0.5 * v * (1.0 + erf(v * FRAC_1_SQRT_2));
-            }
-        };
         y.par_chunks_mut(PAR_MIN)
             .zip(x.par_chunks(PAR_MIN))
-            .for_each(f);
+            .for_each(|(yc, xc)| simd::gelu_forward(yc, xc));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -687,19 +660,14 @@ impl CustomOp1 for GeluErf {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
+        let _p = span("gelu", Phase::Backward);
         let x = values(arg)?;
         let g = values(grad)?;
         let mut dx = vec![0f32; x.len()];
         dx.par_chunks_mut(PAR_MIN)
             .zip(x.par_chunks(PAR_MIN))
             .zip(g.par_chunks(PAR_MIN))
-            .for_each(|((dc, xc), gc)| {
-                for ((d, &v), &gv) in dc.iter_mut().zip(xc).zip(gc) {
-                    let cdf = 0.5 * (1.0 + erf(v * FRAC_1_SQRT_2));
-                    let pdf = INV_SQRT_2PI * (-0.5 * v * v).exp();
-                    *d = gv * (cdf + v * pdf);
-                }
-            });
+            .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
         Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
 }
@@ -723,6 +691,7 @@ impl CustomOp2 for MaskedSoftmax {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("softmax", Phase::Forward);
         let (x, bias) = (slice(s1, l1)?, slice(s2, l2)?);
         let dims = l1.dims();
         let l = dims[dims.len() - 1];
@@ -733,18 +702,8 @@ impl CustomOp2 for MaskedSoftmax {
             .enumerate()
             .for_each(|(r, (yr, xr))| {
                 let b = &bias[(r * l / per_batch) * l..][..l];
-                let mut m = f32::NEG_INFINITY;
-                for j in 0..l {
-                    yr[j] = xr[j] * self.scale + b[j];
-                    m = m.max(yr[j]);
-                }
-                let mut z = 0f32;
-                for v in yr.iter_mut() {
-                    *v = (*v - m).exp();
-                    z += *v;
-                }
-                let inv = 1.0 / z;
-                yr.iter_mut().for_each(|v| *v *= inv);
+                yr.copy_from_slice(xr);
+                simd::softmax_row(yr, b, self.scale);
             });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
@@ -756,6 +715,7 @@ impl CustomOp2 for MaskedSoftmax {
         res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let _p = span("softmax", Phase::Backward);
         let y = values(res)?;
         let g = values(grad)?;
         let n = *res.dims().last().unwrap_or(&1);
@@ -805,6 +765,7 @@ impl CustomOp2 for BiasAdd {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("bias-add", Phase::Forward);
         let (x, b) = (slice(s1, l1)?, slice(s2, l2)?);
         let n = b.len();
         let mut y = x.to_vec();
@@ -824,6 +785,7 @@ impl CustomOp2 for BiasAdd {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let _p = span("bias-add", Phase::Backward);
         let db = with_slice(grad, |g| Ok(column_sums(g, b.elem_count())))?;
         Ok((
             Some(grad.clone()),
@@ -841,7 +803,8 @@ pub fn bias_add(x: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
     }
 }
 
-fn fusable(ts: &[&Tensor]) -> bool {
+/// Whether the fused CPU kernels apply: every tensor is f32 on the CPU.
+pub fn fusable(ts: &[&Tensor]) -> bool {
     ts.iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }
@@ -1069,14 +1032,6 @@ mod tests {
             for (u, v) in p.iter().zip(&q) {
                 assert!((u - v).abs() < 1e-6, "{u} vs {v}");
             }
-        }
-    }
-
-    #[test]
-    fn fast_erf_is_accurate() {
-        for i in -400..=400 {
-            let x = i as f32 / 100.0;
-            assert!((erf(x) - libm::erff(x)).abs() < 3e-7, "erf({x})");
         }
     }
 

@@ -59,6 +59,7 @@ pub fn dropout(x: &Tensor, p: f32, rng: Option<&mut ChaCha8Rng>) -> Result<Tenso
     if p <= 0.0 {
         return Ok(x.clone());
     }
+    let _p = crate::profile::span("dropout", crate::profile::Phase::Forward);
     let mask = dropout_keep(x.elem_count(), p, rng);
     let mask = Tensor::from_vec(mask, x.dims(), x.device())?.to_dtype(x.dtype())?;
     Ok(x.mul(&mask)?)

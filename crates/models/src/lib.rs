@@ -13,11 +13,15 @@
 pub mod config;
 mod error;
 pub mod fused;
+pub mod grads;
 pub mod layers;
 pub mod model;
 pub mod params;
+pub mod profile;
+pub mod simd;
 
 pub use config::{Activation, Arch, ModelConfig};
 pub use error::{ModelError, Result};
+pub use grads::{Gradients, SparseRows};
 pub use model::{cross_entropy, EncodedBatch, Forward, LoadOptions, SequenceClassifier};
 pub use params::{decays, LoadReport, ParamStore};

@@ -11,15 +11,17 @@
 
 use std::path::Path;
 
-use candle_core::{Device, Tensor, D};
+use candle_core::{Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::fused::{attention, layer_norm, linear};
+use crate::fused::{attention, fusable, layer_norm, linear};
+use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layers::{activation, attention_bias, dropout, dropout_keep};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
+use crate::profile::{span, Phase};
 use crate::{ModelError, Result};
 
 /// A padded batch of token ids, row-major `[batch, len]`.
@@ -42,6 +44,8 @@ pub struct Forward {
     pub classifier_input: Tensor,
     /// Embedding output then each layer's output, when requested.
     pub hidden_states: Vec<Tensor>,
+    /// Embedding lookups whose gradient [`SequenceClassifier::backward`] gathers sparsely.
+    pub(crate) lookups: Vec<SparseLookup>,
 }
 
 /// Options of [`SequenceClassifier::load`].
@@ -226,6 +230,17 @@ impl SequenceClassifier {
         self.forward_impl(b, rng, want_hidden, true)
     }
 
+    /// Backpropagates `loss` (computed from `out`): candle's gradient store for the dense
+    /// parameters, and the word-embedding gradient as sparse rows where the forward
+    /// gathered it that way (f32 on the CPU; see [`crate::grads`]).
+    pub fn backward(&self, out: &Forward, loss: &Tensor) -> Result<Gradients> {
+        let store = {
+            let _p = span("autograd", Phase::Backward);
+            loss.backward()?
+        };
+        gather_sparse(&out.lookups, store)
+    }
+
     /// Logits for evaluation and prediction: no dropout and no autograd bookkeeping.
     pub fn infer(&self, b: &EncodedBatch) -> Result<Tensor> {
         Ok(self.forward_impl(b, None, false, false)?.logits)
@@ -257,12 +272,28 @@ impl SequenceClassifier {
         let shape = (b.batch, b.len);
         let ids = Tensor::from_slice(&b.ids, shape, dev)?;
         let pos = Tensor::from_vec(self.position_ids(b), shape, dev)?;
-        let word = self.w(&format!("{p}.embeddings.word_embeddings.weight"), track)?;
+        let emb_span = span("embeddings", Phase::Forward);
+        let word_name = format!("{p}.embeddings.word_embeddings.weight");
+        let table = self.params.t(&word_name)?;
+        let flat_ids = ids.flatten_all()?;
+        let mut lookups = vec![];
+        // Training on the CPU: the lookup's output is an autograd leaf, so the table's
+        // gradient can be gathered as sparse rows instead of a dense scatter.
+        let words = if track && fusable(&[table]) {
+            let leaf = Var::from_tensor(&table.detach().embedding(&flat_ids)?)?;
+            lookups.push(SparseLookup {
+                param: word_name,
+                ids: b.ids.clone(),
+                leaf: leaf.clone(),
+                height: table.dim(0)?,
+            });
+            leaf.as_tensor().clone()
+        } else {
+            self.w(&word_name, track)?.embedding(&flat_ids)?
+        };
         let posw = self.w(&format!("{p}.embeddings.position_embeddings.weight"), track)?;
         let h = cfg.hidden_size;
-        let mut x = word
-            .embedding(&ids.flatten_all()?)?
-            .add(&posw.embedding(&pos.flatten_all()?)?)?;
+        let mut x = words.add(&posw.embedding(&pos.flatten_all()?)?)?;
         if cfg.type_vocab_size > 0 {
             let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
             let tw = self.w(
@@ -272,6 +303,7 @@ impl SequenceClassifier {
             x = x.add(&tw.embedding(&tt)?)?;
         }
         let x = x.reshape((b.batch, b.len, h))?;
+        drop(emb_span);
         let x = self.ln(&x, &format!("{p}.embeddings.LayerNorm"), track)?;
         let mut x = dropout(&x, cfg.hidden_dropout, rng.as_deref_mut())?;
         let mut hidden = vec![];
@@ -291,11 +323,10 @@ impl SequenceClassifier {
             // Dropout on the attention probabilities, drawn here in the same order as an
             // explicit dropout on the [B, H, L, L] probabilities would draw it.
             let keep = match rng.as_deref_mut() {
-                Some(r) if cfg.attention_dropout > 0.0 => Some(dropout_keep(
-                    b.batch * nh * b.len * b.len,
-                    cfg.attention_dropout,
-                    r,
-                )),
+                Some(r) if cfg.attention_dropout > 0.0 => Some({
+                    let _p = span("dropout", Phase::Forward);
+                    dropout_keep(b.batch * nh * b.len * b.len, cfg.attention_dropout, r)
+                }),
                 _ => None,
             };
             let ctx = attention(&q, &k, &v, &bias, nh, scale, keep)?;
@@ -303,7 +334,11 @@ impl SequenceClassifier {
             if cfg.arch != Arch::DistilBert {
                 attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
             }
-            let x1 = self.ln(&(attn + &x)?, &format!("{l}.{}", names.attn_ln), track)?;
+            let sum = {
+                let _p = span("residual-add", Phase::Forward);
+                (attn + &x)?
+            };
+            let x1 = self.ln(&sum, &format!("{l}.{}", names.attn_ln), track)?;
             let f = activation(
                 &self.lin(&x1, &format!("{l}.{}", names.ffn_in), track)?,
                 cfg.activation,
@@ -313,11 +348,16 @@ impl SequenceClassifier {
                 cfg.hidden_dropout,
                 rng.as_deref_mut(),
             )?;
-            x = self.ln(&(f + &x1)?, &format!("{l}.{}", names.out_ln), track)?;
+            let sum = {
+                let _p = span("residual-add", Phase::Forward);
+                (f + &x1)?
+            };
+            x = self.ln(&sum, &format!("{l}.{}", names.out_ln), track)?;
             if want_hidden {
                 hidden.push(x.clone());
             }
         }
+        let head_span = span("head", Phase::Forward);
         let first = x.narrow(1, 0, 1)?.squeeze(1)?;
         let (classifier_input, logits) = match cfg.arch {
             Arch::Bert => {
@@ -342,10 +382,12 @@ impl SequenceClassifier {
                 (dense, logits)
             }
         };
+        drop(head_span);
         Ok(Forward {
             logits,
             classifier_input,
             hidden_states: hidden,
+            lookups,
         })
     }
 }
@@ -353,6 +395,7 @@ impl SequenceClassifier {
 /// Mean cross-entropy of `logits [B, K]` against `labels`, optionally class-weighted
 /// (PyTorch semantics: `Σ w_y·(−log p_y) / Σ w_y`).
 pub fn cross_entropy(logits: &Tensor, labels: &[u32], weights: Option<&[f32]>) -> Result<Tensor> {
+    let _p = span("loss", Phase::Forward);
     let dev = logits.device();
     let (b, _) = logits.dims2()?;
     let m = logits.max_keepdim(D::Minus1)?.detach();

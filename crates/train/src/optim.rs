@@ -11,15 +11,23 @@
 //! (no biases, no LayerNorm), as transformers' Trainer groups them. Gradient-norm clipping
 //! is folded into the update (the gradients are scaled while they are read).
 //!
-//! On the CPU the update is one fused pass over flat host vectors. On an accelerator the
+//! On the CPU the update is one fused pass that rewrites each parameter's storage in place
+//! (no copy of the model out and back), reading the gradients where autograd left them.
+//! The word-embedding gradient arrives as sparse rows ([`SparseRows`]); the rows it lacks
+//! are updated with a zero gradient, exactly as the dense update would (their moments
+//! decay and the weights keep moving with them), so the result does not change. On an accelerator the
 //! gradients and both moments stay on the device and the same formula runs as tensor
 //! operations, so a step never copies the model across the bus.
 
 use std::collections::HashMap;
 
-use candle_core::{backprop::GradStore, DType, Device, Tensor};
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
 use rayon::prelude::*;
-use textclf_models::{decays, ParamStore};
+use textclf_models::fused::with_slice;
+use textclf_models::profile::{span, Phase};
+use textclf_models::{decays, Gradients, ParamStore, SparseRows};
 
 use crate::{Result, TrainError};
 
@@ -58,11 +66,12 @@ enum Moments {
     Device { m: Vec<Tensor>, v: Vec<Tensor> },
 }
 
-/// One parameter's gradient: a flat host vector for the fused CPU update, or a tensor left
-/// on the accelerator.
+/// One parameter's gradient: a contiguous f32 CPU tensor for the fused CPU update, the
+/// touched rows of an embedding table, or a tensor left on the accelerator.
 #[derive(Debug, Clone)]
 pub enum Grad {
-    Host(Vec<f32>),
+    Host(Tensor),
+    Rows(SparseRows),
     Device(Tensor),
 }
 
@@ -73,10 +82,9 @@ pub type Grads = Vec<Option<Grad>>;
 pub fn accumulate(a: &mut Grads, b: Grads) -> Result<()> {
     for (x, y) in a.iter_mut().zip(b) {
         match (x.as_mut(), y) {
-            (Some(Grad::Host(x)), Some(Grad::Host(y))) => {
-                x.iter_mut().zip(&y).for_each(|(p, q)| *p += q)
-            }
-            (Some(Grad::Device(x)), Some(Grad::Device(y))) => *x = (&*x + &y)?,
+            (Some(Grad::Host(x)), Some(Grad::Host(y)))
+            | (Some(Grad::Device(x)), Some(Grad::Device(y))) => *x = (&*x + &y)?,
+            (Some(Grad::Rows(x)), Some(Grad::Rows(y))) => x.add(&y),
             (Some(_), Some(_)) => {
                 return Err(TrainError::Checkpoint(
                     "internal: host and device gradients cannot be accumulated together".into(),
@@ -93,13 +101,17 @@ pub fn accumulate(a: &mut Grads, b: Grads) -> Result<()> {
 /// fixed order, so the result (and therefore training) is bit-for-bit reproducible. Device
 /// gradients are reduced on the device and read back once.
 pub fn grad_norm(g: &Grads) -> Result<f64> {
+    let _p = span("grad-norm", Phase::Optimizer);
     let parts: Vec<f64> = g
         .par_iter()
         .map(|v| match v {
-            Some(Grad::Host(v)) => v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>(),
-            _ => 0.0,
+            Some(Grad::Host(t)) => with_slice(t, |v| {
+                Ok(v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
+            }),
+            Some(Grad::Rows(r)) => Ok(r.sum_sq()),
+            _ => Ok(0.0),
         })
-        .collect();
+        .collect::<candle_core::Result<_>>()?;
     let mut total = parts.iter().sum::<f64>();
     let device: Vec<Tensor> = g
         .iter()
@@ -164,19 +176,27 @@ impl AdamW {
         })
     }
 
-    /// Reads the gradients of `params` out of a `GradStore`, in the form [`AdamW::step`]
-    /// works on: flat host vectors for host state, tensors left in place otherwise.
-    pub fn collect_grads(&self, params: &ParamStore, store: &GradStore) -> Result<Grads> {
+    /// Picks the gradients of `params` out of a backward pass, in the form
+    /// [`AdamW::step`] works on: CPU tensors and sparse rows for host state (nothing is
+    /// copied), device tensors otherwise (sparse rows are then made dense).
+    pub fn collect_grads(&self, params: &ParamStore, grads: &Gradients) -> Result<Grads> {
         let host = matches!(self.moments, Moments::Host { .. });
         params
             .vars()
             .iter()
-            .map(|(_, v)| {
-                let Some(g) = store.get(v.as_tensor()) else {
+            .map(|(name, v)| {
+                if let Some(rows) = grads.sparse.get(name) {
+                    return Ok(Some(if host {
+                        Grad::Rows(rows.clone())
+                    } else {
+                        Grad::Device(rows.to_dense(v.device())?)
+                    }));
+                }
+                let Some(g) = grads.store.get(v.as_tensor()) else {
                     return Ok(None);
                 };
                 Ok(Some(if host {
-                    Grad::Host(g.flatten_all()?.to_vec1::<f32>()?)
+                    Grad::Host(g.to_dtype(DType::F32)?.contiguous()?)
                 } else {
                     Grad::Device(g.clone())
                 }))
@@ -187,6 +207,7 @@ impl AdamW {
     /// One update with learning rate `lr`; gradients are multiplied by `scale` first
     /// (clipping, or 1/accumulation steps). Parameters without a gradient are left alone.
     pub fn step(&mut self, params: &ParamStore, grads: &Grads, lr: f64, scale: f64) -> Result<()> {
+        let _p = span("adamw", Phase::Optimizer);
         self.step += 1;
         let c = self.config;
         let t = self.step as i32;
@@ -221,32 +242,39 @@ impl AdamW {
                     v[i] = vi;
                     continue;
                 }
-                (Moments::Host { m, v }, Grad::Host(g)) => (&mut m[i], &mut v[i], g),
+                (Moments::Host { m, v }, g @ (Grad::Host(_) | Grad::Rows(_))) => {
+                    (&mut m[i], &mut v[i], g)
+                }
                 _ => {
                     return Err(TrainError::Checkpoint(
                         "internal: gradients and optimizer state are on different devices".into(),
                     ))
                 }
             };
-            let decay_factor = decay_factor as f32;
-            let shape = var.dims().to_vec();
-            let mut w: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
-            let bc2_sqrt = bc2_sqrt as f32;
-            const CHUNK: usize = 1 << 14;
-            w.par_chunks_mut(CHUNK)
-                .zip(m.par_chunks_mut(CHUNK))
-                .zip(v.par_chunks_mut(CHUNK))
-                .zip(g.par_chunks(CHUNK))
-                .for_each(|(((w, m), v), g)| {
-                    for j in 0..w.len() {
-                        let gj = g[j] * scale;
-                        w[j] *= decay_factor;
-                        m[j] = b1 * m[j] + omb1 * gj;
-                        v[j] = b2 * v[j] + omb2 * gj * gj;
-                        w[j] -= step_size * m[j] / (v[j].sqrt() / bc2_sqrt + eps);
-                    }
-                });
-            var.set(&Tensor::from_vec(w, shape, var.device())?)?;
+            let k = Coeffs {
+                scale,
+                decay: decay_factor as f32,
+                b1,
+                b2,
+                omb1,
+                omb2,
+                step_size,
+                bc2_sqrt: bc2_sqrt as f32,
+                eps,
+            };
+            let mut run = |grad: GradView| {
+                var.as_tensor().inplace_op1(&InPlace {
+                    m: Mutex::new(m.as_mut_slice()),
+                    v: Mutex::new(v.as_mut_slice()),
+                    grad,
+                    k,
+                })
+            };
+            match g {
+                Grad::Host(t) => with_slice(t, |gv| run(GradView::Dense(gv)))?,
+                Grad::Rows(r) => run(GradView::Rows(r))?,
+                Grad::Device(_) => unreachable!("matched above"),
+            }
         }
         Ok(())
     }
@@ -307,6 +335,121 @@ impl AdamW {
             }
         }
         self.step = step;
+        Ok(())
+    }
+}
+
+/// The scalars of one AdamW update.
+#[derive(Clone, Copy)]
+struct Coeffs {
+    scale: f32,
+    decay: f32,
+    b1: f32,
+    b2: f32,
+    omb1: f32,
+    omb2: f32,
+    step_size: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+}
+
+impl Coeffs {
+    /// Updates a run of weights and their moments with gradient `g` (`None`: zero).
+    #[inline]
+    fn apply(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>) {
+        let k = *self;
+        let n = m.len();
+        let mut one = |j: usize, gj: f32| {
+            let gj = gj * k.scale;
+            w[j] *= k.decay;
+            m[j] = k.b1 * m[j] + k.omb1 * gj;
+            v[j] = k.b2 * v[j] + k.omb2 * gj * gj;
+            w[j] -= k.step_size * m[j] / (v[j].sqrt() / k.bc2_sqrt + k.eps);
+        };
+        match g {
+            Some(g) => (0..g.len()).for_each(|j| one(j, g[j])),
+            None => (0..n).for_each(|j| one(j, 0.0)),
+        }
+    }
+}
+
+enum GradView<'a> {
+    Dense(&'a [f32]),
+    Rows(&'a SparseRows),
+}
+
+/// The fused AdamW update of one parameter, run on its storage in place.
+struct InPlace<'a> {
+    m: Mutex<&'a mut [f32]>,
+    v: Mutex<&'a mut [f32]>,
+    grad: GradView<'a>,
+    k: Coeffs,
+}
+
+impl InplaceOp1 for InPlace<'_> {
+    fn name(&self) -> &'static str {
+        "textclf-adamw"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let (CpuStorage::F32(data), Some((a, b))) = (storage, layout.contiguous_offsets()) else {
+            candle_core::bail!("AdamW: parameters must be contiguous f32 on the CPU");
+        };
+        let w = &mut data[a..b];
+        let lock_err = |_| candle_core::Error::Msg("AdamW: poisoned lock".into());
+        let mut m = self.m.lock().map_err(lock_err)?;
+        let mut v = self.v.lock().map_err(lock_err)?;
+        if m.len() != w.len() || v.len() != w.len() {
+            candle_core::bail!("AdamW: state of {} values for {} weights", m.len(), w.len());
+        }
+        let k = self.k;
+        match &self.grad {
+            GradView::Dense(g) => {
+                if g.len() != w.len() {
+                    candle_core::bail!(
+                        "AdamW: gradient of {} values for {} weights",
+                        g.len(),
+                        w.len()
+                    );
+                }
+                const CHUNK: usize = 1 << 14;
+                w.par_chunks_mut(CHUNK)
+                    .zip(m.par_chunks_mut(CHUNK))
+                    .zip(v.par_chunks_mut(CHUNK))
+                    .zip(g.par_chunks(CHUNK))
+                    .for_each(|(((w, m), v), g)| k.apply(w, m, v, Some(g)));
+            }
+            GradView::Rows(r) => {
+                let width = r.width.max(1);
+                if r.height * width != w.len() || r.values.len() != r.rows.len() * width {
+                    candle_core::bail!("AdamW: sparse gradient does not fit the table");
+                }
+                let per = ((1 << 14) / width).max(1);
+                w.par_chunks_mut(per * width)
+                    .zip(m.par_chunks_mut(per * width))
+                    .zip(v.par_chunks_mut(per * width))
+                    .enumerate()
+                    .for_each(|(c, ((w, m), v))| {
+                        let first = c * per;
+                        let mut next = r.rows.partition_point(|&x| (x as usize) < first);
+                        for (i, ((w, m), v)) in w
+                            .chunks_mut(width)
+                            .zip(m.chunks_mut(width))
+                            .zip(v.chunks_mut(width))
+                            .enumerate()
+                        {
+                            let g = match r.rows.get(next) {
+                                Some(&x) if x as usize == first + i => {
+                                    next += 1;
+                                    Some(&r.values[(next - 1) * width..][..width])
+                                }
+                                _ => None,
+                            };
+                            k.apply(w, m, v, g);
+                        }
+                    });
+            }
+        }
         Ok(())
     }
 }

@@ -459,7 +459,8 @@ impl Trainer<'_> {
                 }
                 let preds = out.logits.argmax(1)?.to_vec1::<u32>()?;
                 st.correct += preds.iter().zip(&y).filter(|(a, b)| a == b).count();
-                let g = opt.collect_grads(&self.model.params, &loss.backward()?)?;
+                let g =
+                    opt.collect_grads(&self.model.params, &self.model.backward(&out, &loss)?)?;
                 match acc.as_mut() {
                     Some(a) => accumulate(a, g)?,
                     None => acc = Some(g),

@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor};
 use textclf_core::{Classifier, Dataset, LabelSet};
 use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
 use textclf_train::batch::Padding;
-use textclf_train::optim::{AdamW, AdamWConfig};
+use textclf_train::optim::{AdamW, AdamWConfig, Grad};
 use textclf_train::tokenize::{TextEncoder, Truncation};
 use textclf_train::{
     InferenceSettings, Progress, Silent, TrainConfig, TrainError, Trainer, TransformerClassifier,
@@ -88,11 +88,11 @@ fn adamw_step_matches_pytorch(tensor_state: bool) {
         mask: ints(&io["attention_mask"]),
         type_ids: ints(&io["token_type_ids"]),
     };
-    let logits = model.forward(&batch, None, false).unwrap().logits;
-    let loss = cross_entropy(&logits, &ints(&io["labels"]), None).unwrap();
+    let out = model.forward(&batch, None, false).unwrap();
+    let loss = cross_entropy(&out.logits, &ints(&io["labels"]), None).unwrap();
     let mut opt = AdamW::with_state(&model.params, AdamWConfig::default(), tensor_state).unwrap();
     let grads = opt
-        .collect_grads(&model.params, &loss.backward().unwrap())
+        .collect_grads(&model.params, &model.backward(&out, &loss).unwrap())
         .unwrap();
     opt.step(&model.params, &grads, 1e-3, 1.0).unwrap();
     for p in [
@@ -126,6 +126,63 @@ fn adamw_step_matches_pytorch(tensor_state: bool) {
         .as_f64()
         .unwrap() as f32;
     assert!(max_diff(&got, &io[&key]) <= atol);
+}
+
+#[test]
+fn sparse_embedding_rows_update_like_the_dense_gradient() {
+    // Three steps on different single sentences, so later steps leave rows untouched that
+    // earlier ones moved: those rows must keep moving with their decaying moments, as
+    // they do with PyTorch's dense gradient.
+    let io =
+        candle_core::safetensors::load(tiny_dir().join("io.safetensors"), &Device::Cpu).unwrap();
+    let (rows, len) = io["input_ids"].dims2().unwrap();
+    let (ids, mask, types) = (
+        ints(&io["input_ids"]),
+        ints(&io["attention_mask"]),
+        ints(&io["token_type_ids"]),
+    );
+    let word = "bert.embeddings.word_embeddings.weight";
+    let (sparse, dense) = (load_tiny(3, 0), load_tiny(3, 0));
+    let mut opt_s = AdamW::new(&sparse.params, AdamWConfig::default()).unwrap();
+    let mut opt_d = AdamW::new(&dense.params, AdamWConfig::default()).unwrap();
+    for step in 0..3 {
+        let r = step % rows;
+        let b = EncodedBatch {
+            batch: 1,
+            len,
+            ids: ids[r * len..][..len].to_vec(),
+            mask: mask[r * len..][..len].to_vec(),
+            type_ids: types[r * len..][..len].to_vec(),
+        };
+        let grads = |m: &SequenceClassifier, opt: &AdamW| {
+            let out = m.forward(&b, None, false).unwrap();
+            let loss = cross_entropy(&out.logits, &[step as u32 % 3], None).unwrap();
+            opt.collect_grads(&m.params, &m.backward(&out, &loss).unwrap())
+                .unwrap()
+        };
+        let gs = grads(&sparse, &opt_s);
+        let mut gd = grads(&dense, &opt_d);
+        let i = sparse
+            .params
+            .vars()
+            .iter()
+            .position(|(n, _)| n == word)
+            .unwrap();
+        let Some(Grad::Rows(r)) = &gs[i] else {
+            panic!("the word embeddings' gradient should be sparse rows on the CPU")
+        };
+        assert!(r.rows.len() < r.height / 2, "only the sentence's rows");
+        gd[i] = Some(Grad::Host(r.to_dense(&Device::Cpu).unwrap()));
+        opt_s.step(&sparse.params, &gs, 1e-2, 0.5).unwrap();
+        opt_d.step(&dense.params, &gd, 1e-2, 0.5).unwrap();
+    }
+    for (name, v) in sparse.params.vars() {
+        let d = max_diff(v.as_tensor(), dense.params.t(name).unwrap());
+        assert!(
+            d <= 1e-7,
+            "{name}: sparse and dense updates differ by {d:e}"
+        );
+    }
 }
 
 /// A small two-class corpus with a clear signal.

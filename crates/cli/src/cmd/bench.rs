@@ -7,6 +7,7 @@ use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use textclf_models::profile::{self, OpTime, Phase};
 use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
 use textclf_train::optim::{clip_factor, grad_norm, AdamW, AdamWConfig};
 
@@ -52,6 +53,50 @@ fn summary(ms: &mut [f64]) -> serde_json::Value {
     json!({ "median_ms": median, "min_ms": ms[0], "max_ms": ms[n - 1] })
 }
 
+/// Per-step milliseconds of each op kind, plus an `other` row per phase for the time no
+/// span covered (candle's built-in ops and bookkeeping outside the spans), as JSON, and a
+/// table through `ui`. `phase_ms` are the measured medians of the phases' wall times.
+fn profile_report(
+    ops: &[OpTime],
+    steps: usize,
+    phase_ms: &[(Phase, f64)],
+    ui: &Ui,
+) -> serde_json::Value {
+    let per_step = |s: f64| s * 1e3 / steps.max(1) as f64;
+    let mut rows = vec![];
+    let mut lines = vec![format!(
+        "{:<10} {:<16} {:>10} {:>8} {:>7}",
+        "phase", "op", "ms/step", "calls", "share"
+    )];
+    for &(phase, wall) in phase_ms {
+        let mut these: Vec<(String, f64, u64)> = ops
+            .iter()
+            .filter(|o| o.phase == phase)
+            .map(|o| {
+                (
+                    o.op.to_string(),
+                    per_step(o.seconds),
+                    o.calls / steps.max(1) as u64,
+                )
+            })
+            .collect();
+        let covered: f64 = these.iter().map(|t| t.1).sum();
+        these.push(("other".into(), (wall - covered).max(0.0), 0));
+        let name = serde_json::to_value(phase).unwrap_or_default();
+        let name = name.as_str().unwrap_or("?").to_string();
+        for (op, ms, calls) in these {
+            let share = if wall > 0.0 { ms / wall } else { 0.0 };
+            lines.push(format!(
+                "{name:<10} {op:<16} {ms:>10.1} {calls:>8} {:>6.1}%",
+                share * 100.0
+            ));
+            rows.push(json!({ "phase": name, "op": op, "ms_per_step": ms, "calls_per_step": calls, "share_of_phase": share }));
+        }
+    }
+    ui.note(&lines.join("\n"));
+    json!(rows)
+}
+
 fn load(a: &BenchArgs) -> anyhow::Result<SequenceClassifier> {
     let opts = LoadOptions {
         num_labels: 2,
@@ -77,12 +122,13 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let (mut fwd, mut bwd, mut optim, mut total) = (vec![], vec![], vec![], vec![]);
     for s in 0..a.warmup + a.steps {
+        profile::set_enabled(a.profile && s >= a.warmup);
         let t0 = Instant::now();
         let out = model.forward(&b, a.dropout.then_some(&mut rng), false)?;
         let loss = cross_entropy(&out.logits, &labels, None)?;
         let _: f32 = loss.to_scalar()?;
         let t1 = Instant::now();
-        let grads = opt.collect_grads(&model.params, &loss.backward()?)?;
+        let grads = opt.collect_grads(&model.params, &model.backward(&out, &loss)?)?;
         // Accelerators run asynchronously: wait for the work before reading the clock.
         model.device().synchronize()?;
         let t2 = Instant::now();
@@ -102,11 +148,21 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
             ));
         }
     }
-    let v = json!({
+    profile::set_enabled(false);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let phases = [
+        (Phase::Forward, mean(&fwd)),
+        (Phase::Backward, mean(&bwd)),
+        (Phase::Optimizer, mean(&optim)),
+    ];
+    let mut v = json!({
         "bench": "train-step", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
         "dropout": a.dropout, "threads": rayon::current_num_threads(), "steps": a.steps,
         "step": summary(&mut total), "forward": summary(&mut fwd), "backward": summary(&mut bwd), "optimizer": summary(&mut optim),
     });
+    if a.profile {
+        v["profile"] = profile_report(&profile::take(), a.steps, &phases, ui);
+    }
     println!("{}", serde_json::to_string(&v)?);
     Ok(())
 }
@@ -116,6 +172,7 @@ pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     let b = synthetic_batch(&model, a.batch, a.len, 1);
     let mut times = vec![];
     for s in 0..a.warmup + a.steps {
+        profile::set_enabled(a.profile && s >= a.warmup);
         let t0 = Instant::now();
         let logits: Vec<f32> = model.infer(&b)?.flatten_all()?.to_vec1()?;
         std::hint::black_box(logits);
@@ -125,12 +182,18 @@ pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
             times.push(ms);
         }
     }
+    profile::set_enabled(false);
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
     let sum = summary(&mut times);
     let seq_per_s = a.batch as f64 / (sum["median_ms"].as_f64().unwrap_or(f64::NAN) / 1e3);
     let v = json!({
         "bench": "infer", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
         "threads": rayon::current_num_threads(), "steps": a.steps, "batch_time": sum, "seq_per_s": seq_per_s,
     });
+    let mut v = v;
+    if a.profile {
+        v["profile"] = profile_report(&profile::take(), a.steps, &[(Phase::Forward, mean)], ui);
+    }
     println!("{}", serde_json::to_string(&v)?);
     Ok(())
 }
