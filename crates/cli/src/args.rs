@@ -298,6 +298,10 @@ pub struct PredictArgs {
     /// Where to write id,predicted,p_<label>… as CSV (default: stdout).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Run the encoder's linear layers in int8 (dynamic quantization, CPU): about 1.5×
+    /// faster, with accuracy within a few tenths of a point (see BENCHMARKS.md).
+    #[arg(long)]
+    pub int8: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -320,6 +324,10 @@ pub struct EvalArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Run the encoder's linear layers in int8 (dynamic quantization, CPU): about 1.5×
+    /// faster, with accuracy within a few tenths of a point (see BENCHMARKS.md).
+    #[arg(long)]
+    pub int8: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
@@ -465,4 +473,7 @@ pub struct BenchArgs {
     /// table on stderr and a `profile` field in the JSON. Adds a little overhead.
     #[arg(long)]
     pub profile: bool,
+    /// `infer` only: int8 encoder linear layers (as `predict --int8`).
+    #[arg(long)]
+    pub int8: bool,
 }

@@ -18,6 +18,7 @@ pub mod layers;
 pub mod model;
 pub mod params;
 pub mod profile;
+pub mod quant;
 pub mod simd;
 
 pub use config::{Activation, Arch, ModelConfig};

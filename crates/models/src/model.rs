@@ -9,6 +9,7 @@
 //! * RoBERTa (Liu et al. 2019; `modeling_roberta.py`): positions start at `pad + 1` and
 //!   skip padding; head = dropout → `tanh(dense(h₀))` → dropout → `out_proj`.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor, Var, D};
@@ -22,7 +23,11 @@ use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
 use crate::profile::{span, Phase};
+use crate::quant::QuantLinear;
 use crate::{ModelError, Result};
+
+/// Tokens per slice of [`SequenceClassifier::infer`].
+pub const INFER_TOKENS: usize = 2048;
 
 /// A padded batch of token ids, row-major `[batch, len]`.
 #[derive(Debug, Clone)]
@@ -66,6 +71,9 @@ pub struct SequenceClassifier {
     pub num_labels: usize,
     pub params: ParamStore,
     device: Device,
+    /// int8 copies of the encoder's linear layers, used by [`Self::infer`] once
+    /// [`Self::quantize_int8`] has made them.
+    quant: Option<HashMap<String, QuantLinear>>,
 }
 
 impl SequenceClassifier {
@@ -147,6 +155,7 @@ impl SequenceClassifier {
                 num_labels: opts.num_labels,
                 params,
                 device: opts.device.clone(),
+                quant: None,
             },
             report,
         ))
@@ -178,7 +187,69 @@ impl SequenceClassifier {
         Ok(if track { t.clone() } else { t.detach() })
     }
 
+    /// Quantizes the encoder's linear layers (attention projections and feed-forward) to
+    /// int8 for inference on the CPU: [`Self::infer`] then runs them with dynamic int8
+    /// activations (see [`crate::quant`]); training and [`Self::forward`] keep f32. The
+    /// embeddings, LayerNorms and the classification head stay f32. Returns the number of
+    /// layers quantized.
+    pub fn quantize_int8(&mut self) -> Result<usize> {
+        if !self.device.is_cpu() {
+            return Err(ModelError::Weights(
+                "int8 inference runs on the CPU only: drop --int8 or use --device cpu".into(),
+            ));
+        }
+        let p = self.config.arch.prefix();
+        let names = layer_names(self.config.arch);
+        let mut out = HashMap::new();
+        for i in 0..self.config.num_layers {
+            let l = format!("{p}.{}.{i}", names.layer_prefix);
+            for part in [
+                names.q,
+                names.k,
+                names.v,
+                names.attn_out,
+                names.ffn_in,
+                names.ffn_out,
+            ] {
+                let name = format!("{l}.{part}");
+                let w = self.params.t(&format!("{name}.weight"))?;
+                let (o, k) = w.dims2()?;
+                let wv: Vec<f32> = w
+                    .to_dtype(candle_core::DType::F32)?
+                    .flatten_all()?
+                    .to_vec1()?;
+                let bv: Vec<f32> = self
+                    .params
+                    .t(&format!("{name}.bias"))?
+                    .to_dtype(candle_core::DType::F32)?
+                    .to_vec1()?;
+                out.insert(name, QuantLinear::new(&wv, &bv, o, k));
+            }
+        }
+        let n = out.len();
+        self.quant = Some(out);
+        Ok(n)
+    }
+
+    /// Whether [`Self::quantize_int8`] has been applied.
+    pub fn is_int8(&self) -> bool {
+        self.quant.is_some()
+    }
+
     fn lin(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
+        if let (false, Some(q)) = (track, self.quant.as_ref().and_then(|m| m.get(name))) {
+            let _p = span("linear-int8", Phase::Forward);
+            let dims = x.dims().to_vec();
+            let rows = x.elem_count() / q.in_features().max(1);
+            let y = crate::fused::with_slice(&x.to_dtype(candle_core::DType::F32)?, |xv| {
+                Ok(q.forward(xv, rows))
+            })?;
+            let mut od = dims;
+            if let Some(last) = od.last_mut() {
+                *last = q.out_features();
+            }
+            return Ok(Tensor::from_vec(y, od, x.device())?);
+        }
         linear(
             x,
             &self.w(&format!("{name}.weight"), track)?,
@@ -241,9 +312,37 @@ impl SequenceClassifier {
         gather_sparse(&out.lookups, store)
     }
 
+    /// An evaluation-mode pass (no dropout, no autograd bookkeeping, int8 layers if
+    /// quantized) returning the classifier input and, when asked, the hidden states too.
+    pub fn infer_forward(&self, b: &EncodedBatch, want_hidden: bool) -> Result<Forward> {
+        self.forward_impl(b, None, want_hidden, false)
+    }
+
     /// Logits for evaluation and prediction: no dropout and no autograd bookkeeping.
+    ///
+    /// A large batch runs in slices of about [`INFER_TOKENS`] tokens (same logits: rows are
+    /// independent). The activations of a whole 32×128 batch are 25 MB per feed-forward
+    /// tensor, past the size the allocator recycles, so each would be fresh pages from the
+    /// kernel, zeroed, every layer; slices stay cache- and allocator-friendly.
     pub fn infer(&self, b: &EncodedBatch) -> Result<Tensor> {
-        Ok(self.forward_impl(b, None, false, false)?.logits)
+        let rows = (INFER_TOKENS / b.len.max(1)).max(1);
+        if b.batch <= rows {
+            return Ok(self.forward_impl(b, None, false, false)?.logits);
+        }
+        let mut parts = vec![];
+        for start in (0..b.batch).step_by(rows) {
+            let n = rows.min(b.batch - start);
+            let r = start * b.len..(start + n) * b.len;
+            let slice = EncodedBatch {
+                batch: n,
+                len: b.len,
+                ids: b.ids[r.clone()].to_vec(),
+                mask: b.mask[r.clone()].to_vec(),
+                type_ids: b.type_ids[r].to_vec(),
+            };
+            parts.push(self.forward_impl(&slice, None, false, false)?.logits);
+        }
+        Ok(Tensor::cat(&parts, 0)?)
     }
 
     fn forward_impl(

@@ -55,7 +55,7 @@ pub fn erf(x: f32) -> f32 {
 /// Folds `xs` with `f` in eight interleaved lanes, then the lanes in order: a fixed
 /// order (so the result is the same on every path) that the compiler can vectorise.
 #[inline(always)]
-fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut lanes = [init; 8];
     let mut it = xs.chunks_exact(8);
     for c in &mut it {
@@ -76,6 +76,8 @@ const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 /// Runs `$body` (a block using the arguments) through an AVX2+FMA-compiled copy when the CPU
 /// has it, else as compiled for the baseline.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! dispatch {
     ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$meta])*
@@ -100,7 +102,7 @@ macro_rules! dispatch {
     };
 }
 
-dispatch! {
+crate::dispatch! {
     /// `y = x·Φ(x)`, exact GELU.
     fn gelu_forward(y: &mut [f32], x: &[f32]) {
         for (o, &v) in y.iter_mut().zip(x) {
@@ -109,7 +111,7 @@ dispatch! {
     }
 }
 
-dispatch! {
+crate::dispatch! {
     /// `d = g·(Φ(x) + x·φ(x))`, the exact GELU's backward.
     fn gelu_backward(d: &mut [f32], x: &[f32], g: &[f32]) {
         for ((o, &v), &gv) in d.iter_mut().zip(x).zip(g) {
@@ -120,7 +122,7 @@ dispatch! {
     }
 }
 
-dispatch! {
+crate::dispatch! {
     /// In place, `row ← softmax(scale·row + bias)`.
     fn softmax_row(row: &mut [f32], bias: &[f32], scale: f32) {
         for (x, &b) in row.iter_mut().zip(bias) {

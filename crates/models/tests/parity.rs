@@ -338,3 +338,124 @@ fn fewer_layers_keeps_evenly_spaced_ones() {
         .to_string();
     assert!(err.contains("--layers 7"), "{err}");
 }
+
+fn minilm() -> SequenceClassifier {
+    let opts = LoadOptions {
+        num_labels: 2,
+        layers: None,
+        seed: 7,
+        device: Device::Cpu,
+    };
+    SequenceClassifier::load(&shared().join("models/all-MiniLM-L6-v2"), &opts)
+        .unwrap()
+        .0
+}
+
+fn logits(m: &SequenceClassifier, b: &EncodedBatch) -> Vec<f32> {
+    m.infer(b)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
+}
+
+#[test]
+fn int8_inference_stays_close_to_f32() {
+    let io = load_io("minilm");
+    let b = batch(&io);
+    let mut model = minilm();
+    let f32_logits = logits(&model, &b);
+    let f32_out = model.infer_forward(&b, true).unwrap();
+    assert_eq!(
+        model.quantize_int8().unwrap(),
+        36,
+        "6 layers × 6 linear layers"
+    );
+    assert!(model.is_int8());
+    let q_out = model.infer_forward(&b, true).unwrap();
+    let vals = |t: &Tensor| -> Vec<f32> { t.flatten_all().unwrap().to_vec1().unwrap() };
+    // The pooler output (tanh, in [-1, 1]) and the last hidden state (masked).
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let pooled = diff(
+        &vals(&f32_out.classifier_input),
+        &vals(&q_out.classifier_input),
+    );
+    assert!(pooled < 0.05, "int8 pooler output differs by {pooled}");
+    // Last hidden state: the error relative to the values, as an RMS over real tokens
+    // and as a maximum. (7-bit per-token activations blur outlier dimensions most.)
+    let (h32, h8) = (
+        vals(f32_out.hidden_states.last().unwrap()),
+        vals(q_out.hidden_states.last().unwrap()),
+    );
+    let hidden = h32.len() / b.mask.len();
+    let (mut se, mut sv, mut worst, mut range) = (0f64, 0f64, 0f32, 0f32);
+    for (i, (x, y)) in h32.iter().zip(&h8).enumerate() {
+        if b.mask[i / hidden] == 1 {
+            se += ((x - y) as f64).powi(2);
+            sv += (*x as f64).powi(2);
+            worst = worst.max((x - y).abs());
+            range = range.max(x.abs());
+        }
+    }
+    let rel_rms = (se / sv).sqrt();
+    eprintln!(
+        "int8 vs f32: pooler {pooled:e}, last hidden RMS {rel_rms:e}, max {worst} of {range}"
+    );
+    assert!(worst > 0.0, "the int8 path was not taken");
+    assert!(
+        rel_rms < 0.05,
+        "int8 last hidden state: relative RMS error {rel_rms}"
+    );
+    assert!(
+        worst < 0.1 * range,
+        "int8 last hidden state differs by up to {worst} (values up to {range})"
+    );
+    // Training-mode forward passes keep f32.
+    let out = model.forward(&b, None, false).unwrap();
+    let fwd: Vec<f32> = out.logits.flatten_all().unwrap().to_vec1().unwrap();
+    let d = fwd
+        .iter()
+        .zip(&f32_logits)
+        .fold(0f32, |a, (x, y)| a.max((x - y).abs()));
+    assert!(d < 1e-5, "forward after quantize_int8 changed by {d}");
+}
+
+#[test]
+fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
+    let model = minilm();
+    // 40 × 64 tokens is past the slice size, so infer runs it in two slices.
+    let (rows, len) = (40usize, 64usize);
+    assert!(rows * len > textclf_models::model::INFER_TOKENS);
+    let mut ids = vec![0u32; rows * len];
+    let mut mask = vec![0u32; rows * len];
+    for r in 0..rows {
+        let n = 8 + (r * 7) % (len - 8);
+        for c in 0..n {
+            ids[r * len + c] = 1000 + ((r * 31 + c * 17) % 20000) as u32;
+            mask[r * len + c] = 1;
+        }
+    }
+    let b = EncodedBatch {
+        batch: rows,
+        len,
+        ids,
+        mask,
+        type_ids: vec![0; rows * len],
+    };
+    let sliced = logits(&model, &b);
+    let whole: Vec<f32> = model
+        .forward(&b, None, false)
+        .unwrap()
+        .logits
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(sliced.len(), rows * 2);
+    let d = sliced
+        .iter()
+        .zip(&whole)
+        .fold(0f32, |a, (x, y)| a.max((x - y).abs()));
+    assert!(d < 1e-5, "sliced inference differs by {d}");
+}

@@ -110,6 +110,9 @@ fn load(a: &BenchArgs) -> anyhow::Result<SequenceClassifier> {
 }
 
 pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
+    if a.int8 {
+        anyhow::bail!("--int8 is for `bench infer` (training runs in f32)");
+    }
     let mut model = load(&a)?;
     if !a.dropout {
         model.config.hidden_dropout = 0.0;
@@ -168,7 +171,10 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
 }
 
 pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
-    let model = load(&a)?;
+    let mut model = load(&a)?;
+    if a.int8 {
+        model.quantize_int8()?;
+    }
     let b = synthetic_batch(&model, a.batch, a.len, 1);
     let mut times = vec![];
     for s in 0..a.warmup + a.steps {
@@ -187,7 +193,7 @@ pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     let sum = summary(&mut times);
     let seq_per_s = a.batch as f64 / (sum["median_ms"].as_f64().unwrap_or(f64::NAN) / 1e3);
     let v = json!({
-        "bench": "infer", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
+        "bench": "infer", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len, "int8": a.int8,
         "threads": rayon::current_num_threads(), "steps": a.steps, "batch_time": sum, "seq_per_s": seq_per_s,
     });
     let mut v = v;

@@ -15,14 +15,21 @@ use super::common::{predict_and_evaluate, print_run, read_options, write_run};
 use crate::args::{EvalArgs, PredictArgs};
 use crate::ui::Ui;
 
-/// Loads any saved textclf model folder.
-pub fn load_model(dir: &Path) -> anyhow::Result<Box<dyn Classifier>> {
+/// Loads any saved textclf model folder; `int8` quantizes a transformer's encoder
+/// layers for faster CPU inference.
+pub fn load_model(dir: &Path, int8: bool) -> anyhow::Result<Box<dyn Classifier>> {
     if dir.join("model.json").is_file() {
+        if int8 {
+            bail!("--int8 applies to fine-tuned transformer models; {} is a linear baseline (already fast): drop --int8", dir.display());
+        }
         let m = LinearClassifier::load(dir)?;
         return Ok(Box::new(m));
     }
     if dir.join("config.json").is_file() {
-        let m = textclf_train::TransformerClassifier::load(dir, &candle_core::Device::Cpu)?;
+        let mut m = textclf_train::TransformerClassifier::load(dir, &candle_core::Device::Cpu)?;
+        if int8 {
+            m.model.quantize_int8()?;
+        }
         return Ok(Box::new(m));
     }
     bail!(
@@ -33,7 +40,7 @@ pub fn load_model(dir: &Path) -> anyhow::Result<Box<dyn Classifier>> {
 
 pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.phase("loading model");
-    let model = load_model(&a.model)?;
+    let model = load_model(&a.model, a.int8)?;
     ui.phase("reading texts");
     let (ids, texts) = if a.input.as_os_str() == "-" {
         let mut texts = vec![];
@@ -87,7 +94,7 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
     let mut timing = Timing::new();
     ui.phase("loading model");
     let t = Instant::now();
-    let model = load_model(&a.model)?;
+    let model = load_model(&a.model, a.int8)?;
     timing.add("load_model", t.elapsed().as_secs_f64());
     ui.phase("reading data");
     let t = Instant::now();
@@ -129,7 +136,7 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
     extra.insert("command".into(), json!("eval"));
     extra.insert(
         "model".into(),
-        json!({ "kind": model.kind(), "path": a.model.display().to_string() }),
+        json!({ "kind": model.kind(), "path": a.model.display().to_string(), "int8": a.int8 }),
     );
     extra.insert(
         "data".into(),
