@@ -34,6 +34,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attn", default="eager")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--int8", action="store_true",
+                    help="infer: torch.ao.quantization.quantize_dynamic on every nn.Linear (qint8)")
     a = ap.parse_args()
     dev = torch.device(a.device)
 
@@ -56,8 +58,11 @@ def main():
     ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
     out = {"bench": a.mode, "framework": f"torch {torch.__version__}", "batch": a.batch, "len": a.len,
            "threads": a.threads, "attn": a.attn, "steps": a.steps, "device": a.device}
+    out["int8"] = a.int8
     if a.mode == "infer":
         model.eval()
+        if a.int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         times = []
         with torch.inference_mode():
             for s in range(a.warmup + a.steps):

@@ -446,6 +446,24 @@ pub enum BenchCommand {
     TrainStep(BenchArgs),
     /// Time inference (logits, no autograd) on a synthetic batch.
     Infer(BenchArgs),
+    /// Time the f32 GEMM the layers use (the `gemm` crate) on one shape, to compare with
+    /// a BLAS (bench/gemm.sh runs OpenBLAS and MKL on the same shapes).
+    Gemm(GemmArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GemmArgs {
+    #[arg(long)]
+    pub m: usize,
+    #[arg(long)]
+    pub n: usize,
+    #[arg(long)]
+    pub k: usize,
+    /// Read the left operand transposed (stored `[k, m]`), as the weight-gradient GEMM does.
+    #[arg(long)]
+    pub transpose_a: bool,
+    #[arg(long, default_value_t = 20)]
+    pub reps: usize,
 }
 
 #[derive(Args, Debug)]

@@ -67,7 +67,7 @@ const PAR_MIN: usize = 1 << 15;
 /// `dst[m×n] = lhs·rhs (+ dst when accumulate)` for f32 row-major `dst`, with the operands
 /// given by their row and column strides (so a transposed operand is a stride swap); the
 /// GEMM itself runs on all rayon threads.
-fn sgemm(
+pub fn sgemm(
     m: usize,
     n: usize,
     k: usize,

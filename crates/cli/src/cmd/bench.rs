@@ -12,7 +12,7 @@ use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifie
 use textclf_train::optim::{clip_factor, grad_norm, AdamW, AdamWConfig};
 
 use super::train::device;
-use crate::args::BenchArgs;
+use crate::args::{BenchArgs, GemmArgs};
 use crate::ui::Ui;
 
 fn synthetic_batch(
@@ -200,6 +200,48 @@ pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     if a.profile {
         v["profile"] = profile_report(&profile::take(), a.steps, &[(Phase::Forward, mean)], ui);
     }
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(())
+}
+
+/// Median time and GFLOP/s of `C[m×n] = A·B` (B given as `[n, k]`, the weight layout).
+pub fn gemm(a: GemmArgs) -> anyhow::Result<()> {
+    if a.m == 0 || a.n == 0 || a.k == 0 || a.reps == 0 {
+        anyhow::bail!("--m, --n, --k and --reps must be positive");
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let lhs: Vec<f32> = (0..a.m * a.k)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let rhs: Vec<f32> = (0..a.n * a.k)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut dst = vec![0f32; a.m * a.n];
+    // A: [m, k] row-major, or [k, m] read transposed; B: [n, k] read transposed.
+    let lhs_strides = if a.transpose_a { (1, a.m) } else { (a.k, 1) };
+    let mut ms = vec![];
+    for r in 0..a.reps + 2 {
+        let t = Instant::now();
+        textclf_models::fused::sgemm(
+            a.m,
+            a.n,
+            a.k,
+            &mut dst,
+            false,
+            (&lhs, lhs_strides.0, lhs_strides.1),
+            (&rhs, 1, a.k),
+        );
+        std::hint::black_box(&dst);
+        if r >= 2 {
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let s = summary(&mut ms);
+    let med = s["median_ms"].as_f64().unwrap_or(f64::NAN);
+    let v = json!({
+        "bench": "gemm", "impl": "gemm crate", "m": a.m, "n": a.n, "k": a.k, "transpose_a": a.transpose_a,
+        "threads": rayon::current_num_threads(), "time": s, "gflops": 2.0 * (a.m * a.n * a.k) as f64 / med / 1e6,
+    });
     println!("{}", serde_json::to_string(&v)?);
     Ok(())
 }

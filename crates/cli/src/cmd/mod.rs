@@ -25,6 +25,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Eval(a) => predict::eval(a, ui),
         Command::Bench(BenchCommand::TrainStep(a)) => bench::train_step(a, ui),
         Command::Bench(BenchCommand::Infer(a)) => bench::infer(a, ui),
+        Command::Bench(BenchCommand::Gemm(a)) => bench::gemm(a),
         Command::Sweep(a) => sweep::run(a, ui),
         Command::Report(a) => report::report(a, ui),
         Command::Advise(a) => report::advise(a, ui),
