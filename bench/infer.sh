@@ -67,7 +67,7 @@ w = csv.DictWriter(open(sys.argv[2], "w", newline="", encoding="utf-8"), fieldna
 w.writeheader(); w.writerows({"text": r["text"], "label": r["label"]} for r in keep)
 PY
   echo "  fine-tuning the model to quantize" >&2
-  "$BIN" train --model "$MODEL" --train "$WORK/train.csv" --valid "$DATA/sst2/dev.csv" --epochs 2 \
+  "$BIN" train --model "$MODEL" --train "$WORK/train.csv" --valid "$DATA/sst2/dev.csv" --test "$DATA/sst2/test.csv" --epochs 2 \
     --max-len 64 --lr 5e-5 --batch-size 32 --patience 0 --out "$WORK/run" --quiet
   QM=$WORK/run/model
   ORIGIN="MiniLM-L6 fine-tuned here on 1,000 SST-2 sentences per class (2 epochs)"
