@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 DATA=${TEXTCLF_DATA_DIR:-../shared/data}
 MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-VENV=${TEXTCLF_TORCH_VENV:-$HOME/.cache/textclf/torch-venv}
 ROUNDS=${BENCH_ROUNDS:-3}
 PER_CLASS=${FINETUNE_PER_CLASS:-1000}
 EPOCHS=${FINETUNE_EPOCHS:-2}
@@ -24,18 +23,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p textclf-cli
 BIN=target/release/textclf
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "creating the PyTorch reference venv in $VENV (~5 GB)" >&2
-  python3 -m venv "$VENV"
-fi
-"$VENV/bin/python" -c 'import torch, transformers, pandas' 2>/dev/null || "$VENV/bin/pip" install -q torch transformers pandas safetensors
-PY="$VENV/bin/python"
+PY=$(torch_python)
 export TOKENIZERS_PARALLELISM=false
 
-med() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
-field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); 
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$1" "$2"; }
 
 declare -A T
 STEP_ROWS=""
@@ -68,18 +58,7 @@ echo "  peak RSS 16x256: textclf $TR KiB, torch $PR KiB" >&2
 STEP_ROWS+=$(python3 -c "print(f'| peak RSS, train step 16×256 | {$TR/1024:.0f} MiB | {$PR/1024:.0f} MiB | {$TR/$PR:.2f}× |')")
 
 # Same training subset for both tools.
-python3 - "$DATA/sst2/train.csv" "$WORK/train.csv" "$PER_CLASS" <<'PY'
-import csv, random, sys
-rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
-random.Random(42).shuffle(rows)
-keep, count = [], {}
-for r in rows:
-    if count.get(r["label"], 0) < int(sys.argv[3]):
-        count[r["label"]] = count.get(r["label"], 0) + 1
-        keep.append(r)
-w = csv.DictWriter(open(sys.argv[2], "w", newline="", encoding="utf-8"), fieldnames=["text", "label"])
-w.writeheader(); w.writerows({"text": r["text"], "label": r["label"]} for r in keep)
-PY
+sst2_subset "$DATA/sst2/train.csv" "$WORK/train.csv" "$PER_CLASS"
 FT="--epochs $EPOCHS --max-len 64 --lr 5e-5 --batch-size 32"
 echo "  fine-tuning with textclf" >&2
 t0=$(date +%s.%N)

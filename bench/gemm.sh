@@ -6,13 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-VENV=${TEXTCLF_TORCH_VENV:-$HOME/.cache/textclf/torch-venv}
 ROUNDS=${BENCH_ROUNDS:-3}
 cargo build --release -q -p textclf-cli
 BIN=target/release/textclf
-if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/python" -c 'import torch, numpy' 2>/dev/null || "$VENV/bin/pip" install -q torch numpy
-PY="$VENV/bin/python"
+PY=$(torch_python)
 ROWS=""
 # m n k transpose_a label
 while read -r m n k t label; do
@@ -20,10 +17,10 @@ while read -r m n k t label; do
   ours=(); ob=(); mk=()
   for r in $(seq "$ROUNDS"); do
     j=$("$BIN" bench gemm --m "$m" --n "$n" --k "$k" $flag)
-    ours+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["gflops"])' "$j")")
+    ours+=("$(field "$j" gflops)")
     out=$("$PY" bench/gemm_ref.py --m "$m" --n "$n" --k "$k" $flag)
-    ob+=("$(echo "$out" | sed -n 1p | python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')")
-    mk+=("$(echo "$out" | sed -n 2p | python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')")
+    ob+=("$(field "$(echo "$out" | sed -n 1p)" gflops)")
+    mk+=("$(field "$(echo "$out" | sed -n 2p)" gflops)")
   done
   ROWS+=$(python3 - "$label" "$m" "$n" "$k" "${ours[*]}" "${ob[*]}" "${mk[*]}" <<'PY'
 import statistics, sys

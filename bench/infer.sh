@@ -12,20 +12,13 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 DATA=${TEXTCLF_DATA_DIR:-../shared/data}
 MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-VENV=${TEXTCLF_TORCH_VENV:-$HOME/.cache/textclf/torch-venv}
 ROUNDS=${BENCH_ROUNDS:-3}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cargo build --release -q -p textclf-cli
 BIN=target/release/textclf
-if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/python" -c 'import torch, transformers' 2>/dev/null || "$VENV/bin/pip" install -q torch transformers safetensors
-PY="$VENV/bin/python"
+PY=$(torch_python)
 export TOKENIZERS_PARALLELISM=false
-med() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
-field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1])
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$1" "$2"; }
 ROWS=""
 for shape in "32 128 5" "1 64 30"; do
   set -- $shape; b=$1; l=$2; steps=$3
@@ -54,18 +47,7 @@ if [ -n "${TEXTCLF_INT8_MODEL:-}" ]; then
   QM=$TEXTCLF_INT8_MODEL
   ORIGIN="the model in TEXTCLF_INT8_MODEL"
 else
-  python3 - "$DATA/sst2/train.csv" "$WORK/train.csv" 1000 <<'PY'
-import csv, random, sys
-rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
-random.Random(42).shuffle(rows)
-keep, count = [], {}
-for r in rows:
-    if count.get(r["label"], 0) < int(sys.argv[3]):
-        count[r["label"]] = count.get(r["label"], 0) + 1
-        keep.append(r)
-w = csv.DictWriter(open(sys.argv[2], "w", newline="", encoding="utf-8"), fieldnames=["text", "label"])
-w.writeheader(); w.writerows({"text": r["text"], "label": r["label"]} for r in keep)
-PY
+  sst2_subset "$DATA/sst2/train.csv" "$WORK/train.csv" 1000
   echo "  fine-tuning the model to quantize" >&2
   "$BIN" train --model "$MODEL" --train "$WORK/train.csv" --valid "$DATA/sst2/dev.csv" --test "$DATA/sst2/test.csv" --epochs 2 \
     --max-len 64 --lr 5e-5 --batch-size 32 --patience 0 --out "$WORK/run" --quiet

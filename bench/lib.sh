@@ -14,3 +14,42 @@ open("BENCHMARKS.md", "w").write(s)
 PY
   echo "updated the $1 section of BENCHMARKS.md" >&2
 }
+
+# torch_python: makes sure the PyTorch reference venv ($TEXTCLF_TORCH_VENV, default
+# ~/.cache/textclf/torch-venv) exists with torch, transformers, pandas, safetensors and
+# numpy, and prints its python.
+torch_python() {
+  local venv=${TEXTCLF_TORCH_VENV:-$HOME/.cache/textclf/torch-venv}
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "creating the PyTorch reference venv in $venv (~5 GB)" >&2
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -c 'import torch, transformers, pandas, safetensors, numpy' 2>/dev/null \
+    || "$venv/bin/pip" install -q torch transformers pandas safetensors numpy >&2
+  echo "$venv/bin/python"
+}
+
+# med X…: the median of the numbers.
+med() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+# field JSON a.b.c: one field of a JSON object.
+field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$1" "$2"; }
+
+# sst2_subset SRC DST N: at most N sentences per class of SRC (seeded shuffle, seed 42)
+# written to DST as text,label: the training subset bench/finetune.sh and bench/infer.sh share.
+sst2_subset() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import csv, random, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
+random.Random(42).shuffle(rows)
+keep, count = [], {}
+for r in rows:
+    if count.get(r["label"], 0) < int(sys.argv[3]):
+        count[r["label"]] = count.get(r["label"], 0) + 1
+        keep.append(r)
+w = csv.DictWriter(open(sys.argv[2], "w", newline="", encoding="utf-8"), fieldnames=["text", "label"])
+w.writeheader(); w.writerows({"text": r["text"], "label": r["label"]} for r in keep)
+PY
+}
