@@ -37,28 +37,34 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
     }
 }
 
-/// Reads a CPU f32 tensor as a contiguous vector.
-fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
-    let t = t.contiguous()?;
-    let (s, l) = t.storage_and_layout();
-    match &*s {
-        Storage::Cpu(c) => Ok(slice(c, l)?.to_vec()),
-        _ => candle_core::bail!("fused op: CPU tensors only"),
+/// Runs `f` on the contiguous f32 data of several CPU tensors at once without copying
+/// them (a strided tensor is made contiguous first). The backward passes read their
+/// inputs this way instead of nesting one borrow per tensor or copying them out.
+pub fn with_slices<const N: usize, R>(
+    ts: [&Tensor; N],
+    f: impl FnOnce([&[f32]; N]) -> candle_core::Result<R>,
+) -> candle_core::Result<R> {
+    let owned = ts
+        .iter()
+        .map(|t| t.contiguous())
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let guards: Vec<_> = owned.iter().map(|t| t.storage_and_layout()).collect();
+    let mut slices: [&[f32]; N] = [&[]; N];
+    for (out, (s, l)) in slices.iter_mut().zip(&guards) {
+        *out = match &**s {
+            Storage::Cpu(c) => slice(c, l)?,
+            _ => candle_core::bail!("fused op: CPU tensors only"),
+        };
     }
+    f(slices)
 }
 
-/// Runs `f` on the contiguous f32 data of a CPU tensor without copying it (unless the
-/// tensor is strided, when a contiguous copy is made first).
+/// [`with_slices`] for one tensor.
 pub fn with_slice<R>(
     t: &Tensor,
     f: impl FnOnce(&[f32]) -> candle_core::Result<R>,
 ) -> candle_core::Result<R> {
-    let t = t.contiguous()?;
-    let (s, l) = t.storage_and_layout();
-    match &*s {
-        Storage::Cpu(c) => f(slice(c, l)?),
-        _ => candle_core::bail!("fused op: CPU tensors only"),
-    }
+    with_slices([t], |[s]| f(s))
 }
 
 /// Rows of at least this many elements in total run in parallel.
@@ -278,89 +284,80 @@ impl CustomOp3 for Attention {
             vec![0f32; b * seq],
         );
         let none = gemm::Parallelism::None;
-        with_slice(grad, |g| {
-            with_slice(q, |qv| {
-                with_slice(k, |kv| {
-                    with_slice(v, |vv| {
-                        dq.par_chunks_mut(seq)
-                            .zip(dk.par_chunks_mut(seq))
-                            .zip(dv.par_chunks_mut(seq))
-                            .enumerate()
-                            .for_each(|(bi, ((dqb, dkb), dvb))| {
-                                let o = bi * seq;
-                                let (gb, qb, kb, vb) = (
-                                    &g[o..][..seq],
-                                    &qv[o..][..seq],
-                                    &kv[o..][..seq],
-                                    &vv[o..][..seq],
-                                );
-                                let mut dp = vec![0f32; ll];
-                                let mut pt = vec![0f32; ll];
-                                for hi in 0..h {
-                                    let c = hi * dh;
-                                    let p = &probs[(bi * h + hi) * ll..][..ll];
-                                    let keep = self
-                                        .keep
-                                        .as_ref()
-                                        .map(|kp| &kp[(bi * h + hi) * ll..][..ll]);
-                                    let pd: &[f32] = match keep {
-                                        Some(kp) => {
-                                            pt.iter_mut()
-                                                .zip(p.iter().zip(kp))
-                                                .for_each(|(t, (a, m))| *t = a * m);
-                                            &pt
-                                        }
-                                        None => p,
-                                    };
-                                    // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
-                                    gemm_into(
-                                        (len, dh, len),
-                                        (&mut dvb[c..], hd),
-                                        false,
-                                        (pd, 1, len),
-                                        (&gb[c..], hd, 1),
-                                        none,
-                                    );
-                                    gemm_into(
-                                        (len, len, dh),
-                                        (&mut dp, len),
-                                        false,
-                                        (&gb[c..], hd, 1),
-                                        (&vb[c..], 1, hd),
-                                        none,
-                                    );
-                                    if let Some(kp) = keep {
-                                        dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
-                                    }
-                                    for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
-                                        let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
-                                        for (d, &y) in dr.iter_mut().zip(pr) {
-                                            *d = self.scale * y * (*d - s);
-                                        }
-                                    }
-                                    // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
-                                    gemm_into(
-                                        (len, dh, len),
-                                        (&mut dqb[c..], hd),
-                                        false,
-                                        (&dp, len, 1),
-                                        (&kb[c..], hd, 1),
-                                        none,
-                                    );
-                                    gemm_into(
-                                        (len, dh, len),
-                                        (&mut dkb[c..], hd),
-                                        false,
-                                        (&dp, 1, len),
-                                        (&qb[c..], hd, 1),
-                                        none,
-                                    );
-                                }
-                            });
-                        Ok(())
-                    })
-                })
-            })
+        with_slices([grad, q, k, v], |[g, qv, kv, vv]| {
+            dq.par_chunks_mut(seq)
+                .zip(dk.par_chunks_mut(seq))
+                .zip(dv.par_chunks_mut(seq))
+                .enumerate()
+                .for_each(|(bi, ((dqb, dkb), dvb))| {
+                    let o = bi * seq;
+                    let (gb, qb, kb, vb) = (
+                        &g[o..][..seq],
+                        &qv[o..][..seq],
+                        &kv[o..][..seq],
+                        &vv[o..][..seq],
+                    );
+                    let mut dp = vec![0f32; ll];
+                    let mut pt = vec![0f32; ll];
+                    for hi in 0..h {
+                        let c = hi * dh;
+                        let p = &probs[(bi * h + hi) * ll..][..ll];
+                        let keep = self.keep.as_ref().map(|kp| &kp[(bi * h + hi) * ll..][..ll]);
+                        let pd: &[f32] = match keep {
+                            Some(kp) => {
+                                pt.iter_mut()
+                                    .zip(p.iter().zip(kp))
+                                    .for_each(|(t, (a, m))| *t = a * m);
+                                &pt
+                            }
+                            None => p,
+                        };
+                        // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
+                        gemm_into(
+                            (len, dh, len),
+                            (&mut dvb[c..], hd),
+                            false,
+                            (pd, 1, len),
+                            (&gb[c..], hd, 1),
+                            none,
+                        );
+                        gemm_into(
+                            (len, len, dh),
+                            (&mut dp, len),
+                            false,
+                            (&gb[c..], hd, 1),
+                            (&vb[c..], 1, hd),
+                            none,
+                        );
+                        if let Some(kp) = keep {
+                            dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
+                        }
+                        for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
+                            let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
+                            for (d, &y) in dr.iter_mut().zip(pr) {
+                                *d = self.scale * y * (*d - s);
+                            }
+                        }
+                        // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
+                        gemm_into(
+                            (len, dh, len),
+                            (&mut dqb[c..], hd),
+                            false,
+                            (&dp, len, 1),
+                            (&kb[c..], hd, 1),
+                            none,
+                        );
+                        gemm_into(
+                            (len, dh, len),
+                            (&mut dkb[c..], hd),
+                            false,
+                            (&dp, 1, len),
+                            (&qb[c..], hd, 1),
+                            none,
+                        );
+                    }
+                });
+            Ok(())
         })?;
         Ok((
             Some(Tensor::from_vec(dq, q.shape(), q.device())?),
@@ -502,17 +499,11 @@ impl CustomOp3 for Linear {
         let _p = span("linear", Phase::Backward);
         let (out, inp) = w.dims2()?;
         let rows = x.elem_count() / inp.max(1);
-        let (dx, dw, db) = with_slice(grad, |g| {
+        let (dx, dw, db) = with_slices([grad, w, x], |[g, wv, xv]| {
             let mut dx = vec![0f32; rows * inp];
-            with_slice(w, |wv| {
-                sgemm(rows, inp, out, &mut dx, false, (g, out, 1), (wv, inp, 1));
-                Ok(())
-            })?;
+            sgemm(rows, inp, out, &mut dx, false, (g, out, 1), (wv, inp, 1));
             let mut dw = vec![0f32; out * inp];
-            with_slice(x, |xv| {
-                sgemm(out, inp, rows, &mut dw, false, (g, 1, out), (xv, inp, 1));
-                Ok(())
-            })?;
+            sgemm(out, inp, rows, &mut dw, false, (g, 1, out), (xv, inp, 1));
             Ok((dx, dw, column_sums(g, out)))
         })?;
         Ok((
@@ -586,46 +577,46 @@ impl CustomOp3 for LayerNorm {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let _p = span("layer-norm", Phase::Backward);
-        let xv = values(x)?;
-        let wv = values(w)?;
-        let gv = values(grad)?;
-        let h = wv.len();
-        let mut dx = vec![0f32; xv.len()];
-        // Per chunk of rows: dx, and partial sums of dw and db.
-        let rows_per_chunk = (PAR_MIN / h).max(1);
-        let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
-            .par_chunks_mut(h * rows_per_chunk)
-            .zip(xv.par_chunks(h * rows_per_chunk))
-            .zip(gv.par_chunks(h * rows_per_chunk))
-            .map(|((dxc, xc), gc)| {
-                let mut dw = vec![0f32; h];
-                let mut db = vec![0f32; h];
-                let mut xhat = vec![0f32; h];
-                for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
-                    let (mean, rstd) = row_stats(xr, self.eps);
-                    let (mut sg, mut sgx) = (0f32, 0f32);
-                    for j in 0..h {
-                        xhat[j] = (xr[j] - mean) * rstd;
-                        let g = gr[j] * wv[j];
-                        sg += g;
-                        sgx += g * xhat[j];
-                        dw[j] += gr[j] * xhat[j];
-                        db[j] += gr[j];
+        let (dx, dw, db) = with_slices([x, w, grad], |[xv, wv, gv]| {
+            let h = wv.len();
+            let mut dx = vec![0f32; xv.len()];
+            // Per chunk of rows: dx, and partial sums of dw and db.
+            let rows_per_chunk = (PAR_MIN / h).max(1);
+            let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
+                .par_chunks_mut(h * rows_per_chunk)
+                .zip(xv.par_chunks(h * rows_per_chunk))
+                .zip(gv.par_chunks(h * rows_per_chunk))
+                .map(|((dxc, xc), gc)| {
+                    let mut dw = vec![0f32; h];
+                    let mut db = vec![0f32; h];
+                    let mut xhat = vec![0f32; h];
+                    for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
+                        let (mean, rstd) = row_stats(xr, self.eps);
+                        let (mut sg, mut sgx) = (0f32, 0f32);
+                        for j in 0..h {
+                            xhat[j] = (xr[j] - mean) * rstd;
+                            let g = gr[j] * wv[j];
+                            sg += g;
+                            sgx += g * xhat[j];
+                            dw[j] += gr[j] * xhat[j];
+                            db[j] += gr[j];
+                        }
+                        let (mg, mgx) = (sg / h as f32, sgx / h as f32);
+                        for j in 0..h {
+                            dxr[j] = rstd * (gr[j] * wv[j] - mg - xhat[j] * mgx);
+                        }
                     }
-                    let (mg, mgx) = (sg / h as f32, sgx / h as f32);
-                    for j in 0..h {
-                        dxr[j] = rstd * (gr[j] * wv[j] - mg - xhat[j] * mgx);
-                    }
-                }
-                (dw, db)
-            })
-            .collect();
-        let mut dw = vec![0f32; h];
-        let mut db = vec![0f32; h];
-        for (pw, pb) in partial {
-            dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
-            db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
-        }
+                    (dw, db)
+                })
+                .collect();
+            let mut dw = vec![0f32; h];
+            let mut db = vec![0f32; h];
+            for (pw, pb) in partial {
+                dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
+                db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
+            }
+            Ok((dx, dw, db))
+        })?;
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), dev)?),
@@ -661,13 +652,14 @@ impl CustomOp1 for GeluErf {
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         let _p = span("gelu", Phase::Backward);
-        let x = values(arg)?;
-        let g = values(grad)?;
-        let mut dx = vec![0f32; x.len()];
-        dx.par_chunks_mut(PAR_MIN)
-            .zip(x.par_chunks(PAR_MIN))
-            .zip(g.par_chunks(PAR_MIN))
-            .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
+        let dx = with_slices([arg, grad], |[x, g]| {
+            let mut dx = vec![0f32; x.len()];
+            dx.par_chunks_mut(PAR_MIN)
+                .zip(x.par_chunks(PAR_MIN))
+                .zip(g.par_chunks(PAR_MIN))
+                .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
+            Ok(dx)
+        })?;
         Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
 }
@@ -716,19 +708,20 @@ impl CustomOp2 for MaskedSoftmax {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let _p = span("softmax", Phase::Backward);
-        let y = values(res)?;
-        let g = values(grad)?;
         let n = *res.dims().last().unwrap_or(&1);
-        let mut dx = vec![0f32; y.len()];
-        dx.par_chunks_mut(n)
-            .zip(y.par_chunks(n))
-            .zip(g.par_chunks(n))
-            .for_each(|((dr, yr), gr)| {
-                let s: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                for j in 0..n {
-                    dr[j] = self.scale * yr[j] * (gr[j] - s);
-                }
-            });
+        let dx = with_slices([res, grad], |[y, g]| {
+            let mut dx = vec![0f32; y.len()];
+            dx.par_chunks_mut(n)
+                .zip(y.par_chunks(n))
+                .zip(g.par_chunks(n))
+                .for_each(|((dr, yr), gr)| {
+                    let s: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                    for j in 0..n {
+                        dr[j] = self.scale * yr[j] * (gr[j] - s);
+                    }
+                });
+            Ok(dx)
+        })?;
         Ok((Some(Tensor::from_vec(dx, res.shape(), res.device())?), None))
     }
 }
