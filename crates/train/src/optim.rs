@@ -214,10 +214,19 @@ impl AdamW {
         let bc1 = 1.0 - c.beta1.powi(t);
         let bc2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
         let step_size = (lr / bc1) as f32;
+        // The f32 scalars of the fused CPU update; only the decay differs per parameter.
         // 1−β is formed in f64 before rounding, as PyTorch does (0.999f32 − 1 is off by 1e-5).
-        let (b1, b2, eps) = (c.beta1 as f32, c.beta2 as f32, c.eps as f32);
-        let (omb1, omb2) = ((1.0 - c.beta1) as f32, (1.0 - c.beta2) as f32);
-        let scale = scale as f32;
+        let base = Coeffs {
+            scale: scale as f32,
+            decay: 1.0,
+            b1: c.beta1 as f32,
+            b2: c.beta2 as f32,
+            omb1: (1.0 - c.beta1) as f32,
+            omb2: (1.0 - c.beta2) as f32,
+            step_size,
+            bc2_sqrt: bc2_sqrt as f32,
+            eps: c.eps as f32,
+        };
         for (i, (_, var)) in params.vars().iter().enumerate() {
             let Some(g) = &grads[i] else { continue };
             let decay_factor = if self.decay[i] {
@@ -228,7 +237,7 @@ impl AdamW {
             let (m, v, g) = match (&mut self.moments, g) {
                 (Moments::Device { m, v }, Grad::Device(g)) => {
                     // The same update as the fused loop below, as tensor operations.
-                    let g = g.affine(scale as f64, 0.0)?;
+                    let g = g.affine(scale, 0.0)?;
                     let mi =
                         ((m[i].affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?).detach();
                     let vi = ((v[i].affine(c.beta2, 0.0)?
@@ -252,15 +261,8 @@ impl AdamW {
                 }
             };
             let k = Coeffs {
-                scale,
                 decay: decay_factor as f32,
-                b1,
-                b2,
-                omb1,
-                omb2,
-                step_size,
-                bc2_sqrt: bc2_sqrt as f32,
-                eps,
+                ..base
             };
             let mut run = |grad: GradView| {
                 var.as_tensor().inplace_op1(&InPlace {
