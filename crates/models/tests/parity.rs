@@ -351,21 +351,12 @@ fn minilm() -> SequenceClassifier {
         .0
 }
 
-fn logits(m: &SequenceClassifier, b: &EncodedBatch) -> Vec<f32> {
-    m.infer(b)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
-
 #[test]
 fn int8_inference_stays_close_to_f32() {
     let io = load_io("minilm");
     let b = batch(&io);
     let mut model = minilm();
-    let f32_logits = logits(&model, &b);
+    let f32_logits = model.infer(&b).unwrap();
     let f32_out = model.infer_forward(&b, true).unwrap();
     assert_eq!(
         model.quantize_int8().unwrap(),
@@ -376,11 +367,7 @@ fn int8_inference_stays_close_to_f32() {
     let q_out = model.infer_forward(&b, true).unwrap();
     let vals = |t: &Tensor| -> Vec<f32> { t.flatten_all().unwrap().to_vec1().unwrap() };
     // The pooler output (tanh, in [-1, 1]) and the last hidden state (masked).
-    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-    let pooled = diff(
-        &vals(&f32_out.classifier_input),
-        &vals(&q_out.classifier_input),
-    );
+    let pooled = max_diff(&q_out.classifier_input, &f32_out.classifier_input, None);
     assert!(pooled < 0.05, "int8 pooler output differs by {pooled}");
     // Last hidden state: the error relative to the values, as an RMS over real tokens
     // and as a maximum. (7-bit per-token activations blur outlier dimensions most.)
@@ -413,11 +400,7 @@ fn int8_inference_stays_close_to_f32() {
     );
     // Training-mode forward passes keep f32.
     let out = model.forward(&b, None, false).unwrap();
-    let fwd: Vec<f32> = out.logits.flatten_all().unwrap().to_vec1().unwrap();
-    let d = fwd
-        .iter()
-        .zip(&f32_logits)
-        .fold(0f32, |a, (x, y)| a.max((x - y).abs()));
+    let d = max_diff(&out.logits, &f32_logits, None);
     assert!(d < 1e-5, "forward after quantize_int8 changed by {d}");
 }
 
@@ -443,19 +426,9 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
         mask,
         type_ids: vec![0; rows * len],
     };
-    let sliced = logits(&model, &b);
-    let whole: Vec<f32> = model
-        .forward(&b, None, false)
-        .unwrap()
-        .logits
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
-    assert_eq!(sliced.len(), rows * 2);
-    let d = sliced
-        .iter()
-        .zip(&whole)
-        .fold(0f32, |a, (x, y)| a.max((x - y).abs()));
+    let sliced = model.infer(&b).unwrap();
+    let whole = model.forward(&b, None, false).unwrap().logits;
+    assert_eq!(sliced.dims(), [rows, 2]);
+    let d = max_diff(&sliced, &whole, None);
     assert!(d < 1e-5, "sliced inference differs by {d}");
 }
