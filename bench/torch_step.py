@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--int8", action="store_true",
                     help="infer: torch.ao.quantization.quantize_dynamic on every nn.Linear (qint8)")
+    ap.add_argument("--grad-checkpoint", action="store_true",
+                    help="train-step: transformers' gradient checkpointing (non-reentrant)")
     a = ap.parse_args()
     dev = torch.device(a.device)
 
@@ -59,6 +61,7 @@ def main():
     out = {"bench": a.mode, "framework": f"torch {torch.__version__}", "batch": a.batch, "len": a.len,
            "threads": a.threads, "attn": a.attn, "steps": a.steps, "device": a.device}
     out["int8"] = a.int8
+    out["grad_checkpoint"] = a.grad_checkpoint
     if a.mode == "infer":
         model.eval()
         if a.int8:
@@ -74,6 +77,8 @@ def main():
         out["seq_per_s"] = a.batch / (out["batch_time"]["median_ms"] / 1e3)
     else:
         model.train()
+        if a.grad_checkpoint:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
         nodecay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},

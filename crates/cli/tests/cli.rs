@@ -454,6 +454,14 @@ fn train_predict_eval_and_resume_a_tiny_bert() {
     other[lr] = "5e-4";
     let err = fails(&other);
     assert!(err.contains("other settings"), "{err}");
+    // Activation checkpointing changes memory, not results: it may be switched on when
+    // resuming.
+    let mut ckpt = resume.clone();
+    ckpt.push("--grad-checkpoint");
+    ok(&ckpt);
+    let m3 = json_file(&out.join("metrics.json"));
+    assert_eq!(m3["epochs"], m["epochs"]);
+    assert_eq!(m3["model"]["grad_checkpoint"], true);
 }
 
 #[test]

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{Device, Tensor, Var, D};
+use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
@@ -51,6 +51,19 @@ pub struct Forward {
     pub hidden_states: Vec<Tensor>,
     /// Embedding lookups whose gradient [`SequenceClassifier::backward`] gathers sparsely.
     pub(crate) lookups: Vec<SparseLookup>,
+    /// With activation checkpointing: what the backward pass needs to recompute each layer.
+    pub(crate) checkpoints: Option<Checkpoints>,
+}
+
+/// What a checkpointed forward pass keeps instead of every layer's activations: each
+/// encoder layer's input, the dropout generator's state before the layer, the embedding
+/// output (with its small autograd graph) and the leaf the head was run on.
+pub(crate) struct Checkpoints {
+    embedded: Tensor,
+    inputs: Vec<Tensor>,
+    rngs: Vec<Option<ChaCha8Rng>>,
+    top: Var,
+    bias: Tensor,
 }
 
 /// Options of [`SequenceClassifier::load`].
@@ -74,6 +87,8 @@ pub struct SequenceClassifier {
     /// int8 copies of the encoder's linear layers, used by [`Self::infer`] once
     /// [`Self::quantize_int8`] has made them.
     quant: Option<HashMap<String, QuantLinear>>,
+    /// Activation checkpointing for training (see [`Self::set_grad_checkpoint`]).
+    grad_checkpoint: bool,
 }
 
 impl SequenceClassifier {
@@ -156,6 +171,7 @@ impl SequenceClassifier {
                 params,
                 device: opts.device.clone(),
                 quant: None,
+                grad_checkpoint: false,
             },
             report,
         ))
@@ -163,6 +179,20 @@ impl SequenceClassifier {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Activation checkpointing (Chen et al. 2016, "Training deep nets with sublinear
+    /// memory cost"): a training forward pass keeps only each encoder layer's input, and
+    /// [`Self::backward`] recomputes one layer at a time, with the same dropout masks,
+    /// before backpropagating through it. Peak activation memory drops from all layers'
+    /// to one layer's for about one extra encoder forward pass per step; the gradients
+    /// are those of the plain pass (up to the order of floating-point sums).
+    pub fn set_grad_checkpoint(&mut self, on: bool) {
+        self.grad_checkpoint = on;
+    }
+
+    pub fn grad_checkpoint(&self) -> bool {
+        self.grad_checkpoint
     }
 
     /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
@@ -305,10 +335,37 @@ impl SequenceClassifier {
     /// parameters, and the word-embedding gradient as sparse rows where the forward
     /// gathered it that way (f32 on the CPU; see [`crate::grads`]).
     pub fn backward(&self, out: &Forward, loss: &Tensor) -> Result<Gradients> {
-        let store = {
+        let mut store = {
             let _p = span("autograd", Phase::Backward);
             loss.backward()?
         };
+        if let Some(c) = &out.checkpoints {
+            let lost =
+                || ModelError::Weights("checkpointed backward: a gradient is missing".into());
+            // The gradient reaching each layer's output, from the top down. A segment is
+            // backpropagated through `Σ (output ⊙ g)`, whose gradient at the output is
+            // exactly `g`.
+            let mut g = store.remove(c.top.as_tensor()).ok_or_else(lost)?.detach();
+            for i in (0..self.config.num_layers).rev() {
+                let leaf = Var::from_tensor(&c.inputs[i])?;
+                let mut rng = c.rngs[i].clone();
+                let y = {
+                    let _p = span("recompute", Phase::Backward);
+                    self.encoder_layer(i, leaf.as_tensor(), &c.bias, rng.as_mut(), true)?
+                };
+                let mut seg = {
+                    let _p = span("autograd", Phase::Backward);
+                    y.mul(&g)?.sum_all()?.backward()?
+                };
+                seg.remove(&g);
+                g = seg.remove(leaf.as_tensor()).ok_or_else(lost)?.detach();
+                merge_detached(&mut store, seg)?;
+            }
+            let _p = span("autograd", Phase::Backward);
+            let mut seg = c.embedded.mul(&g)?.sum_all()?.backward()?;
+            seg.remove(&g);
+            merge_detached(&mut store, seg)?;
+        }
         gather_sparse(&out.lookups, store)
     }
 
@@ -411,51 +468,36 @@ impl SequenceClassifier {
         }
         let mask = Tensor::from_slice(&b.mask, shape, dev)?;
         let bias = attention_bias(&mask)?;
-        let names = layer_names(cfg.arch);
-        let (nh, dh) = (cfg.num_heads, h / cfg.num_heads);
-        let scale = 1.0 / (dh as f64).sqrt();
+        let ckpt = track && self.grad_checkpoint;
+        let mut saved = (vec![], vec![]);
+        let embedded = x.clone();
+        if ckpt {
+            // Layers run without autograd bookkeeping; backward recomputes them.
+            x = x.detach();
+        }
         for i in 0..cfg.num_layers {
-            let l = format!("{p}.{}.{i}", names.layer_prefix);
-            let q = self.lin(&x, &format!("{l}.{}", names.q), track)?;
-            let k = self.lin(&x, &format!("{l}.{}", names.k), track)?;
-            let v = self.lin(&x, &format!("{l}.{}", names.v), track)?;
-            // Dropout on the attention probabilities, drawn here in the same order as an
-            // explicit dropout on the [B, H, L, L] probabilities would draw it.
-            let keep = match rng.as_deref_mut() {
-                Some(r) if cfg.attention_dropout > 0.0 => Some({
-                    let _p = span("dropout", Phase::Forward);
-                    dropout_keep(b.batch * nh * b.len * b.len, cfg.attention_dropout, r)
-                }),
-                _ => None,
-            };
-            let ctx = attention(&q, &k, &v, &bias, nh, scale, keep)?;
-            let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
-            if cfg.arch != Arch::DistilBert {
-                attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
+            if ckpt {
+                saved.0.push(x.clone());
+                saved.1.push(rng.as_deref().cloned());
             }
-            let sum = {
-                let _p = span("residual-add", Phase::Forward);
-                (attn + &x)?
-            };
-            let x1 = self.ln(&sum, &format!("{l}.{}", names.attn_ln), track)?;
-            let f = activation(
-                &self.lin(&x1, &format!("{l}.{}", names.ffn_in), track)?,
-                cfg.activation,
-            )?;
-            let f = dropout(
-                &self.lin(&f, &format!("{l}.{}", names.ffn_out), track)?,
-                cfg.hidden_dropout,
-                rng.as_deref_mut(),
-            )?;
-            let sum = {
-                let _p = span("residual-add", Phase::Forward);
-                (f + &x1)?
-            };
-            x = self.ln(&sum, &format!("{l}.{}", names.out_ln), track)?;
+            x = self.encoder_layer(i, &x, &bias, rng.as_deref_mut(), track && !ckpt)?;
             if want_hidden {
                 hidden.push(x.clone());
             }
         }
+        let checkpoints = if ckpt {
+            let top = Var::from_tensor(&x)?;
+            x = top.as_tensor().clone();
+            Some(Checkpoints {
+                embedded,
+                inputs: saved.0,
+                rngs: saved.1,
+                top,
+                bias: bias.clone(),
+            })
+        } else {
+            None
+        };
         let head_span = span("head", Phase::Forward);
         let first = x.narrow(1, 0, 1)?.squeeze(1)?;
         let (classifier_input, logits) = match cfg.arch {
@@ -487,8 +529,81 @@ impl SequenceClassifier {
             classifier_input,
             hidden_states: hidden,
             lookups,
+            checkpoints,
         })
     }
+
+    /// Encoder layer `i` on `x [B, L, H]`, with the additive attention `bias`. Dropout
+    /// draws from `rng` in a fixed order, so a layer rerun from a saved generator state
+    /// gets the same masks.
+    fn encoder_layer(
+        &self,
+        i: usize,
+        x: &Tensor,
+        bias: &Tensor,
+        mut rng: Option<&mut ChaCha8Rng>,
+        track: bool,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let p = cfg.arch.prefix();
+        let names = layer_names(cfg.arch);
+        let (batch, len, h) = x.dims3()?;
+        let (nh, dh) = (cfg.num_heads, h / cfg.num_heads);
+        let scale = 1.0 / (dh as f64).sqrt();
+        let l = format!("{p}.{}.{i}", names.layer_prefix);
+        let q = self.lin(x, &format!("{l}.{}", names.q), track)?;
+        let k = self.lin(x, &format!("{l}.{}", names.k), track)?;
+        let v = self.lin(x, &format!("{l}.{}", names.v), track)?;
+        // Dropout on the attention probabilities, drawn here in the same order as an
+        // explicit dropout on the [B, H, L, L] probabilities would draw it.
+        let keep = match rng.as_deref_mut() {
+            Some(r) if cfg.attention_dropout > 0.0 => Some({
+                let _p = span("dropout", Phase::Forward);
+                dropout_keep(batch * nh * len * len, cfg.attention_dropout, r)
+            }),
+            _ => None,
+        };
+        let ctx = attention(&q, &k, &v, bias, nh, scale, keep)?;
+        let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
+        if cfg.arch != Arch::DistilBert {
+            attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
+        }
+        let sum = {
+            let _p = span("residual-add", Phase::Forward);
+            (attn + x)?
+        };
+        let x1 = self.ln(&sum, &format!("{l}.{}", names.attn_ln), track)?;
+        let f = activation(
+            &self.lin(&x1, &format!("{l}.{}", names.ffn_in), track)?,
+            cfg.activation,
+        )?;
+        let f = dropout(
+            &self.lin(&f, &format!("{l}.{}", names.ffn_out), track)?,
+            cfg.hidden_dropout,
+            rng,
+        )?;
+        let sum = {
+            let _p = span("residual-add", Phase::Forward);
+            (f + &x1)?
+        };
+        self.ln(&sum, &format!("{l}.{}", names.out_ln), track)
+    }
+}
+
+/// Adds the gradients of `seg` into `store`, detached: candle leaves a variable's
+/// gradient attached to the backward computation that made it, and that graph holds the
+/// segment's recomputed activations; kept, they would add up to what checkpointing saves.
+fn merge_detached(store: &mut GradStore, seg: GradStore) -> Result<()> {
+    let ids: Vec<_> = seg.get_ids().copied().collect();
+    for id in ids {
+        let Some(t) = seg.get_id(id) else { continue };
+        let t = match store.get_id(id) {
+            Some(old) => old.add(t)?.detach(),
+            None => t.detach(),
+        };
+        store.insert_id(id, t);
+    }
+    Ok(())
 }
 
 /// Mean cross-entropy of `logits [B, K]` against `labels`, optionally class-weighted

@@ -250,7 +250,21 @@ fn train(
     Result<textclf_train::TrainOutcome, TrainError>,
     SequenceClassifier,
 ) {
+    train_with(cfg, ckpt, resume, progress, false)
+}
+
+fn train_with(
+    cfg: TrainConfig,
+    ckpt: &Path,
+    resume: bool,
+    progress: &dyn Progress,
+    grad_checkpoint: bool,
+) -> (
+    Result<textclf_train::TrainOutcome, TrainError>,
+    SequenceClassifier,
+) {
     let mut model = load_tiny(2, 1);
+    model.set_grad_checkpoint(grad_checkpoint);
     let enc = encoder();
     let data = corpus(40);
     let valid = corpus(12);
@@ -488,4 +502,36 @@ fn resume_without_validation_and_no_silent_overwrite() {
     .unwrap();
     assert_eq!(straight.steps, resumed.steps);
     assert_eq!(weights(&model), w);
+}
+
+/// A run with activation checkpointing (dropout on) follows the plain run: same
+/// validation losses and final weights, up to the order of floating-point sums.
+#[test]
+fn grad_checkpointing_trains_like_the_plain_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = || TrainConfig {
+        early_stopping: None,
+        ..config(2)
+    };
+    let (plain, m1) = train_with(cfg(), &tmp.path().join("a"), false, &Silent, false);
+    let (ckpt, m2) = train_with(cfg(), &tmp.path().join("b"), false, &Silent, true);
+    let (plain, ckpt) = (plain.unwrap(), ckpt.unwrap());
+    assert!(m2.grad_checkpoint() && !m1.grad_checkpoint());
+    for (a, b) in plain.history.iter().zip(&ckpt.history) {
+        assert!(
+            (a.val_loss - b.val_loss).abs() < 1e-4,
+            "val loss {} vs {}",
+            a.val_loss,
+            b.val_loss
+        );
+    }
+    let (w1, w2) = (weights(&m1), weights(&m2));
+    for (name, a) in &w1 {
+        let d = a
+            .iter()
+            .zip(&w2[name])
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(d < 1e-4, "{name}: weights differ by {d:e}");
+    }
 }

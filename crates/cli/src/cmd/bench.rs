@@ -114,6 +114,7 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
         anyhow::bail!("--int8 is for `bench infer` (training runs in f32)");
     }
     let mut model = load(&a)?;
+    model.set_grad_checkpoint(a.grad_checkpoint);
     if !a.dropout {
         model.config.hidden_dropout = 0.0;
         model.config.attention_dropout = 0.0;
@@ -160,7 +161,7 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
     ];
     let mut v = json!({
         "bench": "train-step", "model": a.model.display().to_string(), "batch": a.batch, "len": a.len,
-        "dropout": a.dropout, "threads": rayon::current_num_threads(), "steps": a.steps,
+        "dropout": a.dropout, "grad_checkpoint": a.grad_checkpoint, "threads": rayon::current_num_threads(), "steps": a.steps,
         "step": summary(&mut total), "forward": summary(&mut fwd), "backward": summary(&mut bwd), "optimizer": summary(&mut optim),
     });
     if a.profile {
@@ -171,6 +172,11 @@ pub fn train_step(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
 }
 
 pub fn infer(a: BenchArgs, ui: &Ui) -> anyhow::Result<()> {
+    if a.grad_checkpoint {
+        anyhow::bail!(
+            "--grad-checkpoint is for `bench train-step` (inference keeps no activations)"
+        );
+    }
     let mut model = load(&a)?;
     if a.int8 {
         model.quantize_int8()?;

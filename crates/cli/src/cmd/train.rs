@@ -120,6 +120,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let (mut model, report) = SequenceClassifier::load(&model_dir, &opts)
         .with_context(|| format!("cannot load the model in {}", model_dir.display()))?;
+    model.set_grad_checkpoint(a.grad_checkpoint);
     let max_pos = model.config.max_positions
         - if model.config.arch == textclf_models::Arch::Roberta {
             model.config.pad_token_id as usize + 1
@@ -310,6 +311,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             "max_len": a.max_len,
             "truncation": truncation,
             "train_config": cfg,
+            "grad_checkpoint": a.grad_checkpoint,
             "device": format!("{:?}", a.device).to_lowercase(),
         }),
     );
