@@ -23,19 +23,22 @@ run() {
   RSS[$name]+="$(tail -1 "$log") "; MS[$name]+="$(field "$(echo "$out" | tail -1)" step.median_ms) "
   rm -f "$log"
 }
-tc() { "$BIN" bench train-step --model "$MODEL" --quiet "$@"; }
-pt() { "$PY" bench/torch_step.py train-step --model "$MODEL" "$@"; }
+# (arrays, not functions: /usr/bin/time runs a program)
+TC=("$BIN" bench train-step --model "$MODEL" --quiet)
+PT=("$PY" bench/torch_step.py train-step --model "$MODEL")
 for r in $(seq "$ROUNDS"); do
   echo "round $r/$ROUNDS" >&2
-  run textclf tc --batch 8 --len 512 --steps 3
-  run torch pt --batch 8 --len 512 --steps 3
-  run textclf-ckpt tc --batch 8 --len 512 --steps 3 --grad-checkpoint
-  run torch-ckpt pt --batch 8 --len 512 --steps 3 --grad-checkpoint
+  run textclf "${TC[@]}" --batch 8 --len 512 --steps 3
+  run torch "${PT[@]}" --batch 8 --len 512 --steps 3
+  run textclf-ckpt "${TC[@]}" --batch 8 --len 512 --steps 3 --grad-checkpoint
+  run torch-ckpt "${PT[@]}" --batch 8 --len 512 --steps 3 --grad-checkpoint
 done
 for c in textclf torch textclf-ckpt torch-ckpt; do
-  case $c in textclf*) f=tc;; *) f=pt;; esac
-  extra=""; [[ $c == *ckpt ]] && extra=--grad-checkpoint
-  run "$c-base" $f --batch 8 --len 16 --steps 1 $extra
+  extra=(); [[ $c == *ckpt ]] && extra=(--grad-checkpoint)
+  case $c in
+    textclf*) run "$c-base" "${TC[@]}" --batch 8 --len 16 --steps 1 "${extra[@]}" ;;
+    *) run "$c-base" "${PT[@]}" --batch 8 --len 16 --steps 1 "${extra[@]}" ;;
+  esac
 done
 m() { med ${1}; }
 ROWS=""
