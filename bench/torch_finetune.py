@@ -1,6 +1,7 @@
 """PyTorch + transformers reference fine-tune, configured like `textclf train`:
 AdamW (weight decay 0.01 on weights, none on biases/LayerNorm), linear warmup (10 %) and
-decay, gradient clipping 1.0, dynamic padding, validation every epoch, best epoch by
+decay, gradient clipping 1.0, dynamic padding (length-grouped batches with
+--group-by-length), validation every epoch, best epoch by
 validation loss (or accuracy, --monitor val_accuracy), then the test set. Runs on the CPU
 with 2 threads by default, or on a GPU with --device cuda. Prints one JSON line.
 
@@ -23,6 +24,20 @@ def batches(n, bs, shuffle, rng):
     if shuffle:
         rng.shuffle(idx)
     return [idx[i:i + bs] for i in range(0, n, bs)]
+
+
+def grouped_batches(lengths, bs, rng):
+    """Length-grouped batches the way transformers' Trainer(group_by_length=True) makes them:
+    a random permutation cut into megabatches of 50 batches, each sorted by length
+    (longest first) and cut into batches."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    mega = 50 * bs
+    out = []
+    for i in range(0, len(idx), mega):
+        chunk = sorted(idx[i:i + mega], key=lambda j: -lengths[j])
+        out += [chunk[k:k + bs] for k in range(0, len(chunk), bs)]
+    return out
 
 
 def evaluate(model, enc, labels, bs, dev):
@@ -52,6 +67,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--monitor", choices=["val_loss", "val_accuracy"], default="val_loss")
+    ap.add_argument("--group-by-length", action="store_true",
+                    help="length-grouped batches (transformers' group_by_length) instead of plain shuffled ones")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
@@ -75,10 +92,15 @@ def main():
     steps = (n + a.batch_size - 1) // a.batch_size * a.epochs
     sched = get_linear_schedule_with_warmup(opt, int(0.1 * steps + 0.999), steps)
     history, best, best_state = [], None, None
+    train_lengths = [int(v) for v in enc["train"]["attention_mask"].sum(1)]
     for epoch in range(a.epochs):
         model.train()
         t0 = time.perf_counter()
-        for b in batches(n, a.batch_size, True, rng):
+        tokens = 0
+        order = (grouped_batches(train_lengths, a.batch_size, rng) if a.group_by_length
+                 else batches(n, a.batch_size, True, rng))
+        for b in order:
+            tokens += sum(train_lengths[i] for i in b)
             x = {k: v[b] for k, v in enc["train"].items()}
             keep = int(x["attention_mask"].sum(1).max())
             x = {k: v[:, :keep].to(dev) for k, v in x.items()}
@@ -93,7 +115,8 @@ def main():
             torch.cuda.synchronize()
         secs = time.perf_counter() - t0
         vl, va = evaluate(model, enc["valid"], lab["valid"], 64, dev)
-        history.append({"epoch": epoch + 1, "val_loss": vl, "val_accuracy": va, "train_seconds": secs})
+        history.append({"epoch": epoch + 1, "val_loss": vl, "val_accuracy": va, "train_seconds": secs,
+                        "tokens_per_s": tokens / secs})
         if a.monitor == "val_accuracy":
             better = best is None or va > history[best]["val_accuracy"]
         else:
