@@ -10,14 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-DATA=${TEXTCLF_DATA_DIR:-../shared/data}
+bench_init
 RUNS=${BENCH_RUNS:-3}
 VENV=${TEXTCLF_BENCH_VENV:-$HOME/.cache/textclf/bench-venv}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating the reference venv in $VENV (scikit-learn, pandas)" >&2
@@ -86,7 +81,6 @@ ACC=$(
   done
 )
 
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 SECTION=$(cat <<MD
 <!-- baseline:start -->
 ## Linear baselines (\`bench/baseline.sh\`)

@@ -13,18 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-DATA=${TEXTCLF_DATA_DIR:-../shared/data}
-MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-ROUNDS=${BENCH_ROUNDS:-3}
+bench_init
 PER_CLASS=${FINETUNE_PER_CLASS:-1000}
 EPOCHS=${FINETUNE_EPOCHS:-2}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
 PY=$(torch_python)
-export TOKENIZERS_PARALLELISM=false
 
 
 declare -A T
@@ -77,7 +69,6 @@ print(f"| PyTorch + transformers | {100*p['val_accuracy']:.2f} (epoch {p['best_e
 PY
 )
 FULL_MIN=$(python3 -c "import json; m=json.load(open('$WORK/run/metrics.json')); e=m['epochs']; sps=sum(r['samples_per_s'] for r in e)/len(e); print(round(67349/sps/60))")
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 TV=$("$PY" -c 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")')
 SECTION=$(cat <<MD
 <!-- finetune:start -->

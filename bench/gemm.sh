@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROUNDS=${BENCH_ROUNDS:-3}
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
+bench_init
 PY=$(torch_python)
 ROWS=""
 # m n k transpose_a label
@@ -37,7 +35,6 @@ done <<'SHAPES'
 1536 384 2048 1 weight_gradient_(Aᵀ)
 32 1536 384 0 one_short_batch_(32_tokens)
 SHAPES
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 VERS=$("$PY" -c 'import numpy, torch; print(f"NumPy {numpy.__version__} with its OpenBLAS, torch {torch.__version__} with MKL")')
 SECTION=$(cat <<MD
 <!-- gemm:start -->

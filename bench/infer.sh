@@ -10,15 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-DATA=${TEXTCLF_DATA_DIR:-../shared/data}
-MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-ROUNDS=${BENCH_ROUNDS:-3}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
+bench_init
 PY=$(torch_python)
-export TOKENIZERS_PARALLELISM=false
 ROWS=""
 for shape in "32 128 5" "1 64 30"; do
   set -- $shape; b=$1; l=$2; steps=$3
@@ -67,7 +60,6 @@ print(f"| SST-2 {sys.argv[1]} | {100*f['accuracy']:.2f} | {100*q['accuracy']:.2f
 PY
 )$'\n'
 done
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 TV=$("$PY" -c 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")')
 SECTION=$(cat <<MD
 <!-- inference:start -->

@@ -15,6 +15,22 @@ PY
   echo "updated the $1 section of BENCHMARKS.md" >&2
 }
 
+# bench_init [ROUNDS]: what every bench script starts with. Sets DATA ($TEXTCLF_DATA_DIR,
+# default ../shared/data), MODEL ($TEXTCLF_MODEL, default ../shared/models/all-MiniLM-L6-v2),
+# ROUNDS ($BENCH_ROUNDS, default $1 or 3), WORK (a temporary folder removed on exit), CPU
+# (the processor's name) and BIN (a release build of textclf, built here).
+bench_init() {
+  DATA=${TEXTCLF_DATA_DIR:-../shared/data}
+  MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
+  ROUNDS=${BENCH_ROUNDS:-${1:-3}}
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+  export TOKENIZERS_PARALLELISM=false
+  cargo build --release -q -p textclf-cli
+  BIN=target/release/textclf
+}
+
 # torch_python: makes sure the PyTorch reference venv ($TEXTCLF_TORCH_VENV, default
 # ~/.cache/textclf/torch-venv) exists with torch, transformers, pandas, safetensors and
 # numpy, and prints its python.

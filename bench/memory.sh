@@ -5,14 +5,11 @@
 # and the step time of each. Activation memory is estimated as the peak at 8×512 minus the
 # peak of the same process at 8×16 (same model, gradients and optimizer state). Rounds
 # alternate the four configurations; figures are medians. Writes the "memory" section of
-# BENCHMARKS.md. Env: TEXTCLF_MODEL (../shared/models/all-MiniLM-L6-v2), ROUNDS (3).
+# BENCHMARKS.md. Env: TEXTCLF_MODEL (../shared/models/all-MiniLM-L6-v2), BENCH_ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-ROUNDS=${ROUNDS:-3}
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
+bench_init
 PY=$(torch_python)
 # run NAME ARGS…: one process; appends its peak RSS (KiB) and median step (ms) to RSS[NAME], MS[NAME].
 declare -A RSS MS
@@ -40,24 +37,23 @@ for c in textclf torch textclf-ckpt torch-ckpt; do
     *) run "$c-base" "${PT[@]}" --batch 8 --len 16 --steps 1 "${extra[@]}" ;;
   esac
 done
-m() { med ${1}; }
+# Medians per configuration: peak RSS at 8×512 (P), at 8×16 (B), step ms (T).
+declare -A P B T
 ROWS=""
 for c in textclf torch textclf-ckpt torch-ckpt; do
-  p=$(m "${RSS[$c]}"); b=$(m "${RSS[$c-base]}"); t=$(m "${MS[$c]}")
-  ROWS+=$(python3 -c "print(f'| $c | {$p/1024:.0f} MiB | {$b/1024:.0f} MiB | {($p-$b)/1024:.0f} MiB | {$t/1000:.2f} s |')")$'\n'
-  eval "P_${c//-/_}=$p; B_${c//-/_}=$b; T_${c//-/_}=$t"
+  P[$c]=$(med ${RSS[$c]}); B[$c]=$(med ${RSS[$c-base]}); T[$c]=$(med ${MS[$c]})
+  ROWS+=$(python3 -c "print(f'| $c | {${P[$c]}/1024:.0f} MiB | {${B[$c]}/1024:.0f} MiB | {(${P[$c]}-${B[$c]})/1024:.0f} MiB | {${T[$c]}/1000:.2f} s |')")$'\n'
 done
 RATIOS=$(python3 - <<PY
-pt, pp, bt, bp = $P_textclf, $P_torch, $B_textclf, $B_torch
-ct, cp, cbt, cbp = $P_textclf_ckpt, $P_torch_ckpt, $B_textclf_ckpt, $B_torch_ckpt
-tt, tp, ct_s, cp_s = $T_textclf, $T_torch, $T_textclf_ckpt, $T_torch_ckpt
+pt, pp, bt, bp = ${P[textclf]}, ${P[torch]}, ${B[textclf]}, ${B[torch]}
+ct, cp, cbt, cbp = ${P[textclf-ckpt]}, ${P[torch-ckpt]}, ${B[textclf-ckpt]}, ${B[torch-ckpt]}
+tt, tp, ct_s, cp_s = ${T[textclf]}, ${T[torch]}, ${T[textclf-ckpt]}, ${T[torch-ckpt]}
 print(f"- Peak RSS, textclf / PyTorch: {pt/pp:.2f}× plain, {ct/cp:.2f}× with checkpointing.")
 print(f"- Activation memory, textclf / PyTorch: {(pt-bt)/(pp-bp):.2f}× plain, {(ct-cbt)/(cp-cbp):.2f}× with checkpointing.")
 print(f"- Checkpointing cuts textclf's activation memory to {(ct-cbt)/(pt-bt):.2f}× for {ct_s/tt:.2f}× the step time (PyTorch: {(cp-cbp)/(pp-bp):.2f}× for {cp_s/tp:.2f}×).")
 print(f"- Step time, textclf / PyTorch: {tt/tp:.2f}× plain, {ct_s/cp_s:.2f}× with checkpointing.")
 PY
 )
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 SECTION=$(cat <<MD
 <!-- memory:start -->
 ## Memory at 512 tokens, with and without \`--grad-checkpoint\` (\`bench/memory.sh\`)

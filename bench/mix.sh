@@ -7,18 +7,12 @@
 #   IMDB:  320 training reviews per class, max-len 256, batch 16.
 # Reports the median training seconds per epoch and real (non-padding) tokens/s over
 # ROUNDS alternating rounds, and the ratio. Writes the "mix" section of BENCHMARKS.md.
-# Env: TEXTCLF_MODEL, TEXTCLF_DATA (../shared/data), ROUNDS (2).
+# Env: TEXTCLF_MODEL, TEXTCLF_DATA_DIR (../shared/data), BENCH_ROUNDS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-DATA=${TEXTCLF_DATA:-../shared/data}
-ROUNDS=${ROUNDS:-2}
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
+bench_init 2
 PY=$(torch_python)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
 sst2_subset "$DATA/sst2/train.csv" "$WORK/sst2-train.csv" 1000
 sst2_subset "$DATA/imdb/train.csv" "$WORK/imdb-train.csv" 320
 for d in sst2 imdb; do
@@ -56,7 +50,6 @@ for set in sst2 imdb; do
   [ $set = imdb ] && label="IMDB, 640 reviews, max-len 256, batch 16"
   ROWS+=$(python3 -c "print(f'| $label | {$ts:.1f} s, {$tt:.0f} tok/s | {$ps:.1f} s, {$pt:.0f} tok/s | {$ts/$ps:.2f}× |')")$'\n'
 done
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 TV=$("$PY" -c 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")')
 SECTION=$(cat <<MD
 <!-- mix:start -->

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
-cargo build --release -q -p textclf-cli
-BIN=target/release/textclf
+bench_init
 table() {
   python3 - "$1" <<'PY'
 import json, sys
@@ -25,7 +23,6 @@ PY
 T=$("$BIN" bench train-step --model "$MODEL" --batch 32 --len 64 --steps 5 --profile --quiet)
 I=$("$BIN" bench infer --model "$MODEL" --batch 32 --len 128 --steps 5 --profile --quiet)
 Q=$("$BIN" bench infer --model "$MODEL" --batch 32 --len 128 --steps 5 --profile --int8 --quiet)
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 SECTION=$(cat <<MD
 <!-- profile:start -->
 ## Where the time goes (\`bench/profile.sh\`)
