@@ -469,7 +469,7 @@ impl SequenceClassifier {
         let mask = Tensor::from_slice(&b.mask, shape, dev)?;
         let bias = attention_bias(&mask)?;
         let ckpt = track && self.grad_checkpoint;
-        let mut saved = (vec![], vec![]);
+        let (mut inputs, mut rngs) = (vec![], vec![]);
         let embedded = x.clone();
         if ckpt {
             // Layers run without autograd bookkeeping; backward recomputes them.
@@ -477,8 +477,8 @@ impl SequenceClassifier {
         }
         for i in 0..cfg.num_layers {
             if ckpt {
-                saved.0.push(x.clone());
-                saved.1.push(rng.as_deref().cloned());
+                inputs.push(x.clone());
+                rngs.push(rng.as_deref().cloned());
             }
             x = self.encoder_layer(i, &x, &bias, rng.as_deref_mut(), track && !ckpt)?;
             if want_hidden {
@@ -490,8 +490,8 @@ impl SequenceClassifier {
             x = top.as_tensor().clone();
             Some(Checkpoints {
                 embedded,
-                inputs: saved.0,
-                rngs: saved.1,
+                inputs,
+                rngs,
                 top,
                 bias: bias.clone(),
             })
