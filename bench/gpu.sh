@@ -5,6 +5,12 @@
 #                        # fine-tune on the GPU vs the CPU, and the GPU-trained model loaded
 #                        # in Python transformers
 #   bench/gpu.sh sst2    # full SST-2 fine-tune with textclf, then the same with PyTorch
+#   bench/gpu.sh sweep   # starts bench/sst2_sweep.toml as SHARDS (8) shards at once on the GPU,
+#                        # detached (setsid), so they outlive one device call
+#   bench/gpu.sh sweep-wait  # follows them for up to WAIT_S (540) seconds, printing each run's
+#                        # validations; once all are done, writes the sweep report
+#   bench/gpu.sh ckpt    # --grad-checkpoint on the GPU: the same short fine-tune with and
+#                        # without it must give the same curve
 #
 # Env: TEXTCLF_BIN (target/release/textclf, built with --features cuda), TEXTCLF_DATA_DIR
 #      (../shared/data), TEXTCLF_MODEL (../shared/models/all-MiniLM-L6-v2), PYTHON (python3
@@ -85,5 +91,62 @@ PY
     fi
   done
   ;;
-*) echo "unknown mode $MODE (check|sst2)" >&2; exit 2 ;;
+sweep)
+  SHARDS=${SHARDS:-8}
+  for i in $(seq 0 $((SHARDS - 1))); do
+    TEXTCLF_DEVICE=cuda TEXTCLF_DATA_DIR="$DATA" TEXTCLF_MODEL="$MODEL" RAYON_NUM_THREADS=2 \
+      setsid "$BIN" sweep bench/sst2_sweep.toml --out "$RUNS/sst2-sweep" --shard "$i/$SHARDS" \
+      >"$RUNS/shard$i.log" 2>&1 </dev/null &
+    sleep 2 # the first shard writes the sweep's data folder
+  done
+  echo "started $SHARDS shards in $RUNS/sst2-sweep"
+  ;;
+sweep-wait)
+  SW=$RUNS/sst2-sweep
+  deadline=$(($(date +%s) + ${WAIT_S:-540}))
+  progress() {
+    python3 - "$SW" <<'PY'
+import glob, os, re, sys
+for d in sorted(glob.glob(f"{sys.argv[1]}/runs/*")):
+    accs = [(int(m.group(1)), float(m.group(2)))
+            for m in re.finditer(r"step (\d+): .*?\| val loss [\d.]+ acc ([\d.]+)",
+                                 open(f"{d}/log.txt", errors="replace").read())] if os.path.exists(f"{d}/log.txt") else []
+    best = max(accs, key=lambda a: a[1]) if accs else (0, 0.0)
+    print(f"{os.path.basename(d):42s} validations {len(accs):3d}  last step {accs[-1][0] if accs else 0:5d}"
+          f"  best {100 * best[1]:.2f} % at step {best[0]}")
+PY
+  }
+  while pgrep -f "sweep bench/sst2_sweep.toml" >/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    date +%T; progress; sleep 60
+  done
+  progress | tee "$OUT/sweep_progress.txt"
+  cp "$RUNS"/shard*.log "$OUT/" 2>/dev/null || true
+  if ! pgrep -f "sweep bench/sst2_sweep.toml" >/dev/null; then
+    "$BIN" report "$SW" | tail -n 20
+    for f in results.csv report.md; do cp "$SW/$f" "$OUT/sweep_$f" 2>/dev/null || true; done
+  else
+    echo "shards still running"
+  fi
+  ;;
+ckpt)
+  head -n 2001 "$DATA/sst2/train.csv" >"$RUNS/train2k.csv"
+  for gc in plain grad-checkpoint; do
+    flag=""; [ "$gc" = plain ] || flag=--grad-checkpoint
+    "$BIN" train --device cuda --model "$MODEL" --train "$RUNS/train2k.csv" --valid "$DATA/sst2/dev.csv" \
+      --test "$DATA/sst2/test.csv" --epochs 1 --max-len 64 --lr 5e-5 --batch-size 32 --seed 7 --patience 0 \
+      $flag --no-save-model --out "$RUNS/ckpt-$gc" --quiet
+  done
+  python3 - "$RUNS" <<'PY' | tee "$OUT/ckpt.jsonl"
+import json, sys
+for gc in ["plain", "grad-checkpoint"]:
+    m = json.load(open(f"{sys.argv[1]}/ckpt-{gc}/metrics.json"))
+    print(json.dumps({"device": "cuda", "run": gc, "epochs": [{k: e[k] for k in ("train_loss", "val_loss", "val_accuracy")}
+                                                              for e in m["epochs"]], "test_accuracy": m["accuracy"]}))
+PY
+  for gc in "" --grad-checkpoint; do
+    "$BIN" bench train-step --device cuda --model "$MODEL" --batch 8 --len 512 --steps 10 --warmup 2 --quiet $gc \
+      | tee -a "$OUT/ckpt_step.jsonl"
+  done
+  ;;
+*) echo "unknown mode $MODE (check|sst2|sweep|sweep-wait|ckpt)" >&2; exit 2 ;;
 esac
