@@ -117,7 +117,9 @@ for d in sorted(glob.glob(f"{sys.argv[1]}/runs/*")):
 PY
   }
   while pgrep -f "sweep bench/sst2_sweep.toml" >/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-    date +%T; progress; sleep 60
+    date +%T; progress
+    left=$((deadline - $(date +%s)))
+    sleep $((left < 60 ? (left > 0 ? left : 0) : 60)) # never past the deadline
   done
   progress | tee "$OUT/sweep_progress.txt"
   cp "$RUNS"/shard*.log "$OUT/" 2>/dev/null || true
