@@ -436,6 +436,11 @@ pub struct TrainArgs {
     /// Smallest change that counts as an improvement.
     #[arg(long, default_value_t = 0.0)]
     pub min_delta: f64,
+    /// Average the weights of every validation point from this fraction of training on
+    /// (e.g. 0.5: the second half); the average is kept when it validates better than the
+    /// best single checkpoint.
+    #[arg(long, value_name = "F")]
+    pub average_from: Option<f64>,
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
     /// Do not write model/ (metrics, predictions and epochs only; e.g. inside large sweeps).

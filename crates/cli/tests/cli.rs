@@ -462,6 +462,38 @@ fn train_predict_eval_and_resume_a_tiny_bert() {
     let m3 = json_file(&out.join("metrics.json"));
     assert_eq!(m3["epochs"], m["epochs"]);
     assert_eq!(m3["model"]["grad_checkpoint"], true);
+
+    // Weight averaging: metrics.json says what the average validated at and whether it
+    // was kept; the validation report is that of the weights kept.
+    let avg_out = tmp.path().join("avg");
+    let mut avg = args.to_vec();
+    let o = avg.iter().position(|a| *a == "--out").unwrap() + 1;
+    avg[o] = s(&avg_out);
+    avg.extend([
+        "--average-from",
+        "0.5",
+        "--eval-every",
+        "2",
+        "--patience",
+        "0",
+        "--no-save-model",
+    ]);
+    ok(&avg);
+    let ma = json_file(&avg_out.join("metrics.json"));
+    let a = &ma["averaged"];
+    assert!(a["count"].as_u64().unwrap() >= 3, "{a}");
+    assert_eq!(ma["model"]["train_config"]["average_from"], 0.5);
+    let kept = a["kept"].as_bool().unwrap();
+    let want = if kept {
+        &a["val_accuracy"]
+    } else {
+        &ma["best"]["val_accuracy"]
+    };
+    assert!(
+        (ma["valid"]["accuracy"].as_f64().unwrap() - want.as_f64().unwrap()).abs() < 1e-9,
+        "valid {} vs {want} (kept {kept})",
+        ma["valid"]["accuracy"]
+    );
 }
 
 #[test]
@@ -505,6 +537,18 @@ fn train_errors_are_clear() {
         s(&out),
     ]);
     assert!(err.contains("learning rate"), "{err}");
+    let err = fails(&[
+        "train",
+        "--model",
+        s(&model),
+        "--data",
+        s(&tr),
+        "--average-from",
+        "1.5",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("--average-from"), "{err}");
     // A folder with only pickle weights is refused with a conversion hint.
     let pk = tmp.path().join("pickle");
     std::fs::create_dir_all(&pk).unwrap();

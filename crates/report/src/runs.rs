@@ -478,6 +478,12 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         })
         .unwrap_or_default();
     let (val_accuracy, val_macro_f1, val_loss) = match family {
+        // A run that kept its averaged weights is judged by them.
+        Family::Transformer if m.pointer("/averaged/kept") == Some(&Value::Bool(true)) => (
+            f(m, &["averaged", "val_accuracy"]),
+            f(m, &["averaged", "val_macro_f1"]),
+            f(m, &["averaged", "val_loss"]),
+        ),
         Family::Transformer => (
             f(m, &["best", "val_accuracy"]),
             f(m, &["best", "val_macro_f1"]),
@@ -649,6 +655,16 @@ mod tests {
         assert_eq!(r.test_accuracy(), Some(0.75));
         assert_eq!(r.truncation.as_ref().unwrap().truncated_share, 0.25);
         assert_eq!(r.labels, vec!["neg", "pos"]);
+        assert_eq!(r.val_accuracy, Some(0.7));
+
+        // A run that kept its averaged weights is judged by their validation.
+        for (kept, want) in [(false, 0.7), (true, 0.72)] {
+            m["averaged"] = serde_json::json!({"from_step": 10, "count": 2, "val_loss": 0.45,
+                "val_accuracy": 0.72, "val_macro_f1": 0.71, "kept": kept});
+            write(t.path(), METRICS_FILE, &m);
+            let set = collect(t.path()).unwrap();
+            assert_eq!(set.runs[0].val_accuracy, Some(want), "kept {kept}");
+        }
     }
 
     #[test]

@@ -88,6 +88,8 @@ const SETTINGS: &[Setting] = &[
     s("monitor", "--monitor", true, false),
     s("patience", "--patience", true, false),
     s("min_delta", "--min-delta", true, false),
+    s("average_from", "--average-from", true, false),
+    s("grad_checkpoint", "--grad-checkpoint", true, false),
     s("device", "--device", true, false),
     s("C", "--C", false, true),
     s("c_grid", "--c-grid", false, true),
@@ -458,6 +460,25 @@ mod tests {
             .iter()
             .any(|r| r.id == "minilm-3__max_len-512__lr-2e-5"
                 && r.args.contains(&"--layers".to_string())));
+    }
+
+    #[test]
+    fn averaging_and_checkpointing_settings_become_train_flags() {
+        let p = plan(
+            r#"
+            [data]
+            train = "t.csv"
+            test = "u.csv"
+            [base]
+            model = "m"
+            average_from = 0.5
+            grad_checkpoint = true
+            "#,
+        )
+        .unwrap();
+        let args = p.runs[0].args.join(" ");
+        assert!(args.contains("--average-from 0.5"), "{args}");
+        assert!(args.contains("--grad-checkpoint"), "{args}");
     }
 
     #[test]

@@ -20,5 +20,6 @@ pub mod trainer;
 pub use classifier::{InferenceSettings, TransformerClassifier};
 pub use error::{Result, TrainError};
 pub use trainer::{
-    EarlyStopping, EvalRecord, Monitor, Progress, Silent, TrainConfig, TrainOutcome, Trainer,
+    AveragedWeights, EarlyStopping, EvalRecord, Monitor, Progress, Silent, TrainConfig,
+    TrainOutcome, Trainer,
 };

@@ -80,6 +80,12 @@ pub struct TrainConfig {
     pub checkpoint_every_steps: Option<u64>,
     pub early_stopping: Option<EarlyStopping>,
     pub class_weights: Option<Vec<f32>>,
+    /// Average the weights of every validation point (epoch ends and every
+    /// `eval_every_steps`) from this fraction of the optimizer steps on, in the manner of
+    /// stochastic weight averaging (Izmailov et al. 2018). At the end the average is
+    /// validated and kept when it beats the best single checkpoint on the monitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -104,6 +110,7 @@ impl Default for TrainConfig {
                 min_delta: 0.0,
             }),
             class_weights: None,
+            average_from: None,
         }
     }
 }
@@ -134,6 +141,9 @@ impl TrainConfig {
             .is_some_and(|e| !(e.min_delta.is_finite() && e.min_delta >= 0.0))
         {
             return bad("--min-delta must be a number ≥ 0");
+        }
+        if self.average_from.is_some_and(|f| !(0.0..1.0).contains(&f)) {
+            return bad("--average-from must be a fraction of training in [0, 1), e.g. 0.5");
         }
         if self.grad_clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return bad("gradient clipping norm must be positive");
@@ -188,6 +198,27 @@ pub struct TrainOutcome {
     /// The validation accuracy at the evaluation with the lowest validation loss.
     pub val_accuracy_at_min_val_loss: Option<f64>,
     pub restored_best_weights: bool,
+    /// The averaged weights, when `average_from` was set.
+    #[serde(default)]
+    pub averaged: Option<AveragedWeights>,
+}
+
+/// The weight average of a run (see [`TrainConfig::average_from`]) and its validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AveragedWeights {
+    /// The first optimizer step whose validation point entered the average.
+    pub from_step: u64,
+    /// How many validation points were averaged.
+    pub count: usize,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub val_loss: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub val_accuracy: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub val_macro_f1: f64,
+    /// True when the run ends with the averaged weights: they validated better than the
+    /// best single checkpoint, or there was no validation data to compare on.
+    pub kept: bool,
 }
 
 /// Receives progress events (the CLI draws a progress bar from them).
@@ -223,6 +254,9 @@ struct State {
     stopped_early: bool,
     finished: bool,
     fingerprint: String,
+    /// Validation points in the weight average so far.
+    #[serde(default)]
+    avg_count: usize,
 }
 
 fn mix(seed: u64, a: u64, b: u64) -> u64 {
@@ -231,6 +265,26 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
     z ^= z >> 31;
     z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z ^ (z >> 29)
+}
+
+/// Adds the model's current weights to the running mean of `count` earlier snapshots.
+fn add_to_average(
+    avg: &mut Option<HashMap<String, Tensor>>,
+    count: usize,
+    model: &SequenceClassifier,
+) -> Result<()> {
+    let Some(a) = avg.as_mut().filter(|_| count > 0) else {
+        *avg = Some(snapshot(model)?);
+        return Ok(());
+    };
+    let keep = count as f64 / (count + 1) as f64;
+    for (name, v) in model.params.vars() {
+        let m = a.get_mut(name).ok_or_else(|| {
+            TrainError::Checkpoint(format!("the weight average has no tensor `{name}`"))
+        })?;
+        *m = (m.affine(keep, 0.0)? + v.as_tensor().affine(1.0 - keep, 0.0)?)?;
+    }
+    Ok(())
 }
 
 fn snapshot(model: &SequenceClassifier) -> Result<HashMap<String, Tensor>> {
@@ -400,9 +454,13 @@ impl Trainer<'_> {
             ..State::default()
         };
         let mut best_weights: Option<HashMap<String, Tensor>> = None;
+        let mut avg: Option<HashMap<String, Tensor>> = None;
+        let avg_start = cfg
+            .average_from
+            .map(|f| ((f * total_steps as f64).ceil() as u64).max(1));
         if resume {
             match load_checkpoint(&self.ckpt_dir, self.model, &mut opt)? {
-                Some((s, best)) => {
+                Some((s, best, average)) => {
                     if s.fingerprint != fingerprint {
                         return Err(TrainError::Checkpoint(format!(
                             "the checkpoint in {} was made with other settings or data; resume with the same command, or start afresh without --resume in a new --out folder",
@@ -415,8 +473,15 @@ impl Trainer<'_> {
                         s.next_batch,
                         s.global_step
                     ));
+                    if s.avg_count > 0 && average.is_none() {
+                        return Err(TrainError::Checkpoint(format!(
+                            "the checkpoint in {} lacks average.safetensors; start afresh without --resume in a new --out folder",
+                            self.ckpt_dir.display()
+                        )));
+                    }
                     st = s;
                     best_weights = best;
+                    avg = average;
                 }
                 None => progress.message("no checkpoint found: starting from the beginning"),
             }
@@ -521,6 +586,10 @@ impl Trainer<'_> {
                         if valid.is_some() {
                             stop = self.update_best(&mut st, &mut best_weights)?;
                         }
+                        if avg_start.is_some_and(|s| st.global_step >= s) {
+                            add_to_average(&mut avg, st.avg_count, self.model)?;
+                            st.avg_count += 1;
+                        }
                         t_epoch = Instant::now();
                     }
                     if epoch_end {
@@ -557,6 +626,7 @@ impl Trainer<'_> {
                             &opt,
                             &st,
                             best_weights.as_ref(),
+                            avg.as_ref(),
                         )?;
                     }
                     if interrupted && !st.finished {
@@ -583,6 +653,25 @@ impl Trainer<'_> {
                 ));
             }
         }
+        let averaged = match (avg_start, avg.as_ref()) {
+            (Some(from_step), Some(a)) if st.avg_count > 0 => Some(self.try_average(
+                a,
+                st.avg_count,
+                from_step,
+                &st,
+                restored,
+                valid,
+                val_seqs.as_deref(),
+                &val_labels,
+                progress,
+            )?),
+            (Some(_), _) => {
+                progress
+                    .message("no validation point came after --average-from: nothing was averaged");
+                None
+            }
+            _ => None,
+        };
         let val_acc_at_min_loss = st
             .history
             .iter()
@@ -596,6 +685,81 @@ impl Trainer<'_> {
             steps: st.global_step,
             val_accuracy_at_min_val_loss: val_acc_at_min_loss,
             restored_best_weights: restored,
+            averaged,
+        })
+    }
+
+    /// Validates the averaged weights and keeps them when they beat the weights the run
+    /// would otherwise end with (the restored best checkpoint, or the final weights) on the
+    /// monitor (validation loss without early stopping); ties keep the single checkpoint.
+    #[allow(clippy::too_many_arguments)]
+    fn try_average(
+        &mut self,
+        avg: &HashMap<String, Tensor>,
+        count: usize,
+        from_step: u64,
+        st: &State,
+        restored: bool,
+        valid: Option<&Dataset>,
+        val_seqs: Option<&[Vec<u32>]>,
+        val_labels: &[usize],
+        progress: &dyn Progress,
+    ) -> Result<AveragedWeights> {
+        let current = snapshot(self.model)?;
+        self.model.params.assign(avg)?;
+        let (val_loss, val_accuracy, val_macro_f1, kept) = match (valid, val_seqs) {
+            (Some(v), Some(s)) => {
+                let (vl, va, vf) = validate(
+                    self.model,
+                    s,
+                    val_labels,
+                    &v.label_set,
+                    self.encoder,
+                    self.config.eval_batch_size,
+                )?;
+                let single = match (restored, st.best) {
+                    (true, Some(b)) => &st.history[b],
+                    _ => st
+                        .history
+                        .last()
+                        .ok_or_else(|| TrainError::Config("no validation was recorded".into()))?,
+                };
+                let monitor = self
+                    .config
+                    .early_stopping
+                    .map_or(Monitor::ValLoss, |e| e.monitor);
+                let value = match monitor {
+                    Monitor::ValLoss => vl,
+                    Monitor::ValAccuracy => va,
+                    Monitor::ValMacroF1 => vf,
+                };
+                let kept = monitor.better(value, monitor.value(single), 0.0);
+                progress.message(&format!(
+                    "averaged weights of {count} validation points from step {from_step}: val loss {vl:.4}, val accuracy {va:.4} against {:.4} / {:.4} for the single checkpoint (step {}): {}",
+                    single.val_loss,
+                    single.val_accuracy,
+                    single.step,
+                    if kept { "keeping the average" } else { "keeping the single checkpoint" }
+                ));
+                (vl, va, vf, kept)
+            }
+            _ => {
+                progress.message(&format!(
+                    "keeping the averaged weights of {count} checkpoints from step {from_step} (no validation data to compare on)"
+                ));
+                (f64::NAN, f64::NAN, f64::NAN, true)
+            }
+        };
+        if !kept {
+            self.model.params.assign(&current)?;
+        }
+        Ok(AveragedWeights {
+            from_step,
+            count,
+            val_loss,
+            val_accuracy,
+            val_macro_f1,
+            kept,
         })
     }
 
@@ -682,6 +846,7 @@ fn save_checkpoint(
     opt: &AdamW,
     st: &State,
     best: Option<&HashMap<String, Tensor>>,
+    avg: Option<&HashMap<String, Tensor>>,
 ) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
@@ -695,6 +860,9 @@ fn save_checkpoint(
     )?;
     if let Some(b) = best {
         candle_core::safetensors::save(b, tmp.join("best.safetensors"))?;
+    }
+    if let Some(a) = avg {
+        candle_core::safetensors::save(a, tmp.join("average.safetensors"))?;
     }
     let state = serde_json::json!({ "optimizer_step": opt.step, "state": st });
     std::fs::write(
@@ -713,7 +881,12 @@ fn save_checkpoint(
     Ok(())
 }
 
-type Loaded = (State, Option<HashMap<String, Tensor>>);
+/// A checkpoint: the loop state, the best weights so far and the weight average.
+type Loaded = (
+    State,
+    Option<HashMap<String, Tensor>>,
+    Option<HashMap<String, Tensor>>,
+);
 
 fn load_checkpoint(
     dir: &Path,
@@ -741,13 +914,17 @@ fn load_checkpoint(
         &candle_core::Device::Cpu,
     )?;
     opt.load_state(&model.params, &ostate, step)?;
-    let best = if dir.join("best.safetensors").is_file() {
-        Some(candle_core::safetensors::load(
-            dir.join("best.safetensors"),
-            dev,
-        )?)
-    } else {
-        None
+    let load_opt = |name: &str| -> Result<Option<HashMap<String, Tensor>>> {
+        let p = dir.join(name);
+        Ok(if p.is_file() {
+            Some(candle_core::safetensors::load(p, dev)?)
+        } else {
+            None
+        })
     };
-    Ok(Some((st, best)))
+    Ok(Some((
+        st,
+        load_opt("best.safetensors")?,
+        load_opt("average.safetensors")?,
+    )))
 }

@@ -535,3 +535,144 @@ fn grad_checkpointing_trains_like_the_plain_run() {
         assert!(d < 1e-4, "{name}: weights differ by {d:e}");
     }
 }
+
+/// `average_from`: the kept weights are the mean of the weights at every validation point
+/// from that share of training on, and an interrupted run resumes to the same average.
+#[test]
+fn weight_averaging_is_the_mean_of_the_validation_points_and_resumes_exactly() {
+    struct StopAfter(Cell<u32>, u32);
+    impl Progress for StopAfter {
+        fn should_stop(&self) -> bool {
+            self.0.set(self.0.get() + 1);
+            self.0.get() >= self.1
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let enc = encoder();
+    let data = corpus(40);
+    // 40 texts in batches of 8: 5 steps per epoch, 10 in all; validation points at every
+    // step, so the average takes steps 5..=10.
+    let cfg = TrainConfig {
+        early_stopping: None,
+        eval_every_steps: Some(1),
+        average_from: Some(0.45),
+        ..config(2)
+    };
+    let plain = TrainConfig {
+        average_from: None,
+        ..cfg.clone()
+    };
+    let run_with = |cfg: &TrainConfig, dir: &str, resume: bool, progress: &dyn Progress| {
+        let mut model = load_tiny(2, 1);
+        let out = Trainer {
+            model: &mut model,
+            encoder: &enc,
+            config: cfg.clone(),
+            ckpt_dir: tmp.path().join(dir),
+        }
+        .fit(&data, None, resume, progress);
+        (out, weights(&model))
+    };
+    let run =
+        |dir: &str, resume: bool, progress: &dyn Progress| run_with(&cfg, dir, resume, progress);
+    let (full, averaged) = run("full", false, &Silent);
+    let full = full.unwrap();
+    let avg = full.averaged.clone().expect("an average was taken");
+    assert_eq!((avg.from_step, avg.count, avg.kept), (5, 6, true));
+    assert!(avg.val_accuracy.is_nan(), "no validation data");
+
+    // The weights after steps 5..=10, from runs without averaging stopped there (the
+    // last one runs to its end).
+    let mut sum: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut last = HashMap::new();
+    for step in 5..=10u32 {
+        let dir = format!("stop{step}");
+        let (out, w) = run_with(&plain, &dir, false, &StopAfter(Cell::new(0), step));
+        if step < 10 {
+            assert!(matches!(out, Err(TrainError::Interrupted { .. })));
+        } else {
+            last = w.clone();
+        }
+        for (name, v) in w {
+            let s = sum.entry(name).or_insert_with(|| vec![0.0; v.len()]);
+            s.iter_mut().zip(&v).for_each(|(a, &b)| *a += b as f64);
+        }
+    }
+    let mut worst = 0f64;
+    for (name, s) in &sum {
+        let got = &averaged[name];
+        for (a, &b) in s.iter().zip(got) {
+            worst = worst.max((a / 6.0 - b as f64).abs());
+        }
+    }
+    assert!(worst < 1e-5, "kept weights differ from the mean by {worst}");
+    // Without averaging, the run ends with the step-10 weights, which differ.
+    assert_ne!(last, averaged);
+
+    // Interrupted after the average began (step 7) and resumed: the same average.
+    let (first, _) = run("resumed", false, &StopAfter(Cell::new(0), 7));
+    assert!(matches!(
+        first,
+        Err(TrainError::Interrupted { step: 7, .. })
+    ));
+    let (resumed, w) = run("resumed", true, &Silent);
+    assert_eq!(resumed.unwrap().averaged.unwrap().count, 6);
+    assert_eq!(
+        w, averaged,
+        "resumed average differs from the uninterrupted one"
+    );
+
+    // A fraction outside [0, 1) is refused with the flag's name.
+    let bad = TrainConfig {
+        average_from: Some(1.0),
+        ..config(1)
+    };
+    match bad.check() {
+        Err(TrainError::Config(m)) => assert!(m.contains("--average-from"), "{m}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+/// With validation data the average competes with the best single checkpoint on the
+/// monitor, and the model ends with whichever the outcome says was kept.
+#[test]
+fn the_average_is_kept_only_when_it_validates_better() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        eval_every_steps: Some(2),
+        average_from: Some(0.3),
+        early_stopping: Some(textclf_train::EarlyStopping {
+            monitor: textclf_train::Monitor::ValLoss,
+            patience: 100,
+            min_delta: 0.0,
+        }),
+        ..config(3)
+    };
+    let (out, model) = train(cfg, &tmp.path().join("c"), false, &Silent);
+    let out = out.unwrap();
+    let avg = out.averaged.clone().unwrap();
+    assert!(avg.count >= 5, "{avg:?}");
+    let valid = corpus(12);
+    let seqs = encoder().encode_batch(&valid.text_refs()).unwrap();
+    let (vl, _, _) = textclf_train::trainer::validate(
+        &model,
+        &seqs,
+        &valid.labels,
+        &valid.label_set,
+        &encoder(),
+        16,
+    )
+    .unwrap();
+    let best = &out.history[out.best.unwrap()];
+    if avg.kept {
+        assert!(avg.val_loss < best.val_loss);
+        assert!((vl - avg.val_loss).abs() < 1e-9, "{vl} vs {}", avg.val_loss);
+    } else {
+        assert!(avg.val_loss >= best.val_loss);
+        assert!(
+            (vl - best.val_loss).abs() < 1e-9,
+            "{vl} vs {}",
+            best.val_loss
+        );
+    }
+}

@@ -193,6 +193,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             min_delta: a.min_delta,
         }),
         class_weights: class_weights(a.class_weights.as_deref(), &train.class_counts())?,
+        average_from: a.average_from,
     };
     cfg.check().context("invalid training settings")?;
 
@@ -298,6 +299,9 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         "restored_best_weights".into(),
         json!(outcome.restored_best_weights),
     );
+    if let Some(avg) = &outcome.averaged {
+        extra.insert("averaged".into(), json!(avg));
+    }
     extra.insert(
         "model".into(),
         json!({
@@ -342,7 +346,23 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             b.val_loss,
             b.val_accuracy,
             outcome.val_accuracy_at_min_val_loss.map_or("-".into(), |v| format!("{v:.4}")),
-            if outcome.restored_best_weights { "; best weights restored" } else { "" }
+            if outcome.averaged.as_ref().is_some_and(|v| v.kept) {
+                ""
+            } else if outcome.restored_best_weights {
+                "; best weights restored"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(v) = &outcome.averaged {
+        trailer.push_str(&format!(
+            "averaged weights ({} validation points from step {}): val loss {:.4}, val accuracy {:.4}; {}\n",
+            v.count,
+            v.from_step,
+            v.val_loss,
+            v.val_accuracy,
+            if v.kept { "kept (the test figures are theirs)" } else { "not kept (the single checkpoint validated better)" }
         ));
     }
     trailer.push_str(&format!(
