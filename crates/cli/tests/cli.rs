@@ -513,42 +513,25 @@ fn train_errors_are_clear() {
     ]);
     assert!(err.contains("no/such/model"), "{err}");
     let model = shared_dir().join("fixtures/parity/bert-tiny");
-    let err = fails(&[
-        "train",
-        "--model",
-        s(&model),
-        "--data",
-        s(&tr),
-        "--max-len",
-        "1000",
-        "--out",
-        s(&out),
-    ]);
-    assert!(err.contains("--max-len 1000"), "{err}");
-    let err = fails(&[
-        "train",
-        "--model",
-        s(&model),
-        "--data",
-        s(&tr),
-        "--lr",
-        "0",
-        "--out",
-        s(&out),
-    ]);
-    assert!(err.contains("learning rate"), "{err}");
-    let err = fails(&[
-        "train",
-        "--model",
-        s(&model),
-        "--data",
-        s(&tr),
-        "--average-from",
-        "1.5",
-        "--out",
-        s(&out),
-    ]);
-    assert!(err.contains("--average-from"), "{err}");
+    // A bad setting is refused, and the message names it.
+    for (flag, value, want) in [
+        ("--max-len", "1000", "--max-len 1000"),
+        ("--lr", "0", "learning rate"),
+        ("--average-from", "1.5", "--average-from"),
+    ] {
+        let err = fails(&[
+            "train",
+            "--model",
+            s(&model),
+            "--data",
+            s(&tr),
+            flag,
+            value,
+            "--out",
+            s(&out),
+        ]);
+        assert!(err.contains(want), "{flag} {value}: {err}");
+    }
     // A folder with only pickle weights is refused with a conversion hint.
     let pk = tmp.path().join("pickle");
     std::fs::create_dir_all(&pk).unwrap();

@@ -38,10 +38,15 @@ pub enum Monitor {
 
 impl Monitor {
     fn value(self, r: &EvalRecord) -> f64 {
+        self.pick(r.val_loss, r.val_accuracy, r.val_macro_f1)
+    }
+
+    /// The watched figure among a validation's loss, accuracy and macro-F1.
+    fn pick(self, loss: f64, accuracy: f64, macro_f1: f64) -> f64 {
         match self {
-            Monitor::ValLoss => r.val_loss,
-            Monitor::ValAccuracy => r.val_accuracy,
-            Monitor::ValMacroF1 => r.val_macro_f1,
+            Monitor::ValLoss => loss,
+            Monitor::ValAccuracy => accuracy,
+            Monitor::ValMacroF1 => macro_f1,
         }
     }
 
@@ -728,12 +733,7 @@ impl Trainer<'_> {
                     .config
                     .early_stopping
                     .map_or(Monitor::ValLoss, |e| e.monitor);
-                let value = match monitor {
-                    Monitor::ValLoss => vl,
-                    Monitor::ValAccuracy => va,
-                    Monitor::ValMacroF1 => vf,
-                };
-                let kept = monitor.better(value, monitor.value(single), 0.0);
+                let kept = monitor.better(monitor.pick(vl, va, vf), monitor.value(single), 0.0);
                 progress.message(&format!(
                     "averaged weights of {count} validation points from step {from_step}: val loss {vl:.4}, val accuracy {va:.4} against {:.4} / {:.4} for the single checkpoint (step {}): {}",
                     single.val_loss,
