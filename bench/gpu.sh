@@ -5,7 +5,7 @@
 #                        # fine-tune on the GPU vs the CPU, and the GPU-trained model loaded
 #                        # in Python transformers
 #   bench/gpu.sh sst2    # full SST-2 fine-tune with textclf, then the same with PyTorch
-#   bench/gpu.sh sweep   # starts bench/sst2_sweep.toml as SHARDS (8) shards at once on the GPU,
+#   bench/gpu.sh sweep   # starts SWEEP (bench/sst2_sweep.toml) as SHARDS (8) shards at once on the GPU,
 #                        # detached (setsid), so they outlive one device call
 #   bench/gpu.sh sweep-wait  # follows them for up to WAIT_S (540) seconds, printing each run's
 #                        # validations; once all are done, writes the sweep report
@@ -17,7 +17,7 @@
 #      with torch + transformers + pandas), OUT (results folder, default runs/gpu),
 #      RUNS (run folders, default $OUT; keep them outside $OUT where that is emptied between
 #      calls, so that an interrupted SST-2 run resumes), SST2_EPOCHS (3), SST2_LR (5e-5),
-#      SST2_RUNS ("textclf torch").
+#      SST2_RUNS ("textclf torch"), SWEEP (the sweep file for sweep/sweep-wait).
 # Writes JSON lines to $OUT/*.jsonl and logs beside them; prints a summary table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,8 @@ MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
 PY=${PYTHON:-python3}
 OUT=${OUT:-runs/gpu}
 RUNS=${RUNS:-$OUT}
+SWEEP=${SWEEP:-bench/sst2_sweep.toml}
+SW=$RUNS/$(basename "$SWEEP" .toml) # the sweep's folder, named after its file
 mkdir -p "$OUT" "$RUNS"
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 
@@ -95,14 +97,13 @@ sweep)
   SHARDS=${SHARDS:-8}
   for i in $(seq 0 $((SHARDS - 1))); do
     TEXTCLF_DEVICE=cuda TEXTCLF_DATA_DIR="$DATA" TEXTCLF_MODEL="$MODEL" RAYON_NUM_THREADS=2 \
-      setsid "$BIN" sweep bench/sst2_sweep.toml --out "$RUNS/sst2-sweep" --shard "$i/$SHARDS" \
+      setsid "$BIN" sweep "$SWEEP" --out "$SW" --shard "$i/$SHARDS" \
       >"$RUNS/shard$i.log" 2>&1 </dev/null &
     sleep 2 # the first shard writes the sweep's data folder
   done
-  echo "started $SHARDS shards in $RUNS/sst2-sweep"
+  echo "started $SHARDS shards in $SW"
   ;;
 sweep-wait)
-  SW=$RUNS/sst2-sweep
   deadline=$(($(date +%s) + ${WAIT_S:-540}))
   progress() {
     python3 - "$SW" <<'PY'
@@ -116,14 +117,14 @@ for d in sorted(glob.glob(f"{sys.argv[1]}/runs/*")):
           f"  best {100 * best[1]:.2f} % at step {best[0]}")
 PY
   }
-  while pgrep -f "sweep bench/sst2_sweep.toml" >/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+  while pgrep -f "sweep $SWEEP" >/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
     date +%T; progress
     left=$((deadline - $(date +%s)))
     sleep $((left < 60 ? (left > 0 ? left : 0) : 60)) # never past the deadline
   done
   progress | tee "$OUT/sweep_progress.txt"
   cp "$RUNS"/shard*.log "$OUT/" 2>/dev/null || true
-  if ! pgrep -f "sweep bench/sst2_sweep.toml" >/dev/null; then
+  if ! pgrep -f "sweep $SWEEP" >/dev/null; then
     "$BIN" report "$SW" | tail -n 20
     for f in results.csv report.md; do cp "$SW/$f" "$OUT/sweep_$f" 2>/dev/null || true; done
   else

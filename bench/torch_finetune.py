@@ -67,6 +67,9 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--monitor", choices=["val_loss", "val_accuracy"], default="val_loss")
+    ap.add_argument("--eval-every", type=int, default=0,
+                    help="also validate every N optimizer steps (like textclf's --eval-every); the best "
+                         "validation by --monitor, at any step, gives the weights scored on test")
     ap.add_argument("--group-by-length", action="store_true",
                     help="length-grouped batches (transformers' group_by_length) instead of plain shuffled ones")
     a = ap.parse_args()
@@ -91,7 +94,21 @@ def main():
     n = len(lab["train"])
     steps = (n + a.batch_size - 1) // a.batch_size * a.epochs
     sched = get_linear_schedule_with_warmup(opt, int(0.1 * steps + 0.999), steps)
-    history, best, best_state = [], None, None
+    history, best_state = [], None
+    # Every validation (mid-epoch with --eval-every, and at each epoch's end) competes for the
+    # kept weights; ties keep the earlier one, as textclf does.
+    points, best_point = [], None
+
+    def validate(step):
+        nonlocal best_point, best_state
+        vl, va = evaluate(model, enc["valid"], lab["valid"], 64, dev)
+        points.append({"step": step, "val_loss": vl, "val_accuracy": va})
+        if best_point is None or (va > best_point["val_accuracy"] if a.monitor == "val_accuracy"
+                                  else vl < best_point["val_loss"]):
+            best_point, best_state = points[-1], copy.deepcopy(model.state_dict())
+        return vl, va
+
+    step = 0
     train_lengths = [int(v) for v in enc["train"]["attention_mask"].sum(1)]
     for epoch in range(a.epochs):
         model.train()
@@ -111,22 +128,22 @@ def main():
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
+            step += 1
+            if a.eval_every and step % a.eval_every == 0 and step % len(order) != 0:
+                validate(step)
+                model.train()
         if dev.type == "cuda":
             torch.cuda.synchronize()
         secs = time.perf_counter() - t0
-        vl, va = evaluate(model, enc["valid"], lab["valid"], 64, dev)
+        vl, va = validate(step)
         history.append({"epoch": epoch + 1, "val_loss": vl, "val_accuracy": va, "train_seconds": secs,
                         "tokens_per_s": tokens / secs})
-        if a.monitor == "val_accuracy":
-            better = best is None or va > history[best]["val_accuracy"]
-        else:
-            better = best is None or vl < history[best]["val_loss"]
-        if better:
-            best, best_state = epoch, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
+    best = (best_point["step"] - 1) // len(order)  # the epoch the kept weights come from
     _, test_acc = evaluate(model, enc["test"], lab["test"], 64, dev)
     print(json.dumps({"framework": f"torch {torch.__version__}", "epochs": history, "best_epoch": best + 1,
-                      "val_accuracy": history[best]["val_accuracy"], "test_accuracy": test_acc,
+                      "best_step": best_point["step"], "validations": len(points),
+                      "val_accuracy": best_point["val_accuracy"], "test_accuracy": test_acc,
                       "seconds_per_epoch": sum(h["train_seconds"] for h in history) / len(history),
                       "total_seconds": time.perf_counter() - t_start}))
 

@@ -291,14 +291,24 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
             }
         }
     }
-    // A setting varies when the runs that have it do not all share one value (a baseline
-    // lacking `max_len` does not make `max_len` vary); `model` varies with several entries.
+    // A setting varies when the runs that have it do not all share one value, or when
+    // runs of one family differ in having it (those lacking it take the default, which
+    // differs from the explicit value). Presence is compared within a family only, so a
+    // linear baseline lacking `max_len` does not make `max_len` vary; `model` varies with
+    // several entries.
     let varied: Vec<String> = order
         .into_iter()
         .filter(|k| {
             let mut values = unique.iter().filter_map(|u| u.2.get(k));
             let first = values.next();
-            (k == "model" && cfg.models.len() > 1) || values.any(|v| Some(v) != first)
+            let partly_present = [Family::Transformer, Family::Linear].iter().any(|f| {
+                let mut of_family = unique.iter().filter(|u| u.1 == *f);
+                of_family.clone().any(|u| u.2.contains_key(k))
+                    && of_family.any(|u| !u.2.contains_key(k))
+            });
+            (k == "model" && cfg.models.len() > 1)
+                || values.any(|v| Some(v) != first)
+                || partly_present
         })
         .collect();
     let mut runs = Vec::with_capacity(unique.len());
@@ -516,6 +526,72 @@ mod tests {
         );
         assert_eq!(p.runs[2].params["batch_size"], Value::from(8));
         assert_eq!(p.varied, vec!["max_len", "lr", "batch_size"]);
+    }
+
+    #[test]
+    fn a_setting_only_some_cases_give_varies_and_names_only_those_runs() {
+        let p = plan(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            [base]
+            model = "m"
+            lr = 7e-5
+            [[cases]]
+            seed = 42
+            [[cases]]
+            warmup_ratio = 0.06
+            [[cases]]
+            seed = 4
+            "#,
+        )
+        .unwrap();
+        assert_eq!(p.runs.len(), 3);
+        assert!(p.varied.contains(&"warmup_ratio".to_string()));
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_ne!(ids[0], ids[1]);
+        assert_ne!(ids[0], ids[2]);
+        assert_ne!(ids[1], ids[2]);
+        assert!(ids[1].contains("warmup_ratio-0.06"), "{ids:?}");
+        assert!(!ids[0].contains("warmup_ratio"), "{ids:?}");
+        assert!(!ids[2].contains("warmup_ratio"), "{ids:?}");
+        // Runs differing only in having the setting get distinct folders.
+        let p = plan(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            [base]
+            model = "m"
+            [[cases]]
+            seed = 42
+            [[cases]]
+            seed = 42
+            warmup_ratio = 0.06
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["m", "warmup_ratio-0.06"]);
+        // A linear baseline lacking a transformer-only setting does not make it vary.
+        let p = plan(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            [base]
+            max_len = 128
+            [[models]]
+            name = "minilm"
+            model = "m"
+            [[models]]
+            name = "tfidf"
+            baseline = "lr"
+            "#,
+        )
+        .unwrap();
+        assert!(!p.varied.contains(&"max_len".to_string()), "{:?}", p.varied);
     }
 
     #[test]
