@@ -91,33 +91,90 @@ pub fn sgemm(
     gemm_into((m, n, k), (dst, n), accumulate, lhs, rhs, par);
 }
 
+/// `lhs·rhs` (operands as in [`sgemm`]) as a new row-major `m×n` vector, on all rayon
+/// threads. The vector is not zero-filled first: the GEMM writes every element (backward
+/// passes allocate several megabytes this way per layer).
+pub fn sgemm_new(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) -> Vec<f32> {
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0f32; m * n];
+    }
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let mut dst: Vec<f32> = Vec::with_capacity(m * n);
+    // SAFETY: the destination spans the vector's capacity (m·n elements, rows n apart);
+    // with `accumulate` off the GEMM writes every element before reading any, so the
+    // length can then cover them all.
+    unsafe {
+        gemm_raw((m, n, k), (dst.as_mut_ptr(), n), false, lhs, rhs, par);
+        dst.set_len(m * n);
+    }
+    dst
+}
+
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+}
+
 /// `dst = lhs·rhs (+ dst)` for an `m×n` block of `dst` whose rows are `dst_rs` apart
 /// (e.g. one head's columns inside a `[L, H·dh]` matrix), operands as in [`sgemm`].
 fn gemm_into(
     (m, n, k): (usize, usize, usize),
     (dst, dst_rs): (&mut [f32], usize),
     accumulate: bool,
-    (a, a_rs, a_cs): (&[f32], usize, usize),
-    (b, b_rs, b_cs): (&[f32], usize, usize),
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
     par: gemm::Parallelism,
 ) {
-    let fits = |len: usize, rows: usize, cols: usize, rs: usize, cs: usize| {
-        rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
-    };
     assert!(
         fits(dst.len(), m, n, dst_rs, 1),
         "gemm: destination out of bounds"
     );
+    // SAFETY: the assert above keeps the destination inside the exclusively borrowed slice.
+    unsafe {
+        gemm_raw(
+            (m, n, k),
+            (dst.as_mut_ptr(), dst_rs),
+            accumulate,
+            lhs,
+            rhs,
+            par,
+        )
+    }
+}
+
+/// [`gemm_into`] on a raw destination; checks the operands' bounds.
+///
+/// # Safety
+/// `dst` must be valid for writes (and for reads when `accumulate`) at every
+/// `i·dst_rs + j` with `i < m`, `j < n`, and not alias the operands.
+unsafe fn gemm_raw(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (*mut f32, usize),
+    accumulate: bool,
+    (a, a_rs, a_cs): (&[f32], usize, usize),
+    (b, b_rs, b_cs): (&[f32], usize, usize),
+    par: gemm::Parallelism,
+) {
     assert!(fits(a.len(), m, k, a_rs, a_cs), "gemm: lhs out of bounds");
     assert!(fits(b.len(), k, n, b_rs, b_cs), "gemm: rhs out of bounds");
-    // SAFETY: the asserts above keep every index the strides reach inside the slices, and
-    // `dst` is exclusively borrowed.
+    // SAFETY: the asserts above keep every index the strides reach inside the operand
+    // slices; the caller vouches for the destination.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_rs as isize,
             accumulate,
@@ -145,7 +202,13 @@ fn gemm_into(
 /// scores are never a tensor):
 /// `∂V = P̃ᵀ·G`, `∂P̃ = G·Vᵀ`, `∂S = scale · P ⊙ (∂P − Σⱼ ∂P ⊙ P)` with `∂P = keep ⊙ ∂P̃`,
 /// `∂Q = ∂S·K`, `∂K = ∂Sᵀ·Q`, where `P̃ = keep ⊙ P` and `G = ∂L/∂ctx`.
-struct Attention {
+///
+/// Two node shapes share the kernels: three tensors `q, k, v` ([`Attention`]), or one
+/// packed `[B, L, 3·H·dh]` tensor holding each row's `q | k | v` ([`AttentionPacked`]), the
+/// output of one fused QKV projection. The packed node's gradient is one packed tensor too,
+/// so the projection's backward is one GEMM and the layer input receives one gradient
+/// instead of three.
+struct AttnKernel {
     heads: usize,
     scale: f32,
     bias: Vec<f32>,
@@ -153,14 +216,24 @@ struct Attention {
     probs: std::sync::Mutex<Vec<f32>>,
 }
 
-impl Attention {
-    fn dims(&self, l: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
-        let (b, len, hd) = l.shape().dims3()?;
+/// Where q, k and v lie in the kernel's input: row `r` of head column `c` of q is
+/// `q[r·rs + c]` (k and v likewise), `rs` being `H·dh` for separate tensors and `3·H·dh`
+/// when packed.
+#[derive(Clone, Copy)]
+struct QkvView<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    rs: usize,
+}
+
+impl AttnKernel {
+    /// `(B, L, H, dh)` for an input of `len` rows per batch element and `hd = H·dh`.
+    fn check(&self, b: usize, len: usize, hd: usize) -> candle_core::Result<(usize, usize)> {
         let h = self.heads;
         if h == 0 || !hd.is_multiple_of(h) || self.bias.len() != b * len {
             candle_core::bail!(
-                "attention: q {:?} with {h} heads and {} bias values",
-                l.dims(),
+                "attention: [{b}, {len}, {hd}] with {h} heads and {} bias values",
                 self.bias.len()
             );
         }
@@ -172,37 +245,18 @@ impl Attention {
                 );
             }
         }
-        Ok((b, len, h, hd / h))
-    }
-}
-
-impl CustomOp3 for Attention {
-    fn name(&self) -> &'static str {
-        "textclf-attention"
+        Ok((h, hd / h))
     }
 
-    fn cpu_fwd(
+    /// The context `[B, L, H·dh]`; keeps the probabilities for the backward.
+    fn forward(
         &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        x: QkvView,
+        (b, len, hd): (usize, usize, usize),
+    ) -> candle_core::Result<Vec<f32>> {
         let _p = span("attention", Phase::Forward);
-        let (q, k, v) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
-        let (b, len, h, dh) = self.dims(l1)?;
-        let hd = h * dh;
-        if l2.dims() != l1.dims() || l3.dims() != l1.dims() {
-            candle_core::bail!(
-                "attention: q {:?}, k {:?}, v {:?} differ",
-                l1.dims(),
-                l2.dims(),
-                l3.dims()
-            );
-        }
-        let (seq, ll) = (len * hd, len * len);
+        let (h, dh) = self.check(b, len, hd)?;
+        let (seq, ll, bs) = (len * hd, len * len, len * x.rs);
         let mut out = vec![0f32; b * seq];
         let mut probs = vec![0f32; b * h * ll];
         let none = gemm::Parallelism::None;
@@ -210,11 +264,7 @@ impl CustomOp3 for Attention {
             .zip(probs.par_chunks_mut(h * ll))
             .enumerate()
             .for_each(|(bi, (ob, pb))| {
-                let (qb, kb, vb) = (
-                    &q[bi * seq..][..seq],
-                    &k[bi * seq..][..seq],
-                    &v[bi * seq..][..seq],
-                );
+                let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
                 let bias = &self.bias[bi * len..][..len];
                 let mut tmp = vec![0f32; ll];
                 for hi in 0..h {
@@ -225,8 +275,8 @@ impl CustomOp3 for Attention {
                         (len, len, dh),
                         (p, len),
                         false,
-                        (&qb[c..], hd, 1),
-                        (&kb[c..], 1, hd),
+                        (&qb[c..], x.rs, 1),
+                        (&kb[c..], 1, x.rs),
                         none,
                     );
                     for row in p.chunks_mut(len) {
@@ -247,7 +297,7 @@ impl CustomOp3 for Attention {
                         (&mut ob[c..], hd),
                         false,
                         (pt, len, 1),
-                        (&vb[c..], hd, 1),
+                        (&vb[c..], x.rs, 1),
                         none,
                     );
                 }
@@ -256,6 +306,136 @@ impl CustomOp3 for Attention {
             .probs
             .lock()
             .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))? = probs;
+        Ok(out)
+    }
+
+    /// The packed gradient `[B, L, 3·H·dh]` (each row `∂q | ∂k | ∂v`) for the upstream
+    /// gradient `g: [B, L, H·dh]`.
+    fn backward(
+        &self,
+        x: QkvView,
+        g: &[f32],
+        (b, len, hd): (usize, usize, usize),
+    ) -> candle_core::Result<Vec<f32>> {
+        let _p = span("attention", Phase::Backward);
+        let (h, dh) = self.check(b, len, hd)?;
+        let (seq, ll, bs) = (len * hd, len * len, len * x.rs);
+        let probs = self
+            .probs
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))?;
+        if probs.len() != b * h * ll {
+            candle_core::bail!("attention: backward without a forward");
+        }
+        let drs = 3 * hd;
+        // Every element is written by one of the per-head GEMMs below (accumulate off).
+        let mut d = vec![0f32; b * len * drs];
+        let none = gemm::Parallelism::None;
+        d.par_chunks_mut(len * drs)
+            .enumerate()
+            .for_each(|(bi, db)| {
+                let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
+                let gb = &g[bi * seq..][..seq];
+                let mut dp = vec![0f32; ll];
+                let mut pt = vec![0f32; ll];
+                for hi in 0..h {
+                    let c = hi * dh;
+                    let p = &probs[(bi * h + hi) * ll..][..ll];
+                    let keep = self.keep.as_ref().map(|kp| &kp[(bi * h + hi) * ll..][..ll]);
+                    let pd: &[f32] = match keep {
+                        Some(kp) => {
+                            pt.iter_mut()
+                                .zip(p.iter().zip(kp))
+                                .for_each(|(t, (a, m))| *t = a * m);
+                            &pt
+                        }
+                        None => p,
+                    };
+                    // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
+                    gemm_into(
+                        (len, dh, len),
+                        (&mut db[2 * hd + c..], drs),
+                        false,
+                        (pd, 1, len),
+                        (&gb[c..], hd, 1),
+                        none,
+                    );
+                    gemm_into(
+                        (len, len, dh),
+                        (&mut dp, len),
+                        false,
+                        (&gb[c..], hd, 1),
+                        (&vb[c..], 1, x.rs),
+                        none,
+                    );
+                    if let Some(kp) = keep {
+                        dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
+                    }
+                    for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
+                        let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
+                        for (d, &y) in dr.iter_mut().zip(pr) {
+                            *d = self.scale * y * (*d - s);
+                        }
+                    }
+                    // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
+                    gemm_into(
+                        (len, dh, len),
+                        (&mut db[c..], drs),
+                        false,
+                        (&dp, len, 1),
+                        (&kb[c..], x.rs, 1),
+                        none,
+                    );
+                    gemm_into(
+                        (len, dh, len),
+                        (&mut db[hd + c..], drs),
+                        false,
+                        (&dp, 1, len),
+                        (&qb[c..], x.rs, 1),
+                        none,
+                    );
+                }
+            });
+        Ok(d)
+    }
+}
+
+/// The attention node on separate `q, k, v` tensors (see [`AttnKernel`]).
+struct Attention(AttnKernel);
+
+impl CustomOp3 for Attention {
+    fn name(&self) -> &'static str {
+        "textclf-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (q, k, v) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        if l2.dims() != l1.dims() || l3.dims() != l1.dims() {
+            candle_core::bail!(
+                "attention: q {:?}, k {:?}, v {:?} differ",
+                l1.dims(),
+                l2.dims(),
+                l3.dims()
+            );
+        }
+        let dims = l1.shape().dims3()?;
+        let out = self.0.forward(
+            QkvView {
+                q,
+                k,
+                v,
+                rs: dims.2,
+            },
+            dims,
+        )?;
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -267,103 +447,77 @@ impl CustomOp3 for Attention {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let _p = span("attention", Phase::Backward);
-        let (b, len, hd) = q.dims3()?;
-        let (h, dh) = (self.heads, hd / self.heads.max(1));
-        let (seq, ll) = (len * hd, len * len);
-        let probs = self
-            .probs
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))?;
-        if probs.len() != b * h * ll {
-            candle_core::bail!("attention: backward without a forward");
-        }
-        let (mut dq, mut dk, mut dv) = (
-            vec![0f32; b * seq],
-            vec![0f32; b * seq],
-            vec![0f32; b * seq],
-        );
-        let none = gemm::Parallelism::None;
-        with_slices([grad, q, k, v], |[g, qv, kv, vv]| {
-            dq.par_chunks_mut(seq)
-                .zip(dk.par_chunks_mut(seq))
-                .zip(dv.par_chunks_mut(seq))
-                .enumerate()
-                .for_each(|(bi, ((dqb, dkb), dvb))| {
-                    let o = bi * seq;
-                    let (gb, qb, kb, vb) = (
-                        &g[o..][..seq],
-                        &qv[o..][..seq],
-                        &kv[o..][..seq],
-                        &vv[o..][..seq],
-                    );
-                    let mut dp = vec![0f32; ll];
-                    let mut pt = vec![0f32; ll];
-                    for hi in 0..h {
-                        let c = hi * dh;
-                        let p = &probs[(bi * h + hi) * ll..][..ll];
-                        let keep = self.keep.as_ref().map(|kp| &kp[(bi * h + hi) * ll..][..ll]);
-                        let pd: &[f32] = match keep {
-                            Some(kp) => {
-                                pt.iter_mut()
-                                    .zip(p.iter().zip(kp))
-                                    .for_each(|(t, (a, m))| *t = a * m);
-                                &pt
-                            }
-                            None => p,
-                        };
-                        // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
-                        gemm_into(
-                            (len, dh, len),
-                            (&mut dvb[c..], hd),
-                            false,
-                            (pd, 1, len),
-                            (&gb[c..], hd, 1),
-                            none,
-                        );
-                        gemm_into(
-                            (len, len, dh),
-                            (&mut dp, len),
-                            false,
-                            (&gb[c..], hd, 1),
-                            (&vb[c..], 1, hd),
-                            none,
-                        );
-                        if let Some(kp) = keep {
-                            dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
-                        }
-                        for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
-                            let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
-                            for (d, &y) in dr.iter_mut().zip(pr) {
-                                *d = self.scale * y * (*d - s);
-                            }
-                        }
-                        // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
-                        gemm_into(
-                            (len, dh, len),
-                            (&mut dqb[c..], hd),
-                            false,
-                            (&dp, len, 1),
-                            (&kb[c..], hd, 1),
-                            none,
-                        );
-                        gemm_into(
-                            (len, dh, len),
-                            (&mut dkb[c..], hd),
-                            false,
-                            (&dp, 1, len),
-                            (&qb[c..], hd, 1),
-                            none,
-                        );
-                    }
-                });
-            Ok(())
+        let dims = q.dims3()?;
+        let hd = dims.2;
+        let d = with_slices([grad, q, k, v], |[g, qv, kv, vv]| {
+            self.0.backward(
+                QkvView {
+                    q: qv,
+                    k: kv,
+                    v: vv,
+                    rs: hd,
+                },
+                g,
+                dims,
+            )
         })?;
-        Ok((
-            Some(Tensor::from_vec(dq, q.shape(), q.device())?),
-            Some(Tensor::from_vec(dk, k.shape(), k.device())?),
-            Some(Tensor::from_vec(dv, v.shape(), v.device())?),
-        ))
+        // Unpack the rows' ∂q | ∂k | ∂v into three tensors.
+        let rows = d.len() / (3 * hd).max(1);
+        let part = |j: usize| -> candle_core::Result<Tensor> {
+            let mut o = Vec::with_capacity(rows * hd);
+            for r in d.chunks(3 * hd) {
+                o.extend_from_slice(&r[j * hd..][..hd]);
+            }
+            debug_assert_eq!(o.len(), rows * hd);
+            Tensor::from_vec(o, q.shape(), q.device())
+        };
+        Ok((Some(part(0)?), Some(part(1)?), Some(part(2)?)))
+    }
+}
+
+/// The attention node on one packed `[B, L, 3·H·dh]` tensor (see [`AttnKernel`]).
+struct AttentionPacked(AttnKernel);
+
+impl CustomOp1 for AttentionPacked {
+    fn name(&self) -> &'static str {
+        "textclf-attention-packed"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = slice(s, l)?;
+        let (b, len, three_hd) = l.shape().dims3()?;
+        if !three_hd.is_multiple_of(3) {
+            candle_core::bail!("attention: packed qkv {:?} is not 3 × H·dh wide", l.dims());
+        }
+        let hd = three_hd / 3;
+        let view = QkvView {
+            q: x,
+            k: &x[hd..],
+            v: &x[2 * hd..],
+            rs: three_hd,
+        };
+        let out = self.0.forward(view, (b, len, hd))?;
+        Ok((CpuStorage::F32(out), Shape::from((b, len, hd))))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let (b, len, three_hd) = arg.dims3()?;
+        let hd = three_hd / 3;
+        let d = with_slices([grad, arg], |[g, x]| {
+            let view = QkvView {
+                q: x,
+                k: &x[hd..],
+                v: &x[2 * hd..],
+                rs: three_hd,
+            };
+            self.0.backward(view, g, (b, len, hd))
+        })?;
+        Ok(Some(Tensor::from_vec(d, arg.shape(), arg.device())?))
     }
 }
 
@@ -382,18 +536,47 @@ pub fn attention(
 ) -> crate::Result<Tensor> {
     let (b, len, _) = q.dims3()?;
     if fusable(&[q, k, v, bias]) && bias.elem_count() == b * len {
-        let op = Attention {
-            heads,
-            scale: scale as f32,
-            bias: bias.flatten_all()?.to_vec1()?,
-            keep,
-            probs: std::sync::Mutex::new(Vec::new()),
-        };
+        let op = Attention(kernel(bias, heads, scale, keep)?);
         return Ok(q
             .contiguous()?
             .apply_op3(&k.contiguous()?, &v.contiguous()?, op)?);
     }
     attention_ops(q, k, v, bias, heads, scale, keep)
+}
+
+/// [`attention`] on the packed output `qkv: [B, L, 3·H·dh]` of a fused QKV projection
+/// (each row `q | k | v`). One fused node on CPU f32 whose gradient stays packed; on other
+/// devices the three parts are sliced out and run through primitive ops.
+pub fn attention_packed(
+    qkv: &Tensor,
+    bias: &Tensor,
+    heads: usize,
+    scale: f64,
+    keep: Option<Vec<f32>>,
+) -> crate::Result<Tensor> {
+    let (b, len, three_hd) = qkv.dims3()?;
+    if fusable(&[qkv, bias]) && bias.elem_count() == b * len {
+        let op = AttentionPacked(kernel(bias, heads, scale, keep)?);
+        return Ok(qkv.contiguous()?.apply_op1(op)?);
+    }
+    let hd = three_hd / 3;
+    let part = |j: usize| qkv.narrow(2, j * hd, hd);
+    attention_ops(&part(0)?, &part(1)?, &part(2)?, bias, heads, scale, keep)
+}
+
+fn kernel(
+    bias: &Tensor,
+    heads: usize,
+    scale: f64,
+    keep: Option<Vec<f32>>,
+) -> crate::Result<AttnKernel> {
+    Ok(AttnKernel {
+        heads,
+        scale: scale as f32,
+        bias: bias.flatten_all()?.to_vec1()?,
+        keep,
+        probs: std::sync::Mutex::new(Vec::new()),
+    })
 }
 
 /// [`attention`] from primitive ops (heads split into `[B, H, L, dh]`).
@@ -500,10 +683,8 @@ impl CustomOp3 for Linear {
         let (out, inp) = w.dims2()?;
         let rows = x.elem_count() / inp.max(1);
         let (dx, dw, db) = with_slices([grad, w, x], |[g, wv, xv]| {
-            let mut dx = vec![0f32; rows * inp];
-            sgemm(rows, inp, out, &mut dx, false, (g, out, 1), (wv, inp, 1));
-            let mut dw = vec![0f32; out * inp];
-            sgemm(out, inp, rows, &mut dw, false, (g, 1, out), (xv, inp, 1));
+            let dx = sgemm_new(rows, inp, out, (g, out, 1), (wv, inp, 1));
+            let dw = sgemm_new(out, inp, rows, (g, 1, out), (xv, inp, 1));
             Ok((dx, dw, column_sums(g, out)))
         })?;
         Ok((
@@ -901,6 +1082,42 @@ mod tests {
             };
             let what = format!("dropout {}", keep.is_some());
             assert_all_close(&run(true), &run(false), &what);
+        }
+    }
+
+    #[test]
+    fn packed_attention_matches_separate_q_k_v_and_keeps_its_gradient_packed() {
+        let dev = Device::Cpu;
+        let (b, l, h, dh) = (2usize, 5usize, 3usize, 4usize);
+        let hd = h * dh;
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let q = Var::from_vec(v(b * l * hd, 0.37), (b, l, hd), &dev).unwrap();
+        let k = Var::from_vec(v(b * l * hd, 0.61), (b, l, hd), &dev).unwrap();
+        let vv = Var::from_vec(v(b * l * hd, 0.83), (b, l, hd), &dev).unwrap();
+        let packed = Tensor::cat(&[q.as_tensor(), k.as_tensor(), vv.as_tensor()], 2).unwrap();
+        let qkv = Var::from_tensor(&packed).unwrap();
+        let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
+        let bias = crate::layers::attention_bias(&mask).unwrap();
+        let coef = Tensor::from_vec(v(b * l * hd, 0.29), (b, l, hd), &dev).unwrap();
+        let keep: Vec<f32> = (0..b * h * l * l)
+            .map(|i| if i % 5 == 2 { 0.0 } else { 1.25 })
+            .collect();
+        for keep in [None, Some(keep)] {
+            let y = attention_packed(qkv.as_tensor(), &bias, h, 0.5, keep.clone()).unwrap();
+            assert_eq!(y.dims(), &[b, l, hd]);
+            let got = value_and_grads(&y, &coef, &[qkv.as_tensor()]);
+            let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
+            let y_ref = attention_ops(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap();
+            let sep = value_and_grads(&y_ref, &coef, &[qt, kt, vt]);
+            // The reference gradients, packed row by row as ∂q | ∂k | ∂v.
+            let mut want = vec![];
+            for r in 0..b * l {
+                for part in &sep[1..] {
+                    want.extend_from_slice(&part[r * hd..][..hd]);
+                }
+            }
+            let what = format!("packed, dropout {}", keep.is_some());
+            assert_all_close(&got, &[sep[0].clone(), want], &what);
         }
     }
 

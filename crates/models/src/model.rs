@@ -16,7 +16,7 @@ use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
-use crate::fused::{attention, fusable, layer_norm, linear};
+use crate::fused::{attention, attention_packed, fusable, layer_norm, linear};
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layers::{activation, attention_bias, dropout, dropout_keep};
 use crate::params::{
@@ -551,9 +551,22 @@ impl SequenceClassifier {
         let (nh, dh) = (cfg.num_heads, h / cfg.num_heads);
         let scale = 1.0 / (dh as f64).sqrt();
         let l = format!("{p}.{}.{i}", names.layer_prefix);
-        let q = self.lin(x, &format!("{l}.{}", names.q), track)?;
-        let k = self.lin(x, &format!("{l}.{}", names.k), track)?;
-        let v = self.lin(x, &format!("{l}.{}", names.v), track)?;
+        let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
+        // int8 inference keeps three quantized projections; otherwise one fused QKV
+        // projection (the three weights stacked per step) feeds a packed attention node.
+        let int8 = !track && self.quant.as_ref().is_some_and(|m| m.contains_key(&qn));
+        let qkv = if int8 {
+            None
+        } else {
+            let stack = |part: &str| -> Result<Tensor> {
+                let ts = [&qn, &kn, &vn]
+                    .map(|n| self.w(&format!("{n}.{part}"), track))
+                    .into_iter()
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Tensor::cat(&ts, 0)?)
+            };
+            Some(linear(x, &stack("weight")?, &stack("bias")?)?)
+        };
         // Dropout on the attention probabilities, drawn here in the same order as an
         // explicit dropout on the [B, H, L, L] probabilities would draw it.
         let keep = match rng.as_deref_mut() {
@@ -563,7 +576,15 @@ impl SequenceClassifier {
             }),
             _ => None,
         };
-        let ctx = attention(&q, &k, &v, bias, nh, scale, keep)?;
+        let ctx = match qkv {
+            Some(qkv) => attention_packed(&qkv, bias, nh, scale, keep)?,
+            None => {
+                let q = self.lin(x, &qn, track)?;
+                let k = self.lin(x, &kn, track)?;
+                let v = self.lin(x, &vn, track)?;
+                attention(&q, &k, &v, bias, nh, scale, keep)?
+            }
+        };
         let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
         if cfg.arch != Arch::DistilBert {
             attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;

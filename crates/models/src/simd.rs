@@ -43,13 +43,20 @@ pub fn exp(x: f32) -> f32 {
 /// resolution of the GELU outputs that use it).
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {
+    erf_and_gauss(x).0
+}
+
+/// `(erf(x), e^(−x²))`: the formula of [`erf`] computes the Gaussian factor anyway, and
+/// the GELU backward needs it too (φ(v) = e^(−(v/√2)²)/√(2π)), so one `exp` serves both.
+#[inline(always)]
+fn erf_and_gauss(x: f32) -> (f32, f32) {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t
         * (0.254_829_6
             + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * exp(-a * a);
-    y.copysign(x)
+    let g = exp(-a * a);
+    ((1.0 - poly * g).copysign(x), g)
 }
 
 /// Folds `xs` with `f` in eight interleaved lanes, then the lanes in order: a fixed
@@ -115,8 +122,9 @@ crate::dispatch! {
     /// `d = g·(Φ(x) + x·φ(x))`, the exact GELU's backward.
     fn gelu_backward(d: &mut [f32], x: &[f32], g: &[f32]) {
         for ((o, &v), &gv) in d.iter_mut().zip(x).zip(g) {
-            let cdf = 0.5 * (1.0 + erf(v * FRAC_1_SQRT_2));
-            let pdf = INV_SQRT_2PI * exp(-0.5 * v * v);
+            let (e, gauss) = erf_and_gauss(v * FRAC_1_SQRT_2);
+            let cdf = 0.5 * (1.0 + e);
+            let pdf = INV_SQRT_2PI * gauss;
             *o = gv * (cdf + v * pdf);
         }
     }
