@@ -710,13 +710,6 @@ struct LayerNorm {
     eps: f32,
 }
 
-fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
-    let n = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
-    (mean, 1.0 / (var + eps).sqrt())
-}
-
 impl CustomOp3 for LayerNorm {
     fn name(&self) -> &'static str {
         "textclf-layer-norm"
@@ -735,12 +728,7 @@ impl CustomOp3 for LayerNorm {
         let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
         let h = w.len();
         let mut y = vec![0f32; x.len()];
-        let f = |(yr, xr): (&mut [f32], &[f32])| {
-            let (mean, rstd) = row_stats(xr, self.eps);
-            for j in 0..h {
-                yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
-            }
-        };
+        let f = |(yr, xr): (&mut [f32], &[f32])| simd::layer_norm_row(yr, xr, w, b, self.eps);
         if x.len() >= PAR_MIN {
             y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
         } else {
@@ -768,26 +756,21 @@ impl CustomOp3 for LayerNorm {
                 .zip(xv.par_chunks(h * rows_per_chunk))
                 .zip(gv.par_chunks(h * rows_per_chunk))
                 .map(|((dxc, xc), gc)| {
-                    let mut dw = vec![0f32; h];
-                    let mut db = vec![0f32; h];
-                    let mut xhat = vec![0f32; h];
+                    let mut acc = vec![0f32; 2 * h];
+                    let mut scratch = vec![0f32; 2 * h];
                     for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
-                        let (mean, rstd) = row_stats(xr, self.eps);
-                        let (mut sg, mut sgx) = (0f32, 0f32);
-                        for j in 0..h {
-                            xhat[j] = (xr[j] - mean) * rstd;
-                            let g = gr[j] * wv[j];
-                            sg += g;
-                            sgx += g * xhat[j];
-                            dw[j] += gr[j] * xhat[j];
-                            db[j] += gr[j];
-                        }
-                        let (mg, mgx) = (sg / h as f32, sgx / h as f32);
-                        for j in 0..h {
-                            dxr[j] = rstd * (gr[j] * wv[j] - mg - xhat[j] * mgx);
-                        }
+                        simd::layer_norm_row_backward(
+                            dxr,
+                            &mut acc,
+                            &mut scratch,
+                            xr,
+                            gr,
+                            wv,
+                            self.eps,
+                        );
                     }
-                    (dw, db)
+                    let db = acc.split_off(h);
+                    (acc, db)
                 })
                 .collect();
             let mut dw = vec![0f32; h];

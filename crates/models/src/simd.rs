@@ -130,6 +130,92 @@ crate::dispatch! {
     }
 }
 
+/// `Σ f(xᵢ)` in eight interleaved lanes, then the lanes in order, then the tail: a fixed
+/// order the compiler can vectorise (an in-order float sum is one long dependency chain).
+#[inline(always)]
+fn sum_lanes(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for i in 0..8 {
+            lanes[i] += f(c[i]);
+        }
+    }
+    let mut acc = lanes.into_iter().fold(0.0, |a, v| a + v);
+    for &v in it.remainder() {
+        acc += f(v);
+    }
+    acc
+}
+
+/// `Σ aᵢ·bᵢ` in the order of [`sum_lanes`].
+#[inline(always)]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (mut ia, mut ib) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (ca, cb) in (&mut ia).zip(&mut ib) {
+        for i in 0..8 {
+            lanes[i] += ca[i] * cb[i];
+        }
+    }
+    let mut acc = lanes.into_iter().fold(0.0, |a, v| a + v);
+    for (&x, &y) in ia.remainder().iter().zip(ib.remainder()) {
+        acc += x * y;
+    }
+    acc
+}
+
+/// `(mean, 1/√(var + eps))` of a LayerNorm row.
+#[inline(always)]
+fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
+    let n = x.len() as f32;
+    let mean = sum_lanes(x, |v| v) / n;
+    let var = sum_lanes(x, |v| (v - mean) * (v - mean)) / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+crate::dispatch! {
+    /// One LayerNorm row: `y = (x − mean)·rstd·w + b`.
+    fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps: f32) {
+        let (mean, rstd) = row_stats(x, eps);
+        for (((o, &v), &wj), &bj) in y.iter_mut().zip(x).zip(w).zip(b) {
+            *o = (v - mean) * rstd * wj + bj;
+        }
+    }
+}
+
+crate::dispatch! {
+    /// One LayerNorm row's backward: `dx = rstd·(g⊙w − mean(g⊙w) − x̂·mean(g⊙w⊙x̂))`, and
+    /// the partial sums over rows `acc = [dw | db]` gain `g⊙x̂` and `g`. `scratch` holds two
+    /// rows (x̂ and g⊙w).
+    fn layer_norm_row_backward(
+        dx: &mut [f32],
+        acc: &mut [f32],
+        scratch: &mut [f32],
+        x: &[f32],
+        g: &[f32],
+        w: &[f32],
+        eps: f32
+    ) {
+        let h = x.len();
+        let (mean, rstd) = row_stats(x, eps);
+        let (xhat, gw) = scratch.split_at_mut(h);
+        let (dw, db) = acc.split_at_mut(h);
+        let rows = xhat.iter_mut().zip(gw.iter_mut()).zip(dw.iter_mut().zip(db.iter_mut()));
+        for (((xh, a), (dwj, dbj)), ((&xv, &gv), &wj)) in rows.zip(x.iter().zip(g).zip(w)) {
+            *xh = (xv - mean) * rstd;
+            *a = gv * wj;
+            *dwj += gv * *xh;
+            *dbj += gv;
+        }
+        let n = h as f32;
+        let (mg, mgx) = (sum_lanes(gw, |v| v) / n, dot_lanes(gw, xhat) / n);
+        for ((o, &a), &xh) in dx.iter_mut().zip(gw.iter()).zip(xhat.iter()) {
+            *o = rstd * (a - mg - xh * mgx);
+        }
+    }
+}
+
 crate::dispatch! {
     /// In place, `row ← softmax(scale·row + bias)`.
     fn softmax_row(row: &mut [f32], bias: &[f32], scale: f32) {
