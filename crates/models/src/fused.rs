@@ -706,6 +706,91 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
     }
 }
 
+/// `gelu(x·Wᵀ + b)` with the exact GELU, as one node: the feed-forward input projection and
+/// its activation. Compared with a linear node followed by a GELU node, the backward skips
+/// the gradient edge between them (candle zero-fills and adds every edge's gradient; here
+/// that is a `[rows, 1536]` tensor per layer). The pre-activation is kept for the backward,
+/// as the separate GELU node would keep it.
+struct LinearGelu {
+    pre: std::sync::Mutex<Vec<f32>>,
+}
+
+impl CustomOp3 for LinearGelu {
+    fn name(&self) -> &'static str {
+        "textclf-linear-gelu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (y, shape) = Linear.cpu_fwd(s1, l1, s2, l2, s3, l3)?;
+        let _p = span("gelu", Phase::Forward);
+        let pre = y.as_slice::<f32>()?;
+        let mut out = vec![0f32; pre.len()];
+        out.par_chunks_mut(PAR_MIN)
+            .zip(pre.par_chunks(PAR_MIN))
+            .for_each(|(yc, xc)| simd::gelu_forward(yc, xc));
+        *self
+            .pre
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))? = match y {
+            CpuStorage::F32(v) => v,
+            _ => candle_core::bail!("linear-gelu: f32 only"),
+        };
+        Ok((CpuStorage::F32(out), shape))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let d = {
+            let _p = span("gelu", Phase::Backward);
+            let pre = self
+                .pre
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))?;
+            if pre.len() != res.elem_count() {
+                candle_core::bail!("linear-gelu: backward without a forward");
+            }
+            with_slice(grad, |g| {
+                let mut d = vec![0f32; pre.len()];
+                d.par_chunks_mut(PAR_MIN)
+                    .zip(pre.par_chunks(PAR_MIN))
+                    .zip(g.par_chunks(PAR_MIN))
+                    .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
+                Ok(d)
+            })?
+        };
+        let d = Tensor::from_vec(d, res.shape(), res.device())?;
+        Linear.bwd(x, w, b, res, &d)
+    }
+}
+
+/// `gelu(x·Wᵀ + b)` (exact GELU) for `x: [.., in]` and a PyTorch-layout weight `[out, in]`:
+/// one fused node on CPU f32 ([`LinearGelu`]), [`linear`] then [`gelu_erf`] elsewhere.
+pub fn linear_gelu(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
+    if fusable(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 {
+        let op = LinearGelu {
+            pre: std::sync::Mutex::new(Vec::new()),
+        };
+        Ok(x.contiguous()?
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, op)?)
+    } else {
+        gelu_erf(&linear(x, w, b)?)
+    }
+}
+
 struct LayerNorm {
     eps: f32,
 }
@@ -1143,6 +1228,30 @@ mod tests {
             value_and_grads(&y, &coef, &[xt, wt, bt])
         };
         assert_all_close(&run(true), &run(false), "linear");
+    }
+
+    #[test]
+    fn fused_linear_gelu_matches_matmul_then_gelu_and_its_gradients() {
+        let dev = Device::Cpu;
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let x = Var::from_vec(v(2 * 5 * 7, 0.37), (2, 5, 7), &dev).unwrap();
+        let w = Var::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
+        let b = Var::from_vec(v(4, 1.7), 4, &dev).unwrap();
+        let coef = Tensor::from_vec(v(2 * 5 * 4, 0.53), (2, 5, 4), &dev).unwrap();
+        let run = |fused: bool| {
+            let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
+            let y = if fused {
+                linear_gelu(xt, wt, bt).unwrap()
+            } else {
+                crate::layers::linear(xt, wt, bt)
+                    .unwrap()
+                    .gelu_erf()
+                    .unwrap()
+            };
+            assert_eq!(y.dims(), &[2, 5, 4]);
+            value_and_grads(&y, &coef, &[xt, wt, bt])
+        };
+        assert_all_close(&run(true), &run(false), "linear-gelu");
     }
 
     #[test]

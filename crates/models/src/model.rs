@@ -15,8 +15,8 @@ use std::path::Path;
 use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{Arch, ModelConfig};
-use crate::fused::{attention, attention_packed, fusable, layer_norm, linear};
+use crate::config::{Activation, Arch, ModelConfig};
+use crate::fused::{attention, attention_packed, fusable, layer_norm, linear, linear_gelu};
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layers::{activation, attention_bias, dropout, dropout_keep};
 use crate::params::{
@@ -594,10 +594,18 @@ impl SequenceClassifier {
             (attn + x)?
         };
         let x1 = self.ln(&sum, &format!("{l}.{}", names.attn_ln), track)?;
-        let f = activation(
-            &self.lin(&x1, &format!("{l}.{}", names.ffn_in), track)?,
-            cfg.activation,
-        )?;
+        let ffn_in = format!("{l}.{}", names.ffn_in);
+        let ffn_in_int8 = !track && self.quant.as_ref().is_some_and(|m| m.contains_key(&ffn_in));
+        let f = if cfg.activation == Activation::GeluErf && !ffn_in_int8 {
+            // One node for the projection and its activation (see `fused::linear_gelu`).
+            linear_gelu(
+                &x1,
+                &self.w(&format!("{ffn_in}.weight"), track)?,
+                &self.w(&format!("{ffn_in}.bias"), track)?,
+            )?
+        } else {
+            activation(&self.lin(&x1, &ffn_in, track)?, cfg.activation)?
+        };
         let f = dropout(
             &self.lin(&f, &format!("{l}.{}", names.ffn_out), track)?,
             cfg.hidden_dropout,
