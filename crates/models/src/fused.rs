@@ -795,6 +795,42 @@ struct LayerNorm {
     eps: f32,
 }
 
+/// LayerNorm's backward over rows of `x` (width `w.len()`) for the upstream gradient `g`:
+/// `(dx, dw, db)`, rows in parallel with per-chunk partial sums of `dw`/`db` added in a
+/// fixed order.
+fn layer_norm_backward(
+    xv: &[f32],
+    wv: &[f32],
+    gv: &[f32],
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let h = wv.len();
+    let mut dx = vec![0f32; xv.len()];
+    // Per chunk of rows: dx, and partial sums of dw and db.
+    let rows_per_chunk = (PAR_MIN / h).max(1);
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
+        .par_chunks_mut(h * rows_per_chunk)
+        .zip(xv.par_chunks(h * rows_per_chunk))
+        .zip(gv.par_chunks(h * rows_per_chunk))
+        .map(|((dxc, xc), gc)| {
+            let mut acc = vec![0f32; 2 * h];
+            let mut scratch = vec![0f32; 2 * h];
+            for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
+                simd::layer_norm_row_backward(dxr, &mut acc, &mut scratch, xr, gr, wv, eps);
+            }
+            let db = acc.split_off(h);
+            (acc, db)
+        })
+        .collect();
+    let mut dw = vec![0f32; h];
+    let mut db = vec![0f32; h];
+    for (pw, pb) in partial {
+        dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
+        db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
+    }
+    (dx, dw, db)
+}
+
 impl CustomOp3 for LayerNorm {
     fn name(&self) -> &'static str {
         "textclf-layer-norm"
@@ -832,39 +868,7 @@ impl CustomOp3 for LayerNorm {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let _p = span("layer-norm", Phase::Backward);
         let (dx, dw, db) = with_slices([x, w, grad], |[xv, wv, gv]| {
-            let h = wv.len();
-            let mut dx = vec![0f32; xv.len()];
-            // Per chunk of rows: dx, and partial sums of dw and db.
-            let rows_per_chunk = (PAR_MIN / h).max(1);
-            let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
-                .par_chunks_mut(h * rows_per_chunk)
-                .zip(xv.par_chunks(h * rows_per_chunk))
-                .zip(gv.par_chunks(h * rows_per_chunk))
-                .map(|((dxc, xc), gc)| {
-                    let mut acc = vec![0f32; 2 * h];
-                    let mut scratch = vec![0f32; 2 * h];
-                    for ((dxr, xr), gr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(gc.chunks(h)) {
-                        simd::layer_norm_row_backward(
-                            dxr,
-                            &mut acc,
-                            &mut scratch,
-                            xr,
-                            gr,
-                            wv,
-                            self.eps,
-                        );
-                    }
-                    let db = acc.split_off(h);
-                    (acc, db)
-                })
-                .collect();
-            let mut dw = vec![0f32; h];
-            let mut db = vec![0f32; h];
-            for (pw, pb) in partial {
-                dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
-                db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
-            }
-            Ok((dx, dw, db))
+            Ok(layer_norm_backward(xv, wv, gv, self.eps))
         })?;
         let dev = x.device();
         Ok((
@@ -872,6 +876,100 @@ impl CustomOp3 for LayerNorm {
             Some(Tensor::from_vec(dw, w.shape(), dev)?),
             Some(Tensor::from_vec(db, w.shape(), dev)?),
         ))
+    }
+}
+
+/// `LayerNorm(a + b)` (a residual add and the LayerNorm after it) as one node, with the
+/// LayerNorm's weight and bias stacked as `wb: [2, H]`. The sum is never a tensor: the
+/// forward normalises it row by row and the backward recomputes it. Both summands receive
+/// the LayerNorm's input gradient.
+struct AddLayerNorm {
+    eps: f32,
+}
+
+impl CustomOp3 for AddLayerNorm {
+    fn name(&self) -> &'static str {
+        "textclf-add-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let _p = span("layer-norm", Phase::Forward);
+        let (a, b, wb) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let h = wb.len() / 2;
+        if l1.dims() != l2.dims() || l1.dims().last() != Some(&h) || wb.len() != 2 * h {
+            candle_core::bail!(
+                "add-layer-norm: a {:?}, b {:?}, weights {:?}",
+                l1.dims(),
+                l2.dims(),
+                l3.dims()
+            );
+        }
+        let (w, bias) = wb.split_at(h);
+        let mut y = vec![0f32; a.len()];
+        let rows_per_chunk = (PAR_MIN / h.max(1)).max(1);
+        y.par_chunks_mut(h * rows_per_chunk)
+            .zip(a.par_chunks(h * rows_per_chunk))
+            .zip(b.par_chunks(h * rows_per_chunk))
+            .for_each(|((yc, ac), bc)| {
+                let mut sum = vec![0f32; h];
+                for ((yr, ar), br) in yc.chunks_mut(h).zip(ac.chunks(h)).zip(bc.chunks(h)) {
+                    sum.iter_mut()
+                        .zip(ar.iter().zip(br))
+                        .for_each(|(s, (x, y))| *s = x + y);
+                    simd::layer_norm_row(yr, &sum, w, bias, self.eps);
+                }
+            });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        wb: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let _p = span("layer-norm", Phase::Backward);
+        let (dx, dwb) = with_slices([a, b, wb, grad], |[av, bv, wbv, gv]| {
+            let h = wbv.len() / 2;
+            let sum: Vec<f32> = av.iter().zip(bv).map(|(x, y)| x + y).collect();
+            let (dx, mut dw, db) = layer_norm_backward(&sum, &wbv[..h], gv, self.eps);
+            dw.extend_from_slice(&db);
+            Ok((dx, dw))
+        })?;
+        let dx = Tensor::from_vec(dx, a.shape(), a.device())?;
+        Ok((
+            Some(dx.clone()),
+            Some(dx),
+            Some(Tensor::from_vec(dwb, wb.shape(), wb.device())?),
+        ))
+    }
+}
+
+/// `LayerNorm(a + b)` with weight `w` and bias `bias`: one fused node on CPU f32
+/// ([`AddLayerNorm`]), an add and [`layer_norm`] elsewhere.
+pub fn add_layer_norm(
+    a: &Tensor,
+    b: &Tensor,
+    w: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> crate::Result<Tensor> {
+    if fusable(&[a, b, w, bias]) && a.dims() == b.dims() && w.rank() == 1 {
+        let wb = Tensor::stack(&[w, bias], 0)?;
+        Ok(a.contiguous()?
+            .apply_op3(&b.contiguous()?, &wb, AddLayerNorm { eps: eps as f32 })?)
+    } else {
+        layer_norm(&(a + b)?, w, bias, eps)
     }
 }
 
@@ -1189,6 +1287,49 @@ mod tests {
         }
     }
 
+    /// The paths other devices take (here: f64 on the CPU, which is not fused) give what
+    /// the fused nodes give.
+    #[test]
+    fn unfused_fallbacks_of_the_new_nodes_agree_with_the_fused_ones() {
+        let dev = Device::Cpu;
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let f64s = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+        let back = |t: Tensor| t.to_dtype(DType::F32).unwrap().flatten_all().unwrap();
+        let close = |a: &Tensor, b: &Tensor, what: &str| {
+            let (a, b): (Vec<f32>, Vec<f32>) = (a.to_vec1().unwrap(), b.to_vec1().unwrap());
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{what}: {x} vs {y}");
+            }
+        };
+        let (b, l, h, dh) = (2usize, 5usize, 3usize, 4usize);
+        let qkv = Tensor::from_vec(v(b * l * 3 * h * dh, 0.37), (b, l, 3 * h * dh), &dev).unwrap();
+        let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
+        let bias = crate::layers::attention_bias(&mask).unwrap();
+        let fused = attention_packed(&qkv, &bias, h, 0.5, None).unwrap();
+        let plain = attention_packed(&f64s(&qkv), &f64s(&bias), h, 0.5, None).unwrap();
+        close(
+            &fused.flatten_all().unwrap(),
+            &back(plain),
+            "attention_packed",
+        );
+        let x = Tensor::from_vec(v(3 * 7, 0.41), (3, 7), &dev).unwrap();
+        let w = Tensor::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
+        let bb = Tensor::from_vec(v(4, 1.7), 4, &dev).unwrap();
+        let fused = linear_gelu(&x, &w, &bb).unwrap();
+        let plain = linear_gelu(&f64s(&x), &f64s(&w), &f64s(&bb)).unwrap();
+        close(&fused.flatten_all().unwrap(), &back(plain), "linear_gelu");
+        let y = Tensor::from_vec(v(3 * 7, 0.77), (3, 7), &dev).unwrap();
+        let lw = Tensor::from_vec(v(7, 0.3), 7, &dev).unwrap();
+        let lb = Tensor::from_vec(v(7, 0.6), 7, &dev).unwrap();
+        let fused = add_layer_norm(&x, &y, &lw, &lb, 1e-5).unwrap();
+        let plain = add_layer_norm(&f64s(&x), &f64s(&y), &f64s(&lw), &f64s(&lb), 1e-5).unwrap();
+        close(
+            &fused.flatten_all().unwrap(),
+            &back(plain),
+            "add_layer_norm",
+        );
+    }
+
     /// `y` and the gradients of `Σ y ⊙ coef` with respect to `wrt`, as flat vectors.
     fn value_and_grads(y: &Tensor, coef: &Tensor, wrt: &[&Tensor]) -> Vec<Vec<f32>> {
         let g = y.mul(coef).unwrap().sum_all().unwrap().backward().unwrap();
@@ -1252,6 +1393,33 @@ mod tests {
             value_and_grads(&y, &coef, &[xt, wt, bt])
         };
         assert_all_close(&run(true), &run(false), "linear-gelu");
+    }
+
+    #[test]
+    fn fused_add_layer_norm_matches_add_then_layer_norm_and_its_gradients() {
+        let dev = Device::Cpu;
+        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
+        let a = Var::from_vec(v(3 * 4 * 10, 0.37), (3, 4, 10), &dev).unwrap();
+        let b = Var::from_vec(v(3 * 4 * 10, 0.71), (3, 4, 10), &dev).unwrap();
+        let w = Var::from_vec(v(10, 0.91).iter().map(|x| 1.0 + x).collect(), 10, &dev).unwrap();
+        let bias = Var::from_vec(v(10, 1.7), 10, &dev).unwrap();
+        let coef = Tensor::from_vec(v(3 * 4 * 10, 0.53), (3, 4, 10), &dev).unwrap();
+        let run = |fused: bool| {
+            let (at, bt, wt, bst) = (
+                a.as_tensor(),
+                b.as_tensor(),
+                w.as_tensor(),
+                bias.as_tensor(),
+            );
+            let y = if fused {
+                add_layer_norm(at, bt, wt, bst, 1e-5).unwrap()
+            } else {
+                crate::layers::layer_norm(&(at + bt).unwrap(), wt, bst, 1e-5).unwrap()
+            };
+            assert_eq!(y.dims(), &[3, 4, 10]);
+            value_and_grads(&y, &coef, &[at, bt, wt, bst])
+        };
+        assert_all_close(&run(true), &run(false), "add-layer-norm");
     }
 
     #[test]

@@ -16,7 +16,9 @@ use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, Arch, ModelConfig};
-use crate::fused::{attention, attention_packed, fusable, layer_norm, linear, linear_gelu};
+use crate::fused::{
+    add_layer_norm, attention, attention_packed, fusable, layer_norm, linear, linear_gelu,
+};
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layers::{activation, attention_bias, dropout, dropout_keep};
 use crate::params::{
@@ -284,6 +286,18 @@ impl SequenceClassifier {
             x,
             &self.w(&format!("{name}.weight"), track)?,
             &self.w(&format!("{name}.bias"), track)?,
+        )
+    }
+
+    /// `LayerNorm(a + b)`: a residual connection and the LayerNorm after it, one node on
+    /// the CPU (see `fused::add_layer_norm`).
+    fn add_ln(&self, a: &Tensor, b: &Tensor, name: &str, track: bool) -> Result<Tensor> {
+        add_layer_norm(
+            a,
+            b,
+            &self.w(&format!("{name}.weight"), track)?,
+            &self.w(&format!("{name}.bias"), track)?,
+            self.config.layer_norm_eps,
         )
     }
 
@@ -589,11 +603,7 @@ impl SequenceClassifier {
         if cfg.arch != Arch::DistilBert {
             attn = dropout(&attn, cfg.hidden_dropout, rng.as_deref_mut())?;
         }
-        let sum = {
-            let _p = span("residual-add", Phase::Forward);
-            (attn + x)?
-        };
-        let x1 = self.ln(&sum, &format!("{l}.{}", names.attn_ln), track)?;
+        let x1 = self.add_ln(&attn, x, &format!("{l}.{}", names.attn_ln), track)?;
         let ffn_in = format!("{l}.{}", names.ffn_in);
         let ffn_in_int8 = !track && self.quant.as_ref().is_some_and(|m| m.contains_key(&ffn_in));
         let f = if cfg.activation == Activation::GeluErf && !ffn_in_int8 {
@@ -611,11 +621,7 @@ impl SequenceClassifier {
             cfg.hidden_dropout,
             rng,
         )?;
-        let sum = {
-            let _p = span("residual-add", Phase::Forward);
-            (f + &x1)?
-        };
-        self.ln(&sum, &format!("{l}.{}", names.out_ln), track)
+        self.add_ln(&f, &x1, &format!("{l}.{}", names.out_ln), track)
     }
 }
 
