@@ -82,13 +82,15 @@ pub fn sgemm(
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
 ) {
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    gemm_into((m, n, k), (dst, n), accumulate, lhs, rhs, par);
+    gemm_into((m, n, k), (dst, n), accumulate, lhs, rhs, all_threads());
+}
+
+/// The `gemm` crate's parallelism over all rayon threads.
+fn all_threads() -> gemm::Parallelism {
+    match rayon::current_num_threads() {
+        t if t > 1 => gemm::Parallelism::Rayon(t),
+        _ => gemm::Parallelism::None,
+    }
 }
 
 /// `lhs·rhs` (operands as in [`sgemm`]) as a new row-major `m×n` vector, on all rayon
@@ -104,18 +106,19 @@ pub fn sgemm_new(
     if m == 0 || n == 0 || k == 0 {
         return vec![0f32; m * n];
     }
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     let mut dst: Vec<f32> = Vec::with_capacity(m * n);
     // SAFETY: the destination spans the vector's capacity (m·n elements, rows n apart);
     // with `accumulate` off the GEMM writes every element before reading any, so the
     // length can then cover them all.
     unsafe {
-        gemm_raw((m, n, k), (dst.as_mut_ptr(), n), false, lhs, rhs, par);
+        gemm_raw(
+            (m, n, k),
+            (dst.as_mut_ptr(), n),
+            false,
+            lhs,
+            rhs,
+            all_threads(),
+        );
         dst.set_len(m * n);
     }
     dst
@@ -225,6 +228,18 @@ struct QkvView<'a> {
     k: &'a [f32],
     v: &'a [f32],
     rs: usize,
+}
+
+impl<'a> QkvView<'a> {
+    /// The view of a packed `[B, L, 3·hd]` buffer (each row `q | k | v`).
+    fn packed(x: &'a [f32], hd: usize) -> Self {
+        QkvView {
+            q: x,
+            k: &x[hd..],
+            v: &x[2 * hd..],
+            rs: 3 * hd,
+        }
+    }
 }
 
 impl AttnKernel {
@@ -490,13 +505,7 @@ impl CustomOp1 for AttentionPacked {
             candle_core::bail!("attention: packed qkv {:?} is not 3 × H·dh wide", l.dims());
         }
         let hd = three_hd / 3;
-        let view = QkvView {
-            q: x,
-            k: &x[hd..],
-            v: &x[2 * hd..],
-            rs: three_hd,
-        };
-        let out = self.0.forward(view, (b, len, hd))?;
+        let out = self.0.forward(QkvView::packed(x, hd), (b, len, hd))?;
         Ok((CpuStorage::F32(out), Shape::from((b, len, hd))))
     }
 
@@ -509,13 +518,7 @@ impl CustomOp1 for AttentionPacked {
         let (b, len, three_hd) = arg.dims3()?;
         let hd = three_hd / 3;
         let d = with_slices([grad, arg], |[g, x]| {
-            let view = QkvView {
-                q: x,
-                k: &x[hd..],
-                v: &x[2 * hd..],
-                rs: three_hd,
-            };
-            self.0.backward(view, g, (b, len, hd))
+            self.0.backward(QkvView::packed(x, hd), g, (b, len, hd))
         })?;
         Ok(Some(Tensor::from_vec(d, arg.shape(), arg.device())?))
     }
@@ -731,11 +734,7 @@ impl CustomOp3 for LinearGelu {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (y, shape) = Linear.cpu_fwd(s1, l1, s2, l2, s3, l3)?;
         let _p = span("gelu", Phase::Forward);
-        let pre = y.as_slice::<f32>()?;
-        let mut out = vec![0f32; pre.len()];
-        out.par_chunks_mut(PAR_MIN)
-            .zip(pre.par_chunks(PAR_MIN))
-            .for_each(|(yc, xc)| simd::gelu_forward(yc, xc));
+        let out = gelu_values(y.as_slice::<f32>()?);
         *self
             .pre
             .lock()
@@ -763,14 +762,7 @@ impl CustomOp3 for LinearGelu {
             if pre.len() != res.elem_count() {
                 candle_core::bail!("linear-gelu: backward without a forward");
             }
-            with_slice(grad, |g| {
-                let mut d = vec![0f32; pre.len()];
-                d.par_chunks_mut(PAR_MIN)
-                    .zip(pre.par_chunks(PAR_MIN))
-                    .zip(g.par_chunks(PAR_MIN))
-                    .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
-                Ok(d)
-            })?
+            with_slice(grad, |g| Ok(gelu_grads(&pre, g)))?
         };
         let d = Tensor::from_vec(d, res.shape(), res.device())?;
         Linear.bwd(x, w, b, res, &d)
@@ -973,6 +965,25 @@ pub fn add_layer_norm(
     }
 }
 
+/// `gelu(x)` element-wise (exact GELU), in parallel blocks.
+fn gelu_values(x: &[f32]) -> Vec<f32> {
+    let mut y = vec![0f32; x.len()];
+    y.par_chunks_mut(PAR_MIN)
+        .zip(x.par_chunks(PAR_MIN))
+        .for_each(|(yc, xc)| simd::gelu_forward(yc, xc));
+    y
+}
+
+/// `g ⊙ gelu'(x)` element-wise, in parallel blocks.
+fn gelu_grads(x: &[f32], g: &[f32]) -> Vec<f32> {
+    let mut d = vec![0f32; x.len()];
+    d.par_chunks_mut(PAR_MIN)
+        .zip(x.par_chunks(PAR_MIN))
+        .zip(g.par_chunks(PAR_MIN))
+        .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
+    d
+}
+
 /// Exact GELU, `x·Φ(x)` with `Φ(x) = ½(1 + erf(x/√2))`.
 struct GeluErf;
 
@@ -983,11 +994,7 @@ impl CustomOp1 for GeluErf {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let _p = span("gelu", Phase::Forward);
-        let x = slice(s, l)?;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(PAR_MIN)
-            .zip(x.par_chunks(PAR_MIN))
-            .for_each(|(yc, xc)| simd::gelu_forward(yc, xc));
+        let y = gelu_values(slice(s, l)?);
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -999,14 +1006,7 @@ impl CustomOp1 for GeluErf {
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         let _p = span("gelu", Phase::Backward);
-        let dx = with_slices([arg, grad], |[x, g]| {
-            let mut dx = vec![0f32; x.len()];
-            dx.par_chunks_mut(PAR_MIN)
-                .zip(x.par_chunks(PAR_MIN))
-                .zip(g.par_chunks(PAR_MIN))
-                .for_each(|((dc, xc), gc)| simd::gelu_backward(dc, xc, gc));
-            Ok(dx)
-        })?;
+        let dx = with_slices([arg, grad], |[x, g]| Ok(gelu_grads(x, g)))?;
         Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
 }
@@ -1220,21 +1220,49 @@ mod tests {
         out
     }
 
-    #[test]
-    fn fused_attention_matches_the_primitive_ops_and_its_gradients() {
+    /// Attention inputs: `q, k, v: [B, L, H·dh]` for (B, L, H, dh) = (2, 5, 3, 4), the key
+    /// bias of a batch whose second sequence has two padding positions, the coefficients of
+    /// a test loss `Σ y ⊙ coef`, and a dropout mask for the probabilities.
+    struct AttnCase {
+        dims: (usize, usize, usize, usize),
+        q: Var,
+        k: Var,
+        v: Var,
+        bias: Tensor,
+        coef: Tensor,
+        keep: Vec<f32>,
+    }
+
+    fn attention_case() -> AttnCase {
         let dev = Device::Cpu;
         let (b, l, h, dh) = (2usize, 5usize, 3usize, 4usize);
         let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
-        let q = Var::from_vec(v(b * l * h * dh, 0.37), (b, l, h * dh), &dev).unwrap();
-        let k = Var::from_vec(v(b * l * h * dh, 0.61), (b, l, h * dh), &dev).unwrap();
-        let vv = Var::from_vec(v(b * l * h * dh, 0.83), (b, l, h * dh), &dev).unwrap();
-        // The second sequence has two padding positions.
+        let var = |f: f32| Var::from_vec(v(b * l * h * dh, f), (b, l, h * dh), &dev).unwrap();
         let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
-        let bias = crate::layers::attention_bias(&mask).unwrap();
-        let coef = Tensor::from_vec(v(b * l * h * dh, 0.29), (b, l, h * dh), &dev).unwrap();
-        let keep: Vec<f32> = (0..b * h * l * l)
-            .map(|i| if i % 7 == 3 { 0.0 } else { 1.25 })
-            .collect();
+        AttnCase {
+            dims: (b, l, h, dh),
+            q: var(0.37),
+            k: var(0.61),
+            v: var(0.83),
+            bias: crate::layers::attention_bias(&mask).unwrap(),
+            coef: Tensor::from_vec(v(b * l * h * dh, 0.29), (b, l, h * dh), &dev).unwrap(),
+            keep: (0..b * h * l * l)
+                .map(|i| if i % 7 == 3 { 0.0 } else { 1.25 })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn fused_attention_matches_the_primitive_ops_and_its_gradients() {
+        let AttnCase {
+            dims: (b, l, h, dh),
+            q,
+            k,
+            v: vv,
+            bias,
+            coef,
+            keep,
+        } = attention_case();
         for keep in [None, Some(keep)] {
             let run = |fused: bool| {
                 let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
@@ -1253,21 +1281,18 @@ mod tests {
 
     #[test]
     fn packed_attention_matches_separate_q_k_v_and_keeps_its_gradient_packed() {
-        let dev = Device::Cpu;
-        let (b, l, h, dh) = (2usize, 5usize, 3usize, 4usize);
+        let AttnCase {
+            dims: (b, l, h, dh),
+            q,
+            k,
+            v: vv,
+            bias,
+            coef,
+            keep,
+        } = attention_case();
         let hd = h * dh;
-        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
-        let q = Var::from_vec(v(b * l * hd, 0.37), (b, l, hd), &dev).unwrap();
-        let k = Var::from_vec(v(b * l * hd, 0.61), (b, l, hd), &dev).unwrap();
-        let vv = Var::from_vec(v(b * l * hd, 0.83), (b, l, hd), &dev).unwrap();
         let packed = Tensor::cat(&[q.as_tensor(), k.as_tensor(), vv.as_tensor()], 2).unwrap();
         let qkv = Var::from_tensor(&packed).unwrap();
-        let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
-        let bias = crate::layers::attention_bias(&mask).unwrap();
-        let coef = Tensor::from_vec(v(b * l * hd, 0.29), (b, l, hd), &dev).unwrap();
-        let keep: Vec<f32> = (0..b * h * l * l)
-            .map(|i| if i % 5 == 2 { 0.0 } else { 1.25 })
-            .collect();
         for keep in [None, Some(keep)] {
             let y = attention_packed(qkv.as_tensor(), &bias, h, 0.5, keep.clone()).unwrap();
             assert_eq!(y.dims(), &[b, l, hd]);
@@ -1350,49 +1375,44 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fused_linear_matches_matmul_and_its_gradients() {
+    /// A node `f(x, W, b)` on `x: [2, 5, 7]`, `W: [4, 7]`, `b: [4]` gives the reference's
+    /// values and gradients with respect to all three.
+    fn check_linear_node(
+        fused: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
+        reference: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
+        what: &str,
+    ) {
         let dev = Device::Cpu;
         let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
         let x = Var::from_vec(v(2 * 5 * 7, 0.37), (2, 5, 7), &dev).unwrap();
         let w = Var::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
         let b = Var::from_vec(v(4, 1.7), 4, &dev).unwrap();
         let coef = Tensor::from_vec(v(2 * 5 * 4, 0.53), (2, 5, 4), &dev).unwrap();
-        let run = |fused: bool| {
+        let run = |f: &dyn Fn(&Tensor, &Tensor, &Tensor) -> Tensor| {
             let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
-            let y = if fused {
-                linear(xt, wt, bt).unwrap()
-            } else {
-                crate::layers::linear(xt, wt, bt).unwrap()
-            };
+            let y = f(xt, wt, bt);
             assert_eq!(y.dims(), &[2, 5, 4]);
             value_and_grads(&y, &coef, &[xt, wt, bt])
         };
-        assert_all_close(&run(true), &run(false), "linear");
+        assert_all_close(&run(&fused), &run(&reference), what);
+    }
+
+    #[test]
+    fn fused_linear_matches_matmul_and_its_gradients() {
+        check_linear_node(
+            |x, w, b| linear(x, w, b).unwrap(),
+            |x, w, b| crate::layers::linear(x, w, b).unwrap(),
+            "linear",
+        );
     }
 
     #[test]
     fn fused_linear_gelu_matches_matmul_then_gelu_and_its_gradients() {
-        let dev = Device::Cpu;
-        let v = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin()).collect::<Vec<_>>();
-        let x = Var::from_vec(v(2 * 5 * 7, 0.37), (2, 5, 7), &dev).unwrap();
-        let w = Var::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
-        let b = Var::from_vec(v(4, 1.7), 4, &dev).unwrap();
-        let coef = Tensor::from_vec(v(2 * 5 * 4, 0.53), (2, 5, 4), &dev).unwrap();
-        let run = |fused: bool| {
-            let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
-            let y = if fused {
-                linear_gelu(xt, wt, bt).unwrap()
-            } else {
-                crate::layers::linear(xt, wt, bt)
-                    .unwrap()
-                    .gelu_erf()
-                    .unwrap()
-            };
-            assert_eq!(y.dims(), &[2, 5, 4]);
-            value_and_grads(&y, &coef, &[xt, wt, bt])
-        };
-        assert_all_close(&run(true), &run(false), "linear-gelu");
+        check_linear_node(
+            |x, w, b| linear_gelu(x, w, b).unwrap(),
+            |x, w, b| crate::layers::linear(x, w, b).unwrap().gelu_erf().unwrap(),
+            "linear-gelu",
+        );
     }
 
     #[test]

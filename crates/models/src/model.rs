@@ -268,8 +268,13 @@ impl SequenceClassifier {
         self.quant.is_some()
     }
 
+    /// The int8 layer `name` runs as: quantized layers serve inference only (`track` off).
+    fn quantized(&self, name: &str, track: bool) -> Option<&QuantLinear> {
+        self.quant.as_ref().filter(|_| !track)?.get(name)
+    }
+
     fn lin(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
-        if let (false, Some(q)) = (track, self.quant.as_ref().and_then(|m| m.get(name))) {
+        if let Some(q) = self.quantized(name, track) {
             let _p = span("linear-int8", Phase::Forward);
             let dims = x.dims().to_vec();
             let rows = x.elem_count() / q.in_features().max(1);
@@ -568,8 +573,7 @@ impl SequenceClassifier {
         let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
         // int8 inference keeps three quantized projections; otherwise one fused QKV
         // projection (the three weights stacked per step) feeds a packed attention node.
-        let int8 = !track && self.quant.as_ref().is_some_and(|m| m.contains_key(&qn));
-        let qkv = if int8 {
+        let qkv = if self.quantized(&qn, track).is_some() {
             None
         } else {
             let stack = |part: &str| -> Result<Tensor> {
@@ -605,8 +609,9 @@ impl SequenceClassifier {
         }
         let x1 = self.add_ln(&attn, x, &format!("{l}.{}", names.attn_ln), track)?;
         let ffn_in = format!("{l}.{}", names.ffn_in);
-        let ffn_in_int8 = !track && self.quant.as_ref().is_some_and(|m| m.contains_key(&ffn_in));
-        let f = if cfg.activation == Activation::GeluErf && !ffn_in_int8 {
+        let one_node =
+            cfg.activation == Activation::GeluErf && self.quantized(&ffn_in, track).is_none();
+        let f = if one_node {
             // One node for the projection and its activation (see `fused::linear_gelu`).
             linear_gelu(
                 &x1,
