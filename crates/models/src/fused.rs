@@ -206,6 +206,11 @@ unsafe fn gemm_raw(
 /// `∂V = P̃ᵀ·G`, `∂P̃ = G·Vᵀ`, `∂S = scale · P ⊙ (∂P − Σⱼ ∂P ⊙ P)` with `∂P = keep ⊙ ∂P̃`,
 /// `∂Q = ∂S·K`, `∂K = ∂Sᵀ·Q`, where `P̃ = keep ⊙ P` and `G = ∂L/∂ctx`.
 ///
+/// Only the first `queries` rows of each sequence need be queries (`queries == L` normally):
+/// a classifier reads the first token of the last layer only, so that layer asks for one
+/// query row, its output is `[B, queries, H·dh]`, and the keys and values still span all `L`
+/// rows. The gradient's q part is zero past those rows.
+///
 /// Two node shapes share the kernels: three tensors `q, k, v` ([`Attention`]), or one
 /// packed `[B, L, 3·H·dh]` tensor holding each row's `q | k | v` ([`AttentionPacked`]), the
 /// output of one fused QKV projection. The packed node's gradient is one packed tensor too,
@@ -213,6 +218,7 @@ unsafe fn gemm_raw(
 /// instead of three.
 struct AttnKernel {
     heads: usize,
+    queries: usize,
     scale: f32,
     bias: Vec<f32>,
     keep: Option<Vec<f32>>,
@@ -243,24 +249,24 @@ impl<'a> QkvView<'a> {
 }
 
 impl AttnKernel {
-    /// `(B, L, H, dh)` for an input of `len` rows per batch element and `hd = H·dh`.
-    fn check(&self, b: usize, len: usize, hd: usize) -> candle_core::Result<(usize, usize)> {
-        let h = self.heads;
-        if h == 0 || !hd.is_multiple_of(h) || self.bias.len() != b * len {
+    /// `(H, dh, queries)` for an input of `len` rows per batch element and `hd = H·dh`.
+    fn check(&self, b: usize, len: usize, hd: usize) -> candle_core::Result<(usize, usize, usize)> {
+        let (h, nq) = (self.heads, self.queries);
+        if h == 0 || !hd.is_multiple_of(h) || self.bias.len() != b * len || nq > len {
             candle_core::bail!(
-                "attention: [{b}, {len}, {hd}] with {h} heads and {} bias values",
+                "attention: [{b}, {len}, {hd}] with {h} heads, {nq} query rows and {} bias values",
                 self.bias.len()
             );
         }
         if let Some(k) = &self.keep {
-            if k.len() != b * h * len * len {
+            if k.len() != b * h * nq * len {
                 candle_core::bail!(
-                    "attention: dropout mask of {} values for {b}×{h}×{len}×{len}",
+                    "attention: dropout mask of {} values for {b}×{h}×{nq}×{len}",
                     k.len()
                 );
             }
         }
-        Ok((h, hd / h))
+        Ok((h, hd / h, nq))
     }
 
     /// The context `[B, L, H·dh]`; keeps the probabilities for the backward.
@@ -270,8 +276,8 @@ impl AttnKernel {
         (b, len, hd): (usize, usize, usize),
     ) -> candle_core::Result<Vec<f32>> {
         let _p = span("attention", Phase::Forward);
-        let (h, dh) = self.check(b, len, hd)?;
-        let (seq, ll, bs) = (len * hd, len * len, len * x.rs);
+        let (h, dh, nq) = self.check(b, len, hd)?;
+        let (seq, ll, bs) = (nq * hd, nq * len, len * x.rs);
         let mut out = vec![0f32; b * seq];
         let mut probs = vec![0f32; b * h * ll];
         let none = gemm::Parallelism::None;
@@ -287,7 +293,7 @@ impl AttnKernel {
                     let c = hi * dh;
                     // S = Q·Kᵀ for this head (Kᵀ is a stride swap of K's rows).
                     gemm_into(
-                        (len, len, dh),
+                        (nq, len, dh),
                         (p, len),
                         false,
                         (&qb[c..], x.rs, 1),
@@ -308,7 +314,7 @@ impl AttnKernel {
                         None => p,
                     };
                     gemm_into(
-                        (len, dh, len),
+                        (nq, dh, len),
                         (&mut ob[c..], hd),
                         false,
                         (pt, len, 1),
@@ -333,8 +339,8 @@ impl AttnKernel {
         (b, len, hd): (usize, usize, usize),
     ) -> candle_core::Result<Vec<f32>> {
         let _p = span("attention", Phase::Backward);
-        let (h, dh) = self.check(b, len, hd)?;
-        let (seq, ll, bs) = (len * hd, len * len, len * x.rs);
+        let (h, dh, nq) = self.check(b, len, hd)?;
+        let (seq, ll, bs) = (nq * hd, nq * len, len * x.rs);
         let probs = self
             .probs
             .lock()
@@ -343,7 +349,7 @@ impl AttnKernel {
             candle_core::bail!("attention: backward without a forward");
         }
         let drs = 3 * hd;
-        // Every element is written by one of the per-head GEMMs below (accumulate off).
+        // The per-head GEMMs below write every element but the q rows past `nq` (zero).
         let mut d = vec![0f32; b * len * drs];
         let none = gemm::Parallelism::None;
         d.par_chunks_mut(len * drs)
@@ -368,7 +374,7 @@ impl AttnKernel {
                     };
                     // ∂V = P̃ᵀ·G, ∂P̃ = G·Vᵀ.
                     gemm_into(
-                        (len, dh, len),
+                        (len, dh, nq),
                         (&mut db[2 * hd + c..], drs),
                         false,
                         (pd, 1, len),
@@ -376,7 +382,7 @@ impl AttnKernel {
                         none,
                     );
                     gemm_into(
-                        (len, len, dh),
+                        (nq, len, dh),
                         (&mut dp, len),
                         false,
                         (&gb[c..], hd, 1),
@@ -394,7 +400,7 @@ impl AttnKernel {
                     }
                     // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
                     gemm_into(
-                        (len, dh, len),
+                        (nq, dh, len),
                         (&mut db[c..], drs),
                         false,
                         (&dp, len, 1),
@@ -402,7 +408,7 @@ impl AttnKernel {
                         none,
                     );
                     gemm_into(
-                        (len, dh, len),
+                        (len, dh, nq),
                         (&mut db[hd + c..], drs),
                         false,
                         (&dp, 1, len),
@@ -451,7 +457,10 @@ impl CustomOp3 for Attention {
             },
             dims,
         )?;
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((
+            CpuStorage::F32(out),
+            Shape::from((dims.0, self.0.queries, dims.2)),
+        ))
     }
 
     fn bwd(
@@ -506,7 +515,7 @@ impl CustomOp1 for AttentionPacked {
         }
         let hd = three_hd / 3;
         let out = self.0.forward(QkvView::packed(x, hd), (b, len, hd))?;
-        Ok((CpuStorage::F32(out), Shape::from((b, len, hd))))
+        Ok((CpuStorage::F32(out), Shape::from((b, self.0.queries, hd))))
     }
 
     fn bwd(
@@ -524,27 +533,36 @@ impl CustomOp1 for AttentionPacked {
     }
 }
 
+/// The attention heads' shape: `heads` of them, `scale` on the scores, and the first
+/// `queries` rows of each sequence asked for (see [`AttnKernel`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Heads {
+    pub heads: usize,
+    pub scale: f64,
+    pub queries: usize,
+}
+
 /// Multi-head attention for `q, k, v: [B, L, H·dh]` with the additive key bias
 /// `[B, 1, 1, L]` of [`crate::layers::attention_bias`] and optional inverted-dropout
-/// multipliers for the probabilities (`[B·H·L·L]`, see [`crate::layers::dropout_keep`]).
-/// Returns `[B, L, H·dh]`. One fused node on CPU f32; primitive ops elsewhere.
+/// multipliers for the probabilities (`[B·H·queries·L]`, see
+/// [`crate::layers::dropout_keep`]). Returns `[B, queries, H·dh]`: the first `queries` rows
+/// of each sequence attend to all `L`. One fused node on CPU f32; primitive ops elsewhere.
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
     bias: &Tensor,
-    heads: usize,
-    scale: f64,
+    hs: Heads,
     keep: Option<Vec<f32>>,
 ) -> crate::Result<Tensor> {
     let (b, len, _) = q.dims3()?;
     if fusable(&[q, k, v, bias]) && bias.elem_count() == b * len {
-        let op = Attention(kernel(bias, heads, scale, keep)?);
+        let op = Attention(kernel(bias, hs, keep)?);
         return Ok(q
             .contiguous()?
             .apply_op3(&k.contiguous()?, &v.contiguous()?, op)?);
     }
-    attention_ops(q, k, v, bias, heads, scale, keep)
+    attention_ops(q, k, v, bias, hs, keep)
 }
 
 /// [`attention`] on the packed output `qkv: [B, L, 3·H·dh]` of a fused QKV projection
@@ -553,29 +571,24 @@ pub fn attention(
 pub fn attention_packed(
     qkv: &Tensor,
     bias: &Tensor,
-    heads: usize,
-    scale: f64,
+    hs: Heads,
     keep: Option<Vec<f32>>,
 ) -> crate::Result<Tensor> {
     let (b, len, three_hd) = qkv.dims3()?;
     if fusable(&[qkv, bias]) && bias.elem_count() == b * len {
-        let op = AttentionPacked(kernel(bias, heads, scale, keep)?);
+        let op = AttentionPacked(kernel(bias, hs, keep)?);
         return Ok(qkv.contiguous()?.apply_op1(op)?);
     }
     let hd = three_hd / 3;
     let part = |j: usize| qkv.narrow(2, j * hd, hd);
-    attention_ops(&part(0)?, &part(1)?, &part(2)?, bias, heads, scale, keep)
+    attention_ops(&part(0)?, &part(1)?, &part(2)?, bias, hs, keep)
 }
 
-fn kernel(
-    bias: &Tensor,
-    heads: usize,
-    scale: f64,
-    keep: Option<Vec<f32>>,
-) -> crate::Result<AttnKernel> {
+fn kernel(bias: &Tensor, hs: Heads, keep: Option<Vec<f32>>) -> crate::Result<AttnKernel> {
     Ok(AttnKernel {
-        heads,
-        scale: scale as f32,
+        heads: hs.heads,
+        queries: hs.queries,
+        scale: hs.scale as f32,
         bias: bias.flatten_all()?.to_vec1()?,
         keep,
         probs: std::sync::Mutex::new(Vec::new()),
@@ -588,20 +601,25 @@ fn attention_ops(
     k: &Tensor,
     v: &Tensor,
     bias: &Tensor,
-    heads: usize,
-    scale: f64,
+    hs: Heads,
     keep: Option<Vec<f32>>,
 ) -> crate::Result<Tensor> {
     let (b, len, hd) = q.dims3()?;
+    let (heads, nq) = (hs.heads, hs.queries);
     let dh = hd / heads.max(1);
-    let split = |t: &Tensor| -> crate::Result<Tensor> {
-        Ok(t.reshape((b, len, heads, dh))?
+    let split = |t: &Tensor, rows: usize| -> crate::Result<Tensor> {
+        Ok(t.reshape((b, rows, heads, dh))?
             .transpose(1, 2)?
             .contiguous()?)
     };
-    let (qh, kh, vh) = (split(q)?, split(k)?, split(v)?);
+    let q = if nq < len {
+        q.narrow(1, 0, nq)?
+    } else {
+        q.clone()
+    };
+    let (qh, kh, vh) = (split(&q, nq)?, split(k, len)?, split(v, len)?);
     let scores = qh.matmul(&kh.transpose(2, 3)?.contiguous()?)?;
-    let mut probs = masked_softmax(&scores, bias, scale)?;
+    let mut probs = masked_softmax(&scores, bias, hs.scale)?;
     if let Some(keep) = keep {
         let keep = Tensor::from_vec(keep, probs.dims(), probs.device())?.to_dtype(probs.dtype())?;
         probs = probs.mul(&keep)?;
@@ -610,7 +628,7 @@ fn attention_ops(
         .matmul(&vh)?
         .transpose(1, 2)?
         .contiguous()?
-        .reshape((b, len, hd))?)
+        .reshape((b, nq, hd))?)
 }
 
 /// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that
@@ -1175,6 +1193,7 @@ pub fn gelu_erf(x: &Tensor) -> crate::Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::first_rows;
     use candle_core::{Device, Var};
 
     fn grads_of(fused: bool) -> Vec<Vec<f32>> {
@@ -1263,19 +1282,31 @@ mod tests {
             coef,
             keep,
         } = attention_case();
-        for keep in [None, Some(keep)] {
-            let run = |fused: bool| {
-                let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
-                let y = if fused {
-                    attention(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap()
-                } else {
-                    attention_ops(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap()
-                };
-                assert_eq!(y.dims(), &[b, l, h * dh]);
-                value_and_grads(&y, &coef, &[qt, kt, vt])
+        let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
+        // All rows as queries, and the first two only (the last layer of a classifier).
+        for nq in [l, 2] {
+            let hs = Heads {
+                heads: h,
+                scale: 0.5,
+                queries: nq,
             };
-            let what = format!("dropout {}", keep.is_some());
-            assert_all_close(&run(true), &run(false), &what);
+            let coef = coef.narrow(1, 0, nq).unwrap();
+            for keep in [None, Some(keep.clone())] {
+                let part = keep.as_ref().map(|k| first_rows(k, l * l, nq * l));
+                let fused = attention(qt, kt, vt, &bias, hs, part.clone()).unwrap();
+                let plain = attention_ops(qt, kt, vt, &bias, hs, part).unwrap();
+                // The reference: every row a query, then the first `nq` rows kept.
+                let all = Heads { queries: l, ..hs };
+                let full = attention_ops(qt, kt, vt, &bias, all, keep.clone()).unwrap();
+                let full = full.narrow(1, 0, nq).unwrap();
+                for y in [&fused, &plain, &full] {
+                    assert_eq!(y.dims(), &[b, nq, h * dh]);
+                }
+                let want = value_and_grads(&full, &coef, &[qt, kt, vt]);
+                let what = format!("{nq} queries, dropout {}", keep.is_some());
+                assert_all_close(&value_and_grads(&fused, &coef, &[qt, kt, vt]), &want, &what);
+                assert_all_close(&value_and_grads(&plain, &coef, &[qt, kt, vt]), &want, &what);
+            }
         }
     }
 
@@ -1293,12 +1324,19 @@ mod tests {
         let hd = h * dh;
         let packed = Tensor::cat(&[q.as_tensor(), k.as_tensor(), vv.as_tensor()], 2).unwrap();
         let qkv = Var::from_tensor(&packed).unwrap();
-        for keep in [None, Some(keep)] {
-            let y = attention_packed(qkv.as_tensor(), &bias, h, 0.5, keep.clone()).unwrap();
-            assert_eq!(y.dims(), &[b, l, hd]);
+        for (nq, keep) in [(l, None), (l, Some(keep.clone())), (1, Some(keep))] {
+            let hs = Heads {
+                heads: h,
+                scale: 0.5,
+                queries: nq,
+            };
+            let coef = coef.narrow(1, 0, nq).unwrap();
+            let keep = keep.map(|k| first_rows(&k, l * l, nq * l));
+            let y = attention_packed(qkv.as_tensor(), &bias, hs, keep.clone()).unwrap();
+            assert_eq!(y.dims(), &[b, nq, hd]);
             let got = value_and_grads(&y, &coef, &[qkv.as_tensor()]);
             let (qt, kt, vt) = (q.as_tensor(), k.as_tensor(), vv.as_tensor());
-            let y_ref = attention_ops(qt, kt, vt, &bias, h, 0.5, keep.clone()).unwrap();
+            let y_ref = attention_ops(qt, kt, vt, &bias, hs, keep.clone()).unwrap();
             let sep = value_and_grads(&y_ref, &coef, &[qt, kt, vt]);
             // The reference gradients, packed row by row as ∂q | ∂k | ∂v.
             let mut want = vec![];
@@ -1307,7 +1345,7 @@ mod tests {
                     want.extend_from_slice(&part[r * hd..][..hd]);
                 }
             }
-            let what = format!("packed, dropout {}", keep.is_some());
+            let what = format!("packed, {nq} queries, dropout {}", keep.is_some());
             assert_all_close(&got, &[sep[0].clone(), want], &what);
         }
     }
@@ -1330,13 +1368,20 @@ mod tests {
         let qkv = Tensor::from_vec(v(b * l * 3 * h * dh, 0.37), (b, l, 3 * h * dh), &dev).unwrap();
         let mask = Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 1, 1, 1, 0, 0], (b, l), &dev).unwrap();
         let bias = crate::layers::attention_bias(&mask).unwrap();
-        let fused = attention_packed(&qkv, &bias, h, 0.5, None).unwrap();
-        let plain = attention_packed(&f64s(&qkv), &f64s(&bias), h, 0.5, None).unwrap();
-        close(
-            &fused.flatten_all().unwrap(),
-            &back(plain),
-            "attention_packed",
-        );
+        for nq in [l, 1] {
+            let hs = Heads {
+                heads: h,
+                scale: 0.5,
+                queries: nq,
+            };
+            let fused = attention_packed(&qkv, &bias, hs, None).unwrap();
+            let plain = attention_packed(&f64s(&qkv), &f64s(&bias), hs, None).unwrap();
+            close(
+                &fused.flatten_all().unwrap(),
+                &back(plain),
+                "attention_packed",
+            );
+        }
         let x = Tensor::from_vec(v(3 * 7, 0.41), (3, 7), &dev).unwrap();
         let w = Tensor::from_vec(v(4 * 7, 0.91), (4, 7), &dev).unwrap();
         let bb = Tensor::from_vec(v(4, 1.7), 4, &dev).unwrap();

@@ -65,6 +65,37 @@ pub fn dropout(x: &Tensor, p: f32, rng: Option<&mut ChaCha8Rng>) -> Result<Tenso
     Ok(x.mul(&mask)?)
 }
 
+/// [`dropout`] on `x: [B, q, H]`, the first `q` of `len` rows of each sequence: the draws
+/// are those of a dropout on the whole `[B, len, H]` (the rows past `q` are drawn and
+/// dropped), so the generator ends in the same state either way and training is the same
+/// run whether or not a layer computes all its rows.
+pub fn dropout_rows(
+    x: &Tensor,
+    p: f32,
+    rng: Option<&mut ChaCha8Rng>,
+    len: usize,
+) -> Result<Tensor> {
+    let (b, q, h) = x.dims3()?;
+    let Some(rng) = rng else {
+        return Ok(x.clone());
+    };
+    if p <= 0.0 || q == len {
+        return dropout(x, p, Some(rng));
+    }
+    let _p = crate::profile::span("dropout", crate::profile::Phase::Forward);
+    let mask = first_rows(&dropout_keep(b * len * h, p, rng), len * h, q * h);
+    let mask = Tensor::from_vec(mask, x.dims(), x.device())?.to_dtype(x.dtype())?;
+    Ok(x.mul(&mask)?)
+}
+
+/// The first `keep` values of each block of `block` values of `xs`.
+pub fn first_rows(xs: &[f32], block: usize, keep: usize) -> Vec<f32> {
+    xs.chunks(block.max(1))
+        .flat_map(|c| &c[..keep.min(c.len())])
+        .copied()
+        .collect()
+}
+
 /// The multipliers of inverted dropout for `n` elements: 0 with probability `p`, else
 /// `1/(1−p)`, drawn in order from `rng` (one draw per element).
 pub fn dropout_keep(n: usize, p: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {

@@ -436,9 +436,14 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
 /// Activation checkpointing recomputes each layer in the backward pass with the dropout
 /// masks of the forward pass: the loss and every gradient match the plain pass, for the
 /// three families, with dropout on (a replay with other masks would be far off).
+///
+/// The same comparison covers the last layer's shortcut: without hidden states it computes
+/// only the first token's row (all the head reads). Asking for the hidden states computes
+/// every row; the loss, the gradients and the generator's state afterwards (the dropout
+/// draws) must not change.
 #[test]
 fn checkpointed_backward_gives_the_plain_gradients() {
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
     for (fix, num_labels) in [
         ("bert-tiny", 3),
         ("distilbert-tiny", 3),
@@ -457,9 +462,10 @@ fn checkpointed_backward_gives_the_plain_gradients() {
         model.config.hidden_dropout = 0.1;
         model.config.attention_dropout = 0.1;
         model.config.classifier_dropout = 0.1;
-        let run = |model: &SequenceClassifier| {
+        let run = |model: &SequenceClassifier, all_rows: bool| {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-            let out = model.forward(&b, Some(&mut rng), false).unwrap();
+            let out = model.forward(&b, Some(&mut rng), all_rows).unwrap();
+            let next: u64 = rng.random();
             let loss = cross_entropy(&out.logits, &labels, None).unwrap();
             let grads = model.backward(&out, &loss).unwrap();
             let dense: Vec<(String, Tensor)> = model
@@ -474,9 +480,9 @@ fn checkpointed_backward_gives_the_plain_gradients() {
                     )
                 })
                 .collect();
-            (loss.to_scalar::<f32>().unwrap(), dense)
+            (loss.to_scalar::<f32>().unwrap(), dense, next)
         };
-        let (plain_loss, plain) = run(&model);
+        let (plain_loss, plain, plain_next) = run(&model, false);
         let no_dropout = {
             let out = model.forward(&b, None, false).unwrap();
             cross_entropy(&out.logits, &labels, None)
@@ -488,25 +494,38 @@ fn checkpointed_backward_gives_the_plain_gradients() {
             (plain_loss - no_dropout).abs() > 1e-4,
             "{fix}: dropout changes the loss"
         );
+        let full = run(&model, true);
         model.set_grad_checkpoint(true);
-        let (ckpt_loss, ckpt) = run(&model);
-        assert!(
-            (plain_loss - ckpt_loss).abs() <= 1e-6,
-            "{fix}: loss {plain_loss} vs checkpointed {ckpt_loss}"
-        );
-        for ((name, a), (_, b)) in plain.iter().zip(&ckpt) {
-            let scale = a
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
-            let d = max_diff(b, a, None);
+        for (what, (loss, grads, next)) in [
+            ("all rows", full),
+            ("checkpointed", run(&model, false)),
+            ("checkpointed, all rows", run(&model, true)),
+        ] {
+            assert_eq!(next, plain_next, "{fix}, {what}: other dropout draws");
             assert!(
-                d <= 1e-5 * scale.max(1e-3),
-                "{fix}: gradient of {name} differs by {d:e} (scale {scale:e})"
+                (plain_loss - loss).abs() <= 1e-6,
+                "{fix}: loss {plain_loss} vs {what} {loss}"
             );
+            compare(fix, what, &plain, &grads);
         }
+    }
+}
+
+/// Asserts each gradient of `other` is within 1e-5 of its scale of the one in `plain`.
+fn compare(fix: &str, what: &str, plain: &[(String, Tensor)], other: &[(String, Tensor)]) {
+    assert_eq!(plain.len(), other.len());
+    for ((name, a), (_, b)) in plain.iter().zip(other) {
+        let scale = a
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let d = max_diff(b, a, None);
+        assert!(
+            d <= 1e-5 * scale.max(1e-3),
+            "{fix}, {what}: gradient of {name} differs by {d:e} (scale {scale:e})"
+        );
     }
 }
