@@ -222,6 +222,9 @@ struct AttnKernel {
     scale: f32,
     bias: Vec<f32>,
     keep: Option<Vec<f32>>,
+    /// Whether the forward keeps the probabilities: only for a node in an autograd graph
+    /// (inference keeps a `[B, H, L, L]` block less per layer, and reuses one head's).
+    store: bool,
     probs: std::sync::Mutex<Vec<f32>>,
 }
 
@@ -269,7 +272,8 @@ impl AttnKernel {
         Ok((h, hd / h, nq))
     }
 
-    /// The context `[B, L, H·dh]`; keeps the probabilities for the backward.
+    /// The context `[B, queries, H·dh]`; keeps the probabilities for the backward when the
+    /// node is part of a graph (see [`AttnKernel::store`]).
     fn forward(
         &self,
         x: QkvView,
@@ -279,54 +283,63 @@ impl AttnKernel {
         let (h, dh, nq) = self.check(b, len, hd)?;
         let (seq, ll, bs) = (nq * hd, nq * len, len * x.rs);
         let mut out = vec![0f32; b * seq];
-        let mut probs = vec![0f32; b * h * ll];
         let none = gemm::Parallelism::None;
-        out.par_chunks_mut(seq)
-            .zip(probs.par_chunks_mut(h * ll))
-            .enumerate()
-            .for_each(|(bi, (ob, pb))| {
-                let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
-                let bias = &self.bias[bi * len..][..len];
-                let mut tmp = vec![0f32; ll];
-                for hi in 0..h {
-                    let p = &mut pb[hi * ll..][..ll];
-                    let c = hi * dh;
-                    // S = Q·Kᵀ for this head (Kᵀ is a stride swap of K's rows).
-                    gemm_into(
-                        (nq, len, dh),
-                        (p, len),
-                        false,
-                        (&qb[c..], x.rs, 1),
-                        (&kb[c..], 1, x.rs),
-                        none,
-                    );
-                    for row in p.chunks_mut(len) {
-                        simd::softmax_row(row, bias, self.scale);
-                    }
-                    let pt: &[f32] = match &self.keep {
-                        Some(keep) => {
-                            let kp = &keep[(bi * h + hi) * ll..][..ll];
-                            tmp.iter_mut()
-                                .zip(p.iter().zip(kp))
-                                .for_each(|(t, (a, m))| *t = a * m);
-                            &tmp
-                        }
-                        None => p,
-                    };
-                    gemm_into(
-                        (nq, dh, len),
-                        (&mut ob[c..], hd),
-                        false,
-                        (pt, len, 1),
-                        (&vb[c..], x.rs, 1),
-                        none,
-                    );
+        // One batch element: its heads' probabilities go to `pb`, `stride` apart (0: one
+        // scratch block reused by every head).
+        let run = |bi: usize, ob: &mut [f32], pb: &mut [f32], stride: usize| {
+            let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
+            let bias = &self.bias[bi * len..][..len];
+            let mut tmp = vec![0f32; if self.keep.is_some() { ll } else { 0 }];
+            for hi in 0..h {
+                let p = &mut pb[hi * stride..][..ll];
+                let c = hi * dh;
+                // S = Q·Kᵀ for this head (Kᵀ is a stride swap of K's rows).
+                gemm_into(
+                    (nq, len, dh),
+                    (p, len),
+                    false,
+                    (&qb[c..], x.rs, 1),
+                    (&kb[c..], 1, x.rs),
+                    none,
+                );
+                for row in p.chunks_mut(len) {
+                    simd::softmax_row(row, bias, self.scale);
                 }
-            });
-        *self
-            .probs
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))? = probs;
+                let pt: &[f32] = match &self.keep {
+                    Some(keep) => {
+                        let kp = &keep[(bi * h + hi) * ll..][..ll];
+                        tmp.iter_mut()
+                            .zip(p.iter().zip(kp))
+                            .for_each(|(t, (a, m))| *t = a * m);
+                        &tmp
+                    }
+                    None => p,
+                };
+                gemm_into(
+                    (nq, dh, len),
+                    (&mut ob[c..], hd),
+                    false,
+                    (pt, len, 1),
+                    (&vb[c..], x.rs, 1),
+                    none,
+                );
+            }
+        };
+        if self.store {
+            let mut probs = vec![0f32; b * h * ll];
+            out.par_chunks_mut(seq)
+                .zip(probs.par_chunks_mut(h * ll))
+                .enumerate()
+                .for_each(|(bi, (ob, pb))| run(bi, ob, pb, ll));
+            *self
+                .probs
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))? = probs;
+        } else {
+            out.par_chunks_mut(seq)
+                .enumerate()
+                .for_each_init(|| vec![0f32; ll], |pb, (bi, ob)| run(bi, ob, pb, 0));
+        }
         Ok(out)
     }
 
@@ -557,7 +570,8 @@ pub fn attention(
 ) -> crate::Result<Tensor> {
     let (b, len, _) = q.dims3()?;
     if fusable(&[q, k, v, bias]) && bias.elem_count() == b * len {
-        let op = Attention(kernel(bias, hs, keep)?);
+        let store = q.track_op() || k.track_op() || v.track_op();
+        let op = Attention(kernel(bias, hs, keep, store)?);
         return Ok(q
             .contiguous()?
             .apply_op3(&k.contiguous()?, &v.contiguous()?, op)?);
@@ -576,7 +590,7 @@ pub fn attention_packed(
 ) -> crate::Result<Tensor> {
     let (b, len, three_hd) = qkv.dims3()?;
     if fusable(&[qkv, bias]) && bias.elem_count() == b * len {
-        let op = AttentionPacked(kernel(bias, hs, keep)?);
+        let op = AttentionPacked(kernel(bias, hs, keep, qkv.track_op())?);
         return Ok(qkv.contiguous()?.apply_op1(op)?);
     }
     let hd = three_hd / 3;
@@ -584,13 +598,19 @@ pub fn attention_packed(
     attention_ops(&part(0)?, &part(1)?, &part(2)?, bias, hs, keep)
 }
 
-fn kernel(bias: &Tensor, hs: Heads, keep: Option<Vec<f32>>) -> crate::Result<AttnKernel> {
+fn kernel(
+    bias: &Tensor,
+    hs: Heads,
+    keep: Option<Vec<f32>>,
+    store: bool,
+) -> crate::Result<AttnKernel> {
     Ok(AttnKernel {
         heads: hs.heads,
         queries: hs.queries,
         scale: hs.scale as f32,
         bias: bias.flatten_all()?.to_vec1()?,
         keep,
+        store,
         probs: std::sync::Mutex::new(Vec::new()),
     })
 }
@@ -733,6 +753,9 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
 /// that is a `[rows, 1536]` tensor per layer). The pre-activation is kept for the backward,
 /// as the separate GELU node would keep it.
 struct LinearGelu {
+    /// Whether the forward keeps the pre-activation (a node in an autograd graph); if not,
+    /// the GELU runs in place on the projection's output.
+    store: bool,
     pre: std::sync::Mutex<Vec<f32>>,
 }
 
@@ -752,14 +775,18 @@ impl CustomOp3 for LinearGelu {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (y, shape) = Linear.cpu_fwd(s1, l1, s2, l2, s3, l3)?;
         let _p = span("gelu", Phase::Forward);
-        let out = gelu_values(y.as_slice::<f32>()?);
+        let CpuStorage::F32(mut y) = y else {
+            candle_core::bail!("linear-gelu: f32 only")
+        };
+        if !self.store {
+            y.par_chunks_mut(PAR_MIN).for_each(simd::gelu_in_place);
+            return Ok((CpuStorage::F32(y), shape));
+        }
+        let out = gelu_values(&y);
         *self
             .pre
             .lock()
-            .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))? = match y {
-            CpuStorage::F32(v) => v,
-            _ => candle_core::bail!("linear-gelu: f32 only"),
-        };
+            .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))? = y;
         Ok((CpuStorage::F32(out), shape))
     }
 
@@ -792,6 +819,7 @@ impl CustomOp3 for LinearGelu {
 pub fn linear_gelu(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
     if fusable(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 {
         let op = LinearGelu {
+            store: x.track_op() || w.track_op() || b.track_op(),
             pre: std::sync::Mutex::new(Vec::new()),
         };
         Ok(x.contiguous()?

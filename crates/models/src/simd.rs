@@ -119,6 +119,15 @@ crate::dispatch! {
 }
 
 crate::dispatch! {
+    /// `x ← x·Φ(x)` in place (inference: the input is not kept).
+    fn gelu_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = 0.5 * *v * (1.0 + erf(*v * FRAC_1_SQRT_2));
+        }
+    }
+}
+
+crate::dispatch! {
     /// `d = g·(Φ(x) + x·φ(x))`, the exact GELU's backward.
     fn gelu_backward(d: &mut [f32], x: &[f32], g: &[f32]) {
         for ((o, &v), &gv) in d.iter_mut().zip(x).zip(g) {
@@ -273,6 +282,9 @@ mod tests {
         let x: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.013).collect();
         let mut y = vec![0f32; x.len()];
         gelu_forward(&mut y, &x);
+        let mut z = x.clone();
+        gelu_in_place(&mut z);
+        assert_eq!(z, y, "the in-place GELU gives the same values");
         let g = vec![1f32; x.len()];
         let mut d = vec![0f32; x.len()];
         gelu_backward(&mut d, &x, &g);
