@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use crate::profile::{span, Phase};
 use crate::simd;
 
-fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+pub(crate) fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
     let data = s.as_slice::<f32>()?;
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&data[a..b]),
@@ -68,7 +68,7 @@ pub fn with_slice<R>(
 }
 
 /// Rows of at least this many elements in total run in parallel.
-const PAR_MIN: usize = 1 << 15;
+pub(crate) const PAR_MIN: usize = 1 << 15;
 
 /// `dst[m×n] = lhs·rhs (+ dst when accumulate)` for f32 row-major `dst`, with the operands
 /// given by their row and column strides (so a transposed operand is a stride swap); the
@@ -216,7 +216,7 @@ unsafe fn gemm_raw(
 /// output of one fused QKV projection. The packed node's gradient is one packed tensor too,
 /// so the projection's backward is one GEMM and the layer input receives one gradient
 /// instead of three.
-struct AttnKernel {
+pub(crate) struct AttnKernel {
     heads: usize,
     queries: usize,
     scale: f32,
@@ -232,7 +232,7 @@ struct AttnKernel {
 /// `q[r·rs + c]` (k and v likewise), `rs` being `H·dh` for separate tensors and `3·H·dh`
 /// when packed.
 #[derive(Clone, Copy)]
-struct QkvView<'a> {
+pub(crate) struct QkvView<'a> {
     q: &'a [f32],
     k: &'a [f32],
     v: &'a [f32],
@@ -241,7 +241,7 @@ struct QkvView<'a> {
 
 impl<'a> QkvView<'a> {
     /// The view of a packed `[B, L, 3·hd]` buffer (each row `q | k | v`).
-    fn packed(x: &'a [f32], hd: usize) -> Self {
+    pub(crate) fn packed(x: &'a [f32], hd: usize) -> Self {
         QkvView {
             q: x,
             k: &x[hd..],
@@ -252,6 +252,11 @@ impl<'a> QkvView<'a> {
 }
 
 impl AttnKernel {
+    /// The query rows per sequence.
+    pub(crate) fn queries(&self) -> usize {
+        self.queries
+    }
+
     /// `(H, dh, queries)` for an input of `len` rows per batch element and `hd = H·dh`.
     fn check(&self, b: usize, len: usize, hd: usize) -> candle_core::Result<(usize, usize, usize)> {
         let (h, nq) = (self.heads, self.queries);
@@ -274,7 +279,7 @@ impl AttnKernel {
 
     /// The context `[B, queries, H·dh]`; keeps the probabilities for the backward when the
     /// node is part of a graph (see [`AttnKernel::store`]).
-    fn forward(
+    pub(crate) fn forward(
         &self,
         x: QkvView,
         (b, len, hd): (usize, usize, usize),
@@ -345,7 +350,7 @@ impl AttnKernel {
 
     /// The packed gradient `[B, L, 3·H·dh]` (each row `∂q | ∂k | ∂v`) for the upstream
     /// gradient `g: [B, L, H·dh]`.
-    fn backward(
+    pub(crate) fn backward(
         &self,
         x: QkvView,
         g: &[f32],
@@ -406,10 +411,7 @@ impl AttnKernel {
                         dp.iter_mut().zip(kp).for_each(|(d, m)| *d *= m);
                     }
                     for (dr, pr) in dp.chunks_mut(len).zip(p.chunks(len)) {
-                        let s: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
-                        for (d, &y) in dr.iter_mut().zip(pr) {
-                            *d = self.scale * y * (*d - s);
-                        }
+                        simd::softmax_row_backward(dr, pr, self.scale);
                     }
                     // ∂Q = ∂S·K, ∂K = ∂Sᵀ·Q.
                     gemm_into(
@@ -598,7 +600,7 @@ pub fn attention_packed(
     attention_ops(&part(0)?, &part(1)?, &part(2)?, bias, hs, keep)
 }
 
-fn kernel(
+pub(crate) fn kernel(
     bias: &Tensor,
     hs: Heads,
     keep: Option<Vec<f32>>,
@@ -653,7 +655,7 @@ fn attention_ops(
 
 /// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that
 /// are added in a fixed order (reproducible).
-fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
+pub(crate) fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
     let rows_per_chunk = (PAR_MIN / n.max(1)).max(1);
     let parts: Vec<Vec<f32>> = g
         .par_chunks(n * rows_per_chunk)
@@ -670,6 +672,33 @@ fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
         out.iter_mut().zip(&p).for_each(|(a, v)| *a += v);
     }
     out
+}
+
+/// `x·Wᵀ + b` for row-major `x: [rows, in]`, `W: [out, in]`, `b: [out]` (`out = b.len()`):
+/// the bias is the GEMM's starting value.
+pub(crate) fn linear_forward(x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+    let out = b.len();
+    let inp = w.len() / out.max(1);
+    let rows = x.len() / inp.max(1);
+    let mut y = Vec::with_capacity(rows * out);
+    for _ in 0..rows {
+        y.extend_from_slice(b);
+    }
+    sgemm(rows, out, inp, &mut y, true, (x, inp, 1), (w, 1, inp));
+    y
+}
+
+/// LayerNorm of each row of `x` (width `w.len()`), rows in parallel for large inputs.
+pub(crate) fn layer_norm_rows(x: &[f32], w: &[f32], b: &[f32], eps: f32) -> Vec<f32> {
+    let h = w.len();
+    let mut y = vec![0f32; x.len()];
+    let f = |(yr, xr): (&mut [f32], &[f32])| simd::layer_norm_row(yr, xr, w, b, eps);
+    if x.len() >= PAR_MIN {
+        y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
+    } else {
+        y.chunks_mut(h).zip(x.chunks(h)).for_each(f);
+    }
+    y
 }
 
 /// `y = x·Wᵀ + b` for `x: [.., in]`, `W: [out, in]` (PyTorch layout), `b: [out]`.
@@ -699,12 +728,7 @@ impl CustomOp3 for Linear {
                 b.len()
             );
         }
-        let rows = x.len() / inp.max(1);
-        let mut y = Vec::with_capacity(rows * out);
-        for _ in 0..rows {
-            y.extend_from_slice(b);
-        }
-        sgemm(rows, out, inp, &mut y, true, (x, inp, 1), (w, 1, inp));
+        let y = linear_forward(x, w, b);
         let mut od = dims.to_vec();
         if let Some(last) = od.last_mut() {
             *last = out;
@@ -750,13 +774,14 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
 /// `gelu(x·Wᵀ + b)` with the exact GELU, as one node: the feed-forward input projection and
 /// its activation. Compared with a linear node followed by a GELU node, the backward skips
 /// the gradient edge between them (candle zero-fills and adds every edge's gradient; here
-/// that is a `[rows, 1536]` tensor per layer). The pre-activation is kept for the backward,
-/// as the separate GELU node would keep it.
+/// that is a `[rows, 1536]` tensor per layer). The forward keeps the GELU's slope at the
+/// pre-activation (computed with the value, from the same `erf` and `exp`), where a GELU node
+/// keeps the pre-activation, so the backward is one multiply.
 struct LinearGelu {
-    /// Whether the forward keeps the pre-activation (a node in an autograd graph); if not,
-    /// the GELU runs in place on the projection's output.
+    /// Whether the forward keeps the slope (a node in an autograd graph); if not, the GELU
+    /// runs in place on the projection's output.
     store: bool,
-    pre: std::sync::Mutex<Vec<f32>>,
+    slope: std::sync::Mutex<Vec<f32>>,
 }
 
 impl CustomOp3 for LinearGelu {
@@ -782,9 +807,13 @@ impl CustomOp3 for LinearGelu {
             y.par_chunks_mut(PAR_MIN).for_each(simd::gelu_in_place);
             return Ok((CpuStorage::F32(y), shape));
         }
-        let out = gelu_values(&y);
+        // `y` becomes the slope.
+        let mut out = vec![0f32; y.len()];
+        out.par_chunks_mut(PAR_MIN)
+            .zip(y.par_chunks_mut(PAR_MIN))
+            .for_each(|(oc, yc)| simd::gelu_forward_slope(oc, yc));
         *self
-            .pre
+            .slope
             .lock()
             .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))? = y;
         Ok((CpuStorage::F32(out), shape))
@@ -800,14 +829,24 @@ impl CustomOp3 for LinearGelu {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let d = {
             let _p = span("gelu", Phase::Backward);
-            let pre = self
-                .pre
+            let slope = self
+                .slope
                 .lock()
                 .map_err(|_| candle_core::Error::Msg("linear-gelu: poisoned lock".into()))?;
-            if pre.len() != res.elem_count() {
+            if slope.len() != res.elem_count() {
                 candle_core::bail!("linear-gelu: backward without a forward");
             }
-            with_slice(grad, |g| Ok(gelu_grads(&pre, g)))?
+            with_slice(grad, |g| {
+                let mut d = vec![0f32; g.len()];
+                d.par_chunks_mut(PAR_MIN)
+                    .zip(g.par_chunks(PAR_MIN).zip(slope.par_chunks(PAR_MIN)))
+                    .for_each(|(dc, (gc, sc))| {
+                        dc.iter_mut()
+                            .zip(gc.iter().zip(sc))
+                            .for_each(|(d, (g, s))| *d = g * s)
+                    });
+                Ok(d)
+            })?
         };
         let d = Tensor::from_vec(d, res.shape(), res.device())?;
         Linear.bwd(x, w, b, res, &d)
@@ -820,7 +859,7 @@ pub fn linear_gelu(x: &Tensor, w: &Tensor, b: &Tensor) -> crate::Result<Tensor> 
     if fusable(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 {
         let op = LinearGelu {
             store: x.track_op() || w.track_op() || b.track_op(),
-            pre: std::sync::Mutex::new(Vec::new()),
+            slope: std::sync::Mutex::new(Vec::new()),
         };
         Ok(x.contiguous()?
             .apply_op3(&w.contiguous()?, &b.contiguous()?, op)?)
@@ -836,7 +875,7 @@ struct LayerNorm {
 /// LayerNorm's backward over rows of `x` (width `w.len()`) for the upstream gradient `g`:
 /// `(dx, dw, db)`, rows in parallel with per-chunk partial sums of `dw`/`db` added in a
 /// fixed order.
-fn layer_norm_backward(
+pub(crate) fn layer_norm_backward(
     xv: &[f32],
     wv: &[f32],
     gv: &[f32],
@@ -885,14 +924,7 @@ impl CustomOp3 for LayerNorm {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let _p = span("layer-norm", Phase::Forward);
         let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
-        let h = w.len();
-        let mut y = vec![0f32; x.len()];
-        let f = |(yr, xr): (&mut [f32], &[f32])| simd::layer_norm_row(yr, xr, w, b, self.eps);
-        if x.len() >= PAR_MIN {
-            y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
-        } else {
-            y.chunks_mut(h).zip(x.chunks(h)).for_each(f);
-        }
+        let y = layer_norm_rows(x, w, b, self.eps);
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -1108,10 +1140,8 @@ impl CustomOp2 for MaskedSoftmax {
                 .zip(y.par_chunks(n))
                 .zip(g.par_chunks(n))
                 .for_each(|((dr, yr), gr)| {
-                    let s: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                    for j in 0..n {
-                        dr[j] = self.scale * yr[j] * (gr[j] - s);
-                    }
+                    dr.copy_from_slice(gr);
+                    simd::softmax_row_backward(dr, yr, self.scale);
                 });
             Ok(dx)
         })?;

@@ -75,17 +75,32 @@ pub fn dropout_rows(
     rng: Option<&mut ChaCha8Rng>,
     len: usize,
 ) -> Result<Tensor> {
-    let (b, q, h) = x.dims3()?;
-    let Some(rng) = rng else {
+    let Some(mask) = dropout_rows_keep(x.dims3()?, p, rng, len) else {
         return Ok(x.clone());
     };
-    if p <= 0.0 || q == len {
-        return dropout(x, p, Some(rng));
-    }
-    let _p = crate::profile::span("dropout", crate::profile::Phase::Forward);
-    let mask = first_rows(&dropout_keep(b * len * h, p, rng), len * h, q * h);
     let mask = Tensor::from_vec(mask, x.dims(), x.device())?.to_dtype(x.dtype())?;
     Ok(x.mul(&mask)?)
+}
+
+/// The multipliers [`dropout_rows`] applies to a `[B, q, H]` tensor (`dims`), or `None`
+/// without dropout.
+pub fn dropout_rows_keep(
+    (b, q, h): (usize, usize, usize),
+    p: f32,
+    rng: Option<&mut ChaCha8Rng>,
+    len: usize,
+) -> Option<Vec<f32>> {
+    let rng = rng?;
+    if p <= 0.0 {
+        return None;
+    }
+    let _p = crate::profile::span("dropout", crate::profile::Phase::Forward);
+    let all = dropout_keep(b * len * h, p, rng);
+    Some(if q == len {
+        all
+    } else {
+        first_rows(&all, len * h, q * h)
+    })
 }
 
 /// The first `keep` values of each block of `block` values of `xs`.

@@ -14,6 +14,7 @@ pub mod config;
 mod error;
 pub mod fused;
 pub mod grads;
+mod layer;
 pub mod layers;
 pub mod model;
 pub mod params;

@@ -17,10 +17,14 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, Arch, ModelConfig};
 use crate::fused::{
-    add_layer_norm, attention, attention_packed, fusable, layer_norm, linear, linear_gelu, Heads,
+    add_layer_norm, attention, attention_packed, fusable, kernel, layer_norm, linear, linear_gelu,
+    Heads,
 };
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
-use crate::layers::{activation, attention_bias, dropout, dropout_keep, dropout_rows, first_rows};
+use crate::layer::{EncoderLayer, GradSink, LayerMasks, LayerWeights};
+use crate::layers::{
+    activation, attention_bias, dropout, dropout_keep, dropout_rows, dropout_rows_keep, first_rows,
+};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
@@ -55,6 +59,8 @@ pub struct Forward {
     pub(crate) lookups: Vec<SparseLookup>,
     /// With activation checkpointing: what the backward pass needs to recompute each layer.
     pub(crate) checkpoints: Option<Checkpoints>,
+    /// Parameter gradients the fused encoder layers compute themselves.
+    pub(crate) sink: GradSink,
 }
 
 /// What a checkpointed forward pass keeps instead of every layer's activations: each
@@ -93,6 +99,8 @@ pub struct SequenceClassifier {
     quant: Option<HashMap<String, QuantLinear>>,
     /// Activation checkpointing for training (see [`Self::set_grad_checkpoint`]).
     grad_checkpoint: bool,
+    /// One node per encoder layer when training on the CPU (see [`Self::set_fused_layers`]).
+    fused_layers: bool,
 }
 
 impl SequenceClassifier {
@@ -176,6 +184,7 @@ impl SequenceClassifier {
                 device: opts.device.clone(),
                 quant: None,
                 grad_checkpoint: false,
+                fused_layers: true,
             },
             report,
         ))
@@ -197,6 +206,14 @@ impl SequenceClassifier {
 
     pub fn grad_checkpoint(&self) -> bool {
         self.grad_checkpoint
+    }
+
+    /// Whether training on the CPU in f32 runs each encoder layer as one autograd node with
+    /// a hand-written backward (on by default; see `layer.rs`). Off, the layer is built
+    /// from its separate nodes, as on other devices: slower, the same function, for
+    /// checking one against the other.
+    pub fn set_fused_layers(&mut self, on: bool) {
+        self.fused_layers = on;
     }
 
     /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
@@ -377,7 +394,8 @@ impl SequenceClassifier {
                 };
                 let y = {
                     let _p = span("recompute", Phase::Backward);
-                    self.encoder_layer(i, leaf.as_tensor(), &c.bias, rng.as_mut(), true, rows)?
+                    let x = leaf.as_tensor();
+                    self.encoder_layer(i, x, &c.bias, rng.as_mut(), true, rows, &out.sink)?
                 };
                 let mut seg = {
                     let _p = span("autograd", Phase::Backward);
@@ -391,6 +409,15 @@ impl SequenceClassifier {
             let mut seg = c.embedded.mul(&g)?.sum_all()?.backward()?;
             seg.remove(&g);
             merge_detached(&mut store, seg)?;
+        }
+        for (name, g) in out.sink.take()? {
+            let var = self.params.get(&name)?;
+            let g = Tensor::from_vec(g, var.shape(), var.device())?;
+            let g = match store.remove(var.as_tensor()) {
+                Some(old) => old.add(&g)?,
+                None => g,
+            };
+            store.insert(var.as_tensor(), g);
         }
         gather_sparse(&out.lookups, store)
     }
@@ -505,6 +532,7 @@ impl SequenceClassifier {
         // last layer computes that row alone (its keys and values still span the sequence):
         // about a seventh of a 6-layer encoder's work, the same logits and gradients.
         let last_rows = if want_hidden { b.len } else { 1 };
+        let sink = GradSink::default();
         for i in 0..cfg.num_layers {
             if ckpt {
                 inputs.push(x.clone());
@@ -515,7 +543,8 @@ impl SequenceClassifier {
             } else {
                 b.len
             };
-            x = self.encoder_layer(i, &x, &bias, rng.as_deref_mut(), track && !ckpt, rows)?;
+            let t = track && !ckpt;
+            x = self.encoder_layer(i, &x, &bias, rng.as_deref_mut(), t, rows, &sink)?;
             if want_hidden {
                 hidden.push(x.clone());
             }
@@ -566,6 +595,7 @@ impl SequenceClassifier {
             hidden_states: hidden,
             lookups,
             checkpoints,
+            sink,
         })
     }
 
@@ -575,6 +605,11 @@ impl SequenceClassifier {
     /// Dropout draws from `rng` in a fixed order, the same for any `rows` (the masks of the
     /// rows not computed are drawn and dropped), so a layer rerun from a saved generator
     /// state gets the same masks.
+    ///
+    /// Training on the CPU in f32 (with the exact GELU) runs the layer as one node
+    /// ([`EncoderLayer`]) whose parameter gradients go to `sink`; elsewhere it is built
+    /// from the separate nodes, which compute the same.
+    #[allow(clippy::too_many_arguments)]
     fn encoder_layer(
         &self,
         i: usize,
@@ -583,6 +618,7 @@ impl SequenceClassifier {
         mut rng: Option<&mut ChaCha8Rng>,
         track: bool,
         rows: usize,
+        sink: &GradSink,
     ) -> Result<Tensor> {
         let cfg = &self.config;
         let p = cfg.arch.prefix();
@@ -592,19 +628,13 @@ impl SequenceClassifier {
         let scale = 1.0 / (dh as f64).sqrt();
         let l = format!("{p}.{}.{i}", names.layer_prefix);
         let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
-        // int8 inference keeps three quantized projections; otherwise one fused QKV
-        // projection (the three weights stacked per step) feeds a packed attention node.
-        let qkv = if self.quantized(&qn, track).is_some() {
-            None
-        } else {
-            let stack = |part: &str| -> Result<Tensor> {
-                let ts = [&qn, &kn, &vn]
-                    .map(|n| self.w(&format!("{n}.{part}"), track))
-                    .into_iter()
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Tensor::cat(&ts, 0)?)
-            };
-            Some(linear(x, &stack("weight")?, &stack("bias")?)?)
+        // The q, k and v weights (or biases) stacked, for one fused QKV projection.
+        let stack = |part: &str, track: bool| -> Result<Tensor> {
+            let ts = [&qn, &kn, &vn]
+                .map(|n| self.w(&format!("{n}.{part}"), track))
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Tensor::cat(&ts, 0)?)
         };
         // Dropout on the attention probabilities, drawn here in the same order as an
         // explicit dropout on the [B, H, L, L] probabilities would draw it.
@@ -625,6 +655,61 @@ impl SequenceClassifier {
             scale,
             queries: rows,
         };
+        let ffn_in = format!("{l}.{}", names.ffn_in);
+        if track && self.fused_layers && fusable(&[x]) && cfg.activation == Activation::GeluErf {
+            let dims = (batch, rows, h);
+            let p = cfg.hidden_dropout;
+            let attn_out = match cfg.arch {
+                Arch::DistilBert => None,
+                _ => dropout_rows_keep(dims, p, rng.as_deref_mut(), len),
+            };
+            let masks = LayerMasks {
+                attn_out,
+                ffn_out: dropout_rows_keep(dims, p, rng, len),
+            };
+            let pair = |name: &str| -> Result<(Tensor, Tensor)> {
+                Ok((
+                    self.w(&format!("{name}.weight"), false)?,
+                    self.w(&format!("{name}.bias"), false)?,
+                ))
+            };
+            let part = [
+                names.attn_out,
+                names.attn_ln,
+                names.ffn_in,
+                names.ffn_out,
+                names.out_ln,
+            ]
+            .map(|n| format!("{l}.{n}"));
+            let weights = LayerWeights {
+                qkv: (stack("weight", false)?, stack("bias", false)?),
+                attn_out: pair(&part[0])?,
+                ln1: pair(&part[1])?,
+                ffn_in: pair(&part[2])?,
+                ffn_out: pair(&part[3])?,
+                ln2: pair(&part[4])?,
+                names: [
+                    qn.clone(),
+                    kn.clone(),
+                    vn.clone(),
+                    part[0].clone(),
+                    part[1].clone(),
+                    part[2].clone(),
+                    part[3].clone(),
+                    part[4].clone(),
+                ],
+                eps: cfg.layer_norm_eps as f32,
+            };
+            let op = EncoderLayer::new(weights, kernel(bias, hs, keep, true)?, masks, sink.clone());
+            return Ok(x.contiguous()?.apply_op1(op)?);
+        }
+        // int8 inference keeps three quantized projections; otherwise one fused QKV
+        // projection feeds a packed attention node.
+        let qkv = if self.quantized(&qn, track).is_some() {
+            None
+        } else {
+            Some(linear(x, &stack("weight", track)?, &stack("bias", track)?)?)
+        };
         let ctx = match qkv {
             Some(qkv) => attention_packed(&qkv, bias, hs, keep)?,
             None => {
@@ -644,7 +729,6 @@ impl SequenceClassifier {
             attn = dropout_rows(&attn, cfg.hidden_dropout, rng.as_deref_mut(), len)?;
         }
         let x1 = self.add_ln(&attn, &x, &format!("{l}.{}", names.attn_ln), track)?;
-        let ffn_in = format!("{l}.{}", names.ffn_in);
         let one_node =
             cfg.activation == Activation::GeluErf && self.quantized(&ffn_in, track).is_none();
         let f = if one_node {

@@ -119,6 +119,23 @@ crate::dispatch! {
 }
 
 crate::dispatch! {
+    /// `y = x·Φ(x)` and the slope `s = Φ(x) + x·φ(x)` together (training: one `erf` and one
+    /// `exp` per element serve both, and the backward is then `g·s`). The values are those
+    /// of [`gelu_forward`] and [`gelu_backward`] with `g = 1`, bit for bit.
+    /// `xs` holds `x` on entry and the slope on return.
+    fn gelu_forward_slope(y: &mut [f32], xs: &mut [f32]) {
+        for (o, sl) in y.iter_mut().zip(xs.iter_mut()) {
+            let v = *sl;
+            let (e, gauss) = erf_and_gauss(v * FRAC_1_SQRT_2);
+            *o = 0.5 * v * (1.0 + e);
+            let cdf = 0.5 * (1.0 + e);
+            let pdf = INV_SQRT_2PI * gauss;
+            *sl = cdf + v * pdf;
+        }
+    }
+}
+
+crate::dispatch! {
     /// `x ← x·Φ(x)` in place (inference: the input is not kept).
     fn gelu_in_place(x: &mut [f32]) {
         for v in x.iter_mut() {
@@ -243,6 +260,18 @@ crate::dispatch! {
     }
 }
 
+crate::dispatch! {
+    /// In place, the softmax backward of one row: `d ← scale·y⊙(d − Σ d⊙y)` for the row's
+    /// probabilities `y` and the gradient `d` reaching them (the sum in the order of
+    /// [`dot_lanes`]).
+    fn softmax_row_backward(d: &mut [f32], y: &[f32], scale: f32) {
+        let s = dot_lanes(d, y);
+        for (dv, &yv) in d.iter_mut().zip(y) {
+            *dv = scale * yv * (*dv - s);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,9 +314,13 @@ mod tests {
         let mut z = x.clone();
         gelu_in_place(&mut z);
         assert_eq!(z, y, "the in-place GELU gives the same values");
+        let (mut y2, mut slope) = (vec![0f32; x.len()], x.clone());
+        gelu_forward_slope(&mut y2, &mut slope);
+        assert_eq!(y2, y, "the GELU with its slope gives the same values");
         let g = vec![1f32; x.len()];
         let mut d = vec![0f32; x.len()];
         gelu_backward(&mut d, &x, &g);
+        assert_eq!(slope, d, "the slope is the backward's gradient for g = 1");
         for ((&v, &yv), &dv) in x.iter().zip(&y).zip(&d) {
             let v = v as f64;
             let cdf = 0.5 * (1.0 + libm::erf(v / 2f64.sqrt()));
@@ -304,5 +337,17 @@ mod tests {
             assert!((*p as f64 - w / z).abs() < 1e-7);
         }
         assert_eq!(row[4], 0.0, "a masked key gets exactly zero");
+        // Its backward against the f64 formula, on a row longer than the eight lanes.
+        let y: Vec<f32> = (0..21)
+            .map(|i| 0.01 + (i as f32 * 0.37).sin().abs() / 12.0)
+            .collect();
+        let g: Vec<f32> = (0..21).map(|i| (i as f32 * 0.71).cos()).collect();
+        let mut d = g.clone();
+        softmax_row_backward(&mut d, &y, 0.5);
+        let s: f64 = y.iter().zip(&g).map(|(&a, &b)| a as f64 * b as f64).sum();
+        for ((&dv, &yv), &gv) in d.iter().zip(&y).zip(&g) {
+            let want = 0.5 * yv as f64 * (gv as f64 - s);
+            assert!((dv as f64 - want).abs() < 1e-6, "{dv} vs {want}");
+        }
     }
 }

@@ -511,6 +511,63 @@ fn checkpointed_backward_gives_the_plain_gradients() {
     }
 }
 
+/// Training on the CPU runs each encoder layer as one node with a hand-written backward.
+/// With dropout on (every mask in play), its loss, its gradients and the generator's state
+/// afterwards match the layer built from separate nodes, for the three families, with and
+/// without the last layer's first-row shortcut.
+#[test]
+fn the_fused_encoder_layer_matches_the_separate_nodes() {
+    use rand::{Rng, SeedableRng};
+    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+        let io = load_io(fix);
+        let b = batch(&io);
+        let labels: Vec<u32> = ints(&io["labels"]);
+        let opts = LoadOptions {
+            num_labels: 3,
+            layers: None,
+            seed: 0,
+            device: Device::Cpu,
+        };
+        let (mut model, _) = SequenceClassifier::load(&fixture(fix), &opts).unwrap();
+        model.config.hidden_dropout = 0.1;
+        model.config.attention_dropout = 0.1;
+        model.config.classifier_dropout = 0.1;
+        let run = |model: &SequenceClassifier, all_rows: bool| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+            let out = model.forward(&b, Some(&mut rng), all_rows).unwrap();
+            let next: u64 = rng.random();
+            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
+            let grads = model.backward(&out, &loss).unwrap();
+            let dense: Vec<(String, Tensor)> = model
+                .params
+                .vars()
+                .iter()
+                .map(|(n, v)| {
+                    let g = grads.dense(n, v).unwrap();
+                    (
+                        n.clone(),
+                        g.unwrap_or_else(|| panic!("{fix}: no gradient for {n}")),
+                    )
+                })
+                .collect();
+            (loss.to_scalar::<f32>().unwrap(), dense, next)
+        };
+        for all_rows in [true, false] {
+            let (loss, fused, next) = run(&model, all_rows);
+            model.set_fused_layers(false);
+            let (want_loss, plain, want_next) = run(&model, all_rows);
+            model.set_fused_layers(true);
+            let what = format!("fused layers, all rows {all_rows}");
+            assert_eq!(next, want_next, "{fix}, {what}: other dropout draws");
+            assert!(
+                (loss - want_loss).abs() <= 1e-6,
+                "{fix}, {what}: loss {loss} vs {want_loss}"
+            );
+            compare(fix, &what, &plain, &fused);
+        }
+    }
+}
+
 /// Asserts each gradient of `other` is within 1e-5 of its scale of the one in `plain`.
 fn compare(fix: &str, what: &str, plain: &[(String, Tensor)], other: &[(String, Tensor)]) {
     assert_eq!(plain.len(), other.len());

@@ -1,0 +1,376 @@
+//! A whole post-LN encoder layer as one autograd node, for training in f32 on the CPU.
+//!
+//! candle's autograd gives every graph edge a zero-filled gradient tensor and adds each
+//! incoming gradient into it. Built from separate nodes (QKV projection, attention, output
+//! projection, residual add + LayerNorm, linear + GELU, output projection, residual add +
+//! LayerNorm), one MiniLM layer at 32×64 tokens has about eleven million activation floats
+//! on such edges and every weight and bias one more: zero-fills and adds that cost about
+//! 50 ms of a 0.85 s step. As one node, the layer's only edge is its input `x`; inside it
+//! the backward hands each buffer to the next step directly, adds the residual gradients
+//! by starting the input-gradient GEMMs from them, and writes the parameters' gradients
+//! into a [`GradSink`] (added to candle's gradient store after the backward pass).
+//!
+//! The arithmetic is that of the separate nodes, kernel for kernel (see [`crate::fused`]):
+//!
+//! ```text
+//! qkv = x·Wqkvᵀ + bqkv                       (the three projections stacked)
+//! ctx = attention(qkv)                       (first `queries` rows of each sequence)
+//! s1  = drop₁(ctx·Woᵀ + bo) + x              x1 = LN₁(s1)
+//! h   = gelu(x1·W1ᵀ + b1)                    (the slope gelu' kept for the backward)
+//! s2  = drop₂(h·W2ᵀ + b2) + x1               y  = LN₂(s2)
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::fused::{
+    column_sums, layer_norm_backward, layer_norm_rows, linear_forward, sgemm, sgemm_new, slice,
+    with_slices, AttnKernel, QkvView, PAR_MIN,
+};
+use crate::profile::{span, Phase};
+use crate::simd;
+
+fn poisoned(what: &str) -> candle_core::Error {
+    candle_core::Error::Msg(format!("{what}: poisoned lock"))
+}
+
+/// Parameter gradients computed inside fused nodes, by parameter name; several
+/// contributions to one parameter are added.
+#[derive(Clone, Default)]
+pub(crate) struct GradSink(Arc<Mutex<HashMap<String, Vec<f32>>>>);
+
+impl GradSink {
+    fn add(&self, name: String, g: Vec<f32>) -> candle_core::Result<()> {
+        let mut m = self.0.lock().map_err(|_| poisoned("gradient sink"))?;
+        match m.get_mut(&name) {
+            Some(acc) => acc.iter_mut().zip(&g).for_each(|(a, b)| *a += b),
+            None => {
+                m.insert(name, g);
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything gathered so far, leaving the sink empty.
+    pub(crate) fn take(&self) -> crate::Result<HashMap<String, Vec<f32>>> {
+        let mut m = self
+            .0
+            .lock()
+            .map_err(|_| crate::ModelError::Weights("gradient sink: poisoned lock".into()))?;
+        Ok(std::mem::take(&mut *m))
+    }
+}
+
+/// One layer's parameters (detached: their gradients go to the sink) and the names the
+/// gradients are filed under. `qkv` is the query, key and value weights (and biases)
+/// stacked in that order, so its gradient is split back into the three names.
+pub(crate) struct LayerWeights {
+    pub qkv: (Tensor, Tensor),
+    pub attn_out: (Tensor, Tensor),
+    pub ln1: (Tensor, Tensor),
+    pub ffn_in: (Tensor, Tensor),
+    pub ffn_out: (Tensor, Tensor),
+    pub ln2: (Tensor, Tensor),
+    /// Parameter name prefixes (`….weight` / `….bias` appended): q, k, v, attention
+    /// output, LayerNorm 1, feed-forward in, feed-forward out, LayerNorm 2.
+    pub names: [String; 8],
+    pub eps: f32,
+}
+
+/// Dropout multipliers of the layer (inverted dropout, drawn by the caller in the order
+/// of the separate nodes): the attention probabilities' live in the attention kernel.
+pub(crate) struct LayerMasks {
+    /// After the attention output projection, `[B·queries, H]`.
+    pub attn_out: Option<Vec<f32>>,
+    /// After the feed-forward output projection, `[B·queries, H]`.
+    pub ffn_out: Option<Vec<f32>>,
+}
+
+/// What the forward keeps for the backward.
+struct Saved {
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    s1: Vec<f32>,
+    x1: Vec<f32>,
+    h: Vec<f32>,
+    slope: Vec<f32>,
+    s2: Vec<f32>,
+}
+
+pub(crate) struct EncoderLayer {
+    pub w: LayerWeights,
+    pub attn: AttnKernel,
+    pub masks: LayerMasks,
+    pub sink: GradSink,
+    saved: Mutex<Option<Saved>>,
+}
+
+fn scale_by(x: &mut [f32], m: Option<&[f32]>) {
+    if let Some(m) = m {
+        x.par_chunks_mut(PAR_MIN)
+            .zip(m.par_chunks(PAR_MIN))
+            .for_each(|(xc, mc)| xc.iter_mut().zip(mc).for_each(|(a, b)| *a *= b));
+    }
+}
+
+/// `a ← a + b` element-wise.
+fn add_into(a: &mut [f32], b: &[f32]) {
+    a.par_chunks_mut(PAR_MIN)
+        .zip(b.par_chunks(PAR_MIN))
+        .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
+}
+
+/// The first `nq` of every `len` rows (width `h`) of `x`.
+fn first_rows_of(x: &[f32], len: usize, nq: usize, h: usize) -> Vec<f32> {
+    crate::layers::first_rows(x, len * h, nq * h)
+}
+
+impl EncoderLayer {
+    pub(crate) fn new(
+        w: LayerWeights,
+        attn: AttnKernel,
+        masks: LayerMasks,
+        sink: GradSink,
+    ) -> Self {
+        EncoderLayer {
+            w,
+            attn,
+            masks,
+            sink,
+            saved: Mutex::new(None),
+        }
+    }
+
+    /// `x` as `(B, L, H)`, and the query rows per sequence.
+    fn dims(&self, dims: &[usize]) -> candle_core::Result<(usize, usize, usize, usize)> {
+        let &[b, len, h] = dims else {
+            candle_core::bail!("encoder layer: input {dims:?} is not [B, L, H]");
+        };
+        Ok((b, len, h, self.attn.queries()))
+    }
+}
+
+impl CustomOp1 for EncoderLayer {
+    fn name(&self) -> &'static str {
+        "textclf-encoder-layer"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = slice(s, l)?;
+        let (b, len, h, nq) = self.dims(l.dims())?;
+        let w = &self.w;
+        let t = [
+            &w.qkv.0,
+            &w.qkv.1,
+            &w.attn_out.0,
+            &w.attn_out.1,
+            &w.ln1.0,
+            &w.ln1.1,
+            &w.ffn_in.0,
+            &w.ffn_in.1,
+            &w.ffn_out.0,
+            &w.ffn_out.1,
+            &w.ln2.0,
+            &w.ln2.1,
+        ];
+        let (saved, y) = with_slices(
+            t,
+            |[wqkv, bqkv, wo, bo, g1, b1n, w1, b1, w2, b2, g2, b2n]| {
+                let hd = bqkv.len() / 3;
+                let qkv = {
+                    let _p = span("linear", Phase::Forward);
+                    linear_forward(x, wqkv, bqkv)
+                };
+                let ctx = self.attn.forward(QkvView::packed(&qkv, hd), (b, len, hd))?;
+                let mut s1 = {
+                    let _p = span("linear", Phase::Forward);
+                    linear_forward(&ctx, wo, bo)
+                };
+                let x1 = {
+                    let _p = span("layer-norm", Phase::Forward);
+                    scale_by(&mut s1, self.masks.attn_out.as_deref());
+                    if nq == len {
+                        add_into(&mut s1, x);
+                    } else {
+                        add_into(&mut s1, &first_rows_of(x, len, nq, h));
+                    }
+                    layer_norm_rows(&s1, g1, b1n, w.eps)
+                };
+                // `slope` holds the pre-activation until the GELU turns it into the slope.
+                let mut slope = {
+                    let _p = span("linear", Phase::Forward);
+                    linear_forward(&x1, w1, b1)
+                };
+                let hv = {
+                    let _p = span("gelu", Phase::Forward);
+                    let mut hv = vec![0f32; slope.len()];
+                    hv.par_chunks_mut(PAR_MIN)
+                        .zip(slope.par_chunks_mut(PAR_MIN))
+                        .for_each(|(o, sl)| simd::gelu_forward_slope(o, sl));
+                    hv
+                };
+                let mut s2 = {
+                    let _p = span("linear", Phase::Forward);
+                    linear_forward(&hv, w2, b2)
+                };
+                let y = {
+                    let _p = span("layer-norm", Phase::Forward);
+                    scale_by(&mut s2, self.masks.ffn_out.as_deref());
+                    add_into(&mut s2, &x1);
+                    layer_norm_rows(&s2, g2, b2n, w.eps)
+                };
+                let saved = Saved {
+                    qkv,
+                    ctx,
+                    s1,
+                    x1,
+                    h: hv,
+                    slope,
+                    s2,
+                };
+                Ok((saved, y))
+            },
+        )?;
+        *self.saved.lock().map_err(|_| poisoned("encoder layer"))? = Some(saved);
+        Ok((CpuStorage::F32(y), Shape::from((b, nq, h))))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let sv = self
+            .saved
+            .lock()
+            .map_err(|_| poisoned("encoder layer"))?
+            .take()
+            .ok_or_else(|| {
+                candle_core::Error::Msg("encoder layer: backward without a forward".into())
+            })?;
+        let (b, len, h, nq) = self.dims(arg.dims())?;
+        let w = &self.w;
+        let t = [
+            arg,
+            grad,
+            &w.qkv.0,
+            &w.attn_out.0,
+            &w.ln1.0,
+            &w.ffn_in.0,
+            &w.ffn_out.0,
+            &w.ln2.0,
+        ];
+        let mut grads: Vec<(usize, &str, Vec<f32>)> = Vec::with_capacity(16);
+        let dx = with_slices(t, |[x, dy, wqkv, wo, g1, w1, w2, g2]| {
+            let (rows, rq) = (b * len, b * nq);
+            let hd = wqkv.len() / (3 * h);
+            let f = w1.len() / h;
+            // LayerNorm 2; its input gradient reaches the feed-forward output (through the
+            // dropout) and, as the residual, x1.
+            let (ds2, dg2, db2n) = {
+                let _p = span("layer-norm", Phase::Backward);
+                layer_norm_backward(&sv.s2, g2, dy, w.eps)
+            };
+            grads.push((7, "weight", dg2));
+            grads.push((7, "bias", db2n));
+            let mut df_own = None;
+            if let Some(m) = &self.masks.ffn_out {
+                let mut d = ds2.clone();
+                scale_by(&mut d, Some(m));
+                df_own = Some(d);
+            }
+            let (dpre, dx1) = {
+                let _p = span("linear", Phase::Backward);
+                let df = df_own.as_deref().unwrap_or(&ds2);
+                let mut dh = sgemm_new(rq, f, h, (df, h, 1), (w2, f, 1));
+                grads.push((6, "weight", sgemm_new(h, f, rq, (df, 1, h), (&sv.h, f, 1))));
+                grads.push((6, "bias", column_sums(df, h)));
+                {
+                    let _p = span("gelu", Phase::Backward);
+                    scale_by(&mut dh, Some(&sv.slope));
+                }
+                // x1's gradient: the residual's, plus the feed-forward input's.
+                let mut dx1 = ds2;
+                sgemm(rq, h, f, &mut dx1, true, (&dh, f, 1), (w1, h, 1));
+                (dh, dx1)
+            };
+            drop(df_own);
+            {
+                let _p = span("linear", Phase::Backward);
+                grads.push((
+                    5,
+                    "weight",
+                    sgemm_new(f, h, rq, (&dpre, 1, f), (&sv.x1, h, 1)),
+                ));
+                grads.push((5, "bias", column_sums(&dpre, f)));
+            }
+            drop(dpre);
+            let (ds1, dg1, db1n) = {
+                let _p = span("layer-norm", Phase::Backward);
+                layer_norm_backward(&sv.s1, g1, &dx1, w.eps)
+            };
+            drop(dx1);
+            grads.push((4, "weight", dg1));
+            grads.push((4, "bias", db1n));
+            let da_own = self.masks.attn_out.as_ref().map(|m| {
+                let mut d = ds1.clone();
+                scale_by(&mut d, Some(m));
+                d
+            });
+            let dctx = {
+                let _p = span("linear", Phase::Backward);
+                let da = da_own.as_deref().unwrap_or(&ds1);
+                let dctx = sgemm_new(rq, hd, h, (da, h, 1), (wo, hd, 1));
+                grads.push((
+                    3,
+                    "weight",
+                    sgemm_new(h, hd, rq, (da, 1, h), (&sv.ctx, hd, 1)),
+                ));
+                grads.push((3, "bias", column_sums(da, h)));
+                dctx
+            };
+            drop(da_own);
+            let dqkv = self
+                .attn
+                .backward(QkvView::packed(&sv.qkv, hd), &dctx, (b, len, hd))?;
+            drop(dctx);
+            let _p = span("linear", Phase::Backward);
+            // x's gradient: the residual's (its first `nq` rows per sequence), plus the
+            // QKV projection's input gradient.
+            let mut dx = if nq == len {
+                ds1
+            } else {
+                let mut d = vec![0f32; rows * h];
+                for (dseq, sseq) in d.chunks_mut(len * h).zip(ds1.chunks(nq * h)) {
+                    dseq[..nq * h].copy_from_slice(sseq);
+                }
+                d
+            };
+            let three = 3 * hd;
+            sgemm(
+                rows,
+                h,
+                three,
+                &mut dx,
+                true,
+                (&dqkv, three, 1),
+                (wqkv, h, 1),
+            );
+            let dw = sgemm_new(three, h, rows, (&dqkv, 1, three), (x, h, 1));
+            let db = column_sums(&dqkv, three);
+            for (i, (wc, bc)) in dw.chunks(hd * h).zip(db.chunks(hd)).enumerate() {
+                grads.push((i, "weight", wc.to_vec()));
+                grads.push((i, "bias", bc.to_vec()));
+            }
+            Ok(dx)
+        })?;
+        for (i, kind, g) in grads {
+            self.sink.add(format!("{}.{kind}", self.w.names[i]), g)?;
+        }
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
+}
