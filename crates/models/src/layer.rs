@@ -100,14 +100,17 @@ struct Saved {
     s2: Vec<f32>,
 }
 
+/// The layer node: its weights, the attention kernel (heads, key bias, query rows and the
+/// attention dropout), the hidden dropouts, and where parameter gradients go.
 pub(crate) struct EncoderLayer {
-    pub w: LayerWeights,
-    pub attn: AttnKernel,
-    pub masks: LayerMasks,
-    pub sink: GradSink,
+    w: LayerWeights,
+    attn: AttnKernel,
+    masks: LayerMasks,
+    sink: GradSink,
     saved: Mutex<Option<Saved>>,
 }
 
+/// `x ← x ⊙ m` element-wise when there is a mask.
 fn scale_by(x: &mut [f32], m: Option<&[f32]>) {
     if let Some(m) = m {
         x.par_chunks_mut(PAR_MIN)
@@ -179,7 +182,16 @@ impl CustomOp1 for EncoderLayer {
         let (saved, y) = with_slices(
             t,
             |[wqkv, bqkv, wo, bo, g1, b1n, w1, b1, w2, b2, g2, b2n]| {
-                let hd = bqkv.len() / 3;
+                let (hd, f) = (bqkv.len() / 3, b1.len());
+                let fits = bqkv.len() == 3 * hd
+                    && wqkv.len() == 3 * hd * h
+                    && wo.len() == h * hd
+                    && w1.len() == f * h
+                    && w2.len() == h * f
+                    && [bo, g1, b1n, b2, g2, b2n].iter().all(|v| v.len() == h);
+                if !fits {
+                    candle_core::bail!("encoder layer: weights do not fit a hidden size of {h}");
+                }
                 let qkv = {
                     let _p = span("linear", Phase::Forward);
                     linear_forward(x, wqkv, bqkv)

@@ -2,8 +2,10 @@
 //! checkpoints such as MiniLM), DistilBERT and RoBERTa, with transformers' parameter names
 //! and heads, so checkpoints load from and save to the Hugging Face layout.
 //!
-//! Every block is built from candle primitives that have a backward pass, and dropout uses
-//! our seeded generator, so fine-tuning updates every parameter reproducibly.
+//! Every block has a backward pass: candle primitives on any device, and on the CPU in f32
+//! fused nodes with hand-written backward passes ([`fused`]; in training, a whole encoder
+//! layer is one node). Dropout uses our seeded generator, so fine-tuning updates every
+//! parameter reproducibly.
 //!
 //! * [`ModelConfig`] reads `config.json` (family chosen by `model_type`).
 //! * [`SequenceClassifier::load`] reads `model.safetensors` with or without the family
