@@ -599,6 +599,52 @@ impl SequenceClassifier {
         })
     }
 
+    /// The query, key and value weights (`part` = "weight") or biases of layer `l` (its
+    /// name prefix) stacked in that order, for one fused QKV projection.
+    fn stack_qkv(&self, l: &str, part: &str, track: bool) -> Result<Tensor> {
+        let names = layer_names(self.config.arch);
+        let ts = [names.q, names.k, names.v]
+            .map(|n| self.w(&format!("{l}.{n}.{part}"), track))
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&ts, 0)?)
+    }
+
+    /// The parameters of layer `l` (its name prefix) for the one-node layer, detached (their
+    /// gradients go to the node's sink), with the names those gradients are filed under.
+    fn layer_weights(&self, l: &str) -> Result<LayerWeights> {
+        let names = layer_names(self.config.arch);
+        let pair = |n: &str| -> Result<(Tensor, Tensor)> {
+            Ok((
+                self.w(&format!("{l}.{n}.weight"), false)?,
+                self.w(&format!("{l}.{n}.bias"), false)?,
+            ))
+        };
+        let all = [
+            names.q,
+            names.k,
+            names.v,
+            names.attn_out,
+            names.attn_ln,
+            names.ffn_in,
+            names.ffn_out,
+            names.out_ln,
+        ];
+        Ok(LayerWeights {
+            qkv: (
+                self.stack_qkv(l, "weight", false)?,
+                self.stack_qkv(l, "bias", false)?,
+            ),
+            attn_out: pair(names.attn_out)?,
+            ln1: pair(names.attn_ln)?,
+            ffn_in: pair(names.ffn_in)?,
+            ffn_out: pair(names.ffn_out)?,
+            ln2: pair(names.out_ln)?,
+            names: all.map(|n| format!("{l}.{n}")),
+            eps: self.config.layer_norm_eps as f32,
+        })
+    }
+
     /// Encoder layer `i` on `x [B, L, H]`, with the additive attention `bias`, returning the
     /// first `rows` rows of each sequence's output, `[B, rows, H]`: queries, output
     /// projection and feed-forward run on those rows only, keys and values on all `L`.
@@ -628,14 +674,6 @@ impl SequenceClassifier {
         let scale = 1.0 / (dh as f64).sqrt();
         let l = format!("{p}.{}.{i}", names.layer_prefix);
         let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
-        // The q, k and v weights (or biases) stacked, for one fused QKV projection.
-        let stack = |part: &str, track: bool| -> Result<Tensor> {
-            let ts = [&qn, &kn, &vn]
-                .map(|n| self.w(&format!("{n}.{part}"), track))
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Tensor::cat(&ts, 0)?)
-        };
         // Dropout on the attention probabilities, drawn here in the same order as an
         // explicit dropout on the [B, H, L, L] probabilities would draw it.
         let keep = match rng.as_deref_mut() {
@@ -667,39 +705,7 @@ impl SequenceClassifier {
                 attn_out,
                 ffn_out: dropout_rows_keep(dims, p, rng, len),
             };
-            let pair = |name: &str| -> Result<(Tensor, Tensor)> {
-                Ok((
-                    self.w(&format!("{name}.weight"), false)?,
-                    self.w(&format!("{name}.bias"), false)?,
-                ))
-            };
-            let part = [
-                names.attn_out,
-                names.attn_ln,
-                names.ffn_in,
-                names.ffn_out,
-                names.out_ln,
-            ]
-            .map(|n| format!("{l}.{n}"));
-            let weights = LayerWeights {
-                qkv: (stack("weight", false)?, stack("bias", false)?),
-                attn_out: pair(&part[0])?,
-                ln1: pair(&part[1])?,
-                ffn_in: pair(&part[2])?,
-                ffn_out: pair(&part[3])?,
-                ln2: pair(&part[4])?,
-                names: [
-                    qn.clone(),
-                    kn.clone(),
-                    vn.clone(),
-                    part[0].clone(),
-                    part[1].clone(),
-                    part[2].clone(),
-                    part[3].clone(),
-                    part[4].clone(),
-                ],
-                eps: cfg.layer_norm_eps as f32,
-            };
+            let weights = self.layer_weights(&l)?;
             let op = EncoderLayer::new(weights, kernel(bias, hs, keep, true)?, masks, sink.clone());
             return Ok(x.contiguous()?.apply_op1(op)?);
         }
@@ -708,7 +714,11 @@ impl SequenceClassifier {
         let qkv = if self.quantized(&qn, track).is_some() {
             None
         } else {
-            Some(linear(x, &stack("weight", track)?, &stack("bias", track)?)?)
+            let (w, b) = (
+                self.stack_qkv(&l, "weight", track)?,
+                self.stack_qkv(&l, "bias", track)?,
+            );
+            Some(linear(x, &w, &b)?)
         };
         let ctx = match qkv {
             Some(qkv) => attention_packed(&qkv, bias, hs, keep)?,
