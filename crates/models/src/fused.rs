@@ -807,11 +807,7 @@ impl CustomOp3 for LinearGelu {
             y.par_chunks_mut(PAR_MIN).for_each(simd::gelu_in_place);
             return Ok((CpuStorage::F32(y), shape));
         }
-        // `y` becomes the slope.
-        let mut out = vec![0f32; y.len()];
-        out.par_chunks_mut(PAR_MIN)
-            .zip(y.par_chunks_mut(PAR_MIN))
-            .for_each(|(oc, yc)| simd::gelu_forward_slope(oc, yc));
+        let out = gelu_with_slopes(&mut y);
         *self
             .slope
             .lock()
@@ -837,14 +833,8 @@ impl CustomOp3 for LinearGelu {
                 candle_core::bail!("linear-gelu: backward without a forward");
             }
             with_slice(grad, |g| {
-                let mut d = vec![0f32; g.len()];
-                d.par_chunks_mut(PAR_MIN)
-                    .zip(g.par_chunks(PAR_MIN).zip(slope.par_chunks(PAR_MIN)))
-                    .for_each(|(dc, (gc, sc))| {
-                        dc.iter_mut()
-                            .zip(gc.iter().zip(sc))
-                            .for_each(|(d, (g, s))| *d = g * s)
-                    });
+                let mut d = g.to_vec();
+                mul_into(&mut d, &slope);
                 Ok(d)
             })?
         };
@@ -1041,6 +1031,23 @@ pub fn add_layer_norm(
     } else {
         layer_norm(&(a + b)?, w, bias, eps)
     }
+}
+
+/// `gelu(x)` for the pre-activations `x`, in parallel blocks; `x` becomes the slopes
+/// `gelu'(x)`, which the backward multiplies the incoming gradient by.
+pub(crate) fn gelu_with_slopes(x: &mut [f32]) -> Vec<f32> {
+    let mut y = vec![0f32; x.len()];
+    y.par_chunks_mut(PAR_MIN)
+        .zip(x.par_chunks_mut(PAR_MIN))
+        .for_each(|(yc, xc)| simd::gelu_forward_slope(yc, xc));
+    y
+}
+
+/// `a ← a ⊙ b` element-wise, in parallel blocks.
+pub(crate) fn mul_into(a: &mut [f32], b: &[f32]) {
+    a.par_chunks_mut(PAR_MIN)
+        .zip(b.par_chunks(PAR_MIN))
+        .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x *= y));
 }
 
 /// `gelu(x)` element-wise (exact GELU), in parallel blocks.

@@ -27,11 +27,11 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::fused::{
-    column_sums, layer_norm_backward, layer_norm_rows, linear_forward, sgemm, sgemm_new, slice,
-    with_slices, AttnKernel, QkvView, PAR_MIN,
+    column_sums, gelu_with_slopes, layer_norm_backward, layer_norm_rows, linear_forward, mul_into,
+    sgemm, sgemm_new, slice, with_slices, AttnKernel, QkvView, PAR_MIN,
 };
+use crate::layers::first_rows;
 use crate::profile::{span, Phase};
-use crate::simd;
 
 fn poisoned(what: &str) -> candle_core::Error {
     candle_core::Error::Msg(format!("{what}: poisoned lock"))
@@ -113,9 +113,7 @@ pub(crate) struct EncoderLayer {
 /// `x ← x ⊙ m` element-wise when there is a mask.
 fn scale_by(x: &mut [f32], m: Option<&[f32]>) {
     if let Some(m) = m {
-        x.par_chunks_mut(PAR_MIN)
-            .zip(m.par_chunks(PAR_MIN))
-            .for_each(|(xc, mc)| xc.iter_mut().zip(mc).for_each(|(a, b)| *a *= b));
+        mul_into(x, m);
     }
 }
 
@@ -124,11 +122,6 @@ fn add_into(a: &mut [f32], b: &[f32]) {
     a.par_chunks_mut(PAR_MIN)
         .zip(b.par_chunks(PAR_MIN))
         .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
-}
-
-/// The first `nq` of every `len` rows (width `h`) of `x`.
-fn first_rows_of(x: &[f32], len: usize, nq: usize, h: usize) -> Vec<f32> {
-    crate::layers::first_rows(x, len * h, nq * h)
 }
 
 impl EncoderLayer {
@@ -207,7 +200,7 @@ impl CustomOp1 for EncoderLayer {
                     if nq == len {
                         add_into(&mut s1, x);
                     } else {
-                        add_into(&mut s1, &first_rows_of(x, len, nq, h));
+                        add_into(&mut s1, &first_rows(x, len * h, nq * h));
                     }
                     layer_norm_rows(&s1, g1, b1n, w.eps)
                 };
@@ -218,11 +211,7 @@ impl CustomOp1 for EncoderLayer {
                 };
                 let hv = {
                     let _p = span("gelu", Phase::Forward);
-                    let mut hv = vec![0f32; slope.len()];
-                    hv.par_chunks_mut(PAR_MIN)
-                        .zip(slope.par_chunks_mut(PAR_MIN))
-                        .for_each(|(o, sl)| simd::gelu_forward_slope(o, sl));
-                    hv
+                    gelu_with_slopes(&mut slope)
                 };
                 let mut s2 = {
                     let _p = span("linear", Phase::Forward);
@@ -289,12 +278,11 @@ impl CustomOp1 for EncoderLayer {
             };
             grads.push((7, "weight", dg2));
             grads.push((7, "bias", db2n));
-            let mut df_own = None;
-            if let Some(m) = &self.masks.ffn_out {
+            let df_own = self.masks.ffn_out.as_ref().map(|m| {
                 let mut d = ds2.clone();
-                scale_by(&mut d, Some(m));
-                df_own = Some(d);
-            }
+                mul_into(&mut d, m);
+                d
+            });
             let (dpre, dx1) = {
                 let _p = span("linear", Phase::Backward);
                 let df = df_own.as_deref().unwrap_or(&ds2);
@@ -303,7 +291,7 @@ impl CustomOp1 for EncoderLayer {
                 grads.push((6, "bias", column_sums(df, h)));
                 {
                     let _p = span("gelu", Phase::Backward);
-                    scale_by(&mut dh, Some(&sv.slope));
+                    mul_into(&mut dh, &sv.slope);
                 }
                 // x1's gradient: the residual's, plus the feed-forward input's.
                 let mut dx1 = ds2;
@@ -330,7 +318,7 @@ impl CustomOp1 for EncoderLayer {
             grads.push((4, "bias", db1n));
             let da_own = self.masks.attn_out.as_ref().map(|m| {
                 let mut d = ds1.clone();
-                scale_by(&mut d, Some(m));
+                mul_into(&mut d, m);
                 d
             });
             let dctx = {

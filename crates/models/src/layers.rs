@@ -83,7 +83,8 @@ pub fn dropout_rows(
 }
 
 /// The multipliers [`dropout_rows`] applies to a `[B, q, H]` tensor (`dims`), or `None`
-/// without dropout.
+/// without dropout: the draws of a `[B, len, H]` dropout, the first `q` rows of each of the
+/// `B` blocks kept. (Attention probabilities `[B·heads, q, len]` are such rows too.)
 pub fn dropout_rows_keep(
     (b, q, h): (usize, usize, usize),
     p: f32,

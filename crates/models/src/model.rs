@@ -22,9 +22,7 @@ use crate::fused::{
 };
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layer::{EncoderLayer, GradSink, LayerMasks, LayerWeights};
-use crate::layers::{
-    activation, attention_bias, dropout, dropout_keep, dropout_rows, dropout_rows_keep, first_rows,
-};
+use crate::layers::{activation, attention_bias, dropout, dropout_rows, dropout_rows_keep};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
@@ -675,19 +673,10 @@ impl SequenceClassifier {
         let l = format!("{p}.{}.{i}", names.layer_prefix);
         let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
         // Dropout on the attention probabilities, drawn here in the same order as an
-        // explicit dropout on the [B, H, L, L] probabilities would draw it.
-        let keep = match rng.as_deref_mut() {
-            Some(r) if cfg.attention_dropout > 0.0 => Some({
-                let _p = span("dropout", Phase::Forward);
-                let all = dropout_keep(batch * nh * len * len, cfg.attention_dropout, r);
-                if rows < len {
-                    first_rows(&all, len * len, rows * len)
-                } else {
-                    all
-                }
-            }),
-            _ => None,
-        };
+        // explicit dropout on the [B, H, L, L] probabilities would draw it (for the first
+        // `rows` query rows of each [L, L] block).
+        let pd = cfg.attention_dropout;
+        let keep = dropout_rows_keep((batch * nh, rows, len), pd, rng.as_deref_mut(), len);
         let hs = Heads {
             heads: nh,
             scale,

@@ -443,46 +443,9 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
 /// draws) must not change.
 #[test]
 fn checkpointed_backward_gives_the_plain_gradients() {
-    use rand::{Rng, SeedableRng};
-    for (fix, num_labels) in [
-        ("bert-tiny", 3),
-        ("distilbert-tiny", 3),
-        ("roberta-tiny", 3),
-    ] {
-        let io = load_io(fix);
-        let b = batch(&io);
-        let labels: Vec<u32> = ints(&io["labels"]);
-        let opts = LoadOptions {
-            num_labels,
-            layers: None,
-            seed: 0,
-            device: Device::Cpu,
-        };
-        let (mut model, _) = SequenceClassifier::load(&fixture(fix), &opts).unwrap();
-        model.config.hidden_dropout = 0.1;
-        model.config.attention_dropout = 0.1;
-        model.config.classifier_dropout = 0.1;
-        let run = |model: &SequenceClassifier, all_rows: bool| {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-            let out = model.forward(&b, Some(&mut rng), all_rows).unwrap();
-            let next: u64 = rng.random();
-            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
-            let grads = model.backward(&out, &loss).unwrap();
-            let dense: Vec<(String, Tensor)> = model
-                .params
-                .vars()
-                .iter()
-                .map(|(n, v)| {
-                    let g = grads.dense(n, v).unwrap();
-                    (
-                        n.clone(),
-                        g.unwrap_or_else(|| panic!("{fix}: no gradient for {n}")),
-                    )
-                })
-                .collect();
-            (loss.to_scalar::<f32>().unwrap(), dense, next)
-        };
-        let (plain_loss, plain, plain_next) = run(&model, false);
+    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+        let (mut model, b, labels) = with_dropout(fix);
+        let (plain_loss, plain, plain_next) = train_pass(&model, &b, &labels, 5, false);
         let no_dropout = {
             let out = model.forward(&b, None, false).unwrap();
             cross_entropy(&out.logits, &labels, None)
@@ -494,12 +457,15 @@ fn checkpointed_backward_gives_the_plain_gradients() {
             (plain_loss - no_dropout).abs() > 1e-4,
             "{fix}: dropout changes the loss"
         );
-        let full = run(&model, true);
+        let full = train_pass(&model, &b, &labels, 5, true);
         model.set_grad_checkpoint(true);
         for (what, (loss, grads, next)) in [
             ("all rows", full),
-            ("checkpointed", run(&model, false)),
-            ("checkpointed, all rows", run(&model, true)),
+            ("checkpointed", train_pass(&model, &b, &labels, 5, false)),
+            (
+                "checkpointed, all rows",
+                train_pass(&model, &b, &labels, 5, true),
+            ),
         ] {
             assert_eq!(next, plain_next, "{fix}, {what}: other dropout draws");
             assert!(
@@ -517,45 +483,12 @@ fn checkpointed_backward_gives_the_plain_gradients() {
 /// without the last layer's first-row shortcut.
 #[test]
 fn the_fused_encoder_layer_matches_the_separate_nodes() {
-    use rand::{Rng, SeedableRng};
     for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
-        let io = load_io(fix);
-        let b = batch(&io);
-        let labels: Vec<u32> = ints(&io["labels"]);
-        let opts = LoadOptions {
-            num_labels: 3,
-            layers: None,
-            seed: 0,
-            device: Device::Cpu,
-        };
-        let (mut model, _) = SequenceClassifier::load(&fixture(fix), &opts).unwrap();
-        model.config.hidden_dropout = 0.1;
-        model.config.attention_dropout = 0.1;
-        model.config.classifier_dropout = 0.1;
-        let run = |model: &SequenceClassifier, all_rows: bool| {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-            let out = model.forward(&b, Some(&mut rng), all_rows).unwrap();
-            let next: u64 = rng.random();
-            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
-            let grads = model.backward(&out, &loss).unwrap();
-            let dense: Vec<(String, Tensor)> = model
-                .params
-                .vars()
-                .iter()
-                .map(|(n, v)| {
-                    let g = grads.dense(n, v).unwrap();
-                    (
-                        n.clone(),
-                        g.unwrap_or_else(|| panic!("{fix}: no gradient for {n}")),
-                    )
-                })
-                .collect();
-            (loss.to_scalar::<f32>().unwrap(), dense, next)
-        };
+        let (mut model, b, labels) = with_dropout(fix);
         for all_rows in [true, false] {
-            let (loss, fused, next) = run(&model, all_rows);
+            let (loss, fused, next) = train_pass(&model, &b, &labels, 11, all_rows);
             model.set_fused_layers(false);
-            let (want_loss, plain, want_next) = run(&model, all_rows);
+            let (want_loss, plain, want_next) = train_pass(&model, &b, &labels, 11, all_rows);
             model.set_fused_layers(true);
             let what = format!("fused layers, all rows {all_rows}");
             assert_eq!(next, want_next, "{fix}, {what}: other dropout draws");
@@ -566,6 +499,52 @@ fn the_fused_encoder_layer_matches_the_separate_nodes() {
             compare(fix, &what, &plain, &fused);
         }
     }
+}
+
+/// Fixture `fix` with a 3-class head and every dropout at 0.1, its batch and its labels.
+fn with_dropout(fix: &str) -> (SequenceClassifier, EncodedBatch, Vec<u32>) {
+    let io = load_io(fix);
+    let opts = LoadOptions {
+        num_labels: 3,
+        layers: None,
+        seed: 0,
+        device: Device::Cpu,
+    };
+    let (mut model, _) = SequenceClassifier::load(&fixture(fix), &opts).unwrap();
+    model.config.hidden_dropout = 0.1;
+    model.config.attention_dropout = 0.1;
+    model.config.classifier_dropout = 0.1;
+    (model, batch(&io), ints(&io["labels"]))
+}
+
+/// One training forward and backward pass with dropout drawn from `seed`: the loss, every
+/// parameter's dense gradient by name, and the generator's next draw after the forward.
+fn train_pass(
+    model: &SequenceClassifier,
+    b: &EncodedBatch,
+    labels: &[u32],
+    seed: u64,
+    all_rows: bool,
+) -> (f32, Vec<(String, Tensor)>, u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let out = model.forward(b, Some(&mut rng), all_rows).unwrap();
+    let next: u64 = rng.random();
+    let loss = cross_entropy(&out.logits, labels, None).unwrap();
+    let grads = model.backward(&out, &loss).unwrap();
+    let dense = model
+        .params
+        .vars()
+        .iter()
+        .map(|(n, v)| {
+            let g = grads.dense(n, v).unwrap();
+            (
+                n.clone(),
+                g.unwrap_or_else(|| panic!("no gradient for {n}")),
+            )
+        })
+        .collect();
+    (loss.to_scalar::<f32>().unwrap(), dense, next)
 }
 
 /// Asserts each gradient of `other` is within 1e-5 of its scale of the one in `plain`.
