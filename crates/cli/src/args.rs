@@ -99,8 +99,8 @@ pub struct EnsembleArgs {
     #[arg(required = true, num_args = 2..)]
     pub runs: Vec<PathBuf>,
     /// Output folder for metrics.json and predictions.csv.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub out: OutArgs,
     /// `equal`, `val` (chosen on the runs' validation predictions by greedy forward
     /// selection on log loss), or one positive number per run.
     #[arg(long, default_value = "equal")]
@@ -110,6 +110,23 @@ pub struct EnsembleArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+/// Where a run is written, and what to do with a run already there.
+#[derive(Args, Debug, Clone)]
+pub struct OutArgs {
+    /// Output run folder. The run is written into <OUT>.partial/ and moved to <OUT> only
+    /// when it is complete; an <OUT> that holds another run is refused.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// Replace a run already in --out, whole (none of its files is kept), once the new run
+    /// is complete.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Write straight into --out, which the caller already made as a working folder and
+    /// moves into place itself (how `textclf sweep` runs its children).
+    #[arg(long, hide = true)]
+    pub in_place: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,8 +220,8 @@ pub struct BaselineArgs {
     #[arg(long, value_enum, default_value = "lr")]
     pub model: ModelArg,
     /// Output folder for metrics.json, predictions.csv and model/.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub out: OutArgs,
     /// Inverse regularisation strength. Default: chosen on the validation data from --c-grid.
     #[arg(long = "C", alias = "c", value_name = "C")]
     pub c: Option<f64>,
@@ -314,9 +331,10 @@ pub struct EvalArgs {
     /// Labelled data to evaluate on.
     #[arg(long)]
     pub data: PathBuf,
-    /// Output folder for metrics.json and predictions.csv.
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Output folder for metrics.json and predictions.csv (a new folder: eval never writes
+    /// into a run it did not create).
+    #[command(flatten)]
+    pub out: OutArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
     #[command(flatten)]
@@ -371,9 +389,10 @@ pub struct TrainArgs {
     pub model: String,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Output folder: metrics.json, epochs.csv, predictions.csv, model/ and checkpoint/.
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Output folder: metrics.json, epochs.csv, predictions.csv and model/ (checkpoints
+    /// live in <OUT>.partial/checkpoint while the run is unfinished).
+    #[command(flatten)]
+    pub out: OutArgs,
     /// Maximum tokens per text, special tokens included.
     #[arg(long, default_value_t = 128)]
     pub max_len: usize,
@@ -401,9 +420,13 @@ pub struct TrainArgs {
     /// Weight classes in the loss: `balanced` or one number per class (in label order).
     #[arg(long)]
     pub class_weights: Option<String>,
-    /// Continue an interrupted run from <out>/checkpoint (same command otherwise).
+    /// Continue an interrupted run from <OUT>.partial/checkpoint (same command otherwise).
     #[arg(long)]
     pub resume: bool,
+    /// Keep the last checkpoint (optimizer state included, about 4× the model) in
+    /// <OUT>/checkpoint when the run finishes; by default it is removed.
+    #[arg(long)]
+    pub keep_checkpoint: bool,
     /// Share of steps with linear warmup.
     #[arg(long, default_value_t = 0.1)]
     pub warmup_ratio: f64,

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 
 #[test]
@@ -297,37 +295,6 @@ fn quiet_prints_nothing_and_help_lists_subcommands() {
     assert!(ok(&["baseline", "--help"]).contains("--subset-frac"));
 }
 
-/// A small two-class CSV with a learnable signal.
-fn toy_csv(path: &Path, n: usize, offset: usize) {
-    let pos = [
-        "a wonderful film",
-        "great acting and a great story",
-        "loved it, superb",
-        "brilliant and moving",
-    ];
-    let neg = [
-        "a terrible film",
-        "awful acting and a dull story",
-        "hated it, boring",
-        "dreadful and tedious",
-    ];
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(["text", "label"]).unwrap();
-    for i in offset..offset + n {
-        let (t, l) = if i % 2 == 0 {
-            (pos[i / 2 % 4], "pos")
-        } else {
-            (neg[i / 2 % 4], "neg")
-        };
-        w.write_record([
-            format!("{t} {}", ["", "indeed", "really"][i / 8 % 3]).as_str(),
-            l,
-        ])
-        .unwrap();
-    }
-    w.flush().unwrap();
-}
-
 #[test]
 fn train_predict_eval_and_resume_a_tiny_bert() {
     let tmp = tempfile::tempdir().unwrap();
@@ -441,27 +408,62 @@ fn train_predict_eval_and_resume_a_tiny_bert() {
             < 1e-9
     );
 
-    // Resuming a finished run changes nothing.
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    ok(&resume);
-    let m2 = json_file(&out.join("metrics.json"));
-    assert_eq!(m2["epochs"], m["epochs"]);
-    assert_eq!(m2["accuracy"], m["accuracy"]);
+    // A finished run keeps no checkpoint, and a second run onto its folder is refused.
+    assert!(!out.join("checkpoint").exists());
+    assert!(!tmp.path().join("run.partial").exists());
+    let err = fails(&args);
+    assert!(
+        err.contains("already holds") && err.contains("--overwrite"),
+        "{err}"
+    );
+
+    // Interrupted after 10 batches (as by Ctrl-C): nothing under the final name, the
+    // checkpoint in run2.partial/ and a status that says so.
+    let cut = tmp.path().join("run2");
+    let partial = tmp.path().join("run2.partial");
+    let mut cut_args = args.to_vec();
+    let o = cut_args.iter().position(|a| *a == "--out").unwrap() + 1;
+    cut_args[o] = s(&cut);
+    let st = command(&cut_args)
+        .env("TEXTCLF_TEST_INTERRUPT_AFTER_BATCHES", "10")
+        .output()
+        .unwrap();
+    assert_eq!(
+        st.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(!cut.exists());
+    assert!(partial.join("checkpoint/state.json").is_file());
+    assert_eq!(
+        json_file(&partial.join("status.json"))["outcome"],
+        "interrupted"
+    );
+    // Starting it again without --resume is refused, with both ways on.
+    let err = fails(&cut_args);
+    assert!(
+        err.contains("--resume") && err.contains("--overwrite"),
+        "{err}"
+    );
     // Resuming with other settings is refused with advice.
+    let mut resume = cut_args.clone();
+    resume.push("--resume");
     let mut other = resume.clone();
     let lr = other.iter().position(|a| *a == "--lr").unwrap() + 1;
     other[lr] = "5e-4";
     let err = fails(&other);
     assert!(err.contains("other settings"), "{err}");
     // Activation checkpointing changes memory, not results: it may be switched on when
-    // resuming.
+    // resuming, and the resumed run ends as the uninterrupted one did.
     let mut ckpt = resume.clone();
     ckpt.push("--grad-checkpoint");
     ok(&ckpt);
-    let m3 = json_file(&out.join("metrics.json"));
-    assert_eq!(m3["epochs"], m["epochs"]);
+    let m3 = json_file(&cut.join("metrics.json"));
+    assert_eq!(epochs_without_timing(&m3), epochs_without_timing(&m));
+    assert_eq!(m3["accuracy"], m["accuracy"]);
     assert_eq!(m3["model"]["grad_checkpoint"], true);
+    assert!(!partial.exists() && !cut.join("status.json").exists());
 
     // Weight averaging: metrics.json says what the average validated at and whether it
     // was kept; the validation report is that of the weights kept.
@@ -477,8 +479,13 @@ fn train_predict_eval_and_resume_a_tiny_bert() {
         "--patience",
         "0",
         "--no-save-model",
+        "--keep-checkpoint",
     ]);
     ok(&avg);
+    assert!(
+        avg_out.join("checkpoint/state.json").is_file(),
+        "--keep-checkpoint"
+    );
     let ma = json_file(&avg_out.join("metrics.json"));
     let a = &ma["averaged"];
     assert!(a["count"].as_u64().unwrap() >= 3, "{a}");

@@ -211,6 +211,7 @@ fn sweep_runs_every_configuration_once_and_resumes_by_skipping_finished_runs() {
         s(&out.join("runs/nbsvm")),
         "--out",
         s(&ens),
+        "--overwrite",
         "--weights",
         "1",
     ]);
@@ -295,8 +296,11 @@ fn a_failing_run_is_recorded_and_out_of_memory_is_retried_with_smaller_batches()
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Failed runs make the sweep exit non-zero, after its summary.
+    assert!(!o.status.success(), "{stderr}");
     assert!(stdout.contains("4 of 6 runs done, 2 failed"), "{stdout}");
+    assert!(stderr.contains("2 of 6 runs failed"), "{stderr}");
     let failed = json_file(&out.join("runs/missing__lr-0.001/run.json"));
     assert_eq!(failed["status"], "failed");
     assert!(

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::de::{MapAccess, Visitor};
@@ -227,26 +226,12 @@ pub fn write_predictions_file(
     write_atomic(&path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file next to `path`, flushes it to disk and renames it
-/// over `path`, so `path` is either the old or the new content, never a mix.
+/// Writes `bytes` atomically (one implementation for every run file:
+/// [`textclf_runs::write_atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if !dir.as_os_str().is_empty() {
-        fs::create_dir_all(dir).map_err(|e| EvalError::io(dir, e))?;
-    }
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        EvalError::io(path, e)
+    textclf_runs::write_atomic(path, bytes).map_err(|e| match e {
+        textclf_runs::RunsError::Io { path, source } => EvalError::Io { path, source },
+        other => EvalError::Invalid(other.to_string()),
     })
 }
 

@@ -5,7 +5,6 @@
 //! The same rows feed the tables of the HTML and Markdown reports, together with the
 //! small number-formatting helpers every renderer of this crate shares.
 
-use std::fs;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -363,24 +362,12 @@ pub fn write_json(path: &Path, table: &ResultsTable) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
-/// Writes `bytes` to a temporary file next to `path` and renames it into place, so a
-/// reader never sees a half-written file.
+/// Writes `bytes` atomically (one implementation for every run file:
+/// [`textclf_runs::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| ReportError::io(parent, e))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ReportError::Write {
-            path: path.to_path_buf(),
-            reason: "not a file path".into(),
-        })?;
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes).map_err(|e| ReportError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        ReportError::io(path, e)
+    textclf_runs::write_atomic(path, bytes).map_err(|e| match e {
+        textclf_runs::RunsError::Io { path, source } => ReportError::io(path, source),
+        other => ReportError::Invalid(other.to_string()),
     })
 }
 
@@ -756,7 +743,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("sub").join("results.json");
         write_json(&path, &table).unwrap();
-        let v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let a = v.as_array().unwrap();
         assert_eq!(a.len(), set.runs.len());
         assert_eq!(a[0]["lr"], Value::from(2e-5));
@@ -766,7 +753,7 @@ mod tests {
         assert_eq!(a[8]["status"], "pending");
         assert!(a.iter().all(|o| o["selected"] == false));
         // No temporary file is left behind.
-        let left: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(left.len(), 1);
     }
 

@@ -5,6 +5,8 @@
 //! <out>/data/               the one split every run uses (train/valid/test.jsonl)
 //! <out>/runs/<id>/          a finished run (run.json says done or failed)
 //! <out>/runs/<id>.partial/  a run in progress or interrupted (resumed next time)
+//! <out>/damaged/<id>-<time>/ a final folder that could not be trusted, set aside
+//! <out>/.lock-<shard>       held by the process running that shard
 //! ```
 //!
 //! A run works in its `.partial` folder and is renamed to its final name only when it is
@@ -13,7 +15,6 @@
 //! written atomically with identical content.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -25,6 +26,8 @@ pub const SWEEP_FILE: &str = "sweep.json";
 pub const RUN_FILE: &str = "run.json";
 pub const RUNS_DIR: &str = "runs";
 pub const DATA_DIR: &str = "data";
+/// Where damaged run folders are moved before their run is redone.
+pub const DAMAGED_DIR: &str = "damaged";
 
 /// Where a run stands on disk.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +38,9 @@ pub enum RunState {
     Failed(String),
     /// Started but not finished (interrupted or running in another process).
     Partial,
+    /// Its final folder cannot be trusted: `run.json` is unreadable, or says done while
+    /// `metrics.json` is missing. The reason names the file. The run is redone.
+    Damaged(String),
     /// Not started.
     Pending,
 }
@@ -46,37 +52,22 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+fn runs_err(e: textclf_runs::RunsError) -> SweepError {
+    match e {
+        textclf_runs::RunsError::Io { path, source } => SweepError::Io { path, source },
+        textclf_runs::RunsError::Json { path, source } => SweepError::Json { path, source },
+        other => SweepError::Mismatch(other.to_string()),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (see [`textclf_runs::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    res.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        SweepError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }
-    })
+    textclf_runs::write_atomic(path, bytes).map_err(runs_err)
 }
 
 /// Writes `value` as pretty JSON, atomically.
 pub fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| SweepError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    textclf_runs::write_json(path, value).map_err(runs_err)
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -142,12 +133,17 @@ impl SweepFolder {
         write_json(&path, &v)
     }
 
-    /// Where run `id` stands.
+    /// Where run `id` stands. A final folder with a `run.json` that cannot be read, or
+    /// that says done without a `metrics.json`, is [`RunState::Damaged`]: never an error
+    /// that stops the sweep, and never taken for a finished run.
     pub fn state(&self, id: &str) -> Result<RunState> {
         let dir = self.run_dir(id);
         let run_file = dir.join(RUN_FILE);
         if run_file.is_file() {
-            let v = read_json(&run_file)?;
+            let v = match read_json(&run_file) {
+                Ok(v) => v,
+                Err(e) => return Ok(RunState::Damaged(e.to_string())),
+            };
             return Ok(match v.get("status").and_then(Value::as_str) {
                 Some("failed") => RunState::Failed(
                     v.get("error")
@@ -155,8 +151,24 @@ impl SweepFolder {
                         .unwrap_or("unknown error")
                         .to_string(),
                 ),
-                _ => RunState::Done,
+                Some("done") if !dir.join("metrics.json").is_file() => RunState::Damaged(format!(
+                    "{} says the run is done but {} is missing",
+                    run_file.display(),
+                    dir.join("metrics.json").display()
+                )),
+                Some("done") => RunState::Done,
+                other => RunState::Damaged(format!(
+                    "{}: `status` is {}, not \"done\" or \"failed\"",
+                    run_file.display(),
+                    other.map_or("missing".to_string(), |s| format!("\"{s}\""))
+                )),
             });
+        }
+        if dir.is_dir() {
+            return Ok(RunState::Damaged(format!(
+                "{} has no {RUN_FILE}",
+                dir.display()
+            )));
         }
         if self.partial_dir(id).is_dir() {
             return Ok(RunState::Partial);
@@ -164,11 +176,31 @@ impl SweepFolder {
         Ok(RunState::Pending)
     }
 
+    /// Moves a damaged final folder of run `id` aside, to `<out>/damaged/<id>-<unix time>/`,
+    /// so that the run can be redone without deleting what it held. Returns where it went.
+    pub fn set_aside(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.run_dir(id);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside_root = self.root.join(DAMAGED_DIR);
+        fs::create_dir_all(&aside_root).map_err(io(&aside_root))?;
+        let mut to = aside_root.join(format!("{id}-{stamp}"));
+        let mut k = 1;
+        while to.exists() {
+            to = aside_root.join(format!("{id}-{stamp}-{k}"));
+            k += 1;
+        }
+        fs::rename(&dir, &to).map_err(io(&dir))?;
+        Ok(to)
+    }
+
     /// Finishes run `id`: writes `run` as its run.json into the partial folder and renames
     /// that folder to the final name (replacing the record of an earlier failure).
     pub fn finish(&self, id: &str, run: &Value) -> Result<PathBuf> {
         let partial = self.partial_dir(id);
         fs::create_dir_all(&partial).map_err(io(&partial))?;
+        let _ = fs::remove_file(partial.join(textclf_runs::LOCK_FILE));
         write_json(&partial.join(RUN_FILE), run)?;
         let dir = self.run_dir(id);
         if dir.exists() {
@@ -207,6 +239,7 @@ mod tests {
         let dir = f
             .finish("a", &serde_json::json!({"status": "done"}))
             .unwrap();
+        assert_eq!(f.state("a").unwrap(), RunState::Done);
         assert!(dir.join("metrics.json").is_file());
         assert!(!f.partial_dir("a").exists());
         assert_eq!(f.state("a").unwrap(), RunState::Done);
@@ -219,6 +252,28 @@ mod tests {
         assert_eq!(f.state("b").unwrap(), RunState::Failed("boom".into()));
         f.reset("b").unwrap();
         assert_eq!(f.state("b").unwrap(), RunState::Pending);
+    }
+
+    #[test]
+    fn a_damaged_or_incomplete_final_folder_is_redone_not_trusted_and_not_deleted() {
+        let t = tempfile::tempdir().unwrap();
+        let f = SweepFolder::new(t.path());
+        fs::create_dir_all(f.run_dir("a")).unwrap();
+        fs::write(f.run_dir("a").join(RUN_FILE), "{\"status\": \"do\x01ne\"").unwrap();
+        fs::write(f.run_dir("a").join("metrics.json"), "{}").unwrap();
+        match f.state("a").unwrap() {
+            RunState::Damaged(why) => assert!(why.contains("run.json"), "{why}"),
+            s => panic!("{s:?}"),
+        }
+        let aside = f.set_aside("a").unwrap();
+        assert!(aside.join("metrics.json").is_file(), "what it held is kept");
+        assert_eq!(f.state("a").unwrap(), RunState::Pending);
+        // run.json says done, but there is no metrics.json: unfinished.
+        fs::create_dir_all(f.run_dir("b")).unwrap();
+        fs::write(f.run_dir("b").join(RUN_FILE), "{\"status\": \"done\"}").unwrap();
+        assert!(
+            matches!(f.state("b").unwrap(), RunState::Damaged(w) if w.contains("metrics.json"))
+        );
     }
 
     #[test]

@@ -152,6 +152,32 @@ fn id_part(s: &str) -> String {
     out.trim_matches('_').to_string()
 }
 
+/// Refuses a run id that cannot be a folder of its own under `runs/`: empty, `.` or `..`
+/// (which name the folder itself or its parent), hidden (leading `.`), or ending in
+/// `.partial` (the working folder of another run). Called before anything runs.
+pub fn check_id(id: &str, index: usize) -> Result<()> {
+    let why = if id.is_empty() {
+        Some("is empty")
+    } else if id == "." || id == ".." {
+        Some("names a folder above the run (it would delete or mix finished runs)")
+    } else if id.starts_with('.') {
+        Some("starts with '.' (a hidden folder)")
+    } else if id.ends_with(".partial") {
+        Some("ends in '.partial', the working folder of a run in progress")
+    } else if id.contains(['/', '\\']) || id.chars().any(char::is_control) {
+        Some("holds a path separator or a control character")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(SweepError::Config(format!(
+            "run {}'s id '{id}' {why}; give its [[models]] entry another `name` (letters, digits, '-', '.' and '+')",
+            index + 1
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Short name of a model setting: the last path component (`all-MiniLM-L6-v2`).
 fn model_label(v: &Value) -> String {
     let s = value_key(v);
@@ -367,9 +393,11 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
         });
     }
     for (i, r) in runs.iter().enumerate() {
-        if let Some(other) = runs[..i].iter().find(|o| o.id == r.id) {
+        check_id(&r.id, r.index)?;
+        // Case-insensitive file systems (macOS, Windows) would put `A` and `a` in one folder.
+        if let Some(other) = runs[..i].iter().find(|o| o.id.eq_ignore_ascii_case(&r.id)) {
             return Err(SweepError::Config(format!(
-                "runs {} and {} would share the folder '{}'; give the [[models]] entries distinct names",
+                "runs {} and {} would share the folder '{}' (run ids keep letters, digits, '.', '-' and '+'; other characters become '_', and case is ignored); give the [[models]] entries distinct names",
                 other.index + 1,
                 r.index + 1,
                 r.id
@@ -652,6 +680,28 @@ mod tests {
         ))
         .contains("twice"));
         assert!(e(&format!("{data}[bse]\nmodel = \"m\"")).contains("unknown field"));
+    }
+
+    #[test]
+    fn run_ids_that_are_not_a_folder_of_their_own_are_refused_before_anything_runs() {
+        let data = "[data]\ntrain = \"a\"\ntest = \"b\"\n";
+        let two = |a: &str, b: &str| {
+            plan(&format!(
+                "{data}[[models]]\nname = \"{a}\"\nmodel = \"m\"\n[[models]]\nname = \"{b}\"\nmodel = \"m2\""
+            ))
+        };
+        for bad in ["..", ".", ".hidden", "a.partial", "___"] {
+            let e = two(bad, "ok").unwrap_err().to_string();
+            assert!(
+                e.contains("run 1's id") || e.contains("is empty"),
+                "{bad}: {e}"
+            );
+        }
+        let e = two("a/b", "a_b").unwrap_err().to_string();
+        assert!(e.contains("share the folder 'a_b'"), "{e}");
+        let e = two("Big", "big").unwrap_err().to_string();
+        assert!(e.contains("case is ignored"), "{e}");
+        assert!(two("a", "a.b").is_ok());
     }
 
     #[test]

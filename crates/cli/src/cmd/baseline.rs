@@ -9,8 +9,8 @@ use textclf_eval::Timing;
 use textclf_linear::{fit, ClassWeights, LinearKind, LinearParams, TokenMode};
 
 use super::common::{
-    load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model, split_info,
-    valid_summary, write_run, write_valid_predictions, WeightSpec,
+    begin_run, finish_run, load_splits, parse_class_weights, predict_and_evaluate, save_model,
+    split_info, valid_summary, write_run, write_valid_predictions, Finished, WeightSpec,
 };
 use crate::args::{BaselineArgs, ModelArg, TokensArg};
 use crate::ui::Ui;
@@ -76,13 +76,27 @@ pub fn params_from_args(a: &BaselineArgs, num_classes: usize) -> anyhow::Result<
 }
 
 pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
+    let mut folder = begin_run(&a.out, "textclf baseline")?;
+    if folder.has_leftover() && !a.out.in_place {
+        // A baseline keeps no checkpoint: what an interrupted attempt left is discarded.
+        folder.clear()?;
+    }
+    finish_run(folder, ui, |f| fit_and_write(&a, f.work(), f.target(), ui))
+}
+
+fn fit_and_write(
+    a: &BaselineArgs,
+    out: &std::path::Path,
+    target: &std::path::Path,
+    ui: &Ui,
+) -> anyhow::Result<Finished> {
     let started = Instant::now();
     let mut timing = Timing::new();
     ui.phase("reading data");
     let t = Instant::now();
     let splits = load_splits(&a.data, ui)?;
     timing.add("read", t.elapsed().as_secs_f64());
-    let params = params_from_args(&a, splits.label_set.len())?;
+    let params = params_from_args(a, splits.label_set.len())?;
 
     ui.phase(&format!(
         "vectorizing and fitting {} on {} texts",
@@ -123,7 +137,7 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         Some(v) => {
             let ev =
                 predict_and_evaluate(&model, v, &a.eval, a.data.seed, &mut timing, ui, "valid")?;
-            write_valid_predictions(&a.out, &model, v, &ev)?;
+            write_valid_predictions(out, &model, v, &ev)?;
             Some(valid_summary(&ev.report))
         }
         None => None,
@@ -139,7 +153,7 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
     )?;
 
     if !a.no_save_model {
-        save_model(&model, &a.out, &mut timing, ui)?;
+        save_model(&model, out, &mut timing, ui)?;
     }
     timing.add("total", started.elapsed().as_secs_f64());
 
@@ -155,7 +169,7 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
             "notes": splits.notes,
         }),
     );
-    write_run(&a.out, &model, &splits.test, &test_eval, &timing, extra)?;
+    write_run(out, &model, &splits.test, &test_eval, &timing, extra)?;
 
     let title = format!(
         "{} on {} ({} texts)",
@@ -165,9 +179,13 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
     );
     let trailer = format!(
         "wrote {}/metrics.json, predictions.csv{}",
-        a.out.display(),
+        target.display(),
         if a.no_save_model { "" } else { " and model/" }
     );
-    print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
-    Ok(())
+    Ok(Finished {
+        report: test_eval.report,
+        title,
+        timing,
+        trailer,
+    })
 }

@@ -1,7 +1,8 @@
-//! Pieces shared by subcommands: data loading from flags, evaluation and writing of the
-//! run folder (metrics.json, predictions.csv).
+//! Pieces shared by subcommands: data loading from flags, evaluation, and the run folder
+//! (built in `<out>.partial/`, moved into place when complete; metrics.json,
+//! predictions.csv).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -10,7 +11,9 @@ use textclf_core::{Classifier, Dataset};
 use textclf_data::{prepare, Format, PrepareOptions, ReadOptions, Source, Splits};
 use textclf_eval::{evaluate, write_metrics, write_predictions, EvalOptions, Report, Timing};
 
-use crate::args::{ColumnArgs, DataArgs, EvalOpts, FormatArg};
+use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};
+
+use crate::args::{ColumnArgs, DataArgs, EvalOpts, FormatArg, OutArgs};
 use crate::ui::Ui;
 
 pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {
@@ -286,4 +289,94 @@ pub fn parse_class_weights(
             Ok(Some(WeightSpec::Explicit(w)))
         }
     }
+}
+
+/// An out-of-memory failure, as a type: the sweep retries such a run with a smaller batch.
+#[derive(Debug, thiserror::Error)]
+#[error("out of memory: {0}")]
+pub struct OutOfMemory(pub String);
+
+/// How a command's error ends its run, for `status.json`.
+pub fn classify(e: &anyhow::Error) -> Outcome {
+    let interrupted = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<textclf_train::TrainError>(),
+            Some(textclf_train::TrainError::Interrupted { .. })
+        )
+    });
+    if interrupted {
+        return Outcome::Interrupted;
+    }
+    // A device allocator's own error (CUDA reports CUDA_ERROR_OUT_OF_MEMORY).
+    let oom = e.chain().any(|c| {
+        c.is::<OutOfMemory>() || {
+            let t = c.to_string();
+            t.contains("CUDA_ERROR_OUT_OF_MEMORY") || t.to_lowercase().contains("out of memory")
+        }
+    });
+    if oom {
+        Outcome::OutOfMemory
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// What a finished run prints once it is in place.
+pub struct Finished {
+    pub report: Report,
+    pub title: String,
+    pub timing: Timing,
+    pub trailer: String,
+}
+
+/// Starts the run folder of `--out` (see [`RunFolder`]).
+pub fn begin_run(o: &OutArgs, what: &str) -> anyhow::Result<RunFolder> {
+    Ok(RunFolder::begin(
+        &o.out,
+        &Begin {
+            overwrite: o.overwrite,
+            what,
+            in_place: o.in_place,
+        },
+    )?)
+}
+
+/// Runs `body` writing into `folder`'s working folder. A complete run is moved into place
+/// and printed; a failed or interrupted one leaves its working folder with `status.json`
+/// saying why.
+pub fn finish_run(
+    mut folder: RunFolder,
+    ui: &Ui,
+    body: impl FnOnce(&mut RunFolder) -> anyhow::Result<Finished>,
+) -> anyhow::Result<()> {
+    match body(&mut folder) {
+        Ok(f) => {
+            let target: PathBuf = folder.commit()?;
+            print_run(ui, &f.report, &f.title, &f.timing, &target, &f.trailer)
+        }
+        Err(e) => {
+            let outcome = classify(&e);
+            let status = RunStatus::new(outcome, Some(format!("{e:#}")));
+            if let Err(w) = folder.write_status(&status) {
+                ui.note(&format!("cannot record the run's status: {w}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Refuses an `eval` or `ensemble` `--out` that holds a run another command made: they
+/// never write into (or replace) a run they did not create.
+pub fn refuse_foreign_run(o: &OutArgs, own: &str) -> anyhow::Result<()> {
+    if let textclf_runs::Occupant::Run { command } = describe_occupant(&o.out) {
+        if command.as_deref() != Some(own) {
+            bail!(
+                "{} holds {}; `textclf {own}` never writes into a run it did not create: choose another --out (e.g. {}-{own})",
+                o.out.display(),
+                command.map_or("a textclf run".to_string(), |c| format!("a `textclf {c}` run")),
+                o.out.display()
+            );
+        }
+    }
+    Ok(())
 }

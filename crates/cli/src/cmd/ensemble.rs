@@ -156,6 +156,22 @@ fn select_weights(members: &[Member], k: usize, gold: &[usize], rounds: usize) -
 }
 
 pub fn run(a: EnsembleArgs, ui: &Ui) -> anyhow::Result<()> {
+    super::common::refuse_foreign_run(&a.out, "ensemble")?;
+    let mut folder = super::common::begin_run(&a.out, "textclf ensemble")?;
+    if folder.has_leftover() && !a.out.in_place {
+        folder.clear()?;
+    }
+    super::common::finish_run(folder, ui, |f| {
+        ensemble_and_write(&a, f.work(), f.target(), ui)
+    })
+}
+
+fn ensemble_and_write(
+    a: &EnsembleArgs,
+    out: &Path,
+    target: &Path,
+    ui: &Ui,
+) -> anyhow::Result<super::common::Finished> {
     let started = Instant::now();
     let mut timing = Timing::new();
     ui.phase("reading runs");
@@ -256,8 +272,6 @@ pub fn run(a: EnsembleArgs, ui: &Ui) -> anyhow::Result<()> {
         "model".into(),
         json!({"kind": "ensemble", "weights": how, "members": members}),
     );
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
     if let (Some(v), Some(g)) = (&valid, &valid_gold) {
         let vp = mix(v, &weights, k)?;
         let vr = evaluate(
@@ -274,7 +288,7 @@ pub fn run(a: EnsembleArgs, ui: &Ui) -> anyhow::Result<()> {
             json!({"accuracy": vr.accuracy, "macro_f1": vr.macro_f1, "log_loss": vr.log_loss, "n": vr.n}),
         );
         write_predictions_file(
-            &a.out.join(VALID_PREDICTIONS_FILE),
+            &out.join(VALID_PREDICTIONS_FILE),
             &v[0].ids,
             Some(g),
             &vp,
@@ -286,8 +300,8 @@ pub fn run(a: EnsembleArgs, ui: &Ui) -> anyhow::Result<()> {
         json!({"labels": labels.names(), "test": {"rows": gold.len()}}),
     );
     timing.add("total", started.elapsed().as_secs_f64());
-    write_predictions(&a.out, &test[0].ids, Some(&gold), &probs, &labels)?;
-    write_metrics(&a.out, &report, &timing, extra)?;
+    write_predictions(out, &test[0].ids, Some(&gold), &probs, &labels)?;
+    write_metrics(out, &report, &timing, extra)?;
 
     // How the ensemble compares with its best member, on the same rows.
     let member_preds: Vec<Vec<usize>> = test
@@ -314,9 +328,14 @@ pub fn run(a: EnsembleArgs, ui: &Ui) -> anyhow::Result<()> {
         how,
         dirs[best].display(),
         cmp.verdict,
-        a.out.display()
+        target.display()
     );
-    super::common::print_run(ui, &report, &title, &timing, &a.out, &trailer)
+    Ok(super::common::Finished {
+        report,
+        title,
+        timing,
+        trailer,
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use textclf_data::read_table;
 use textclf_eval::Timing;
 use textclf_linear::LinearClassifier;
 
-use super::common::{predict_and_evaluate, print_run, read_options, write_run};
+use super::common::{
+    begin_run, finish_run, predict_and_evaluate, read_options, refuse_foreign_run, write_run,
+    Finished,
+};
 use crate::args::{EvalArgs, PredictArgs};
 use crate::ui::Ui;
 
@@ -38,7 +41,36 @@ pub fn load_model(dir: &Path, int8: bool) -> anyhow::Result<Box<dyn Classifier>>
     )
 }
 
+/// Whether two paths name the same file (the same inode when both exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        _ => match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        },
+    }
+}
+
 pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+    if let Some(o) = &a.output {
+        if same_file(o, &a.input) {
+            bail!(
+                "--output {} is the --input file: the predictions would overwrite the texts; write them to another file",
+                o.display()
+            );
+        }
+        if o.is_dir() {
+            bail!(
+                "--output {} is a folder; give a file name such as predictions.csv",
+                o.display()
+            );
+        }
+    }
     ui.phase("loading model");
     let model = load_model(&a.model, a.int8)?;
     ui.phase("reading texts");
@@ -61,35 +93,49 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     let probs = model.predict_proba(&refs)?;
     ui.finish();
     let labels = model.labels();
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let mut w = csv::Writer::from_writer(&mut out);
-    let mut header = vec!["id".to_string(), "predicted".to_string()];
-    header.extend(labels.names().iter().map(|n| format!("p_{n}")));
-    w.write_record(&header)?;
-    for (i, pred) in probs.argmax().into_iter().enumerate() {
-        let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
-        rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
-        w.write_record(&rec)?;
+    let mut buf = Vec::new();
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        let mut header = vec!["id".to_string(), "predicted".to_string()];
+        header.extend(labels.names().iter().map(|n| format!("p_{n}")));
+        w.write_record(&header)?;
+        for (i, pred) in probs.argmax().into_iter().enumerate() {
+            let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
+            rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
+            w.write_record(&rec)?;
+        }
+        w.flush()?;
     }
-    w.flush()?;
-    drop(w);
-    out.flush()?;
-    if let Some(p) = &a.output {
-        ui.note(&format!(
-            "wrote {} predictions to {}",
-            texts.len(),
-            p.display()
-        ));
+    match &a.output {
+        // Atomic: an interrupted predict leaves the previous output file whole.
+        Some(p) => {
+            textclf_runs::write_atomic(p, &buf)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            ui.note(&format!(
+                "wrote {} predictions to {}",
+                texts.len(),
+                p.display()
+            ));
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
     }
     Ok(())
 }
 
 pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
+    refuse_foreign_run(&a.out, "eval")?;
+    let mut folder = begin_run(&a.out, "textclf eval")?;
+    if folder.has_leftover() && !a.out.in_place {
+        folder.clear()?;
+    }
+    finish_run(folder, ui, |f| eval_and_write(&a, f.work(), ui))
+}
+
+fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished> {
     let started = Instant::now();
     let mut timing = Timing::new();
     ui.phase("loading model");
@@ -142,7 +188,12 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
         "data".into(),
         json!({ "test": super::common::split_info(&data) }),
     );
-    write_run(&a.out, model.as_ref(), &data, &test_eval, &timing, extra)?;
+    write_run(out, model.as_ref(), &data, &test_eval, &timing, extra)?;
     let title = format!("{} on {} ({} texts)", model.kind(), data.name, data.len());
-    print_run(ui, &test_eval.report, &title, &timing, &a.out, "")
+    Ok(Finished {
+        report: test_eval.report,
+        title,
+        timing,
+        trailer: String::new(),
+    })
 }

@@ -8,13 +8,19 @@
 //! final folder is always complete. A crash of one run (even an abort) cannot take the
 //! sweep down, and an out-of-memory failure is retried with half the batch size and twice
 //! the gradient accumulation (the same effective batch).
+//!
+//! Safety: one process per sweep folder and shard (a lock file naming its holder); each
+//! child in its own process group, told to stop (SIGTERM) if the sweep dies, and sent the
+//! sweep's Ctrl-C / SIGTERM so that it checkpoints first; a child's outcome read from its
+//! typed `status.json`, never guessed from a bare SIGKILL (that is a kill: the run keeps its
+//! checkpoint and resumes with its own batch size).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -22,8 +28,13 @@ use serde_json::{json, Value};
 use textclf_core::Dataset;
 use textclf_data::{prepare, PrepareOptions, ReadOptions, Source};
 use textclf_report::{collect, select, Rule, RunStatus};
+use textclf_runs::{
+    FolderLock, Outcome as ChildOutcome, RunStatus as ChildStatus, RunsError, LOCK_FILE,
+};
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
+
+use super::train::{remove_checkpoints, CHECKPOINT_DIRS};
 
 use crate::args::{Cli, SweepArgs};
 use crate::ui::Ui;
@@ -149,16 +160,22 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
 }
 
 /// The full child command line of a run with flags `run_args` (without the program name).
+/// `in_place`: the child writes straight into `out`, the run's working folder, which the
+/// sweep moves into place itself; the command recorded for people to rerun leaves it out.
 fn child_args(
     run_args: &[String],
     folder: &SweepFolder,
     out: &Path,
     save_models: bool,
+    in_place: bool,
 ) -> Vec<String> {
     let mut args = run_args.to_vec();
     args.extend(data_flags(folder));
     args.push("--out".into());
     args.push(out.display().to_string());
+    if in_place {
+        args.push("--in-place".into());
+    }
     if !save_models {
         args.push("--no-save-model".into());
     }
@@ -168,7 +185,13 @@ fn child_args(
 /// Fails early (before anything runs) when a run's settings are not valid flags.
 fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::Result<()> {
     let mut argv = vec!["textclf".to_string()];
-    argv.extend(child_args(&r.args, folder, Path::new("out"), save_models));
+    argv.extend(child_args(
+        &r.args,
+        folder,
+        Path::new("out"),
+        save_models,
+        true,
+    ));
     if let Err(e) = Cli::try_parse_from(&argv) {
         bail!(
             "run '{}' has settings textclf {} does not accept:\n{}",
@@ -198,24 +221,80 @@ enum Outcome {
     Done,
     Failed,
     Interrupted,
+    /// Killed from outside (a bare SIGKILL): the run stays unfinished, with its checkpoint.
+    Killed,
+    /// Another process works on this run's folder.
+    Busy,
 }
 
-/// Whether a failed child ran out of memory: CUDA/allocator messages, an abort from a
-/// failed allocation, or a SIGKILL (the Linux OOM killer).
-fn looks_like_oom(log_tail: &str, status: &std::process::ExitStatus) -> bool {
-    let t = log_tail.to_lowercase();
-    if t.contains("out of memory") || t.contains("memory allocation of") {
-        return true;
+/// Why a child that did not succeed stopped, from real evidence only: its typed
+/// `status.json`, or (when it could not write one) how the process ended.
+#[derive(Debug, PartialEq)]
+enum Stopped {
+    Interrupted,
+    OutOfMemory(String),
+    Failed(String),
+    Killed,
+}
+
+const SIGABRT: i32 = 6;
+const SIGKILL: i32 = 9;
+
+/// Reads the evidence a stopped child left. `tail` is only used for the message of a child
+/// that could not record one, and to recognise the allocator's own abort message.
+fn stopped(
+    status: Option<&ChildStatus>,
+    exit: &std::process::ExitStatus,
+    signal: Option<i32>,
+    tail: &str,
+) -> Stopped {
+    if let Some(s) = status {
+        let error = s.error.clone().unwrap_or_else(|| "no message".into());
+        return match s.outcome {
+            ChildOutcome::Interrupted => Stopped::Interrupted,
+            ChildOutcome::OutOfMemory => Stopped::OutOfMemory(error),
+            ChildOutcome::Failed | ChildOutcome::Done => Stopped::Failed(error),
+        };
     }
+    if exit.code() == Some(130) {
+        return Stopped::Interrupted;
+    }
+    match signal {
+        Some(SIGKILL) => Stopped::Killed,
+        // Rust's allocator aborts with "memory allocation of N bytes failed".
+        Some(SIGABRT) if tail.contains("memory allocation of") => {
+            Stopped::OutOfMemory("an allocation failed".into())
+        }
+        Some(sig) => Stopped::Failed(format!("the run crashed (signal {sig})")),
+        None => Stopped::Failed(child_error(tail, exit)),
+    }
+}
+
+#[cfg(unix)]
+fn signal_of(s: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    s.signal()
+}
+
+#[cfg(not(unix))]
+fn signal_of(_: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// The running child's pid (0: none), for passing signals on.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Passes a signal on to the running child, if any.
+fn signal_child(sig: i32) {
+    let pid = CHILD.load(Ordering::SeqCst);
     #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if status.signal() == Some(9) {
-            return true;
+    if pid > 0 {
+        // SAFETY: kill(2) with a pid this process spawned; no memory is touched.
+        unsafe {
+            libc::kill(pid, sig);
         }
     }
-    let _ = status;
-    false
+    let _ = (pid, sig);
 }
 
 fn now_unix() -> u64 {
@@ -248,13 +327,36 @@ fn spawn(
         .with_context(|| format!("cannot open {}", log.display()))?;
     let file = Arc::new(Mutex::new(file));
     let tail = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut child = Command::new(exe)
-        .args(args)
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group: the terminal's Ctrl-C reaches the sweep, which passes it
+        // on once, so the child checkpoints instead of dying mid-write.
+        cmd.process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: runs in the forked child before exec and only calls async-signal-safe
+        // functions (prctl, getppid, raise).
+        unsafe {
+            cmd.pre_exec(|| {
+                // If the sweep dies (even by SIGKILL), the child is told to stop: it
+                // checkpoints and exits instead of running on unsupervised.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                if libc::getppid() == 1 {
+                    libc::raise(libc::SIGTERM);
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd
         .spawn()
         .context("cannot start a textclf child process")?;
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
     let show = !(ui.quiet || ui.json);
     let pumps: Vec<_> = [
         child
@@ -288,9 +390,9 @@ fn spawn(
         })
     })
     .collect();
-    let status = child
-        .wait()
-        .context("waiting for a textclf child process")?;
+    let status = child.wait();
+    CHILD.store(0, Ordering::SeqCst);
+    let status = status.context("waiting for a textclf child process")?;
     for p in pumps {
         let _ = p.join();
     }
@@ -316,19 +418,30 @@ struct Ctx<'a> {
     ui: &'a Ui,
 }
 
-/// The trainer's checkpoint folders (current, and the two of its atomic swap).
-const CHECKPOINT_DIRS: [&str; 3] = ["checkpoint", "checkpoint.old", "checkpoint.new"];
-
-/// Removes a finished run's checkpoints: a sweep keeps results, not optimizer state.
-fn remove_checkpoints(dir: &Path) -> anyhow::Result<()> {
-    for d in CHECKPOINT_DIRS {
-        let p = dir.join(d);
-        if p.exists() {
-            std::fs::remove_dir_all(&p)
-                .with_context(|| format!("cannot remove {}", p.display()))?;
+/// Waits (up to two minutes) until no process holds the run's working folder: a child of
+/// an earlier sweep that was killed may still be saving its checkpoint. `Ok(false)` when it
+/// stays held.
+fn wait_for_run_folder(partial: &Path, id: &str, ui: &Ui) -> anyhow::Result<bool> {
+    let lock = partial.join(LOCK_FILE);
+    match FolderLock::acquire_waiting(&lock, "textclf sweep", Duration::from_secs(120), |h| {
+        ui.note(&format!(
+            "{id}: waiting for {} to leave its folder (an earlier run still saving its checkpoint?)",
+            h.map_or("another process".to_string(), |h| h.to_string())
+        ))
+    }) {
+        Ok(l) => {
+            drop(l);
+            Ok(true)
         }
+        Err(RunsError::Locked { holder, .. }) => {
+            ui.note(&format!(
+                "{id}: {} is still in use by {holder}; left to it",
+                partial.display()
+            ));
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
@@ -340,11 +453,16 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
     loop {
         std::fs::create_dir_all(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
+        if !wait_for_run_folder(&partial, &r.id, c.ui)? {
+            return Ok(Outcome::Busy);
+        }
+        // A status left by an earlier attempt is not this attempt's.
+        let _ = std::fs::remove_file(partial.join(textclf_runs::STATUS_FILE));
         let resumable = r.family == Family::Transformer
             && CHECKPOINT_DIRS[..2]
                 .iter()
                 .any(|d| partial.join(d).join("state.json").is_file());
-        let mut full = child_args(&args, c.folder, &partial, c.save_models);
+        let mut full = child_args(&args, c.folder, &partial, c.save_models, true);
         if resumable {
             full.push("--resume".into());
             c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
@@ -361,7 +479,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             "varied": c.varied,
             "command": format!(
                 "textclf {}",
-                child_args(&args, c.folder, &final_dir, c.save_models).join(" ")
+                child_args(&args, c.folder, &final_dir, c.save_models, false).join(" ")
             ),
             "shard": c.shard.to_string(),
             "host": host(),
@@ -375,27 +493,57 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             c.folder.finish(&r.id, &record)?;
             return Ok(Outcome::Done);
         }
-        if status.code() == Some(130) || c.stop.load(Ordering::SeqCst) {
+        let child_status = match ChildStatus::read(&partial) {
+            Ok(s) => s,
+            Err(e) => {
+                c.ui.note(&format!("{}: {e}", r.id));
+                None
+            }
+        };
+        if c.stop.load(Ordering::SeqCst) {
             return Ok(Outcome::Interrupted);
         }
-        let error = child_error(&tail, &status);
-        let batch = flag_value(&args, "--batch-size").unwrap_or(32);
-        let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
-        attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": error}));
-        if r.family == Family::Transformer && batch > 1 && looks_like_oom(&tail, &status) {
-            let (nb, na) = (batch / 2, accum * 2);
-            c.ui.note(&format!(
-                "{}: out of memory at batch size {batch}; retrying with batch size {nb} and gradient accumulation {na} (same effective batch)",
-                r.id
-            ));
-            set_flag(&mut args, "--batch-size", nb.to_string());
-            set_flag(&mut args, "--grad-accum", na.to_string());
-            params.insert("batch_size".into(), json!(nb));
-            params.insert("grad_accum".into(), json!(na));
-            std::fs::remove_dir_all(&partial)
-                .with_context(|| format!("cannot remove {}", partial.display()))?;
-            continue;
-        }
+        let signal = signal_of(&status);
+        let error = match stopped(child_status.as_ref(), &status, signal, &tail) {
+            Stopped::Interrupted => return Ok(Outcome::Interrupted),
+            Stopped::Killed => {
+                c.ui.note(&format!(
+                    "{}: killed (SIGKILL) from outside the sweep; its folder {} and checkpoint are kept, and the next `textclf sweep` resumes it with the same settings",
+                    r.id,
+                    partial.display()
+                ));
+                return Ok(Outcome::Killed);
+            }
+            Stopped::OutOfMemory(e) => {
+                let batch = flag_value(&args, "--batch-size").unwrap_or(32);
+                let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
+                attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": e}));
+                if r.family == Family::Transformer && batch > 1 {
+                    let (nb, na) = (batch / 2, accum * 2);
+                    c.ui.note(&format!(
+                        "{}: out of memory at batch size {batch}; retrying with batch size {nb} and gradient accumulation {na} (same effective batch)",
+                        r.id
+                    ));
+                    set_flag(&mut args, "--batch-size", nb.to_string());
+                    set_flag(&mut args, "--grad-accum", na.to_string());
+                    params.insert("batch_size".into(), json!(nb));
+                    params.insert("grad_accum".into(), json!(na));
+                    std::fs::remove_dir_all(&partial)
+                        .with_context(|| format!("cannot remove {}", partial.display()))?;
+                    continue;
+                }
+                format!("out of memory: {e}")
+            }
+            Stopped::Failed(e) => {
+                if child_status.is_none() && !wait_for_run_folder(&partial, &r.id, c.ui)? {
+                    return Ok(Outcome::Busy);
+                }
+                let batch = flag_value(&args, "--batch-size").unwrap_or(32);
+                let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
+                attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": e}));
+                e
+            }
+        };
         // Best effort: the failure is what gets recorded, even if a checkpoint stays.
         let _ = remove_checkpoints(&partial);
         record["status"] = json!("failed");
@@ -444,6 +592,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
                 RunState::Failed(e) => format!("failed: {e}"),
                 RunState::Partial => "unfinished".into(),
                 RunState::Pending => "pending".into(),
+                RunState::Damaged(why) => format!("damaged ({why}): will be set aside and redone"),
             };
             let here = if shard.owns(r.index) { "*" } else { " " };
             lines.push(format!(
@@ -456,6 +605,18 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         ui.print(&lines.join("\n"));
         return Ok(());
     }
+    // One process per sweep folder and shard; other shards run beside it.
+    let _lock = FolderLock::acquire(
+        &folder
+            .root
+            .join(format!(".lock-{}", shard_file_name(&shard))),
+        &if shard == Shard::ALL {
+            "textclf sweep".to_string()
+        } else {
+            format!("textclf sweep, shard {shard}")
+        },
+    )
+    .context("another `textclf sweep` works on this shard of the folder")?;
     check_not_stale(&plan.runs, &folder)?;
     let fp = prepare_data(&cfg, &folder, ui)?;
     folder.write_plan(&plan, &a.config, &fp)?;
@@ -463,10 +624,14 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
+        // Ctrl-C, SIGTERM or SIGHUP: passed on to the running child (in its own process
+        // group), which checkpoints and exits; a second one ends both at once.
         let _ = ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
+                signal_child(SIGTERM);
                 std::process::exit(130);
             }
+            signal_child(SIGINT);
             eprintln!("\n  interrupt: the current run saves a checkpoint; run the same command again to resume");
         });
     }
@@ -487,6 +652,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         ui,
     };
     let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    let mut unfinished: Vec<&str> = Vec::new();
     for (k, r) in mine.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -508,6 +674,14 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
                 ui.note(&format!("{}: failed before ({e}); retrying", r.id));
                 folder.reset(&r.id)?;
             }
+            RunState::Damaged(why) => {
+                let to = folder.set_aside(&r.id)?;
+                ui.note(&format!(
+                    "{}: {why}; its folder was moved to {} and the run is redone",
+                    r.id,
+                    to.display()
+                ));
+            }
             RunState::Partial | RunState::Pending => {}
         }
         ui.note(&format!(
@@ -520,6 +694,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         match execute(r, &ctx)? {
             Outcome::Done => done += 1,
             Outcome::Failed => failed += 1,
+            Outcome::Killed | Outcome::Busy => unfinished.push(&r.id),
             Outcome::Interrupted => {
                 bail!(
                     "interrupted during run '{}'; run the same command again to resume (finished runs are kept, this one continues from its checkpoint)",
@@ -529,10 +704,54 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         }
     }
     ui.note(&format!(
-        "shard {shard}: {done} runs finished now, {failed} failed, {skipped} already done before"
+        "shard {shard}: {done} runs finished now, {failed} failed, {skipped} already done before{}",
+        if unfinished.is_empty() {
+            String::new()
+        } else {
+            format!(", {} left unfinished", unfinished.len())
+        }
     ));
-    summarize(&a.out, rule, ui)
+    summarize(&a.out, rule, ui)?;
+    // Exit non-zero, after the summary, when any run of this shard failed or is unfinished.
+    let failed_ids: Vec<&str> = mine
+        .iter()
+        .filter(|r| matches!(folder.state(&r.id), Ok(RunState::Failed(_))))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !failed_ids.is_empty() || !unfinished.is_empty() {
+        let mut parts = Vec::new();
+        if !failed_ids.is_empty() {
+            parts.push(format!(
+                "{} of {} runs failed ({}; each run.json under {}/runs says why)",
+                failed_ids.len(),
+                mine.len(),
+                failed_ids.join(", "),
+                a.out.display()
+            ));
+        }
+        if !unfinished.is_empty() {
+            parts.push(format!(
+                "{} unfinished ({}): run the same command again to resume",
+                unfinished.len(),
+                unfinished.join(", ")
+            ));
+        }
+        bail!("{}", parts.join("; "));
+    }
+    Ok(())
 }
+
+/// The lock file's name part for a shard: `all` or `0-of-3`.
+fn shard_file_name(s: &Shard) -> String {
+    if *s == Shard::ALL {
+        "all".into()
+    } else {
+        s.to_string().replace('/', "-of-")
+    }
+}
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
 
 /// Refuses to mix results of other settings into a sweep: a finished run whose recorded
 /// settings differ from what the sweep file now says (e.g. `epochs` was changed) would
@@ -678,21 +897,37 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn out_of_memory_is_recognised_by_message_or_by_the_oom_killer() {
+    fn out_of_memory_comes_only_from_the_childs_status_or_an_allocation_failure() {
         let failed = status(1 << 8);
-        assert!(looks_like_oom(
-            "error: CUDA_ERROR_OUT_OF_MEMORY: out of memory",
-            &failed
+        let oom = ChildStatus::new(ChildOutcome::OutOfMemory, Some("CUDA out of memory".into()));
+        assert!(matches!(
+            stopped(Some(&oom), &failed, None, ""),
+            Stopped::OutOfMemory(_)
         ));
-        assert!(looks_like_oom(
-            "memory allocation of 1073741824 bytes failed",
-            &status(6)
+        assert!(matches!(
+            stopped(
+                None,
+                &status(6),
+                Some(6),
+                "memory allocation of 1073741824 bytes failed"
+            ),
+            Stopped::OutOfMemory(_)
         ));
-        assert!(
-            looks_like_oom("", &status(9)),
-            "SIGKILL from the OOM killer"
-        );
-        assert!(!looks_like_oom("error: --lr must be positive", &failed));
+        // A bare SIGKILL is a kill, not an out-of-memory: the run keeps its checkpoint.
+        assert_eq!(stopped(None, &status(9), Some(9), ""), Stopped::Killed);
+        // Messages are not evidence: a failed run that mentions memory is a failure.
+        assert!(matches!(
+            stopped(
+                None,
+                &failed,
+                None,
+                "error: out of memory? no: --lr must be positive"
+            ),
+            Stopped::Failed(_)
+        ));
+        let int = ChildStatus::new(ChildOutcome::Interrupted, None);
+        assert_eq!(stopped(Some(&int), &failed, None, ""), Stopped::Interrupted);
+        assert_eq!(shard_file_name(&Shard::parse("1/3").unwrap()), "1-of-3");
     }
 
     #[cfg(unix)]

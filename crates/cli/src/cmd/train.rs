@@ -1,7 +1,8 @@
 //! `textclf train`: fine-tune a BERT-family encoder.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,9 @@ use textclf_train::{
 };
 
 use super::common::{
-    holdout_valid, load_splits, parse_class_weights, predict_and_evaluate, print_run, save_model,
-    split_info, valid_summary, write_run, write_valid_predictions, WeightSpec,
+    begin_run, finish_run, holdout_valid, load_splits, parse_class_weights, predict_and_evaluate,
+    save_model, split_info, valid_summary, write_run, write_valid_predictions, Finished,
+    OutOfMemory, WeightSpec,
 };
 use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
@@ -57,6 +59,28 @@ struct Bar {
     pb: ProgressBar,
     quiet: bool,
     stop: Arc<AtomicBool>,
+    batches: AtomicUsize,
+    hooks: TestHooks,
+}
+
+/// Testing hooks that put a run at a known point, for the interruption tests (never set in
+/// normal use): `TEXTCLF_TEST_INTERRUPT_AFTER_BATCHES=N` acts as a Ctrl-C after N batches;
+/// `TEXTCLF_TEST_HOLD_AFTER_BATCHES=N` waits after N batches (up to two minutes, or until
+/// interrupted), so that a test can kill or interrupt the process there.
+#[derive(Default)]
+struct TestHooks {
+    interrupt_after: Option<usize>,
+    hold_after: Option<usize>,
+}
+
+impl TestHooks {
+    fn from_env() -> Self {
+        let n = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+        TestHooks {
+            interrupt_after: n("TEXTCLF_TEST_INTERRUPT_AFTER_BATCHES"),
+            hold_after: n("TEXTCLF_TEST_HOLD_AFTER_BATCHES"),
+        }
+    }
 }
 
 impl Progress for Bar {
@@ -67,6 +91,16 @@ impl Progress for Bar {
         self.pb.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
     }
     fn batch(&self, done: usize, loss: f64, lr: f64, sps: f64) {
+        let seen = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.hooks.interrupt_after == Some(seen) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        if self.hooks.hold_after == Some(seen) {
+            let t = Instant::now();
+            while !self.stop.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(120) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         self.pb.set_position(done as u64);
         self.pb
             .set_message(format!("loss {loss:.4}  lr {lr:.2e}  {sps:.1} samples/s"));
@@ -92,7 +126,81 @@ impl Progress for Bar {
     }
 }
 
+/// The trainer's checkpoint folders (current, and the two of its atomic swap).
+pub const CHECKPOINT_DIRS: [&str; 3] = ["checkpoint", "checkpoint.old", "checkpoint.new"];
+
+fn has_checkpoint(dir: &Path) -> bool {
+    CHECKPOINT_DIRS[..2]
+        .iter()
+        .any(|d| dir.join(d).join("state.json").is_file())
+}
+
+/// Removes a finished run's checkpoints (optimizer state included, about 4× the model).
+pub fn remove_checkpoints(dir: &Path) -> anyhow::Result<()> {
+    for d in CHECKPOINT_DIRS {
+        let p = dir.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p)
+                .with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+    adopt_interrupted_run_of_old_layout(&a, ui)?;
+    let mut folder = begin_run(&a.out, "textclf train")?;
+    if folder.has_leftover() && !a.out.in_place {
+        let ckpt = has_checkpoint(folder.work());
+        if ckpt && a.resume {
+            ui.note(&format!(
+                "resuming the interrupted run in {}",
+                folder.work().display()
+            ));
+        } else if ckpt && !a.out.overwrite {
+            bail!(
+                "{} holds the checkpoint of an interrupted run of {}: add --resume to continue it, or --overwrite to start again (its checkpoint is then deleted)",
+                folder.work().display(),
+                a.out.out.display()
+            );
+        } else {
+            folder.clear()?;
+        }
+    }
+    finish_run(folder, ui, |f| {
+        train_and_write(&a, f.work(), f.target(), ui)
+    })
+}
+
+/// Before run folders were built in `<out>.partial/`, an interrupted run kept its checkpoint
+/// in `<out>/checkpoint`. With `--resume`, such a folder (a checkpoint, no metrics.json)
+/// becomes the working folder, so the run continues where it stopped.
+fn adopt_interrupted_run_of_old_layout(a: &TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+    let out = &a.out.out;
+    let partial = textclf_runs::partial_path(out);
+    if a.resume
+        && !a.out.in_place
+        && has_checkpoint(out)
+        && !out.join("metrics.json").exists()
+        && !partial.exists()
+    {
+        std::fs::rename(out, &partial).with_context(|| {
+            format!(
+                "cannot move the interrupted run {} to {}",
+                out.display(),
+                partial.display()
+            )
+        })?;
+        ui.note(&format!(
+            "moved the interrupted run in {} to {} (unfinished runs now live there)",
+            out.display(),
+            partial.display()
+        ));
+    }
+    Ok(())
+}
+
+fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow::Result<Finished> {
     let started = Instant::now();
     let mut timing = Timing::new();
     let dev = device(a.device)?;
@@ -226,9 +334,11 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         pb,
         quiet: ui.quiet || ui.json,
         stop,
+        batches: AtomicUsize::new(0),
+        hooks: TestHooks::from_env(),
     };
     let t = Instant::now();
-    let ckpt = a.out.join("checkpoint");
+    let ckpt = out.join("checkpoint");
     let outcome = Trainer {
         model: &mut model,
         encoder: &encoder,
@@ -274,15 +384,15 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         ui,
         "valid",
     )?;
-    write_valid_predictions(&a.out, &clf, &valid, &valid_eval)?;
+    write_valid_predictions(out, &clf, &valid, &valid_eval)?;
     if !a.no_save_model {
-        save_model(&clf, &a.out, &mut timing, ui)?;
+        save_model(&clf, out, &mut timing, ui)?;
     }
     timing.add("total", started.elapsed().as_secs_f64());
 
     // Per-epoch records: JSON inside metrics.json, and epochs.csv for spreadsheets.
     let epochs: Vec<&EvalRecord> = outcome.history.iter().collect();
-    write_epochs_csv(&a.out, &epochs)?;
+    write_epochs_csv(out, &epochs)?;
     let best = outcome.best.map(|i| &outcome.history[i]);
     let mut extra = Map::new();
     extra.insert("command".into(), json!("train"));
@@ -331,7 +441,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             "token_lengths": token_lengths,
         }),
     );
-    write_run(&a.out, &clf, &splits.test, &test_eval, &timing, extra)?;
+    write_run(out, &clf, &splits.test, &test_eval, &timing, extra)?;
     let title = format!(
         "{} fine-tuned on {} ({} test texts)",
         clf.kind(),
@@ -367,15 +477,24 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     }
     trailer.push_str(&format!(
         "wrote {}/metrics.json, epochs.csv, predictions.csv{}",
-        a.out.display(),
+        target.display(),
         if a.no_save_model {
             ""
         } else {
             " and model/ (loads in transformers)"
         }
     ));
-    print_run(ui, &test_eval.report, &title, &timing, &a.out, &trailer)?;
-    Ok(())
+    if a.keep_checkpoint {
+        trailer.push_str(" (checkpoint/ kept)");
+    } else {
+        remove_checkpoints(out)?;
+    }
+    Ok(Finished {
+        report: test_eval.report,
+        title,
+        timing,
+        trailer,
+    })
 }
 
 /// Validation is only used for selection here: its bootstrap CIs are not needed.
@@ -421,15 +540,19 @@ fn token_length_summary(
 
 /// Testing hook for the sweep's out-of-memory retry: with `TEXTCLF_SIMULATE_OOM_ABOVE_BATCH=N`
 /// in the environment, a batch size above N fails the way an out-of-memory error does.
-/// Real CUDA out-of-memory errors are recognised by their message; on CPU an allocation
-/// failure aborts the process, which the sweep also treats as out of memory.
+/// The run records it as `out_of_memory` in its status.json, as it does a device's own
+/// out-of-memory error; on the CPU an allocation failure aborts the process, which the sweep
+/// recognises by its abort and the allocator's message.
 fn simulated_oom_check(batch_size: usize) -> anyhow::Result<()> {
     if let Some(limit) = std::env::var("TEXTCLF_SIMULATE_OOM_ABOVE_BATCH")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
         if batch_size > limit {
-            bail!("out of memory (simulated by TEXTCLF_SIMULATE_OOM_ABOVE_BATCH={limit} for batch size {batch_size})");
+            return Err(OutOfMemory(format!(
+                "simulated by TEXTCLF_SIMULATE_OOM_ABOVE_BATCH={limit} for batch size {batch_size}"
+            ))
+            .into());
         }
     }
     Ok(())

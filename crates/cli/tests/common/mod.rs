@@ -46,3 +46,106 @@ pub fn json_file(p: &Path) -> serde_json::Value {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A small two-class CSV with a learnable signal.
+pub fn toy_csv(path: &Path, n: usize, offset: usize) {
+    let pos = [
+        "a wonderful film",
+        "great acting and a great story",
+        "loved it, superb",
+        "brilliant and moving",
+    ];
+    let neg = [
+        "a terrible film",
+        "awful acting and a dull story",
+        "hated it, boring",
+        "dreadful and tedious",
+    ];
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for i in offset..offset + n {
+        let (t, l) = if i % 2 == 0 {
+            (pos[i / 2 % 4], "pos")
+        } else {
+            (neg[i / 2 % 4], "neg")
+        };
+        w.write_record([
+            format!("{t} {}", ["", "indeed", "really"][i / 8 % 3]).as_str(),
+            l,
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The `textclf` binary as a command, to add environment variables or spawn it.
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_textclf"));
+    c.args(args);
+    c
+}
+
+/// Per-validation records of a run without their timings (which differ between runs).
+pub fn epochs_without_timing(metrics: &serde_json::Value) -> Vec<serde_json::Value> {
+    metrics["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let m = e.as_object_mut().unwrap();
+            for k in ["train_seconds", "samples_per_s", "tokens_per_s"] {
+                m.remove(k);
+            }
+            e
+        })
+        .collect()
+}
+
+/// Waits until `p` exists (up to 120 s).
+pub fn wait_for(p: &Path) {
+    let t = std::time::Instant::now();
+    while !p.exists() {
+        assert!(
+            t.elapsed().as_secs() < 120,
+            "{} did not appear",
+            p.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The pid recorded in a run folder's lock file.
+pub fn lock_pid(dir: &Path) -> i32 {
+    let p = dir.join(".textclf.lock");
+    let t = std::time::Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                return v["pid"].as_i64().unwrap() as i32;
+            }
+        }
+        assert!(t.elapsed().as_secs() < 120, "no lock in {}", dir.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends `sig` to `pid` with kill(1).
+pub fn kill(pid: i32, sig: &str) {
+    let st = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -{sig} {pid}");
+}
+
+/// Whether `pid` is gone (or a zombie waiting to be reaped).
+pub fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}

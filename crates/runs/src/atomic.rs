@@ -1,0 +1,77 @@
+//! Atomic file writes: a temporary file beside the target, flushed, then renamed over it.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Result, RunsError};
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so
+/// `path` is either its old or its new content, never a mix, even if the process is
+/// killed half-way. Creates the folder if needed. The file's mode follows the umask.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|e| RunsError::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let res = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    res.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        RunsError::io(path, e)
+    })
+}
+
+/// Writes `value` as pretty JSON with a final newline, atomically.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| RunsError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_whole_file_and_leaves_no_temporary() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sub/a.json");
+        write_atomic(&p, b"first, longer content").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        write_json(&p, &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "{\n  \"a\": 1\n}\n");
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_keeps_the_old_content() {
+        let t = tempfile::tempdir().unwrap();
+        // A folder where the file should go: the rename fails.
+        let p = t.path().join("x");
+        fs::create_dir_all(p.join("inner")).unwrap();
+        let e = write_atomic(&p, b"data").unwrap_err();
+        assert!(e.to_string().contains(&p.display().to_string()), "{e}");
+        assert!(p.join("inner").is_dir());
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
+    }
+}
