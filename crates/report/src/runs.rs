@@ -12,23 +12,19 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use textclf_eval::{Report, METRICS_FILE};
+use textclf_runs::{RecordedStatus, SweepRunRecord};
 
 use crate::error::{ReportError, Result};
 
 /// The file a sweep writes into every run folder: settings and status.
-pub const RUN_FILE: &str = "run.json";
+pub use textclf_runs::RUN_FILE;
 /// The file at the root of a sweep folder: the plan of all its runs.
 pub const SWEEP_FILE: &str = "sweep.json";
 /// Where a sweep keeps its run folders.
 pub const RUNS_DIR: &str = "runs";
 
-/// Linear baseline or fine-tuned transformer.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Transformer,
-    Linear,
-}
+/// Linear baseline or fine-tuned transformer (owned by the run record).
+pub use textclf_runs::Family;
 
 /// Where a run stands.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -368,7 +364,11 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
     let run = if dir.join(RUN_FILE).is_file() {
-        Some(read_json(&dir.join(RUN_FILE))?)
+        Some(SweepRunRecord::read(dir).map_err(|e| match e {
+            textclf_runs::RunsError::Json { path, source } => ReportError::Json { path, source },
+            textclf_runs::RunsError::Io { path, source } => ReportError::io(path, source),
+            other => ReportError::Invalid(other.to_string()),
+        })?)
     } else {
         None
     };
@@ -378,45 +378,28 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         None
     };
     let status = match (&run, &metrics) {
-        (Some(r), _) if r.get("status").and_then(Value::as_str) == Some("failed") => {
-            RunStatus::Failed {
-                error: r
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown error")
-                    .to_string(),
-            }
-        }
+        (Some(r), _) if r.status == RecordedStatus::Failed => RunStatus::Failed {
+            error: r.error.clone().unwrap_or_else(|| "unknown error".into()),
+        },
         (_, Some(_)) => RunStatus::Done,
         _ => RunStatus::Pending,
     };
-    let varied = run
-        .as_ref()
-        .and_then(|r| r.get("varied"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let varied = run.as_ref().map(|r| r.varied.clone()).unwrap_or_default();
     let empty = Value::Null;
     let m = metrics.as_ref().unwrap_or(&empty);
     let command = m.get("command").and_then(Value::as_str);
     let family = match (&run, command) {
-        (Some(r), _) if r.get("family").is_some() => family_of(r.get("family")),
+        (Some(r), _) => r.family,
         (_, Some("baseline")) => Family::Linear,
         _ => Family::Transformer,
     };
-    let mut params = params_of(run.as_ref().and_then(|r| r.get("params")));
+    let mut params = run.as_ref().map(|r| r.params.clone()).unwrap_or_default();
     if metrics.is_some() {
         derive_params(m, family, &mut params);
     }
     let model = run
         .as_ref()
-        .and_then(|r| r.get("model"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+        .map(|r| r.model.clone())
         .or_else(|| match family {
             Family::Linear => m
                 .pointer("/model/kind")
@@ -697,17 +680,21 @@ mod tests {
         );
         let runs = t.path().join(RUNS_DIR);
         write(&runs.join("lr"), METRICS_FILE, &m);
+        let record = |id: &str, model: &str, status: &str, error: Option<&str>| {
+            serde_json::json!({"id": id, "index": 0, "sweep": "demo", "family": "linear",
+            "model": model, "params": {"model": id}, "varied": ["model"],
+            "command": "textclf baseline", "shard": "0/1", "host": "", "seconds": 1.0,
+            "finished_at_unix": 0, "status": status, "error": error, "attempts": []})
+        };
         write(
             &runs.join("lr"),
             RUN_FILE,
-            &serde_json::json!({"status": "done", "family": "linear",
-            "model": "tfidf-lr", "params": {"model": "lr"}, "varied": ["model"]}),
+            &record("lr", "tfidf-lr", "done", None),
         );
         write(
             &runs.join("svm"),
             RUN_FILE,
-            &serde_json::json!({"status": "failed", "error": "boom",
-            "family": "linear", "model": "tfidf-svm", "params": {"model": "svm"}}),
+            &record("svm", "tfidf-svm", "failed", Some("boom")),
         );
         let set = collect(t.path()).unwrap();
         assert_eq!(set.sweep.as_deref(), Some("demo"));

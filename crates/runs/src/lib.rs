@@ -9,6 +9,7 @@
 //! - [`RunFolder`]: a run is built in `<out>.partial/` and renamed to `<out>` only when it
 //!   is complete. An `--out` that holds another run is refused unless the caller asks to
 //!   replace it whole;
+//! - [`SweepRunRecord`]: a sweep run's `run.json`, typed, with one reader and one writer;
 //! - [`RunStatus`]: the typed outcome a run leaves in its folder (`status.json`), which a
 //!   sweep reads instead of parsing its child's messages.
 //!
@@ -18,6 +19,7 @@ mod atomic;
 mod error;
 mod folder;
 mod lock;
+mod record;
 mod status;
 
 pub use atomic::{write_atomic, write_json};
@@ -26,4 +28,5 @@ pub use folder::{
     describe_occupant, is_empty_dir, partial_path, Begin, Occupant, RunFolder, LOCK_FILE,
 };
 pub use lock::{FolderLock, LockHolder};
+pub use record::{Attempt, Family, RecordedStatus, SweepRunRecord, RUN_FILE};
 pub use status::{Outcome, RunStatus, STATUS_FILE};

@@ -19,11 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use textclf_runs::{RecordedStatus, SweepRunRecord};
+
 use crate::error::{Result, SweepError};
 use crate::plan::Plan;
 
 pub const SWEEP_FILE: &str = "sweep.json";
-pub const RUN_FILE: &str = "run.json";
+pub use textclf_runs::RUN_FILE;
 pub const RUNS_DIR: &str = "runs";
 pub const DATA_DIR: &str = "data";
 /// Where damaged run folders are moved before their run is redone.
@@ -140,28 +142,22 @@ impl SweepFolder {
         let dir = self.run_dir(id);
         let run_file = dir.join(RUN_FILE);
         if run_file.is_file() {
-            let v = match read_json(&run_file) {
-                Ok(v) => v,
+            let rec = match SweepRunRecord::read(&dir) {
+                Ok(r) => r,
                 Err(e) => return Ok(RunState::Damaged(e.to_string())),
             };
-            return Ok(match v.get("status").and_then(Value::as_str) {
-                Some("failed") => RunState::Failed(
-                    v.get("error")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown error")
-                        .to_string(),
-                ),
-                Some("done") if !dir.join("metrics.json").is_file() => RunState::Damaged(format!(
-                    "{} says the run is done but {} is missing",
-                    run_file.display(),
-                    dir.join("metrics.json").display()
-                )),
-                Some("done") => RunState::Done,
-                other => RunState::Damaged(format!(
-                    "{}: `status` is {}, not \"done\" or \"failed\"",
-                    run_file.display(),
-                    other.map_or("missing".to_string(), |s| format!("\"{s}\""))
-                )),
+            return Ok(match rec.status {
+                RecordedStatus::Failed => {
+                    RunState::Failed(rec.error.unwrap_or_else(|| "unknown error".into()))
+                }
+                RecordedStatus::Done if !dir.join("metrics.json").is_file() => {
+                    RunState::Damaged(format!(
+                        "{} says the run is done but {} is missing",
+                        run_file.display(),
+                        dir.join("metrics.json").display()
+                    ))
+                }
+                RecordedStatus::Done => RunState::Done,
             });
         }
         if dir.is_dir() {
@@ -197,11 +193,11 @@ impl SweepFolder {
 
     /// Finishes run `id`: writes `run` as its run.json into the partial folder and renames
     /// that folder to the final name (replacing the record of an earlier failure).
-    pub fn finish(&self, id: &str, run: &Value) -> Result<PathBuf> {
+    pub fn finish(&self, id: &str, run: &SweepRunRecord) -> Result<PathBuf> {
         let partial = self.partial_dir(id);
         fs::create_dir_all(&partial).map_err(io(&partial))?;
         let _ = fs::remove_file(partial.join(textclf_runs::LOCK_FILE));
-        write_json(&partial.join(RUN_FILE), run)?;
+        run.write(&partial).map_err(runs_err)?;
         let dir = self.run_dir(id);
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(io(&dir))?;
@@ -228,6 +224,27 @@ mod tests {
     use crate::config::SweepConfig;
     use crate::plan::expand;
 
+    fn record(status: RecordedStatus, error: Option<&str>) -> SweepRunRecord {
+        SweepRunRecord {
+            format: SweepRunRecord::FORMAT,
+            id: "a".into(),
+            index: 0,
+            sweep: "s".into(),
+            family: crate::Family::Linear,
+            model: "lr".into(),
+            params: Default::default(),
+            varied: vec![],
+            command: "textclf baseline".into(),
+            shard: "0/1".into(),
+            host: String::new(),
+            seconds: 0.0,
+            finished_at_unix: 0,
+            status,
+            error: error.map(str::to_string),
+            attempts: vec![],
+        }
+    }
+
     #[test]
     fn runs_move_from_pending_to_partial_to_done_or_failed() {
         let t = tempfile::tempdir().unwrap();
@@ -236,19 +253,14 @@ mod tests {
         fs::create_dir_all(f.partial_dir("a")).unwrap();
         fs::write(f.partial_dir("a").join("metrics.json"), "{}").unwrap();
         assert_eq!(f.state("a").unwrap(), RunState::Partial);
-        let dir = f
-            .finish("a", &serde_json::json!({"status": "done"}))
-            .unwrap();
+        let dir = f.finish("a", &record(RecordedStatus::Done, None)).unwrap();
         assert_eq!(f.state("a").unwrap(), RunState::Done);
         assert!(dir.join("metrics.json").is_file());
         assert!(!f.partial_dir("a").exists());
         assert_eq!(f.state("a").unwrap(), RunState::Done);
 
-        f.finish(
-            "b",
-            &serde_json::json!({"status": "failed", "error": "boom"}),
-        )
-        .unwrap();
+        f.finish("b", &record(RecordedStatus::Failed, Some("boom")))
+            .unwrap();
         assert_eq!(f.state("b").unwrap(), RunState::Failed("boom".into()));
         f.reset("b").unwrap();
         assert_eq!(f.state("b").unwrap(), RunState::Pending);
@@ -270,7 +282,9 @@ mod tests {
         assert_eq!(f.state("a").unwrap(), RunState::Pending);
         // run.json says done, but there is no metrics.json: unfinished.
         fs::create_dir_all(f.run_dir("b")).unwrap();
-        fs::write(f.run_dir("b").join(RUN_FILE), "{\"status\": \"done\"}").unwrap();
+        record(RecordedStatus::Done, None)
+            .write(&f.run_dir("b"))
+            .unwrap();
         assert!(
             matches!(f.state("b").unwrap(), RunState::Damaged(w) if w.contains("metrics.json"))
         );

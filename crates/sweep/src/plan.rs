@@ -10,13 +10,8 @@ use serde_json::Value;
 use crate::config::{value_key, SweepConfig};
 use crate::error::{Result, SweepError};
 
-/// Fine-tuned transformer or linear baseline.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Transformer,
-    Linear,
-}
+/// Fine-tuned transformer or linear baseline (owned by the run record).
+pub use textclf_runs::Family;
 
 /// One run of a sweep.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -29,7 +29,8 @@ use textclf_core::Dataset;
 use textclf_data::{prepare, PrepareOptions, ReadOptions, Source};
 use textclf_report::{collect, select, Rule, RunStatus};
 use textclf_runs::{
-    FolderLock, Outcome as ChildOutcome, RunStatus as ChildStatus, RunsError, LOCK_FILE,
+    Attempt, FolderLock, Outcome as ChildOutcome, RecordedStatus, RunStatus as ChildStatus,
+    RunsError, SweepRunRecord, LOCK_FILE,
 };
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
@@ -448,7 +449,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
     let partial = c.folder.partial_dir(&r.id);
     let mut args = r.args.clone();
     let mut params = r.params.clone();
-    let mut attempts: Vec<Value> = Vec::new();
+    let mut attempts: Vec<Attempt> = Vec::new();
     let started = Instant::now();
     loop {
         std::fs::create_dir_all(&partial)
@@ -469,27 +470,29 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
         }
         let (status, tail) = spawn(&full, &partial.join("log.txt"), &r.id, c.ui)?;
         let final_dir = c.folder.run_dir(&r.id);
-        let mut record = json!({
-            "id": r.id,
-            "index": r.index,
-            "sweep": c.plan_name,
-            "family": r.family,
-            "model": r.model,
-            "params": params,
-            "varied": c.varied,
-            "command": format!(
+        let mut record = SweepRunRecord {
+            format: SweepRunRecord::FORMAT,
+            id: r.id.clone(),
+            index: r.index,
+            sweep: c.plan_name.to_string(),
+            family: r.family,
+            model: r.model.clone(),
+            params: params.clone(),
+            varied: c.varied.to_vec(),
+            command: format!(
                 "textclf {}",
                 child_args(&args, c.folder, &final_dir, c.save_models, false).join(" ")
             ),
-            "shard": c.shard.to_string(),
-            "host": host(),
-            "seconds": started.elapsed().as_secs_f64(),
-            "finished_at_unix": now_unix(),
-        });
+            shard: c.shard.to_string(),
+            host: host(),
+            seconds: started.elapsed().as_secs_f64(),
+            finished_at_unix: now_unix(),
+            status: RecordedStatus::Done,
+            error: None,
+            attempts: attempts.clone(),
+        };
         if status.success() {
             remove_checkpoints(&partial)?;
-            record["status"] = json!("done");
-            record["attempts"] = json!(attempts);
             c.folder.finish(&r.id, &record)?;
             return Ok(Outcome::Done);
         }
@@ -517,7 +520,11 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             Stopped::OutOfMemory(e) => {
                 let batch = flag_value(&args, "--batch-size").unwrap_or(32);
                 let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
-                attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": e}));
+                attempts.push(Attempt {
+                    batch_size: batch,
+                    grad_accum: accum,
+                    error: e.clone(),
+                });
                 if r.family == Family::Transformer && batch > 1 {
                     let (nb, na) = (batch / 2, accum * 2);
                     c.ui.note(&format!(
@@ -540,15 +547,19 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 }
                 let batch = flag_value(&args, "--batch-size").unwrap_or(32);
                 let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
-                attempts.push(json!({"batch_size": batch, "grad_accum": accum, "error": e}));
+                attempts.push(Attempt {
+                    batch_size: batch,
+                    grad_accum: accum,
+                    error: e.clone(),
+                });
                 e
             }
         };
         // Best effort: the failure is what gets recorded, even if a checkpoint stays.
         let _ = remove_checkpoints(&partial);
-        record["status"] = json!("failed");
-        record["error"] = json!(error);
-        record["attempts"] = json!(attempts);
+        record.status = RecordedStatus::Failed;
+        record.error = Some(error.clone());
+        record.attempts = attempts;
         c.folder.finish(&r.id, &record)?;
         c.ui.note(&format!(
             "{}: FAILED: {error} (recorded in {}; the sweep goes on)",
@@ -760,25 +771,16 @@ const SIGTERM: i32 = 15;
 fn check_not_stale(runs: &[RunPlan], folder: &SweepFolder) -> anyhow::Result<()> {
     let mut stale = Vec::new();
     for r in runs {
-        let path = folder.run_dir(&r.id).join(textclf_sweep::folder::RUN_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        // A damaged record is set aside and redone later; it cannot be stale.
+        let Ok(rec) = SweepRunRecord::read(&folder.run_dir(&r.id)) else {
             continue;
         };
-        let Ok(rec) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        let retried = rec
-            .get("attempts")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        let mut old = rec.get("params").cloned().unwrap_or(Value::Null);
-        let mut new = serde_json::to_value(&r.params)?;
-        if retried {
-            for v in [&mut old, &mut new] {
-                if let Value::Object(m) = v {
-                    m.remove("batch_size");
-                    m.remove("grad_accum");
-                }
+        let mut old = rec.params.clone();
+        let mut new = r.params.clone();
+        if !rec.attempts.is_empty() {
+            for m in [&mut old, &mut new] {
+                m.remove("batch_size");
+                m.remove("grad_accum");
             }
         }
         if old != new {
