@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// A count that must be at least 1 (a batch, a length, a number of steps…).
+fn positive_usize(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// A number of steps that must be at least 1 (leave the flag out for "never").
+fn positive_steps(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 (leave the flag out to turn it off)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
 /// Text classification that tells you what actually helps: fine-tuned BERT-family
 /// encoders and TF-IDF linear baselines, one evaluation report for all of them.
 #[derive(Parser, Debug)]
@@ -139,14 +157,16 @@ pub enum DataCommand {
 /// Where labelled data comes from and how it is split.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Training file (CSV, TSV, JSONL, Parquet, optionally .gz; or a folder-per-class directory).
+    /// Training file (CSV, TSV, JSONL, Parquet, optionally .gz; or a folder-per-class
+    /// directory). Needs --test; or give one pool with --data instead.
     #[arg(long, conflicts_with = "data", requires = "test")]
     pub train: Option<PathBuf>,
-    /// Validation file (used to choose hyper-parameters). Without it a stratified 10 %
-    /// of train is held out for that, then the final model is refit on all of train.
+    /// Validation file (used to choose C, or for early stopping and the best epoch).
+    /// Without it a stratified 10 % of train is held out for that: `baseline` then refits
+    /// the chosen model on all of train; `train` trains on the other 90 %.
     #[arg(long, conflicts_with = "data")]
     pub valid: Option<PathBuf>,
-    /// Test file: the reported metrics are computed on it.
+    /// Test file: the reported metrics are computed on it (required with --train).
     #[arg(long, conflicts_with = "data")]
     pub test: Option<PathBuf>,
     /// One pool of labelled data, split into train/valid/test (repeat to join several files).
@@ -159,7 +179,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "F")]
     pub subset_frac: Option<f64>,
     /// Keep at most N examples per class (of the pool, or of train).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive_usize)]
     pub per_class: Option<usize>,
     /// Seed for splitting, subsetting and training.
     #[arg(long, default_value_t = 42)]
@@ -402,12 +422,12 @@ pub struct TrainArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = 2e-5)]
     pub lr: f64,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Batch size for validation, test and prediction.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub eval_batch_size: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
     pub epochs: usize,
     /// Keep K evenly spaced encoder layers (a smaller, faster model from the same checkpoint).
     #[arg(long, value_name = "K")]
@@ -437,18 +457,18 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0)]
     pub grad_clip: f64,
     /// Accumulate gradients over N batches per optimizer step.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
     pub grad_accum: usize,
     #[arg(long, value_enum, default_value = "dynamic")]
     pub padding: PaddingArg,
     /// Plain shuffled batches instead of length-bucketed ones.
     #[arg(long)]
     pub no_bucketing: bool,
-    /// Also validate every N optimizer steps.
-    #[arg(long, value_name = "N")]
+    /// Also validate every N optimizer steps (N ≥ 1; without it, once per epoch).
+    #[arg(long, value_name = "N", value_parser = positive_steps)]
     pub eval_every: Option<u64>,
-    /// Also checkpoint every N optimizer steps (always at each epoch end).
-    #[arg(long, value_name = "N")]
+    /// Also checkpoint every N optimizer steps (N ≥ 1; always at each epoch end).
+    #[arg(long, value_name = "N", value_parser = positive_steps)]
     pub checkpoint_every: Option<u64>,
     /// What early stopping watches.
     #[arg(long, value_enum, default_value = "val-loss")]
@@ -504,13 +524,13 @@ pub struct BenchArgs {
     /// Model folder (e.g. ../shared/models/all-MiniLM-L6-v2).
     #[arg(long)]
     pub model: PathBuf,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = positive_usize)]
     pub batch: usize,
     /// Padded length; real lengths are drawn uniformly from len/2..=len.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub len: usize,
     /// Timed steps (the median, min and max are reported).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = positive_usize)]
     pub steps: usize,
     /// Untimed steps first.
     #[arg(long, default_value_t = 1)]

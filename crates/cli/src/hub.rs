@@ -29,10 +29,17 @@ pub fn resolve(spec: &str) -> anyhow::Result<PathBuf> {
     if p.exists() {
         bail!("{spec} is a file: --model takes a model folder (config.json, model.safetensors, tokenizer) or a Hub id");
     }
-    let looks_like_id =
-        spec.split('/').count() <= 2 && !spec.starts_with('.') && !spec.contains('\\');
+    // A path whose folder exists here (`runs/minilm` beside `runs/`) is a mistyped path,
+    // not a Hub id: say so instead of asking the network.
+    let parent_exists = p
+        .parent()
+        .is_some_and(|d| !d.as_os_str().is_empty() && d.is_dir());
+    let looks_like_id = spec.split('/').count() <= 2
+        && !spec.starts_with(['.', '/', '~'])
+        && !spec.contains('\\')
+        && !parent_exists;
     if !looks_like_id {
-        bail!("no model folder at {spec}");
+        bail!("no model folder at {spec}{}", did_you_mean(p));
     }
     let cache = hf_hub::Cache::from_env();
     let repo = cache.model(spec.to_string());
@@ -55,13 +62,96 @@ pub fn resolve(spec: &str) -> anyhow::Result<PathBuf> {
     for f in FILES {
         match remote.get(f) {
             Ok(path) => dir = path.parent().map(Path::to_path_buf),
-            Err(e) if matches!(f, "config.json" | "model.safetensors") => {
-                return Err(anyhow::anyhow!("{e}")).with_context(|| {
-                    format!("cannot download {f} of {spec} from the Hugging Face Hub (a model without model.safetensors cannot be used: textclf never loads pickle files)")
-                })
+            Err(e) if f == "config.json" => {
+                bail!(
+                    "{spec} is not a folder here, and fetching it from the Hugging Face Hub failed ({e}): if it is a local folder, check the path{}; if it is a Hub id, check its spelling and the network (or set HF_HUB_OFFLINE=1 to use the cache only)",
+                    did_you_mean(p)
+                )
+            }
+            Err(e) if f == "model.safetensors" => {
+                bail!(
+                    "cannot download model.safetensors of {spec} from the Hugging Face Hub ({e}): textclf loads weights only from safetensors files, so a Hub model that has only pickle (.bin) weights cannot be used"
+                )
             }
             Err(_) => {}
         }
     }
     dir.with_context(|| format!("nothing downloaded for {spec}"))
+}
+
+/// " (did you mean …?)" with up to three names beside `p` that look like its last part.
+fn did_you_mean(p: &Path) -> String {
+    let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+        return String::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy().to_lowercase();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return String::new();
+    };
+    let mut close: Vec<(usize, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter_map(|n| {
+            let d = edit_distance(&n.to_lowercase(), &name);
+            (d <= 3.max(name.len() / 4)).then_some((d, n))
+        })
+        .collect();
+    close.sort();
+    if close.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = close
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| dir.join(n).display().to_string())
+        .collect();
+    format!(" (did you mean {}?)", names.join(", "))
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_local_path_is_reported_as_a_path_with_suggestions() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("models/all-MiniLM-L6-v2")).unwrap();
+        let spec = t.path().join("models/all-MiniLM-L6-v3");
+        let e = resolve(spec.to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("no model folder at"), "{e}");
+        assert!(
+            e.contains("did you mean") && e.contains("all-MiniLM-L6-v2"),
+            "{e}"
+        );
+        // Relative, two parts, its folder exists here: a path, not a Hub id.
+        let cwd = std::env::current_dir().unwrap();
+        let rel = "src/no-such-model";
+        if cwd.join("src").is_dir() {
+            let e = resolve(rel).unwrap_err().to_string();
+            assert!(e.starts_with("no model folder at src/no-such-model"), "{e}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 }

@@ -46,6 +46,24 @@ fn short_spins() {
     }
 }
 
+/// The error and its causes, joined by ": ", leaving out a cause whose text the message
+/// before it already holds (a library error that prints its source, then that source
+/// again, as in "incomplete deflate stream: incomplete deflate stream").
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
     short_spins();
@@ -62,7 +80,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             ui.finish();
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             let interrupted = e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<textclf_train::TrainError>(),
@@ -75,5 +93,21 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::other("incomplete deflate stream");
+        let e = anyhow::Error::new(io).context("data.csv.gz: incomplete deflate stream");
+        let e = e.context("cannot read data.csv.gz");
+        assert_eq!(
+            error_chain(&e),
+            "cannot read data.csv.gz: data.csv.gz: incomplete deflate stream"
+        );
     }
 }

@@ -60,6 +60,18 @@ impl Ui {
         }
     }
 
+    /// A warning on stderr: printed unless --quiet (also with --json, whose stdout it
+    /// leaves alone).
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            if let Some((pb, _, _)) = self.current.borrow().as_ref() {
+                pb.suspend(|| eprintln!("  warning: {msg}"));
+                return;
+            }
+            eprintln!("  warning: {msg}");
+        }
+    }
+
     /// The main human-readable result on stdout (not printed with --json or --quiet).
     pub fn print(&self, text: &str) {
         if !self.json && !self.quiet {

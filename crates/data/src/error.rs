@@ -77,6 +77,10 @@ pub enum DataError {
         row: String,
     },
 
+    /// The data cannot give a meaningful run (one class, no text, an empty split).
+    #[error("{0}")]
+    Unusable(String),
+
     /// An option value is out of range or contradictory.
     #[error("{0}")]
     InvalidOption(String),
@@ -90,8 +94,18 @@ impl DataError {
     /// Wraps an I/O error, turning "not found" into [`DataError::NotFound`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
+        let text = source.to_string();
         if source.kind() == std::io::ErrorKind::NotFound {
             DataError::NotFound { path }
+        } else if text.contains("deflate") || text.contains("gzip") || text.contains("corrupt") {
+            // flate2's messages ("incomplete deflate stream", "corrupt deflate stream").
+            DataError::Malformed {
+                path,
+                line: None,
+                message: format!(
+                    "the gzip data is cut off or damaged ({text}); the file was probably not completely downloaded or copied: fetch it again (`gzip -t FILE` checks a file)"
+                ),
+            }
         } else {
             DataError::Io { path, source }
         }

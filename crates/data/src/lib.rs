@@ -51,6 +51,7 @@ mod prepare;
 mod read;
 pub mod split;
 mod stats;
+mod validate;
 
 pub use error::DataError;
 pub use format::Format;
@@ -60,3 +61,4 @@ pub use split::{per_class_cap, stratified_split, stratified_subset};
 pub use stats::{
     compute_stats, ClassShare, CrossDup, DataStats, LengthSummary, SplitStats, TokenStats,
 };
+pub use validate::{accuracy_half_width, check_splits, SMALL_VALIDATION};

@@ -211,11 +211,29 @@ fn list_columns(names: &[String]) -> String {
     if names.is_empty() {
         return "(none)".into();
     }
-    names
+    let mut shown: Vec<String> = names
         .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .take(MAX_LISTED)
+        .map(|n| format!("'{}'", clip(n, 60)))
+        .collect();
+    if names.len() > MAX_LISTED {
+        shown.push(format!("… ({} more)", names.len() - MAX_LISTED));
+    }
+    shown.join(", ")
+}
+
+/// How many column names a message lists.
+const MAX_LISTED: usize = 20;
+
+/// `s` cut to at most `max` characters, with `…` when cut: a message never echoes a huge
+/// header line or field.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push_str(&format!("… ({} characters)", s.chars().count()));
+    out
 }
 
 /// Finds `wanted` among `names`: exact match first, then a unique case-insensitive one.
@@ -498,7 +516,7 @@ fn read_delimited(
         }
         names.push(name.trim().to_string());
     }
-    let header_text = names.join(if quoting { "," } else { "\t" });
+    let header_text = clip(&names.join(if quoting { "," } else { "\t" }), 200);
     let cols = resolve_columns(path, names, opts, "column")?;
     let mut rows = Rows::new(path, opts, cols.label_name());
     let mut rec = csv::ByteRecord::new();

@@ -250,6 +250,23 @@ impl RunFolder {
         status.write(&self.work)
     }
 
+    /// Ends a run that did not finish: a working folder holding nothing worth resuming
+    /// (no file but the lock and `status.json`) is removed, so a failed command leaves no
+    /// litter; otherwise `status` is written beside what it holds. A caller's working
+    /// folder (`in_place`) always gets the status. Returns the folder kept, if any.
+    pub fn abandon(self, status: &RunStatus) -> Result<Option<PathBuf>> {
+        let worth_keeping = fs::read_dir(&self.work).is_ok_and(|d| {
+            d.filter_map(|e| e.ok())
+                .any(|e| e.file_name() != LOCK_FILE && e.file_name() != STATUS_FILE)
+        });
+        if self.in_place || worth_keeping {
+            status.write(&self.work)?;
+            return Ok(Some(self.work.clone()));
+        }
+        fs::remove_dir_all(&self.work).map_err(|e| RunsError::io(&self.work, e))?;
+        Ok(None)
+    }
+
     /// Moves the complete run into place (replacing the old run when `overwrite` was
     /// asked), and releases the lock. Returns the final folder.
     pub fn commit(mut self) -> Result<PathBuf> {
@@ -423,6 +440,19 @@ mod tests {
         f.clear().unwrap();
         assert!(!f.work().join("checkpoint").exists());
         assert!(f.work().join(LOCK_FILE).exists());
+    }
+
+    #[test]
+    fn an_abandoned_run_leaves_no_litter_unless_it_holds_something_to_resume() {
+        let t = tempfile::tempdir().unwrap();
+        let st = RunStatus::new(crate::Outcome::Failed, Some("bad data".into()));
+        let out = t.path().join("a");
+        assert_eq!(begin(&out, false).unwrap().abandon(&st).unwrap(), None);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+        let f = begin(&out, false).unwrap();
+        fs::create_dir_all(f.work().join("checkpoint")).unwrap();
+        let kept = f.abandon(&st).unwrap().unwrap();
+        assert_eq!(RunStatus::read(&kept).unwrap(), Some(st));
     }
 
     #[test]

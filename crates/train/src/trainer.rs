@@ -524,7 +524,7 @@ impl Trainer<'_> {
                         step: st.global_step,
                         epoch: epoch + 1,
                         lr,
-                        suggest: cfg.lr / 10.0,
+                        suggest: (cfg.lr / 10.0).min(5e-5),
                     });
                 }
                 let preds = out.logits.argmax(1)?.to_vec1::<u32>()?;
@@ -549,7 +549,7 @@ impl Trainer<'_> {
                             step: st.global_step,
                             epoch: epoch + 1,
                             lr,
-                            suggest: cfg.lr / 10.0,
+                            suggest: (cfg.lr / 10.0).min(5e-5),
                         });
                     }
                     lr = linear_schedule(cfg.lr, st.global_step, warmup, total_steps);

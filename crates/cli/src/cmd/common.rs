@@ -49,6 +49,12 @@ pub fn parse_split(s: &str) -> anyhow::Result<[f64; 3]> {
     if a.is_nan() || b.is_nan() || c.is_nan() || a <= 0.0 || c <= 0.0 || b < 0.0 {
         bail!("--split '{s}': train and test must be positive and valid not negative");
     }
+    // Percentages add up to 100, fractions to 1; anything else is a typo, not a ratio.
+    if (total - 100.0).abs() > 1e-6 && (total - 1.0).abs() > 1e-9 {
+        bail!(
+            "--split '{s}' adds up to {total}: give percentages that add up to 100 (e.g. 80/10/10) or fractions that add up to 1"
+        );
+    }
     Ok([a / total, b / total, c / total])
 }
 
@@ -80,6 +86,9 @@ pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
     let splits = prepare(&source, &opts).context("cannot prepare the data")?;
     for n in &splits.notes {
         ui.note(n);
+    }
+    for w in textclf_data::check_splits(&splits)? {
+        ui.warn(&w);
     }
     Ok(splits)
 }
@@ -357,8 +366,8 @@ pub fn finish_run(
         Err(e) => {
             let outcome = classify(&e);
             let status = RunStatus::new(outcome, Some(format!("{e:#}")));
-            if let Err(w) = folder.write_status(&status) {
-                ui.note(&format!("cannot record the run's status: {w}"));
+            if let Err(w) = folder.abandon(&status) {
+                ui.warn(&format!("cannot record the run's status: {w}"));
             }
             Err(e)
         }

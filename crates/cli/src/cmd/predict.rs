@@ -116,6 +116,25 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 texts.len(),
                 p.display()
             ));
+            ui.print_json(&json!({"output": p, "rows": texts.len(), "labels": labels.names()}))?;
+        }
+        // --json: the predictions as one JSON document instead of CSV.
+        None if ui.json => {
+            let rows: Vec<serde_json::Value> = probs
+                .argmax()
+                .into_iter()
+                .enumerate()
+                .map(|(i, pred)| {
+                    let p: Map<String, serde_json::Value> = labels
+                        .names()
+                        .iter()
+                        .zip(probs.row(i))
+                        .map(|(n, &p)| (n.clone(), json!(p)))
+                        .collect();
+                    json!({"id": ids[i], "predicted": labels.name(pred), "probabilities": p})
+                })
+                .collect();
+            ui.print_json(&json!({"labels": labels.names(), "predictions": rows}))?;
         }
         None => {
             let mut out = std::io::stdout().lock();

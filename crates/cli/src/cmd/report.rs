@@ -32,6 +32,17 @@ pub fn report(a: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
         text.push_str(&format!("\nbest by {}: {}", rule.describe(), sel.best));
     }
     ui.print(&text);
+    ui.print_json(&serde_json::json!({
+        "html": written.html,
+        "markdown": a.dir.join("report.md"),
+        "results_csv": a.dir.join("results.csv"),
+        "results_json": a.dir.join("results.json"),
+        "plots": written.plots,
+        "runs": set.runs.len(),
+        "finished": set.done().count(),
+        "rule": rule.name(),
+        "best": written.selection.as_ref().map(|s| s.best.clone()),
+    }))?;
     Ok(())
 }
 

@@ -132,6 +132,9 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
         per_class: spec.per_class,
     };
     let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
+    for w in textclf_data::check_splits(&splits)? {
+        ui.warn(&w);
+    }
     let (train, valid) = match splits.valid {
         Some(v) => (splits.train, v),
         None => super::common::holdout_valid(&splits.train, spec.valid_frac, spec.seed),

@@ -204,6 +204,13 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     let started = Instant::now();
     let mut timing = Timing::new();
     let dev = device(a.device)?;
+    if !(1e-7..=1e-2).contains(&a.lr) {
+        ui.warn(&format!(
+            "--lr {:e} is outside the range that fine-tuning uses (about 1e-6 to 1e-3; 2e-5 to 1e-4 for BERT-sized models): expect {}",
+            a.lr,
+            if a.lr > 1e-2 { "the loss to diverge" } else { "the model to barely move" }
+        ));
+    }
     ui.phase("reading data");
     let t = Instant::now();
     let splits = load_splits(&a.data, ui)?;

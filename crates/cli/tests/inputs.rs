@@ -1,0 +1,270 @@
+//! Nothing silent: bad input gets a clear error (never a panic), and data that would
+//! mislead gets a warning with counts.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+fn no_panic(args: &[&str]) -> String {
+    let out = textclf(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !err.contains("panicked"),
+        "textclf {args:?} panicked:\n{err}"
+    );
+    assert!(!out.status.success(), "textclf {args:?} should fail");
+    err
+}
+
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+}
+
+#[test]
+fn zero_counts_are_refused_by_name_not_by_a_panic() {
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    for (cmd, flag) in [
+        ("infer", "--steps"),
+        ("train-step", "--batch"),
+        ("train-step", "--len"),
+    ] {
+        let err = no_panic(&["bench", cmd, "--model", s(&model), flag, "0"]);
+        assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d.csv");
+    toy_csv(&data, 40, 0);
+    for flag in [
+        "--eval-every",
+        "--checkpoint-every",
+        "--batch-size",
+        "--epochs",
+    ] {
+        let err = no_panic(&[
+            "train",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp.path().join("o")),
+            flag,
+            "0",
+        ]);
+        assert!(
+            err.contains(flag) && err.contains("at least 1"),
+            "{flag}: {err}"
+        );
+    }
+}
+
+#[test]
+fn data_that_cannot_give_a_meaningful_run_is_refused_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let one = tmp.path().join("one.csv");
+    let mut text = String::from("text,label\n");
+    for i in 0..30 {
+        text.push_str(&format!("review {i},pos\n"));
+    }
+    write(&one, &text);
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    for cmd in [
+        vec!["baseline", "--data", s(&one), "--out", s(&out)],
+        vec![
+            "train",
+            "--model",
+            s(&model),
+            "--data",
+            s(&one),
+            "--out",
+            s(&out),
+        ],
+    ] {
+        let err = no_panic(&cmd);
+        assert!(err.contains("single class ('pos')"), "{err}");
+    }
+    let empty = tmp.path().join("empty.csv");
+    let mut text = String::from("text,label\n");
+    for i in 0..30 {
+        text.push_str(&format!("\"\",{}\n", ["a", "b"][i % 2]));
+    }
+    write(&empty, &text);
+    let err = no_panic(&["baseline", "--data", s(&empty), "--out", s(&out)]);
+    assert!(
+        err.contains("every text") && err.contains("--text-col"),
+        "{err}"
+    );
+
+    let data = tmp.path().join("d.csv");
+    toy_csv(&data, 40, 0);
+    let err = no_panic(&[
+        "baseline",
+        "--data",
+        s(&data),
+        "--split",
+        "99/0.9/0.1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        err.contains("test split") && err.contains("no rows"),
+        "{err}"
+    );
+    let err = no_panic(&[
+        "baseline",
+        "--data",
+        s(&data),
+        "--split",
+        "90/20/10",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("adds up to 120"), "{err}");
+    assert!(!out.exists() && !tmp.path().join("o.partial").exists());
+}
+
+#[test]
+fn data_that_would_mislead_is_warned_about_with_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
+    let mut text = String::from("text,label\n");
+    for i in 0..40 {
+        let l = ["0", "1", "pos"][i % 3];
+        text.push_str(&format!("text number {i},{l}\n"));
+    }
+    write(&tr, &text);
+    // Half of the test texts are training texts.
+    let mut text = String::from("text,label\n");
+    for i in 0..10 {
+        let t = if i < 5 {
+            format!("text number {i}")
+        } else {
+            format!("other {i}")
+        };
+        text.push_str(&format!("{t},{}\n", ["0", "1", "pos"][i % 3]));
+    }
+    write(&te, &text);
+    let o = textclf(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--C",
+        "1",
+        "--out",
+        s(&tmp.path().join("o")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: labels mix numbers and words (3 classes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("5 of 10 texts in") && err.contains("also occur in the training data"),
+        "{err}"
+    );
+}
+
+#[test]
+fn messages_say_what_is_wrong_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A mistyped local model folder is a missing folder, not a Hub lookup.
+    let models = tmp.path().join("models");
+    fs::create_dir_all(models.join("all-MiniLM-L6-v2")).unwrap();
+    let data = tmp.path().join("d.csv");
+    toy_csv(&data, 40, 0);
+    let err = no_panic(&[
+        "train",
+        "--model",
+        s(&models.join("all-MiniLM-L6-v3")),
+        "--data",
+        s(&data),
+        "--out",
+        s(&tmp.path().join("o")),
+    ]);
+    assert!(
+        err.contains("no model folder at") && err.contains("did you mean"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("pickle") && !err.to_lowercase().contains("dns"),
+        "{err}"
+    );
+
+    // A cut-off gzip file: one clear sentence, not the decoder's words twice.
+    let gz = tmp.path().join("d.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, fs::read(&data).unwrap().repeat(50).as_slice()).unwrap();
+    let bytes = enc.finish().unwrap();
+    write_bytes(&gz, &bytes[..bytes.len() / 2]);
+    let err = no_panic(&[
+        "baseline",
+        "--data",
+        s(&gz),
+        "--out",
+        s(&tmp.path().join("o")),
+    ]);
+    assert!(
+        err.contains("cut off or damaged") && err.contains("fetch it again"),
+        "{err}"
+    );
+    assert!(!err.contains("stream: incomplete deflate stream"), "{err}");
+
+    // A huge header line is not echoed whole.
+    let wide = tmp.path().join("wide.csv");
+    write(&wide, &format!("{}\nx\n", "h".repeat(200_000)));
+    let err = no_panic(&[
+        "baseline",
+        "--data",
+        s(&wide),
+        "--out",
+        s(&tmp.path().join("o")),
+    ]);
+    assert!(err.len() < 2_000, "{} bytes of error", err.len());
+}
+
+fn write_bytes(path: &Path, b: &[u8]) {
+    fs::write(path, b).unwrap();
+}
+
+#[test]
+fn json_goes_to_stdout_on_predict_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
+    toy_csv(&tr, 60, 0);
+    toy_csv(&te, 10, 100);
+    let run = tmp.path().join("run");
+    ok(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--C",
+        "1",
+        "--out",
+        s(&run),
+        "--quiet",
+    ]);
+    let out = ok(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&te),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("predict --json prints JSON");
+    assert_eq!(v["predictions"].as_array().unwrap().len(), 10);
+    assert!(v["predictions"][0]["probabilities"]["pos"].is_number());
+    let out = ok(&["report", s(&run), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("report --json prints JSON");
+    assert_eq!(v["runs"], 1);
+    assert!(v["html"].as_str().unwrap().ends_with("report.html"));
+}
