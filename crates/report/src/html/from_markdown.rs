@@ -238,7 +238,7 @@ fn table_cells(line: &str) -> Vec<String> {
     cells
 }
 
-/// Inline Markdown to HTML: `code`, **bold**, *italic*, [text](url), backslash escapes;
+/// Inline Markdown to HTML: `code`, **bold**, *italic*, `[text](url)`, backslash escapes;
 /// all other text escaped.
 fn inline(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
