@@ -26,7 +26,8 @@
 //! finished runs, the selection, the best run), `evidence` the curves and paired tests the
 //! checks share, `rules/` one module per check (or per small family of checks) with its
 //! tests, `render` the Markdown output, and `format` and `flags` how numbers and
-//! command-line flags are written.
+//! command-line flags are written. `RULES` below lists the rule behind each check, in the
+//! order they run.
 
 use std::path::PathBuf;
 
@@ -45,13 +46,7 @@ mod render;
 mod rules;
 
 use context::Ctx;
-use rules::classes::weak_class;
-use rules::data::data_scaling;
-use rules::epochs::{more_epochs, overfitting};
-use rules::grids::{learning_rate, max_len_grid};
-use rules::models::{baseline_comparison, smaller_model};
-use rules::ties::near_tie;
-use rules::truncation::truncation;
+use rules::{classes, data, epochs, grids, models, ties, truncation};
 
 /// Significance level of the paired tests (McNemar) the advisor runs.
 pub const ALPHA: f64 = 0.05;
@@ -253,6 +248,38 @@ pub struct Advice {
     pub not_fired: Vec<NotFired>,
 }
 
+/// A check's rule: it reads the context and the recommendations of the checks that ran
+/// before it (a rule may leave a case to an earlier one), and says what it found.
+type RuleFn = fn(&Ctx, &[Recommendation]) -> Outcome;
+
+/// The rule behind each check, in the order they run ([`Check::ALL`]).
+const RULES: [(Check, RuleFn); 10] = [
+    (Check::MoreEpochs, |cx, _| epochs::more_epochs(cx)),
+    (Check::Truncation, |cx, _| truncation::truncation(cx)),
+    (Check::WeakClass, |cx, _| classes::weak_class(cx)),
+    (Check::DataScaling, |cx, _| data::data_scaling(cx)),
+    (Check::Overfitting, |cx, _| epochs::overfitting(cx)),
+    (Check::SmallerModel, |cx, _| models::smaller_model(cx)),
+    (Check::BaselineComparison, |cx, _| {
+        models::baseline_comparison(cx)
+    }),
+    (Check::LearningRate, |cx, _| grids::learning_rate(cx)),
+    // Going beyond the largest max_len is the truncation advice's, when it fired.
+    (Check::MaxLen, |cx, earlier| {
+        let truncation_fired = earlier.iter().any(|r| r.check == Check::Truncation);
+        grids::max_len_grid(cx, truncation_fired)
+    }),
+    // Runs recommended as a smaller model are not advised again as a near tie.
+    (Check::NearTie, |cx, earlier| {
+        let smaller: Vec<String> = earlier
+            .iter()
+            .filter(|r| r.check == Check::SmallerModel)
+            .flat_map(|r| r.runs.iter().cloned())
+            .collect();
+        ties::near_tie(cx, &smaller)
+    }),
+];
+
 /// Reads `set` and returns ranked advice. `selection` is the selection made over the same
 /// runs, if the caller has one; otherwise the set's rule (or the default) is applied.
 pub fn advise(set: &RunSet, selection: Option<&Selection>) -> Advice {
@@ -260,36 +287,13 @@ pub fn advise(set: &RunSet, selection: Option<&Selection>) -> Advice {
     let mut recommendations = Vec::new();
     let mut findings = Vec::new();
     let mut not_fired = Vec::new();
-    // Runs recommended by the smaller-model check, so the near-tie check does not repeat them.
-    let mut smaller_ids: Vec<String> = Vec::new();
-    let mut truncation_fired = false;
-    for check in Check::ALL {
-        let outcome = match check {
-            Check::MoreEpochs => more_epochs(&cx),
-            Check::Truncation => truncation(&cx),
-            Check::WeakClass => weak_class(&cx),
-            Check::DataScaling => data_scaling(&cx),
-            Check::Overfitting => overfitting(&cx),
-            Check::SmallerModel => smaller_model(&cx),
-            Check::BaselineComparison => baseline_comparison(&cx),
-            Check::LearningRate => learning_rate(&cx),
-            Check::MaxLen => max_len_grid(&cx, truncation_fired),
-            Check::NearTie => near_tie(&cx, &smaller_ids),
-        };
-        match outcome {
+    for (check, rule) in RULES {
+        match rule(&cx, &recommendations) {
             Outcome::Skipped(reason) => not_fired.push(NotFired { check, reason }),
             Outcome::Fired(items) => {
                 for item in items {
                     match item {
-                        Item::Rec(r) => {
-                            if check == Check::SmallerModel {
-                                smaller_ids.extend(r.runs.iter().cloned());
-                            }
-                            if check == Check::Truncation {
-                                truncation_fired = true;
-                            }
-                            recommendations.push(r);
-                        }
+                        Item::Rec(r) => recommendations.push(r),
                         Item::Finding(f) => findings.push(f),
                     }
                 }
@@ -389,6 +393,11 @@ mod tests {
         assert_eq!(json["recommendations"][0]["impact"]["basis"], "heuristic");
         assert_eq!(json["looked_at"]["best"]["id"], "minilm");
         assert!(json["not_fired"][0]["check"].is_string());
+    }
+
+    #[test]
+    fn the_rules_run_in_check_order() {
+        assert_eq!(RULES.map(|(c, _)| c), Check::ALL);
     }
 
     #[test]
