@@ -1,13 +1,35 @@
 //! What every check reads ([`Ctx`]): the finished runs, the selection over them, the best
-//! run and the transformer run the training checks centre on, and what [`LookedAt`] reports.
+//! run and the transformer run the training checks centre on, and what [`LookedAt`] reports;
+//! and [`Finished`], a finished run seen together with its test report.
 
 use std::cmp::Ordering;
+
+use textclf_eval::Report;
 
 use crate::runs::{Family, RunSet, RunStatus, RunSummary};
 use crate::select::{select, Rule, Selection};
 
 use super::{BestRun, LookedAt};
 
+/// A run with its test report: what the checks that compare test results take, so that
+/// "this run has a test report" is a type rather than an `unwrap`.
+#[derive(Clone, Copy)]
+pub(crate) struct Finished<'a> {
+    pub(crate) run: &'a RunSummary,
+    pub(crate) test: &'a Report,
+}
+
+impl<'a> Finished<'a> {
+    /// `run` with its test report; `None` when it has none.
+    pub(crate) fn of(run: &'a RunSummary) -> Option<Finished<'a>> {
+        Some(Finished {
+            run,
+            test: run.test.as_ref()?,
+        })
+    }
+}
+
+/// The runs, the selection and the runs the checks centre on.
 pub(crate) struct Ctx<'a> {
     pub(crate) set: &'a RunSet,
     pub(crate) rule: Rule,
@@ -79,24 +101,34 @@ impl<'a> Ctx<'a> {
 
     /// The best of `runs` by the rule (then faster); without scores, by test accuracy.
     pub(crate) fn pick(&self, runs: &[&'a RunSummary]) -> Option<&'a RunSummary> {
-        let scored = runs
+        self.pick_by(runs, |r| r)
+    }
+
+    /// [`Ctx::pick`] over runs with their test reports.
+    pub(crate) fn pick_finished(&self, runs: &[Finished<'a>]) -> Option<Finished<'a>> {
+        self.pick_by(runs, |f| f.run)
+    }
+
+    fn pick_by<T: Copy>(&self, items: &[T], run: impl Fn(T) -> &'a RunSummary) -> Option<T> {
+        let scored = items
             .iter()
             .copied()
-            .filter(|r| self.rule.score(r).is_some_and(f64::is_finite))
-            .max_by(|a, b| {
-                let (sa, sb) = (self.rule.score(a).unwrap(), self.rule.score(b).unwrap());
-                sa.total_cmp(&sb).then_with(|| {
+            .filter_map(|x| Some((x, self.rule.score(run(x)).filter(|s| s.is_finite())?)))
+            .max_by(|(a, sa), (b, sb)| {
+                sa.total_cmp(sb).then_with(|| {
                     // Faster wins ties: compare reversed seconds.
-                    let ta = a.total_seconds.unwrap_or(f64::INFINITY);
-                    let tb = b.total_seconds.unwrap_or(f64::INFINITY);
+                    let ta = run(*a).total_seconds.unwrap_or(f64::INFINITY);
+                    let tb = run(*b).total_seconds.unwrap_or(f64::INFINITY);
                     tb.total_cmp(&ta)
                 })
-            });
+            })
+            .map(|(x, _)| x);
         scored.or_else(|| {
-            runs.iter()
+            items
+                .iter()
                 .copied()
-                .filter(|r| r.test.is_some())
-                .max_by(|a, b| cmp_test(a, b))
+                .filter(|&x| run(x).test.is_some())
+                .max_by(|&a, &b| cmp_test(run(a), run(b)))
         })
     }
 

@@ -17,6 +17,7 @@ use super::ALPHA;
 /// Runs that represent each value of one numeric setting, in increasing order of it.
 pub(crate) struct Curve<'a> {
     pub(crate) key: &'static str,
+    /// (value, run), at least two: [`curve`] makes no curve of fewer.
     pub(crate) points: Vec<(f64, &'a RunSummary)>,
     /// Whether every other setting (but the seed) equals the anchor run's.
     pub(crate) held_fixed: bool,
@@ -74,11 +75,12 @@ pub(crate) fn curve<'a>(cx: &Ctx<'a>, anchor: &RunSummary, key: &'static str) ->
                 .filter(|r| r.param_f64(key) == Some(v))
                 .collect();
             let best = if on_validation {
-                group.iter().copied().max_by(|a, b| {
-                    cx.curve_metric(a)
-                        .unwrap()
-                        .total_cmp(&cx.curve_metric(b).unwrap())
-                })
+                group
+                    .iter()
+                    .copied()
+                    .filter_map(|r| Some((r, cx.curve_metric(r)?)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(r, _)| r)
             } else {
                 group
                     .iter()
@@ -102,7 +104,23 @@ pub(crate) fn curve<'a>(cx: &Ctx<'a>, anchor: &RunSummary, key: &'static str) ->
     })
 }
 
-impl Curve<'_> {
+impl<'a> Curve<'a> {
+    /// The point of the smallest value.
+    pub(crate) fn first(&self) -> (f64, &'a RunSummary) {
+        self.points[0]
+    }
+
+    /// The point of the largest value.
+    pub(crate) fn last(&self) -> (f64, &'a RunSummary) {
+        self.points[self.points.len() - 1]
+    }
+
+    /// The last step: the points of the two largest values.
+    pub(crate) fn last_step(&self) -> [(f64, &'a RunSummary); 2] {
+        let n = self.points.len();
+        [self.points[n - 2], self.points[n - 1]]
+    }
+
     pub(crate) fn metric(&self, cx: &Ctx, r: &RunSummary) -> f64 {
         if self.on_validation {
             cx.curve_metric(r).unwrap_or(f64::NAN)

@@ -3,23 +3,25 @@
 
 use crate::runs::RunSummary;
 
-use crate::advise::context::Ctx;
+use crate::advise::context::{Ctx, Finished};
 use crate::advise::format::{pct, pct1, pts};
 use crate::advise::{skip, Basis, Check, Impact, Item, Outcome, Recommendation, WEAK_RECALL_GAP};
 
 pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
-    let Some(r) = cx.best.filter(|b| b.test.is_some()) else {
+    let Some(Finished { run: r, test: t }) = cx.best.and_then(Finished::of) else {
         return skip("no finished run with a test report");
     };
-    let t = r.test.as_ref().unwrap();
     let present: Vec<usize> = (0..t.per_class.len())
         .filter(|&i| t.per_class[i].support > 0)
         .collect();
-    if present.len() < 2 {
-        return skip(format!(
+    let too_few = || {
+        skip(format!(
             "`{}`: fewer than two classes in its test set",
             r.id
-        ));
+        ))
+    };
+    if present.len() < 2 {
+        return too_few();
     }
     let recall = |i: usize| t.per_class[i].recall;
     let mean_others = |c: usize| {
@@ -34,10 +36,9 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
         .iter()
         .map(|&c| (c, mean_others(c) - recall(c)))
         .collect();
-    let &(c, gap) = gaps
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("two classes at least");
+    let Some(&(c, gap)) = gaps.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return too_few();
+    };
     let name = &t.per_class[c].label;
     if gap < WEAK_RECALL_GAP {
         return skip(format!(
@@ -64,19 +65,19 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
         pct1(mean_others(c)),
         pct1(macro_recall)
     )];
-    // Its main confusion, from the confusion matrix.
-    let row = &t.confusion.counts[c];
-    if let Some((j, &count)) = row
+    // Its main confusion, from the confusion matrix (when it has the class's row).
+    let row = t.confusion.counts.get(c).map_or(&[][..], Vec::as_slice);
+    let main_confusion = row
         .iter()
         .enumerate()
         .filter(|&(j, &n)| j != c && n > 0)
         .max_by_key(|&(_, &n)| n)
-    {
+        .and_then(|(j, &count)| Some((t.confusion.labels.get(j)?, count)));
+    if let Some((predicted, count)) = main_confusion {
         let total: u64 = row.iter().sum();
         evidence.push(format!(
-            "Its main confusion: {} of {name} ({count} of {total}) predicted as {}.",
-            pct1(count as f64 / total as f64),
-            t.confusion.labels[j]
+            "Its main confusion: {} of {name} ({count} of {total}) predicted as {predicted}.",
+            pct1(count as f64 / total as f64)
         ));
     }
     let others: Vec<String> = gaps
@@ -95,7 +96,11 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
         evidence.push(format!("Also weak: {}.", others.join(", ")));
     }
     let supports: Vec<u64> = present.iter().map(|&i| t.per_class[i].support).collect();
-    let balanced_test = supports.iter().all(|&s| s == supports[0]);
+    // The support every class has, when they are equally large.
+    let equal_support = supports
+        .first()
+        .copied()
+        .filter(|&first| supports.iter().all(|&s| s == first));
     let mut runs = vec![r.id.clone()];
     let mut try_flags = Vec::new();
     let mut impact = Impact {
@@ -112,11 +117,11 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
     };
     let mut title = format!("Lift the recall of {name}: class weights or more {name} data");
     // A run with class weights to compare against.
-    let weighted: Vec<&RunSummary> = cx
+    let weighted: Vec<Finished> = cx
         .of_family(r.family)
         .into_iter()
         .filter(|o| o.id != r.id && has_class_weights(o) != has_class_weights(r))
-        .filter(|o| o.test.is_some())
+        .filter_map(Finished::of)
         .collect();
     if has_class_weights(r) {
         evidence.push(format!(
@@ -128,8 +133,10 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
         try_flags.push(format!(
             "more labelled {name} examples (textclf has no flag that creates them)"
         ));
-    } else if let Some(w) = cx.pick(&weighted).filter(|w| has_class_weights(w)) {
-        let wt = w.test.as_ref().unwrap();
+    } else if let Some(Finished { run: w, test: wt }) = cx
+        .pick_finished(&weighted)
+        .filter(|w| has_class_weights(w.run))
+    {
         let wc = wt.per_class.iter().find(|p| p.label == *name);
         let w_recall = wc.map_or(f64::NAN, |p| p.recall);
         evidence.push(format!(
@@ -172,10 +179,9 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
                 "more labelled {name} examples (textclf has no flag that creates them)"
             ));
         }
-    } else if balanced_test {
+    } else if let Some(each) = equal_support {
         evidence.push(format!(
-            "The test classes are equally large ({} each), so the training split is probably balanced as well; `--class-weights balanced` would then give every class weight ≈ 1 and change little.",
-            supports[0]
+            "The test classes are equally large ({each} each), so the training split is probably balanced as well; `--class-weights balanced` would then give every class weight ≈ 1 and change little."
         ));
         let weights: Vec<&str> = t
             .per_class
@@ -194,10 +200,9 @@ pub(crate) fn weak_class(cx: &Ctx) -> Outcome {
         ));
         try_flags.push(format!("more labelled {name} examples"));
     } else {
-        let (lo, hi) = (
-            supports.iter().min().unwrap(),
-            supports.iter().max().unwrap(),
-        );
+        let (lo, hi) = supports
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), &s| (lo.min(s), hi.max(s)));
         evidence.push(format!(
             "Test supports range from {lo} to {hi} rows per class, so the classes are imbalanced."
         ));
@@ -253,6 +258,21 @@ mod tests {
         // Gap 0.532 × 2000 / 6000 rows = 17.73 points, the upper-end heuristic.
         assert!((w.impact.points - 100.0 * 0.532 * 2000.0 / 6000.0).abs() < 1e-9);
         assert_eq!(w.impact.basis, Basis::Heuristic);
+    }
+
+    #[test]
+    fn a_report_without_confusion_rows_still_gets_class_advice() {
+        // Odd data: per-class metrics without the confusion matrix's rows or labels.
+        let mut r = run("bert", Family::Transformer, 0.6);
+        let mut t = report(&GENRES, genre_counts(), [0.6, 0.63]);
+        t.confusion.counts.truncate(1);
+        t.confusion.labels.clear();
+        r.test = Some(t);
+        let a = advise(&set(vec![r]), None);
+        let w = rec(&a, Check::WeakClass);
+        assert!(w.title.contains("Pop"), "{}", w.title);
+        assert!(!has(&w.evidence, "main confusion"), "{:#?}", w.evidence);
+        assert_all_checks_accounted(&a);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use crate::runs::RunSummary;
 
-use crate::advise::context::Ctx;
-use crate::advise::evidence::{ci_half_width, curve, distinct_values, paired, Curve};
+use crate::advise::context::{Ctx, Finished};
+use crate::advise::evidence::{ci_half_width, curve, distinct_values, paired};
 use crate::advise::format::{family_word, fmt_frac, pct, pts, secs};
 use crate::advise::{skip, Basis, Check, Finding, Impact, Item, Outcome, Recommendation};
 
@@ -31,17 +31,18 @@ pub(crate) fn data_scaling(cx: &Ctx) -> Outcome {
             format!(
                 "{} → {} (`{}`)",
                 fmt_frac(v),
-                pct(r.test_accuracy().unwrap()),
-                r.id
+                pct(r.test.accuracy),
+                r.run.id
             )
         })
         .collect();
     let mut evidence = vec![format!(
         "Test accuracy by train_fraction ({}): {}.",
-        c.caveats(),
+        c.caveats,
         list.join(", ")
     )];
-    let gain = hi.test_accuracy().unwrap() - lo.test_accuracy().unwrap();
+    let gain = hi.test.accuracy - lo.test.accuracy;
+    let (lo, hi) = (lo.run, hi.run);
     let rising = match paired(lo, hi) {
         Ok(p) => {
             evidence.push(format!(
@@ -70,7 +71,7 @@ pub(crate) fn data_scaling(cx: &Ctx) -> Outcome {
     // too noisily to resolve step by step at this test size.
     let (f_first, first) = c.points[0];
     let overall = if !rising && n > 2 && gain > 0.0 {
-        match paired(first, hi) {
+        match paired(first.run, hi) {
             Ok(p) => {
                 let up = p.b_better();
                 evidence.push(format!(
@@ -92,7 +93,7 @@ pub(crate) fn data_scaling(cx: &Ctx) -> Outcome {
         false
     };
     let rising = rising || overall;
-    let runs: Vec<String> = c.points.iter().map(|(_, r)| r.id.clone()).collect();
+    let runs: Vec<String> = c.points.iter().map(|(_, r)| r.run.id.clone()).collect();
     if !rising {
         return Outcome::Fired(vec![Item::Finding(Finding {
             check: Check::DataScaling,
@@ -146,17 +147,31 @@ pub(crate) fn data_scaling(cx: &Ctx) -> Outcome {
     })])
 }
 
-/// A curve judged on test accuracy (for the data curve, where the paired test needs it).
-fn curve_on_test<'a>(cx: &Ctx<'a>, anchor: &RunSummary, key: &'static str) -> Option<Curve<'a>> {
-    let mut c = curve(cx, anchor, key)?;
-    if c.points.iter().any(|(_, r)| r.test.is_none()) {
-        c.points.retain(|(_, r)| r.test.is_some());
-        if c.points.len() < 2 {
-            return None;
-        }
-    }
-    c.on_validation = false;
-    Some(c)
+/// The data curve judged on test accuracy (the paired test needs test predictions).
+struct TestCurve<'a> {
+    /// How the points were chosen ([`Curve::caveats`](crate::advise::evidence::Curve::caveats)).
+    caveats: String,
+    /// The curve's points with a test report, at least two.
+    points: Vec<(f64, Finished<'a>)>,
+}
+
+/// The curve of `key` through `anchor` on test accuracy, when at least two of its points
+/// have a test report.
+fn curve_on_test<'a>(
+    cx: &Ctx<'a>,
+    anchor: &RunSummary,
+    key: &'static str,
+) -> Option<TestCurve<'a>> {
+    let c = curve(cx, anchor, key)?;
+    let points: Vec<(f64, Finished)> = c
+        .points
+        .iter()
+        .filter_map(|&(v, r)| Some((v, Finished::of(r)?)))
+        .collect();
+    (points.len() >= 2).then(|| TestCurve {
+        caveats: c.caveats(),
+        points,
+    })
 }
 
 #[cfg(test)]

@@ -31,15 +31,14 @@ pub(crate) fn more_epochs(cx: &Ctx) -> Outcome {
     let mut lead: Option<(&RunSummary, f64)> = None;
     for r in cands {
         let p = &r.epochs;
-        if p.len() < 2 {
+        let [.., prev, last] = p.as_slice() else {
             reasons.push(format!(
                 "`{}` has {} validation(s), too few to see a trend",
                 r.id,
                 p.len()
             ));
             continue;
-        }
-        let (prev, last) = (&p[p.len() - 2], &p[p.len() - 1]);
+        };
         let drop = prev.val_loss - last.val_loss;
         // NaN losses count as not falling.
         let falling = drop > 0.0 && drop >= MIN_LOSS_DROP * prev.val_loss;
@@ -140,19 +139,17 @@ pub(crate) fn overfitting(cx: &Ctx) -> Outcome {
         return skip("no finished transformer run");
     };
     let p = &r.epochs;
-    if p.len() < 2 {
+    let lowest = p
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.val_loss.total_cmp(&b.1.val_loss));
+    let ([.., prev, last], Some((imin, min))) = (p.as_slice(), lowest) else {
         return skip(format!(
             "`{}` has {} validation(s), too few to see a trend",
             r.id,
             p.len()
         ));
-    }
-    let (imin, min) = p
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.val_loss.total_cmp(&b.1.val_loss))
-        .unwrap();
-    let last = p.last().unwrap();
+    };
     let rising = imin + 1 < p.len()
         && last.val_loss >= min.val_loss * (1.0 + MIN_LOSS_RISE)
         && last.train_loss < min.train_loss;
@@ -229,7 +226,7 @@ pub(crate) fn overfitting(cx: &Ctx) -> Outcome {
             pts(gap),
             pts(OVERFIT_GAP)
         ));
-        if !rising && last.val_loss < p[p.len() - 2].val_loss {
+        if !rising && last.val_loss < prev.val_loss {
             evidence.push(
                 "Validation loss is still falling, so this is no reason to train for fewer epochs."
                     .into(),

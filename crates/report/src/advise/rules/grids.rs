@@ -38,7 +38,7 @@ pub(crate) fn max_len_grid(cx: &Ctx, truncation_fired: bool) -> Outcome {
     let Some(c) = curve(cx, focus, "max_len") else {
         return skip("max_len was not varied among comparable transformer runs");
     };
-    let top = c.points.last().unwrap().0;
+    let (top, _) = c.last();
     let best = c.best(cx);
     if best + 1 == c.points.len() && truncation_fired {
         return skip(
@@ -83,8 +83,8 @@ fn grid_advice(
             c.key,
             fmt_value(bv),
             br.id,
-            fmt_value(c.points[0].0),
-            fmt_value(c.points[n - 1].0)
+            fmt_value(c.first().0),
+            fmt_value(c.last().0)
         ));
         return Outcome::Fired(vec![Item::Finding(Finding {
             check,

@@ -4,7 +4,7 @@
 
 use crate::runs::{Family, RunSummary};
 
-use crate::advise::context::Ctx;
+use crate::advise::context::{Ctx, Finished};
 use crate::advise::evidence::{completed_epochs, paired};
 use crate::advise::flags::flags_for;
 use crate::advise::format::{fmt_int, fmt_params, level_text, pct, pct1, pts, secs};
@@ -26,11 +26,12 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
             big.id
         ));
     };
-    let smaller: Vec<&RunSummary> = cx
+    let smaller: Vec<Finished> = cx
         .of_family(Family::Transformer)
         .into_iter()
-        .filter(|r| r.id != big.id && r.test.is_some())
+        .filter(|r| r.id != big.id)
         .filter(|r| size(r).is_some_and(|(s, u)| u == unit && s < big_size))
+        .filter_map(Finished::of)
         .collect();
     if smaller.is_empty() {
         return skip(format!(
@@ -39,13 +40,14 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
             describe_size(big)
         ));
     }
-    let Some(big_acc) = big.test_accuracy() else {
+    let Some(big_test) = big.test.as_ref() else {
         return skip(format!("`{}` has no test report", big.id));
     };
-    let mut tied: Vec<(&RunSummary, String)> = Vec::new();
+    let big_acc = big_test.accuracy;
+    let mut tied: Vec<(Finished, String)> = Vec::new();
     let mut reasons = Vec::new();
-    for s in smaller {
-        let s_acc = s.test_accuracy().unwrap();
+    for small in smaller {
+        let (s, s_acc) = (small.run, small.test.accuracy);
         match paired(big, s) {
             Ok(p) if p.a_better() => reasons.push(format!(
                 "`{}` ({}) is less accurate than `{}`: {}",
@@ -55,7 +57,7 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
                 p.text()
             )),
             Ok(p) => tied.push((
-                s,
+                small,
                 format!(
                     "`{}` − `{}` on test: {}; not significantly worse at α = {ALPHA}.",
                     s.id,
@@ -64,24 +66,20 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
                 ),
             )),
             Err(e) => {
-                let inside = big
-                    .test
-                    .as_ref()
-                    .filter(|t| t.ci.resamples > 0)
-                    .is_some_and(|t| s_acc >= t.ci.accuracy[0]);
-                let ci = big.test.as_ref().unwrap().ci.accuracy;
+                let inside = big_test.ci.resamples > 0 && s_acc >= big_test.ci.accuracy[0];
+                let ci = big_test.ci.accuracy;
                 let sentence = format!(
                     "`{}` test accuracy {} vs `{}` {} ({} CI {} to {}); no paired test ({e}).",
                     s.id,
                     pct(s_acc),
                     big.id,
                     pct(big_acc),
-                    level_text(big.test.as_ref().unwrap().ci.level),
+                    level_text(big_test.ci.level),
                     pct(ci[0]),
                     pct(ci[1])
                 );
                 if inside {
-                    tied.push((s, sentence));
+                    tied.push((small, sentence));
                 } else {
                     reasons.push(sentence);
                 }
@@ -89,16 +87,24 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
         }
     }
     // The cheapest tie: fewest seconds per epoch, then smallest.
-    let Some((s, test_sentence)) = tied.into_iter().min_by(|a, b| {
-        let ta = a.0.seconds_per_epoch.unwrap_or(f64::INFINITY);
-        let tb = b.0.seconds_per_epoch.unwrap_or(f64::INFINITY);
+    let cheapest = tied.into_iter().min_by(|(a, _), (b, _)| {
+        let ta = a.run.seconds_per_epoch.unwrap_or(f64::INFINITY);
+        let tb = b.run.seconds_per_epoch.unwrap_or(f64::INFINITY);
         ta.total_cmp(&tb).then_with(|| {
-            size(a.0)
+            size(a.run)
                 .map(|x| x.0)
                 .unwrap_or(f64::INFINITY)
-                .total_cmp(&size(b.0).map(|x| x.0).unwrap_or(f64::INFINITY))
+                .total_cmp(&size(b.run).map(|x| x.0).unwrap_or(f64::INFINITY))
         })
-    }) else {
+    });
+    let Some((
+        Finished {
+            run: s,
+            test: s_test,
+        },
+        test_sentence,
+    )) = cheapest
+    else {
         return skip(reasons.join("; "));
     };
     let mut evidence = vec![
@@ -106,7 +112,7 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
             "`{}`: {}, test accuracy {}; `{}`: {}, test accuracy {}.",
             s.id,
             describe_size(s),
-            pct(s.test_accuracy().unwrap()),
+            pct(s_test.accuracy),
             big.id,
             describe_size(big),
             pct(big_acc)
@@ -157,7 +163,7 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
             basis: Basis::Measured,
             how: format!(
                 "no accuracy difference beyond chance (measured {}); the gain is speed.",
-                pts(s.test_accuracy().unwrap() - big_acc)
+                pts(s_test.accuracy - big_acc)
             ),
         },
         cost_seconds,
@@ -182,18 +188,26 @@ fn describe_size(r: &RunSummary) -> String {
 }
 
 pub(crate) fn baseline_comparison(cx: &Ctx) -> Outcome {
-    let Some(t) = cx.focus.filter(|r| r.test.is_some()) else {
+    let Some(Finished {
+        run: t,
+        test: t_test,
+    }) = cx.focus.and_then(Finished::of)
+    else {
         return skip("no finished transformer run with a test report");
     };
-    let linear: Vec<&RunSummary> = cx
+    let linear: Vec<Finished> = cx
         .of_family(Family::Linear)
         .into_iter()
-        .filter(|r| r.test.is_some())
+        .filter_map(Finished::of)
         .collect();
-    let Some(l) = cx.pick(&linear) else {
+    let Some(Finished {
+        run: l,
+        test: l_test,
+    }) = cx.pick_finished(&linear)
+    else {
         return skip("no finished linear baseline with a test report to compare against");
     };
-    let (ta, la) = (t.test_accuracy().unwrap(), l.test_accuracy().unwrap());
+    let (ta, la) = (t_test.accuracy, l_test.accuracy);
     let mut evidence = vec![format!(
         "Best transformer `{}` ({}): test accuracy {}; best linear baseline `{}` ({}): {}.",
         t.id,
@@ -216,8 +230,7 @@ pub(crate) fn baseline_comparison(cx: &Ctx) -> Outcome {
             }
         }
         Err(e) => {
-            let ci_t = t.test.as_ref().unwrap().ci.accuracy;
-            let ci_l = l.test.as_ref().unwrap().ci.accuracy;
+            let (ci_t, ci_l) = (t_test.ci.accuracy, l_test.ci.accuracy);
             evidence.push(format!(
                 "No paired test ({e}); comparing bootstrap CIs instead (less sensitive): transformer {} to {}, baseline {} to {}.",
                 pct(ci_t[0]),

@@ -11,7 +11,7 @@ pub(crate) fn near_tie(cx: &Ctx, already: &[String]) -> Outcome {
     let Some(sel) = cx.selection.as_ref() else {
         return skip("no selection: no finished run has a validation score");
     };
-    let Some(best) = cx.run(&sel.best) else {
+    let (Some(best), Some(top)) = (cx.run(&sel.best), sel.ranking.first()) else {
         return skip("the selected run is not among the finished runs");
     };
     let ties: Vec<_> = sel.near_ties().collect();
@@ -55,7 +55,7 @@ pub(crate) fn near_tie(cx: &Ctx, already: &[String]) -> Outcome {
         "`{}` is best by {} ({}); `{}` scores {}, a gap of {}{}.",
         best.id,
         sel.rule.describe(),
-        score_text(sel.rule, sel.ranking[0].score),
+        score_text(sel.rule, top.score),
         r.id,
         score_text(sel.rule, tie.score),
         gap_text,

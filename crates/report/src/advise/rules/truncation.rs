@@ -21,10 +21,9 @@ pub(crate) fn truncation(cx: &Ctx) -> Outcome {
             .copied()
             .find(|r| r.truncation.is_some())
     });
-    let Some(r) = target else {
+    let Some((r, t)) = target.and_then(|r| Some((r, r.truncation.as_ref()?))) else {
         return skip("no transformer run recorded token lengths (metrics.json data.token_lengths)");
     };
-    let t = r.truncation.as_ref().unwrap();
     if t.truncated_share < MIN_TRUNCATED_SHARE {
         return skip(format!(
             "`{}`: only {} of {} sampled training texts are longer than max_len {} (threshold {})",
@@ -56,8 +55,7 @@ pub(crate) fn truncation(cx: &Ctx) -> Outcome {
     let mut longer_helped = true;
     if let Some(c) = curve(cx, r, "max_len") {
         evidence.push(c.describe(cx, fmt_int));
-        let n = c.points.len();
-        let (lo, hi) = (c.points[n - 2], c.points[n - 1]);
+        let [lo, hi] = c.last_step();
         let gain = c.metric(cx, hi.1) - c.metric(cx, lo.1);
         longer_helped = gain > 0.0;
         measured = Some((
