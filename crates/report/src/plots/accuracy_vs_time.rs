@@ -8,14 +8,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::error::Result;
 use crate::runs::{Family, RunSet, RunSummary};
 use crate::select::Rule;
-use crate::table::fmt_number;
 
-use super::axis::{clean_sig, log_ticks, min_max, Axis, Ticked};
+use super::axis::{log_ticks, min_max, value_label, Axis, Ticked};
 use super::data::{best_of, score_label};
 use super::labels::{place_labels, Bounds};
-use super::legend::{draw_legend, draw_marker, LegendItem, Marker};
-use super::style::{font, render, shorten, BLUE, DESC_SIZE, GREY, LABEL_SIZE, ORANGE, TITLE_SIZE};
+use super::legend::{draw_head, draw_marker, LegendItem, Marker};
+use super::style::{font, render, shorten, AxisFonts, FaintGrid, BLUE, GREY, LABEL_SIZE, ORANGE};
 use super::Plot;
+
 /// Training seconds per epoch, or the whole fit for linear models.
 fn epoch_seconds(r: &RunSummary) -> Option<f64> {
     match r.family {
@@ -85,12 +85,6 @@ pub fn accuracy_vs_time(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
     let (w, h) = (880u32, 520u32);
     let has_linear = points.iter().any(|p| p.0.family == Family::Linear);
     let svg = render("accuracy vs time", w, h, &title, |root| {
-        let (head, body) = root.split_vertically(78);
-        head.draw(&Text::new(
-            title.clone(),
-            (w as i32 / 2, 8),
-            font(TITLE_SIZE).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
         let mut items = vec![LegendItem {
             label: "transformer (s per epoch)".into(),
             color: BLUE,
@@ -105,17 +99,14 @@ pub fn accuracy_vs_time(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
                 dashed: false,
             });
         }
-        draw_legend(&head, &items, 56)?;
+        let body = draw_head(root, 78, &title, &items, 56)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
             .margin_right(24)
             .x_label_area_size(54)
             .y_label_area_size(72)
             .build_cartesian_2d(x.clone(), acc.range())?;
-        let fx = |v: &f64| {
-            let s = if log_x { 10f64.powf(*v) } else { *v };
-            fmt_number(clean_sig(s))
-        };
+        let fx = |v: &f64| value_label(*v, log_x);
         let fa = |v: &f64| acc.label(*v);
         chart
             .configure_mesh()
@@ -127,10 +118,8 @@ pub fn accuracy_vs_time(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
             .y_desc("test accuracy")
             .x_label_formatter(&fx)
             .y_label_formatter(&fa)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(DESC_SIZE))
-            .bold_line_style(BLACK.mix(0.08))
-            .light_line_style(TRANSPARENT)
+            .our_fonts()
+            .faint_grid()
             .draw()?;
         // Whiskers and markers first; their pixel boxes are obstacles for the labels.
         let mut obstacles: Vec<Bounds> = Vec::new();

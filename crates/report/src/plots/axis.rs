@@ -4,6 +4,8 @@
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 
+use crate::table::fmt_number;
+
 /// A value axis: its range and tick marks.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Axis {
@@ -192,6 +194,22 @@ pub(super) fn clean_sig(x: f64) -> f64 {
     let e = x.abs().log10().floor() as i32;
     let f = 10f64.powi(5 - e);
     (x * f).round() / f
+}
+
+/// The label of category `v` on an axis that draws category 0 at the top.
+pub(super) fn top_down_label(labels: &[String], v: f64) -> String {
+    let i = labels.len() as i64 - 1 - v.floor() as i64;
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| labels.get(i))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A tick label of an axis in the value itself (`log`: the axis is in log10 of it).
+pub(super) fn value_label(v: f64, log: bool) -> String {
+    let x = if log { 10f64.powf(v) } else { v };
+    fmt_number(clean_sig(x))
 }
 
 #[cfg(test)]

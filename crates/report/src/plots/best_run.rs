@@ -6,12 +6,13 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::error::Result;
 use crate::runs::RunSummary;
 
-use super::axis::{Axis, Ticked};
+use super::axis::{top_down_label, Axis, Ticked};
 use super::style::{
-    centered, font, ink_on, ramp, render, shorten, shorten_middle, text_width, BLUE, BLUES,
-    DESC_SIZE, FONT, INK, LABEL_SIZE, TITLE_SIZE,
+    centered, draw_cell, font, ink_on, ramp, render, shorten, shorten_middle, text_width,
+    AxisFonts, FaintGrid, BLUE, BLUES, FONT, INK, LABEL_SIZE, TITLE_SIZE,
 };
 use super::Plot;
+
 /// Horizontal bars of the test F1 of each class of `run`.
 pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
     let Some(t) = run.test.as_ref().filter(|t| !t.per_class.is_empty()) else {
@@ -43,14 +44,7 @@ pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
             .y_label_area_size(label_w)
             .build_cartesian_2d(x.range(), Ticked::categories(k))?;
         // Class 0 at the top.
-        let fy = |v: &f64| {
-            let i = k as i64 - 1 - v.floor() as i64;
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| labels.get(i))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let fy = |v: &f64| top_down_label(&labels, *v);
         let fx = |v: &f64| x.label(*v);
         chart
             .configure_mesh()
@@ -58,10 +52,8 @@ pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
             .x_desc("F1 (test)")
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(DESC_SIZE))
-            .bold_line_style(BLACK.mix(0.08))
-            .light_line_style(TRANSPARENT)
+            .our_fonts()
+            .faint_grid()
             .draw()?;
         for (i, c) in t.per_class.iter().enumerate() {
             let y = (k - 1 - i) as f64;
@@ -146,14 +138,7 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
                 labels.get(v.floor() as usize).cloned().unwrap_or_default()
             }
         };
-        let fy = |v: &f64| {
-            let i = k as i64 - 1 - v.floor() as i64;
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| labels.get(i))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let fy = |v: &f64| top_down_label(&labels, *v);
         chart
             .configure_mesh()
             .disable_mesh()
@@ -161,8 +146,7 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
             .y_desc("gold class")
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(DESC_SIZE))
+            .our_fonts()
             .draw()?;
         if rotate {
             for (i, l) in labels.iter().enumerate() {
@@ -182,14 +166,8 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
                 let count = cm.counts[gold].get(pred).copied().unwrap_or(0);
                 let (x0, y0) = (pred as f64, (k - 1 - gold) as f64);
                 let fill = ramp(&BLUES, share);
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y0), (x0 + 1.0, y0 + 1.0)],
-                    fill.filled(),
-                )))?;
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y0), (x0 + 1.0, y0 + 1.0)],
-                    RGBColor(210, 210, 210).stroke_width(1),
-                )))?;
+                let outline = RGBColor(210, 210, 210).stroke_width(1);
+                draw_cell(&mut chart, (x0, y0), fill, outline)?;
                 if !show_text || count == 0 {
                     continue;
                 }

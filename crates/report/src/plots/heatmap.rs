@@ -10,9 +10,10 @@ use crate::table::{fmt_number, fmt_sci};
 use super::axis::Ticked;
 use super::data::{best_of, distinct, other_varied, score_label, shown_score};
 use super::style::{
-    centered, font, ink_on, ramp, render, DESC_SIZE, GREY, LABEL_SIZE, TITLE_SIZE, VIRIDIS,
+    centered, draw_cell, font, ink_on, ramp, render, AxisFonts, GREY, TITLE_SIZE, VIRIDIS,
 };
 use super::Plot;
+
 /// The selection score of transformer runs on the max_len × lr grid, when both vary.
 pub fn heatmap(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Result<Option<Plot>> {
     let runs: Vec<&RunSummary> = set
@@ -111,8 +112,7 @@ pub fn heatmap(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Resul
             .y_desc("max_len (tokens)")
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(DESC_SIZE))
+            .our_fonts()
             .draw()?;
         for (j, row) in cells.iter().enumerate() {
             for (i, c) in row.iter().enumerate() {
@@ -121,14 +121,7 @@ pub fn heatmap(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Resul
                     Some(s) => ramp(&VIRIDIS, norm(s)),
                     None => RGBColor(235, 235, 235),
                 };
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y0), (x0 + 1.0, y0 + 1.0)],
-                    fill.filled(),
-                )))?;
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y0), (x0 + 1.0, y0 + 1.0)],
-                    WHITE.stroke_width(2),
-                )))?;
+                draw_cell(&mut chart, (x0, y0), fill, WHITE.stroke_width(2))?;
                 let ink = ink_on(fill);
                 let (text, sub) = match c.score {
                     Some(s) => {

@@ -2,19 +2,19 @@
 //! one small panel per transformer run.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::Result;
 use crate::runs::{Family, RunSet, RunStatus, RunSummary};
 use crate::select::Selection;
 
 use super::axis::{min_max, Axis};
-use super::legend::{draw_legend, LegendItem, Marker};
+use super::legend::{draw_head, LegendItem, Marker};
 use super::style::{
-    font, render, shorten, Area, Fallible, BLUE, DESC_SIZE, GREEN, INK, LABEL_SIZE,
-    PANEL_TITLE_SIZE, TITLE_SIZE, VERMILLION,
+    font, render, shorten, Area, AxisFonts, FaintGrid, Fallible, BLUE, GREEN, INK,
+    PANEL_TITLE_SIZE, VERMILLION,
 };
 use super::Plot;
+
 struct Curve<'a> {
     run: &'a RunSummary,
     xs: Vec<f64>,
@@ -85,14 +85,10 @@ pub fn learning_curves(set: &RunSet, selection: Option<&Selection>) -> Result<Op
     let title = "Learning curves".to_string();
     let x_desc = if by_epoch { "epoch" } else { "step" };
     let svg = render("learning curves", w, h, &title, |root| {
-        let (head, body) = root.split_vertically(title_h + legend_h);
-        head.draw(&Text::new(
-            title.clone(),
-            (w as i32 / 2, 8),
-            font(TITLE_SIZE).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-        draw_legend(
-            &head,
+        let body = draw_head(
+            root,
+            title_h + legend_h,
+            &title,
             &[
                 LegendItem {
                     label: "train loss".into(),
@@ -184,17 +180,14 @@ fn panel(
         .y_desc("loss")
         .x_label_formatter(&fx)
         .y_label_formatter(&fl)
-        .label_style(font(LABEL_SIZE))
-        .axis_desc_style(font(DESC_SIZE))
-        .bold_line_style(BLACK.mix(0.08))
-        .light_line_style(TRANSPARENT)
+        .our_fonts()
+        .faint_grid()
         .draw()?;
     chart
         .configure_secondary_axes()
         .y_desc("val accuracy")
         .y_label_formatter(&fa)
-        .label_style(font(LABEL_SIZE))
-        .axis_desc_style(font(DESC_SIZE))
+        .our_fonts()
         .draw()?;
     let pts = &c.run.epochs;
     let line = |f: fn(&crate::runs::EpochPoint) -> f64| -> Vec<(f64, f64)> {

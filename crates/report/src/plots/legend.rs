@@ -4,7 +4,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{font, text_width, Area, Fallible, LABEL_SIZE};
+use super::style::{font, text_width, Area, Fallible, LABEL_SIZE, TITLE_SIZE};
 
 pub(super) struct LegendItem {
     pub(super) label: String,
@@ -83,4 +83,23 @@ pub(super) fn draw_legend(area: &Area, items: &[LegendItem], y: i32) -> Fallible
         x += width + GAP;
     }
     Ok(())
+}
+
+/// Draws a chart's head into the top `head_h` pixels of `root`: `title` centred at the
+/// top, the legend of `items` at height `legend_y`. Returns the area below, for the chart.
+pub(super) fn draw_head<'a>(
+    root: &Area<'a>,
+    head_h: u32,
+    title: &str,
+    items: &[LegendItem],
+    legend_y: i32,
+) -> Fallible<Area<'a>> {
+    let (head, body) = root.split_vertically(head_h);
+    head.draw(&Text::new(
+        title.to_string(),
+        (root.dim_in_pixel().0 as i32 / 2, 8),
+        font(TITLE_SIZE).pos(Pos::new(HPos::Center, VPos::Top)),
+    ))?;
+    draw_legend(&head, items, legend_y)?;
+    Ok(body)
 }

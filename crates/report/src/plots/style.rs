@@ -1,11 +1,15 @@
 //! The charts' look and canvas: fonts, colours, text width estimates and shortening,
 //! colour ramps, and [`render`], which draws onto an SVG canvas.
 
+use plotters::chart::{MeshStyle, SecondaryMeshStyle};
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{ReportError, Result};
+
+use super::axis::Ticked;
 
 pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub(super) type Fallible<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -160,4 +164,63 @@ pub(super) fn ink_on(c: RGBColor) -> RGBColor {
     } else {
         WHITE
     }
+}
+
+/// The axes' look every chart shares: our fonts for tick labels and axis titles.
+pub(super) trait AxisFonts {
+    fn our_fonts(&mut self) -> &mut Self;
+}
+
+impl<X, Y, XT, YT, DB> AxisFonts for MeshStyle<'_, '_, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    fn our_fonts(&mut self) -> &mut Self {
+        self.label_style(font(LABEL_SIZE))
+            .axis_desc_style(font(DESC_SIZE))
+    }
+}
+
+impl<X, Y, XT, YT, DB> AxisFonts for SecondaryMeshStyle<'_, '_, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    fn our_fonts(&mut self) -> &mut Self {
+        self.label_style(font(LABEL_SIZE))
+            .axis_desc_style(font(DESC_SIZE))
+    }
+}
+
+/// The grid of the charts with value axes: faint lines at the ticks, none between.
+pub(super) trait FaintGrid {
+    fn faint_grid(&mut self) -> &mut Self;
+}
+
+impl<X, Y, XT, YT, DB> FaintGrid for MeshStyle<'_, '_, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    fn faint_grid(&mut self) -> &mut Self {
+        self.bold_line_style(BLACK.mix(0.08))
+            .light_line_style(TRANSPARENT)
+    }
+}
+
+/// Fills the unit cell at `(x0, y0)` of a category × category chart, then outlines it.
+pub(super) fn draw_cell(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Ticked, Ticked>>,
+    (x0, y0): (f64, f64),
+    fill: RGBColor,
+    outline: ShapeStyle,
+) -> Fallible {
+    let cell = [(x0, y0), (x0 + 1.0, y0 + 1.0)];
+    chart.draw_series(std::iter::once(Rectangle::new(cell, fill.filled())))?;
+    chart.draw_series(std::iter::once(Rectangle::new(cell, outline)))?;
+    Ok(())
 }

@@ -1,18 +1,17 @@
 //! (c) Validation and test accuracy, and the run time, against the training fraction.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::Result;
 use crate::runs::{RunSet, RunSummary};
 use crate::select::Rule;
-use crate::table::fmt_number;
 
-use super::axis::{clean_sig, min_max, Axis, Ticked};
+use super::axis::{min_max, value_label, Axis, Ticked};
 use super::data::{best_of, distinct, other_varied, score_label};
-use super::legend::{draw_legend, LegendItem, Marker};
-use super::style::{font, render, BLUE, DESC_SIZE, GREY, LABEL_SIZE, TITLE_SIZE, VERMILLION};
+use super::legend::{draw_head, LegendItem, Marker};
+use super::style::{render, AxisFonts, FaintGrid, BLUE, GREY, VERMILLION};
 use super::Plot;
+
 /// Validation and test accuracy (with its interval) against `train_fraction`, with the
 /// run time on the right axis, when the fraction varies.
 pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
@@ -88,12 +87,6 @@ pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
     let title = "Accuracy and time vs training fraction".to_string();
     let (w, h) = (860u32, 500u32);
     let svg = render("train fraction", w, h, &title, |root| {
-        let (head, body) = root.split_vertically(78);
-        head.draw(&Text::new(
-            title.clone(),
-            (w as i32 / 2, 8),
-            font(TITLE_SIZE).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
         let mut items = vec![
             LegendItem {
                 label: "val accuracy".into(),
@@ -116,7 +109,7 @@ pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
                 dashed: true,
             });
         }
-        draw_legend(&head, &items, 56)?;
+        let body = draw_head(root, 78, &title, &items, 56)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(54)
@@ -124,10 +117,7 @@ pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
             .right_y_label_area_size(if pts_time.is_empty() { 10 } else { 76 })
             .build_cartesian_2d(x.clone(), acc.range())?
             .set_secondary_coord(x.clone(), time.range());
-        let fx = |v: &f64| {
-            let f = if log_x { 10f64.powf(*v) } else { *v };
-            fmt_number(clean_sig(f))
-        };
+        let fx = |v: &f64| value_label(*v, log_x);
         let fa = |v: &f64| acc.label(*v);
         let ft = |v: &f64| time.label(*v);
         chart
@@ -140,18 +130,15 @@ pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
             .y_desc("accuracy")
             .x_label_formatter(&fx)
             .y_label_formatter(&fa)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(DESC_SIZE))
-            .bold_line_style(BLACK.mix(0.08))
-            .light_line_style(TRANSPARENT)
+            .our_fonts()
+            .faint_grid()
             .draw()?;
         if !pts_time.is_empty() {
             chart
                 .configure_secondary_axes()
                 .y_desc(time_desc)
                 .y_label_formatter(&ft)
-                .label_style(font(LABEL_SIZE))
-                .axis_desc_style(font(DESC_SIZE))
+                .our_fonts()
                 .draw()?;
             chart.draw_secondary_series(DashedLineSeries::new(
                 pts_time.clone(),
