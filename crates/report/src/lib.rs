@@ -2,9 +2,16 @@
 //! selection read and write.
 //!
 //! * [`runs`] reads run folders and sweep folders back into [`RunSummary`] values.
-//! * [`select`] picks the best run by a declared [`Rule`] and flags near ties.
+//! * [`select`](mod@select) picks the best run by a declared [`Rule`] and flags near ties.
+//! * [`table`] is the results table (CSV and JSON) and the number formats the reports share.
+//! * [`plots`] draws the charts as SVG.
+//! * [`html`] and [`markdown`] write the report page and the Markdown report, both from
+//!   one document model of the report's content (`document.rs`), so neither renderer
+//!   depends on the other; [`write`](mod@write) writes every report file of a run set.
+//! * [`advise`](mod@advise) is the improvement advisor.
 
 pub mod advise;
+mod document;
 pub mod error;
 pub mod html;
 pub mod markdown;
@@ -12,6 +19,7 @@ pub mod plots;
 pub mod runs;
 pub mod select;
 pub mod table;
+pub mod write;
 
 pub use advise::{
     advise, Advice, Basis, BestRun, Check, Finding, Impact, LookedAt, NotFired, Recommendation,
@@ -21,8 +29,8 @@ pub use runs::{
     collect, load_summary, EpochPoint, Family, RunSet, RunStatus, RunSummary, TruncationInfo,
     RUNS_DIR, RUN_FILE, SWEEP_FILE,
 };
-pub use select::{select, Ranked, Rule, Selection};
+pub use select::{report_rule, select, Ranked, Rule, Selection};
 
-pub use html::{report_rule, write_report, WrittenReport};
 pub use plots::Plot;
 pub use table::{ResultRow, ResultsTable};
+pub use write::{write_report, WrittenReport};

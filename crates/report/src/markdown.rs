@@ -1,21 +1,18 @@
-//! The Markdown report: the same content as the HTML page, with tables in GitHub pipe
-//! syntax and charts as links to `plots/<name>.svg`.
+//! The Markdown report: the same content as the HTML page, written from the same document
+//! model (`document.rs`), with tables in GitHub pipe syntax and charts as links to
+//! `plots/<name>.svg`.
 
-use crate::html::report_rule;
-use crate::html::{advice_headings, meta_line, report_title, selection_facts, tie_verdict};
+use crate::document::{
+    plot_rule, BestRunPart, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE, NO_SELECTION,
+};
 use crate::plots::{self, Plot};
-use crate::runs::{RunSet, RunStatus, RunSummary};
-use crate::select::{Rule, Selection};
-use crate::table::{fmt_interval, fmt_p, ResultsTable};
+use crate::runs::RunSet;
+use crate::select::Selection;
 
 /// The report of `set` as Markdown (see [`crate::html::render`]). Charts are referenced
 /// as `plots/<name>.svg`, next to where [`crate::write_report`] writes `report.md`.
 pub fn render(set: &RunSet, selection: Option<&Selection>, advice_md: Option<&str>) -> String {
-    let rule = selection
-        .map(|s| s.rule)
-        .or_else(|| report_rule(set, None).ok())
-        .unwrap_or_default();
-    let plots = plots::build(set, selection, rule).unwrap_or_default();
+    let plots = plots::build(set, selection, plot_rule(set, selection)).unwrap_or_default();
     render_with_plots(set, selection, advice_md, &plots)
 }
 
@@ -26,261 +23,93 @@ pub fn render_with_plots(
     advice_md: Option<&str>,
     plots: &[Plot],
 ) -> String {
-    let table = ResultsTable::new(set, selection);
+    let doc = ReportDoc::new(set, selection, advice_md, plots);
     let mut m = String::with_capacity(16 * 1024);
-    m.push_str(&format!("# {}\n\n", text(&report_title(set))));
-    m.push_str(&format!("{}\n\n", text(&meta_line(set))));
+    m.push_str(&format!("# {}\n\n", text(&doc.title)));
+    m.push_str(&format!("{}\n\n", text(&doc.meta)));
 
-    // Selection.
     m.push_str("## Selection\n\n");
-    match selection {
-        None => m.push_str(
-            "No finished run has a score under the selection rule, so no run was selected.\n\n",
-        ),
-        Some(sel) => selection_md(&mut m, set, sel),
+    match &doc.selection {
+        None => m.push_str(&format!("{NO_SELECTION}\n\n")),
+        Some(sel) => selection_md(&mut m, sel),
     }
 
-    // Results table.
-    m.push_str("## Results\n\n");
-    m.push_str(
-        "One row per run in plan order. ★ best run, ≈ near tie of the best (within its \
-         validation half-width). Test accuracy with its bootstrap 95 % interval. The same \
-         table is in `results.csv` and `results.json`.\n\n",
-    );
-    let header = table.display_header();
-    let numeric = table.display_numeric();
-    pipe_row(&mut m, header.iter().map(|h| text(h)));
-    m.push('|');
-    for &n in &numeric {
-        m.push_str(if n { " ---: |" } else { " --- |" });
-    }
-    m.push('\n');
-    for row in &table.rows {
-        let cells = table.display_row(row);
-        pipe_row(
-            &mut m,
-            cells.iter().enumerate().map(|(i, c)| match i {
-                1 if c != "–" => code(c),
-                _ if row.selected && i > 0 && c != "–" => format!("**{}**", text(c)),
-                _ => text(c),
-            }),
-        );
-    }
-    m.push('\n');
-    let failed: Vec<&RunSummary> = set
-        .runs
-        .iter()
-        .filter(|r| matches!(r.status, RunStatus::Failed { .. }))
-        .collect();
-    if !failed.is_empty() {
-        m.push_str("Failed runs:\n\n");
-        for r in failed {
-            if let RunStatus::Failed { error } = &r.status {
-                m.push_str(&format!("- {}: {}\n", code(&r.id), text(error)));
-            }
-        }
-        m.push('\n');
-    }
-    let pending = set
-        .runs
-        .iter()
-        .filter(|r| r.status == RunStatus::Pending)
-        .count();
-    if pending > 0 {
-        m.push_str(&format!(
-            "{pending} run{} not finished yet (pending).\n\n",
-            if pending == 1 { " is" } else { "s are" }
-        ));
-    }
+    results_md(&mut m, &doc.results);
 
-    // Charts.
-    let general: Vec<&Plot> = plots
-        .iter()
-        .filter(|p| !matches!(p.name, "per_class_f1" | "confusion"))
-        .collect();
-    if !general.is_empty() {
+    if !doc.plots.is_empty() {
         m.push_str("## Plots\n\n");
-        for p in general {
+        for p in &doc.plots {
             figure(&mut m, p);
         }
     }
 
-    // Best run.
-    if let Some(b) = plots::best_run(set, selection) {
-        if let Some(t) = &b.test {
-            m.push_str(&format!("## Best run: {}\n\n", text(&b.id)));
-            m.push_str(&format!(
-                "{} · test accuracy {:.3} (95 % CI {}) · macro F1 {:.3} · weighted F1 {:.3} · \
-                 log loss {:.3} · {} test rows\n\n",
-                text(&b.model),
-                t.accuracy,
-                fmt_interval(t.ci.accuracy),
-                t.macro_f1,
-                t.weighted_f1,
-                t.log_loss,
-                t.n
-            ));
-            if let Some(tr) = &b.truncation {
-                m.push_str(&format!(
-                    "max_len {} cuts {:.1} % of the training texts (sample of {}; token \
-                     lengths: median {}, 90th percentile {}, max {}).\n\n",
-                    tr.max_len,
-                    tr.truncated_share * 100.0,
-                    tr.sampled,
-                    tr.p50,
-                    tr.p90,
-                    tr.max
-                ));
-            }
-            m.push_str("### Per-class metrics\n\n");
-            m.push_str("| class | precision | recall | F1 | support | predicted |\n");
-            m.push_str("| --- | ---: | ---: | ---: | ---: | ---: |\n");
-            for c in &t.per_class {
-                m.push_str(&format!(
-                    "| {} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
-                    text(&c.label),
-                    c.precision,
-                    c.recall,
-                    c.f1,
-                    c.support,
-                    c.predicted
-                ));
-            }
-            m.push('\n');
-            if let Some(p) = plots.iter().find(|p| p.name == "per_class_f1") {
-                figure(&mut m, p);
-            }
-            let cm = &t.confusion;
-            if !cm.labels.is_empty() && cm.counts.len() == cm.labels.len() {
-                m.push_str("### Confusion matrix\n\n");
-                m.push_str(
-                    "Rows: gold class; columns: predicted class; count and share of the row.\n\n",
-                );
-                pipe_row(
-                    &mut m,
-                    std::iter::once("gold \\\\ predicted".to_string())
-                        .chain(cm.labels.iter().map(|l| text(l))),
-                );
-                m.push_str("| --- |");
-                m.push_str(&" ---: |".repeat(cm.labels.len()));
-                m.push('\n');
-                for (i, l) in cm.labels.iter().enumerate() {
-                    let cells = (0..cm.labels.len()).map(|j| {
-                        let count = cm.counts[i].get(j).copied().unwrap_or(0);
-                        let share = cm
-                            .row_normalized
-                            .get(i)
-                            .and_then(|r| r.get(j))
-                            .copied()
-                            .unwrap_or(0.0);
-                        let cell = format!("{count} ({:.1} %)", share * 100.0);
-                        if i == j {
-                            format!("**{cell}**")
-                        } else {
-                            cell
-                        }
-                    });
-                    pipe_row(
-                        &mut m,
-                        std::iter::once(format!("**{}**", text(l))).chain(cells),
-                    );
-                }
-                m.push('\n');
-            }
-            if let Some(p) = plots.iter().find(|p| p.name == "confusion") {
-                figure(&mut m, p);
-            }
-        }
+    if let Some(b) = &doc.best {
+        best_run_md(&mut m, b);
     }
 
     // Advice, as given (headings shifted below the page title).
-    if let Some(a) = advice_md.filter(|a| !a.trim().is_empty()) {
-        let (own_heading, shift) = advice_headings(a);
-        if own_heading {
+    if let Some(a) = &doc.advice {
+        if a.own_heading {
             m.push_str("## Advice\n\n");
         }
-        m.push_str(&shift_headings(a, shift));
+        m.push_str(&shift_headings(a.markdown, a.shift));
         if !m.ends_with('\n') {
             m.push('\n');
         }
         m.push('\n');
     }
     m.push_str(&format!(
-        "---\n\nMade by textclf from `{}`.\n",
-        set.dir.display()
+        "---\n\nMade by textclf from {}.\n",
+        code(&doc.source)
     ));
     m
 }
 
-fn selection_md(m: &mut String, set: &RunSet, sel: &Selection) {
+fn selection_md(m: &mut String, sel: &SelectionPart) {
     m.push_str(&format!(
         "Rule: **{}** (`{}`){}.\n\n",
         sel.rule.describe(),
         sel.rule.name(),
-        if sel.rule == Rule::ValLoss {
+        if sel.scores_are_losses() {
             "; scores are losses, lower is better"
         } else {
             ", higher is better"
         }
     ));
-    if let Some(f) = selection_facts(set, sel) {
+    if let Some(b) = &sel.best {
         m.push_str(&format!(
             "**★ Best run: {}** ({}{})  \nScore: {}",
-            code(&f.best.id),
-            text(&f.best.model),
-            if f.settings.is_empty() {
+            code(&b.run.id),
+            text(&b.run.model),
+            if b.settings.is_empty() {
                 String::new()
             } else {
-                format!("; {}", text(&f.settings))
+                format!("; {}", text(&b.settings))
             },
-            text(&f.score_text)
+            text(&b.score)
         ));
-        if let Some(t) = &f.best.test {
-            m.push_str(&format!(
-                "  \nTest accuracy {:.3} (95 % CI {}), test macro F1 {:.3} (95 % CI {}), {} \
-                 test rows.",
-                t.accuracy,
-                fmt_interval(t.ci.accuracy),
-                t.macro_f1,
-                fmt_interval(t.ci.macro_f1),
-                t.n
-            ));
+        if let Some(t) = &b.test {
+            m.push_str(&format!("  \n{t}"));
         }
         m.push_str("\n\n");
     }
-    let ties: Vec<_> = sel.near_ties().collect();
-    if ties.is_empty() {
-        m.push_str(&format!(
-            "No other run is within {} of the best score: the choice is clear on validation.\n\n",
-            sel.half_width
-                .map_or("a tie".to_string(), |hw| format!("the half-width {hw:.3}"))
-        ));
-    } else {
-        m.push_str(&format!(
-            "{} run{} {} not distinguishable from the best on validation (gap within the best \
-             run's 95 % half-width{}). The test comparison is paired on the same test rows \
-             (McNemar's test).\n\n",
-            ties.len(),
-            if ties.len() == 1 { "" } else { "s" },
-            if ties.len() == 1 { "is" } else { "are" },
-            sel.half_width
-                .map_or(String::new(), |hw| format!(" of {hw:.3}"))
-        ));
+    m.push_str(&format!("{}\n\n", sel.ties_sentence));
+    if !sel.ties.is_empty() {
         m.push_str(
             "| run | score | gap to best | half-width | test acc − best | McNemar p | reading |\n",
         );
         m.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
-        for t in ties {
+        for t in &sel.ties {
             pipe_row(
                 m,
                 [
-                    code(&t.id),
-                    format!("{:.3}", t.score),
-                    format!("{:.4}", t.gap),
-                    sel.half_width.map_or("–".into(), |hw| format!("{hw:.4}")),
-                    t.test_diff.map_or("–".into(), |d| format!("{d:+.4}")),
-                    t.mcnemar_p.map_or("–".into(), fmt_p),
-                    tie_verdict(t.mcnemar_p).to_string(),
+                    code(t.id),
+                    t.score.clone(),
+                    t.gap.clone(),
+                    t.half_width.clone(),
+                    t.test_diff.clone(),
+                    t.mcnemar_p.clone(),
+                    t.reading.to_string(),
                 ]
                 .into_iter(),
             );
@@ -296,6 +125,90 @@ fn selection_md(m: &mut String, set: &RunSet, sel: &Selection) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+}
+
+fn results_md(m: &mut String, results: &ResultsPart) {
+    let table = &results.table;
+    m.push_str("## Results\n\n");
+    m.push_str(&format!("{}\n\n", ResultsPart::note(|f| format!("`{f}`"))));
+    let header = table.display_header();
+    let numeric = table.display_numeric();
+    pipe_row(m, header.iter().map(|h| text(h)));
+    m.push('|');
+    for &n in &numeric {
+        m.push_str(if n { " ---: |" } else { " --- |" });
+    }
+    m.push('\n');
+    for row in &table.rows {
+        let cells = table.display_row(row);
+        pipe_row(
+            m,
+            cells.iter().enumerate().map(|(i, c)| match i {
+                1 if c != "–" => code(c),
+                _ if row.selected && i > 0 && c != "–" => format!("**{}**", text(c)),
+                _ => text(c),
+            }),
+        );
+    }
+    m.push('\n');
+    if !results.failed.is_empty() {
+        m.push_str("Failed runs:\n\n");
+        for (id, error) in &results.failed {
+            m.push_str(&format!("- {}: {}\n", code(id), text(error)));
+        }
+        m.push('\n');
+    }
+    if let Some(p) = &results.pending {
+        m.push_str(&format!("{p}\n\n"));
+    }
+}
+
+fn best_run_md(m: &mut String, b: &BestRunPart) {
+    m.push_str(&format!("## Best run: {}\n\n", text(&b.run.id)));
+    m.push_str(&format!("{}{}\n\n", text(&b.run.model), b.metrics));
+    if let Some(tr) = &b.truncation {
+        m.push_str(&format!("{tr}\n\n"));
+    }
+    m.push_str("### Per-class metrics\n\n");
+    m.push_str("| class | precision | recall | F1 | support | predicted |\n");
+    m.push_str("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    for c in &b.per_class {
+        pipe_row(
+            m,
+            std::iter::once(text(c.label)).chain(c.cells.iter().cloned()),
+        );
+    }
+    m.push('\n');
+    if let Some(p) = b.per_class_plot {
+        figure(m, p);
+    }
+    if let Some(cm) = &b.confusion {
+        m.push_str("### Confusion matrix\n\n");
+        m.push_str(&format!("{CONFUSION_NOTE}\n\n"));
+        pipe_row(
+            m,
+            std::iter::once("gold \\\\ predicted".to_string())
+                .chain(cm.labels.iter().map(|l| text(l))),
+        );
+        m.push_str("| --- |");
+        m.push_str(&" ---: |".repeat(cm.labels.len()));
+        m.push('\n');
+        for (l, row) in cm.labels.iter().zip(&cm.rows) {
+            let cells = row.iter().map(|c| {
+                let cell = format!("{} ({} %)", c.count, c.share);
+                if c.diag {
+                    format!("**{cell}**")
+                } else {
+                    cell
+                }
+            });
+            pipe_row(m, std::iter::once(format!("**{}**", text(l))).chain(cells));
+        }
+        m.push('\n');
+    }
+    if let Some(p) = b.confusion_plot {
+        figure(m, p);
     }
 }
 

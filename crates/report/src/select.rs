@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use textclf_eval::{align_runs, compare, load_run, EvalOptions};
 
 use crate::error::{ReportError, Result};
-use crate::runs::RunSummary;
+use crate::runs::{RunSet, RunSummary};
 
 /// What "best" means.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -88,6 +88,21 @@ impl FromStr for Rule {
                     Rule::ALL.map(Rule::name).join(", ")
                 ))
             })
+    }
+}
+
+/// The rule a report uses: `rule` if given, else the one the sweep declared, else the
+/// default.
+pub fn report_rule(set: &RunSet, rule: Option<Rule>) -> Result<Rule> {
+    match (rule, &set.selection) {
+        (Some(r), _) => Ok(r),
+        (None, Some(name)) => name.parse::<Rule>().map_err(|e| {
+            ReportError::Invalid(format!(
+                "{}: the sweep's selection rule: {e}",
+                set.dir.display()
+            ))
+        }),
+        (None, None) => Ok(Rule::default()),
     }
 }
 

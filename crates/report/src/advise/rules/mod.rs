@@ -1,0 +1,10 @@
+//! The checks, one module per rule or per small family of rules. Each rule reads the
+//! shared context and evidence and returns an [`Outcome`](super::Outcome).
+
+pub(crate) mod classes;
+pub(crate) mod data;
+pub(crate) mod epochs;
+pub(crate) mod grids;
+pub(crate) mod models;
+pub(crate) mod ties;
+pub(crate) mod truncation;
