@@ -52,6 +52,9 @@ pub struct LbfgsOptions {
     pub max_iter: usize,
     /// Number of curvature pairs kept.
     pub memory: usize,
+    /// Start each [`SoftmaxSolver::solve`] from the previous solution (and keep the
+    /// curvature pairs); otherwise from zero, as scikit-learn.
+    pub warm_start: bool,
 }
 
 impl Default for LbfgsOptions {
@@ -59,8 +62,9 @@ impl Default for LbfgsOptions {
         Self {
             gtol: 1e-4,
             ftol: 64.0 * f64::EPSILON,
-            max_iter: 1000,
+            max_iter: 100,
             memory: 10,
+            warm_start: false,
         }
     }
 }
@@ -292,6 +296,8 @@ pub struct SoftmaxSolver<'a> {
     /// The C the history pairs were computed at.
     hist_c: f64,
     weight_sum: f64,
+    /// Largest gradient entry at zero weights, on scikit-learn's scale (the same at every C).
+    g0_scaled: f64,
 }
 
 impl<'a> SoftmaxSolver<'a> {
@@ -312,10 +318,11 @@ impl<'a> SoftmaxSolver<'a> {
             rho: VecDeque::new(),
             hist_c: 1.0,
             weight_sum: p.weight.iter().sum::<f64>().max(f64::MIN_POSITIVE),
+            g0_scaled: f64::NAN,
         }
     }
 
-    /// The next [`solve`](Self::solve) starts from weights `w` (feature-major) and
+    /// With [`LbfgsOptions::warm_start`], the next [`solve`](Self::solve) starts from weights `w` (feature-major) and
     /// intercepts `b`, e.g. a solution of this problem at another C. The curvature pairs
     /// are kept: they describe the same loss.
     pub fn start_from(&mut self, w: &[f64], b: &[f64]) {
@@ -361,18 +368,33 @@ impl<'a> SoftmaxSolver<'a> {
     /// Minimises the objective at `c` from the current point; the solution becomes the
     /// starting point of the next call.
     pub fn solve(&mut self, c: f64) -> SoftmaxModel {
+        if !self.opt.warm_start {
+            self.theta.fill(0.0);
+            self.s_hist.clear();
+            self.y_hist.clear();
+            self.rho.clear();
+        }
         self.rescale_history(c);
         let dim = self.dim;
         let p = self.p;
         let scale = c * self.weight_sum;
-        let g_stop = self.opt.gtol * scale;
         let mut g = vec![0f64; dim];
+        if self.g0_scaled.is_nan() {
+            let zero = vec![0f64; dim];
+            eval(&p, &self.blocks, &mut self.scratch, 1.0, &zero, &mut g);
+            self.g0_scaled = inf_norm(&g) / self.weight_sum;
+        }
         let mut g_new = vec![0f64; dim];
         let mut trial = vec![0f64; dim];
         let mut q = vec![0f64; dim];
         let mut f = eval(&p, &self.blocks, &mut self.scratch, c, &self.theta, &mut g);
         let mut evals = 1;
         let mut iter = 0;
+        // scikit-learn's threshold from zero weights; from a warm start, the same share
+        // of the starting gradient as that threshold is of the gradient at zero.
+        let g_start = inf_norm(&g) / scale;
+        let g_stop =
+            self.opt.gtol * scale * (g_start / self.g0_scaled.max(f64::MIN_POSITIVE)).min(1.0);
         let mut converged = inf_norm(&g) <= g_stop;
         while !converged && iter < self.opt.max_iter {
             iter += 1;
@@ -537,6 +559,7 @@ mod tests {
             1.0,
             &LbfgsOptions {
                 gtol: 1e-9,
+                max_iter: 1000,
                 ..Default::default()
             },
         );
@@ -562,6 +585,8 @@ mod tests {
         };
         let tight = LbfgsOptions {
             gtol: 1e-10,
+            max_iter: 1000,
+            warm_start: true,
             ..Default::default()
         };
         let mut solver = SoftmaxSolver::new(p, tight);
@@ -635,6 +660,7 @@ mod sklearn_fixture {
                 c,
                 &LbfgsOptions {
                     gtol: 1e-11,
+                    max_iter: 10_000,
                     ..Default::default()
                 },
             );
