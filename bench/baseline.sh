@@ -35,7 +35,7 @@ for model in lr nbsvm; do
       --model $model --C $c --bootstrap 1000 --out "$WORK/imdb-$model" --quiet)
     WALL[textclf-$model]+="$w "; RSS[textclf-$model]+="$m "; tw_last=$w
     tacc=$(python3 -c "import json;print(json.load(open('$WORK/imdb-$model/metrics.json'))['accuracy'])")
-    read -r w m < <(timed "$PY" bench/sklearn_baseline.py --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv" --model $model --C $c)
+    read -r w m < <(timed "$PY" bench/sklearn_baseline.py --train "$DATA/imdb/train.csv" --test "$DATA/imdb/test.csv" --model $model --C $c --binary-liblinear)
     WALL[sklearn-$model]+="$w "; RSS[sklearn-$model]+="$m "
     sacc=$(python3 -c "import json;print(json.loads(open('$WORK/out').read())['accuracy'])")
     echo "  run $i $model: textclf $tw_last s (acc $tacc)  sklearn $w s (acc $sacc)" >&2

@@ -13,7 +13,10 @@ use crate::tfidf::Tfidf;
 use crate::{LinearError, Result};
 
 const FORMAT: &str = "textclf-linear";
-const VERSION: u32 = 1;
+/// The newest format version this build reads. Version 2 added the temperature
+/// calibration; models without it are still written as version 1, so older builds
+/// keep loading them.
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Manifest {
@@ -38,7 +41,10 @@ pub(crate) fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io)?;
     let manifest = Manifest {
         format: FORMAT.into(),
-        version: VERSION,
+        version: match m.calibration {
+            Calibration::Temperature { .. } => 2,
+            _ => 1,
+        },
         params: m.params.clone(),
         labels: m.labels.names().to_vec(),
         calibration: m.calibration.clone(),

@@ -39,5 +39,8 @@ pub mod tfidf;
 
 pub use analyzer::{AnalyzerParams, TokenMode};
 pub use error::{LinearError, Result};
-pub use model::{fit, ClassWeights, FitReport, LinearClassifier, LinearKind, LinearParams};
+pub use model::{
+    fit, fit_with_progress, ClassWeights, FitProgress, FitReport, FitStep, GridExtension,
+    LinearClassifier, LinearKind, LinearParams,
+};
 pub use tfidf::{Tfidf, TfidfParams};

@@ -6,7 +6,9 @@ use anyhow::Context;
 use serde_json::{json, Map};
 use textclf_core::Classifier;
 use textclf_eval::Timing;
-use textclf_linear::{fit, ClassWeights, LinearKind, LinearParams, TokenMode};
+use textclf_linear::{
+    fit_with_progress, ClassWeights, FitProgress, FitStep, LinearKind, LinearParams, TokenMode,
+};
 
 use super::common::{
     begin_run, finish_run, load_splits, parse_class_weights, predict_and_evaluate, save_model,
@@ -103,18 +105,54 @@ fn fit_and_write(
         params.kind.name(),
         splits.train.len()
     ));
-    let (model, fit_report) = fit(&params, &splits.train, splits.valid.as_ref())
-        .context("training the baseline failed")?;
+    // One line per fit as it ends: C, its validation accuracy, elapsed time and an ETA.
+    let split = if splits.valid.is_some() {
+        "valid"
+    } else {
+        "holdout"
+    };
+    let on_progress = |e: &FitProgress| {
+        let what = match &e.step {
+            FitStep::GridPoint {
+                c,
+                accuracy,
+                fit_s,
+                added,
+            } => format!(
+                "C = {c:<8} {split} accuracy {:.2} % ({fit_s:.1} s){}",
+                100.0 * accuracy,
+                if *added { ", grid extended" } else { "" }
+            ),
+            FitStep::Final { c, fit_s } => {
+                format!("C = {c:<8} final fit on all of train ({fit_s:.1} s)")
+            }
+        };
+        ui.note(&format!(
+            "[{}/{}] {what}; {:.0} s elapsed{}",
+            e.done,
+            e.planned,
+            e.elapsed_s,
+            if e.done < e.planned {
+                format!(", ETA {:.0} s", e.eta_s())
+            } else {
+                String::new()
+            }
+        ));
+    };
+    let (model, fit_report) =
+        fit_with_progress(&params, &splits.train, splits.valid.as_ref(), &on_progress)
+            .context("training the baseline failed")?;
     timing.add("vectorize", fit_report.vectorize_s);
     timing.add("fit", fit_report.fit_s);
     ui.finish();
-    for s in &fit_report.c_search {
-        ui.note(&format!(
-            "C = {:<8} {} accuracy {:.2} %",
-            s.c,
-            fit_report.selection_split,
-            100.0 * s.accuracy
-        ));
+    if let Some(x) = &fit_report.c_grid_extension {
+        if x.stopped_by_bound {
+            ui.warn(&format!(
+                "the best C ({}) is still at the {} edge of the grid after extending it; give a wider --c-grid",
+                fit_report.chosen_c,
+                if x.direction == "up" { "top" } else { "bottom" }
+            ));
+        }
     }
     ui.note(&format!(
         "{} features; C = {}{}",

@@ -4,6 +4,7 @@
 pub mod dual_cd;
 pub mod lbfgs;
 pub mod platt;
+pub mod temperature;
 
 use crate::sparse::CsrMatrix;
 
