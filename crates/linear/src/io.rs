@@ -140,6 +140,19 @@ pub(crate) fn load(dir: &Path) -> Result<LinearClassifier> {
     let idf = f32s(get("idf", Dtype::F32, d)?);
     let weights = f32s(get("weight", Dtype::F32, m.outputs * d)?);
     let bias = f32s(get("bias", Dtype::F32, m.outputs)?);
+    if let Some(bad) = [("weight", &weights), ("bias", &bias), ("idf", &idf)]
+        .iter()
+        .find(|(_, v)| v.iter().any(|x| !x.is_finite()))
+    {
+        return Err(fail(format!(
+            "model.safetensors: tensor {} holds values that are not finite numbers (NaN or infinity), so every prediction would be meaningless; the file is damaged: restore it or retrain",
+            bad.0
+        )));
+    }
+    m.params
+        .features
+        .check()
+        .map_err(|e| fail(format!("model.json holds settings no fit could have made ({e}); the file was edited or damaged: restore it or retrain")))?;
     let labels = LabelSet::new(m.labels).map_err(|e| fail(e.to_string()))?;
     let expected_outputs = if labels.len() == 2 { 1 } else { labels.len() };
     if m.outputs != expected_outputs {

@@ -22,7 +22,7 @@ mod lock;
 mod record;
 mod status;
 
-pub use atomic::{write_atomic, write_json};
+pub use atomic::{honour_umask, write_atomic, write_json};
 pub use error::{Result, RunsError};
 pub use folder::{
     describe_occupant, is_empty_dir, partial_path, Begin, Occupant, RunFolder, LOCK_FILE,

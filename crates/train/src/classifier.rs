@@ -51,16 +51,13 @@ impl TransformerClassifier {
     /// Loads a model saved by [`Classifier::save`] (or any HF sequence-classification
     /// folder with `id2label`).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let settings: InferenceSettings = match std::fs::read_to_string(dir.join("textclf.json")) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| {
-                TrainError::Config(format!("{}: {e}", dir.join("textclf.json").display()))
-            })?,
-            Err(_) => InferenceSettings {
-                max_len: 512,
-                truncation: Truncation::Head,
-                eval_batch_size: 32,
-            },
-        };
+        Self::load_noting(dir, device).map(|(m, _)| m)
+    }
+
+    /// [`Self::load`], also returning what the caller should tell the user (a setting
+    /// recovered because `textclf.json` is missing).
+    pub fn load_noting(dir: &Path, device: &Device) -> Result<(Self, Vec<String>)> {
+        let mut notes = Vec::new();
         let cfg = textclf_models::ModelConfig::from_file(&dir.join("config.json"))?;
         let names = cfg.id2label.clone().ok_or_else(|| {
             TrainError::Config(format!(
@@ -68,6 +65,27 @@ impl TransformerClassifier {
                 dir.display()
             ))
         })?;
+        let shapes = safetensors_shapes(&dir.join("model.safetensors"))?;
+        let settings: InferenceSettings = match std::fs::read_to_string(dir.join("textclf.json")) {
+            Ok(t) => serde_json::from_str(&t).map_err(|e| {
+                TrainError::Config(format!("{}: {e}", dir.join("textclf.json").display()))
+            })?,
+            Err(_) => {
+                let (max_len, from) = match trained_length(dir) {
+                    Some(n) => (n, "tokenizer_config.json's model_max_length"),
+                    None => (cfg.max_positions, "the model's position count"),
+                };
+                notes.push(format!(
+                    "{} has no textclf.json (the length and truncation it was trained with): using max-len {max_len} from {from} and head truncation; results may differ from training if it was trained otherwise",
+                    dir.display()
+                ));
+                InferenceSettings {
+                    max_len,
+                    truncation: Truncation::Head,
+                    eval_batch_size: 32,
+                }
+            }
+        };
         let labels = LabelSet::new(names).map_err(|e| TrainError::Config(e.to_string()))?;
         let opts = LoadOptions {
             num_labels: labels.len(),
@@ -77,6 +95,17 @@ impl TransformerClassifier {
         };
         let (model, report) = SequenceClassifier::load(dir, &opts)?;
         if !report.fresh.is_empty() {
+            // A head of another size is a config that does not belong to these weights.
+            for name in &report.fresh {
+                if let Some(shape) = shapes.get(name) {
+                    return Err(TrainError::Config(format!(
+                        "{}: config.json's id2label has {} labels, but {name} in model.safetensors has shape {shape:?} ({} classes): the two files do not belong together; restore the config.json saved with these weights",
+                        dir.display(),
+                        labels.len(),
+                        shape.first().copied().unwrap_or(0)
+                    )));
+                }
+            }
             return Err(TrainError::Config(format!(
                 "{} lacks trained head weights {:?}: it is not a fine-tuned classifier",
                 dir.display(),
@@ -85,7 +114,7 @@ impl TransformerClassifier {
         }
         let max_len = settings.max_len.min(model.config.max_positions);
         let encoder = TextEncoder::from_dir(dir, max_len, settings.truncation)?;
-        Ok(Self::new(model, encoder, labels, settings))
+        Ok((Self::new(model, encoder, labels, settings), notes))
     }
 
     /// Logits for texts, in input order.
@@ -127,4 +156,68 @@ impl Classifier for TransformerClassifier {
     fn save(&self, dir: &Path) -> textclf_core::Result<()> {
         self.save_dir(dir).map_err(Into::into)
     }
+}
+
+/// `model_max_length` from a saved `tokenizer_config.json`, when it is a real length (HF
+/// writes a huge sentinel when there is none).
+fn trained_length(dir: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(dir.join("tokenizer_config.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let n = v.get("model_max_length")?.as_u64()?;
+    (3..=1_000_000).contains(&n).then_some(n as usize)
+}
+
+/// The tensor shapes a safetensors file declares, after checking that the file is whole: a
+/// file cut off (or padded) is reported as damaged, in words, before any tensor is read.
+pub fn safetensors_shapes(path: &Path) -> Result<std::collections::HashMap<String, Vec<usize>>> {
+    use std::io::Read;
+    let damaged = |why: String| {
+        TrainError::Config(format!(
+            "{} is damaged ({why}): it was probably cut off while being copied or saved; copy it again, or retrain",
+            path.display()
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n)
+        .map_err(|_| damaged(format!("{len} bytes, too short for a header")))?;
+    let n = u64::from_le_bytes(n);
+    if n > len.saturating_sub(8) || n > 100_000_000 {
+        return Err(damaged(format!(
+            "its header claims {n} bytes but the file has {len}"
+        )));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header)
+        .map_err(|e| damaged(format!("cannot read its header: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| damaged(format!("its header is not valid JSON: {e}")))?;
+    let Some(m) = v.as_object() else {
+        return Err(damaged("its header is not a JSON object".into()));
+    };
+    let mut shapes = std::collections::HashMap::new();
+    let mut end = 0u64;
+    for (name, t) in m {
+        if name == "__metadata__" {
+            continue;
+        }
+        let shape: Vec<usize> = t
+            .get("shape")
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+            .ok_or_else(|| damaged(format!("tensor '{name}' has no shape")))?;
+        let offs: Vec<u64> = t
+            .get("data_offsets")
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+            .ok_or_else(|| damaged(format!("tensor '{name}' has no data offsets")))?;
+        end = end.max(offs.get(1).copied().unwrap_or(0));
+        shapes.insert(name.clone(), shape);
+    }
+    if 8 + n + end != len {
+        return Err(damaged(format!(
+            "its tensors need {} bytes but the file has {len}",
+            8 + n + end
+        )));
+    }
+    Ok(shapes)
 }

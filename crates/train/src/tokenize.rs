@@ -289,7 +289,35 @@ impl TextEncoder {
                 source,
             })?;
         }
-        Ok(())
+        self.record_trained_length(out_dir)
+    }
+
+    /// Writes the length the model was trained at into the saved `tokenizer_config.json`
+    /// (`model_max_length`, and `truncation_side` "left" for tail truncation), so a
+    /// transformers pipeline truncates as textclf does instead of at the checkpoint's 512.
+    fn record_trained_length(&self, out_dir: &Path) -> Result<(), TokenizeError> {
+        let path = out_dir.join("tokenizer_config.json");
+        let Ok(text) = fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let bad = |message: String| TokenizeError::Config {
+            path: path.clone(),
+            message,
+        };
+        let mut v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let Some(m) = v.as_object_mut() else {
+            return Err(bad("not a JSON object".into()));
+        };
+        m.insert("model_max_length".into(), serde_json::json!(self.max_len));
+        if self.truncation == Truncation::Tail {
+            m.insert("truncation_side".into(), serde_json::json!("left"));
+        }
+        let mut bytes = serde_json::to_vec_pretty(&v).map_err(|e| bad(e.to_string()))?;
+        bytes.push(b'\n');
+        // The copy may be read-only (copied from a read-only source): replace, not write.
+        let _ = fs::remove_file(&path);
+        fs::write(&path, bytes).map_err(|e| bad(e.to_string()))
     }
 
     /// Content ids of one text (no special tokens, no truncation).

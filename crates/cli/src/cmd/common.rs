@@ -239,6 +239,7 @@ pub fn save_model(
     model
         .save(&dir)
         .with_context(|| format!("cannot save the model into {}", dir.display()))?;
+    textclf_runs::honour_umask(&dir)?;
     timing.add("save", t.elapsed().as_secs_f64());
     ui.finish();
     Ok(())

@@ -20,7 +20,7 @@ use crate::ui::Ui;
 
 /// Loads any saved textclf model folder; `int8` quantizes a transformer's encoder
 /// layers for faster CPU inference.
-pub fn load_model(dir: &Path, int8: bool) -> anyhow::Result<Box<dyn Classifier>> {
+pub fn load_model(dir: &Path, int8: bool, ui: &Ui) -> anyhow::Result<Box<dyn Classifier>> {
     if dir.join("model.json").is_file() {
         if int8 {
             bail!("--int8 applies to fine-tuned transformer models; {} is a linear baseline (already fast): drop --int8", dir.display());
@@ -29,7 +29,11 @@ pub fn load_model(dir: &Path, int8: bool) -> anyhow::Result<Box<dyn Classifier>>
         return Ok(Box::new(m));
     }
     if dir.join("config.json").is_file() {
-        let mut m = textclf_train::TransformerClassifier::load(dir, &candle_core::Device::Cpu)?;
+        let (mut m, notes) =
+            textclf_train::TransformerClassifier::load_noting(dir, &candle_core::Device::Cpu)?;
+        for n in notes {
+            ui.warn(&n);
+        }
         if int8 {
             m.model.quantize_int8()?;
         }
@@ -72,7 +76,7 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         }
     }
     ui.phase("loading model");
-    let model = load_model(&a.model, a.int8)?;
+    let model = load_model(&a.model, a.int8, ui)?;
     ui.phase("reading texts");
     let (ids, texts) = if a.input.as_os_str() == "-" {
         let mut texts = vec![];
@@ -159,7 +163,7 @@ fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished>
     let mut timing = Timing::new();
     ui.phase("loading model");
     let t = Instant::now();
-    let model = load_model(&a.model, a.int8)?;
+    let model = load_model(&a.model, a.int8, ui)?;
     timing.add("load_model", t.elapsed().as_secs_f64());
     ui.phase("reading data");
     let t = Instant::now();
