@@ -299,16 +299,18 @@ fn save_files_copies_tokenizer_and_reloads() {
     let target = out.path().join("model");
     let enc = minilm(128, Truncation::Head);
     enc.save_files(&target).unwrap();
-    for name in [
-        "tokenizer.json",
-        "vocab.txt",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-    ] {
+    for name in ["tokenizer.json", "vocab.txt", "special_tokens_map.json"] {
         let a = std::fs::read(minilm_dir().join(name)).unwrap();
         let b = std::fs::read(target.join(name)).unwrap();
         assert_eq!(a, b, "{name}");
     }
+    // The tokenizer's config is the original with the trained length.
+    let read = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let mut want = read(minilm_dir().join("tokenizer_config.json"));
+    want["model_max_length"] = serde_json::json!(128);
+    assert_eq!(read(target.join("tokenizer_config.json")), want);
     assert!(!target.join("merges.txt").exists());
     let cases = minilm_cases();
     let texts: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
