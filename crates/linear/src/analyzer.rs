@@ -161,21 +161,119 @@ fn mix(mut z: u64) -> u64 {
 /// Length of an HTML tag body after `<` up to and including `>`, if `after` starts one
 /// (a letter, `/` or `!` right after `<`, closed within 200 bytes without another `<`).
 fn html_tag_len(after: &str) -> Option<usize> {
-    let first = after.as_bytes().first()?;
-    if !(first.is_ascii_alphabetic() || *first == b'/' || *first == b'!') {
+    let bytes = &after.as_bytes()[..after.len().min(200)];
+    let end = bytes.iter().position(|&b| b == b'>' || b == b'<')?;
+    if bytes[end] != b'>' {
         return None;
     }
-    let limit = after.len().min(200);
-    let bytes = &after.as_bytes()[..limit];
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'>' => return Some(i + 1),
-            b'<' => return None,
-            _ => {}
-        }
+    let inner = &bytes[..end];
+    // Comments and declarations: <!-- … -->, <!DOCTYPE html>.
+    if inner.first() == Some(&b'!') {
+        return Some(end + 1);
     }
-    None
+    // A real tag: an optional '/', a known HTML element name, then nothing, attributes
+    // after whitespace, or a closing '/'. `<user@host>` and `#include <stdio.h>` are text.
+    let body = inner.strip_prefix(b"/").unwrap_or(inner);
+    let name_len = body
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(body.len());
+    let (name, rest) = body.split_at(name_len);
+    let known = HTML_ELEMENTS
+        .iter()
+        .any(|e| e.as_bytes().eq_ignore_ascii_case(name));
+    let well_formed = match rest.first() {
+        None | Some(b'/') => true,
+        Some(b) => b.is_ascii_whitespace(),
+    };
+    (known && well_formed).then_some(end + 1)
 }
+
+/// The element names whose tags `strip_html` removes (HTML 4 and 5, the ones found in
+/// scraped reviews, posts and pages).
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "link",
+    "main",
+    "mark",
+    "meta",
+    "nav",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+];
 
 #[inline]
 fn is_word_char(c: char) -> bool {
@@ -251,6 +349,25 @@ mod tests {
         let mut b = String::new();
         p.normalize("Great film!<br /><br />Loved ÉCOLE. a<b x", &mut b);
         assert_eq!(b, "great film!  loved école. a<b x");
+    }
+
+    #[test]
+    fn only_real_tags_are_stripped() {
+        let p = AnalyzerParams::default();
+        let norm = |t: &str| {
+            let mut b = String::new();
+            p.normalize(t, &mut b);
+            b
+        };
+        assert_eq!(
+            norm("<p class=\"x\">Hi</P><!-- c --><BR/>there<i>!</i>"),
+            " hi   there ! "
+        );
+        // Addresses, includes and comparisons are text.
+        assert_eq!(norm("Mail <user@host.com>"), "mail <user@host.com>");
+        assert_eq!(norm("#include <stdio.h>"), "#include <stdio.h>");
+        assert_eq!(norm("a <bold claim> b"), "a <bold claim> b");
+        assert_eq!(norm("x<y and y>z"), "x<y and y>z");
     }
 
     #[test]
