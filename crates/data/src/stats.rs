@@ -69,6 +69,29 @@ pub struct CrossDup {
     pub b: String,
     /// Number of distinct texts that occur in both `a` and `b`.
     pub texts_in_both: usize,
+    /// Number of distinct texts of `b` that occur in `a` once case, punctuation and spacing
+    /// are ignored, beyond the exact ones.
+    #[serde(default)]
+    pub near_in_both: usize,
+}
+
+/// A text with case, punctuation and spacing left out: `"Great film!!"` and
+/// `"great  film"` are the same near-duplicate.
+pub fn near_key(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut gap = false;
+    for c in t.chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
 }
 
 impl LengthSummary {
@@ -79,12 +102,11 @@ impl LengthSummary {
         }
         let mut v = lengths.to_vec();
         v.sort_unstable();
+        // Nearest rank: every percentile is a length some text has (a word count, not
+        // an interpolated fraction such as 1529.3).
         let q = |p: f64| {
-            let pos = p * (v.len() - 1) as f64;
-            let lo = pos.floor() as usize;
-            let hi = pos.ceil() as usize;
-            let w = pos - lo as f64;
-            v[lo] as f64 * (1.0 - w) + v[hi] as f64 * w
+            let rank = (p * v.len() as f64).ceil().max(1.0) as usize;
+            v[rank.min(v.len()) - 1] as f64
         };
         Self {
             min: v[0],
@@ -154,10 +176,21 @@ pub fn compute_stats(tables: &[(String, &RawTable)]) -> DataStats {
             } else {
                 (&distinct[j], &distinct[i])
             };
+            let exact = small.iter().filter(|t| large.contains(*t)).count();
+            let near_a: HashSet<String> = distinct[i].iter().map(|t| near_key(t)).collect();
+            let near = distinct[j]
+                .iter()
+                .filter(|t| !distinct[i].contains(*t))
+                .filter(|t| {
+                    let k = near_key(t);
+                    !k.is_empty() && near_a.contains(&k)
+                })
+                .count();
             cross_duplicates.push(CrossDup {
                 a: tables[i].0.clone(),
                 b: tables[j].0.clone(),
-                texts_in_both: small.iter().filter(|t| large.contains(*t)).count(),
+                texts_in_both: exact,
+                near_in_both: near,
             });
         }
     }
@@ -265,8 +298,10 @@ impl fmt::Display for DataStats {
             writeln!(f)?;
             writeln!(f, "texts shared between splits")?;
             for d in &self.cross_duplicates {
-                if d.texts_in_both == 0 {
+                if d.texts_in_both == 0 && d.near_in_both == 0 {
                     writeln!(f, "  no text of {} occurs in {}", d.b, d.a)?;
+                } else if d.texts_in_both == 0 {
+                    writeln!(f, "  no text of {} occurs exactly in {}", d.b, d.a)?;
                 } else {
                     writeln!(
                         f,
@@ -278,6 +313,17 @@ impl fmt::Display for DataStats {
                         d.a,
                         d.a,
                         d.b
+                    )?;
+                }
+                if d.near_in_both > 0 {
+                    writeln!(
+                        f,
+                        "  {} more text{} of {} match{} one in {} once case, punctuation and spacing are ignored (near duplicates)",
+                        thousands(d.near_in_both),
+                        if d.near_in_both == 1 { "" } else { "s" },
+                        d.b,
+                        if d.near_in_both == 1 { "es" } else { "" },
+                        d.a
                     )?;
                 }
             }
@@ -339,9 +385,26 @@ mod tests {
         let s = LengthSummary::from_lengths(&l);
         assert_eq!((s.min, s.max), (1, 100));
         assert!((s.mean - 50.5).abs() < 1e-9);
-        assert!((s.median - 50.5).abs() < 1e-9);
-        assert!((s.p90 - 90.1).abs() < 1e-9);
+        // Nearest rank: whole word counts that some text has.
+        assert_eq!((s.median, s.p90, s.p95), (50.0, 90.0, 95.0));
+        let s = LengthSummary::from_lengths(&[3, 1529, 1530, 7]);
+        assert_eq!((s.median, s.p95), (7.0, 1530.0));
         assert_eq!(LengthSummary::from_lengths(&[]), LengthSummary::default());
+    }
+
+    #[test]
+    fn near_duplicates_between_splits_are_counted_beside_exact_ones() {
+        let a = table(&["Great film!!", "dull", "same"], None);
+        let b = table(&["great   film", "same", "new one", "DULL."], None);
+        let s = compute_stats(&[("train".into(), &a), ("test".into(), &b)]);
+        assert_eq!(s.cross_duplicates[0].texts_in_both, 1);
+        assert_eq!(s.cross_duplicates[0].near_in_both, 2);
+        let text = s.to_string();
+        assert!(
+            text.contains("2 more texts of test match one in train"),
+            "{text}"
+        );
+        assert_eq!(near_key("  Hello, World!! "), "hello world");
     }
 
     #[test]
