@@ -268,3 +268,39 @@ fn json_goes_to_stdout_on_predict_and_report() {
     assert_eq!(v["runs"], 1);
     assert!(v["html"].as_str().unwrap().ends_with("report.html"));
 }
+
+#[test]
+fn a_baseline_without_valid_records_its_holdout_score_so_reports_can_rank_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
+    toy_csv(&tr, 200, 0);
+    toy_csv(&te, 20, 300);
+    let runs = tmp.path().join("runs");
+    for model in ["lr", "nbsvm"] {
+        ok(&[
+            "baseline",
+            "--train",
+            s(&tr),
+            "--test",
+            s(&te),
+            "--model",
+            model,
+            "--quiet",
+            "--bootstrap",
+            "10",
+            "--out",
+            s(&runs.join(model)),
+        ]);
+        let m = json_file(&runs.join(model).join("metrics.json"));
+        let acc = m["valid"]["accuracy"]
+            .as_f64()
+            .expect("a validation accuracy");
+        assert!((0.0..=1.0).contains(&acc));
+        assert_eq!(m["valid"]["split"], "holdout");
+        assert_eq!(m["data"]["valid"]["rows"], m["valid"]["n"]);
+        assert!(m["data"]["valid"]["rows"].as_u64().unwrap() >= 10);
+    }
+    let out = ok(&["report", s(&runs), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["best"].is_string(), "the runs are ranked: {v}");
+}

@@ -178,7 +178,17 @@ fn fit_and_write(
             write_valid_predictions(out, &model, v, &ev)?;
             Some(valid_summary(&ev.report))
         }
-        None => None,
+        // Without --valid, C was chosen on a stratified holdout of train: its score at the
+        // chosen C is the run's validation score (the final model is then refit on all of
+        // train), so runs without --valid can be ranked too.
+        None => holdout_summary(&fit_report),
+    };
+    let holdout_info = match (&splits.valid, &valid_summary) {
+        (None, Some(v)) => Some(json!({
+            "name": format!("{} (a stratified holdout, refit after choosing C)", splits.train.name),
+            "rows": v["n"],
+        })),
+        _ => None,
     };
     let test_eval = predict_and_evaluate(
         &model,
@@ -201,7 +211,7 @@ fn fit_and_write(
         json!({
             "labels": splits.label_set.names(),
             "train": split_info(&splits.train),
-            "valid": splits.valid.as_ref().map(split_info),
+            "valid": splits.valid.as_ref().map(split_info).or(holdout_info),
             "test": split_info(&splits.test),
             "seed": a.data.seed,
             "notes": splits.notes,
@@ -226,4 +236,18 @@ fn fit_and_write(
         timing,
         trailer,
     })
+}
+
+/// The validation summary of a fit whose C was chosen on a holdout of train: the accuracy
+/// at the chosen C and the calibrated log loss there. `None` when nothing was held out.
+fn holdout_summary(r: &textclf_linear::FitReport) -> Option<serde_json::Value> {
+    let cal = r.calibration.as_ref().filter(|c| c.split == "holdout")?;
+    let acc = r.c_search.iter().find(|p| p.c == r.chosen_c)?.accuracy;
+    Some(json!({
+        "accuracy": acc,
+        "macro_f1": null,
+        "log_loss": cal.log_loss,
+        "n": cal.rows,
+        "split": "holdout",
+    }))
 }
