@@ -346,6 +346,12 @@ fn train_predict_eval_and_resume_a_tiny_bert() {
     }
     let epochs = m["epochs"].as_array().unwrap();
     assert!(!epochs.is_empty() && epochs.len() <= 8);
+    // One epoch numbering, from 1, everywhere: records, best, best_epoch, epochs.csv.
+    assert_eq!(m["format"], 2);
+    assert_eq!(epochs[0]["epoch"], 1);
+    assert_eq!(m["best"]["epoch"], m["best_epoch"]);
+    let first_csv_epoch = std::fs::read_to_string(out.join("epochs.csv")).unwrap();
+    assert!(first_csv_epoch.lines().nth(1).unwrap().starts_with("1,"));
     assert!(epochs[0].get("val_loss").is_some() && epochs[0].get("train_loss").is_some());
     assert!(
         m["accuracy"].as_f64().unwrap() > 0.7,

@@ -41,6 +41,6 @@ pub use metrics::{
 pub use record::{
     align_runs, load_run, read_predictions, write_metrics, write_predictions,
     write_predictions_file, AlignedRuns, PredictionRow, RunRecord, Timing, METRICS_FILE,
-    PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
+    METRICS_FORMAT, PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
 };
 pub use render::{render_comparison, render_report, render_timing};

@@ -118,6 +118,11 @@ pub struct PredictionRow {
     pub probs: Vec<f32>,
 }
 
+/// The version of `metrics.json` this textclf writes (its `format` key). Files without it
+/// are version 1, whose per-epoch records count epochs from 0; from version 2 every epoch
+/// number counts from 1, as `best_epoch`, `epochs.csv` and the console do.
+pub const METRICS_FORMAT: u32 = 2;
+
 /// Writes `<dir>/metrics.json` (creating `dir` if needed): the [`Report`]'s fields at the
 /// top level, then `"timing"` (see [`Timing`]), then every key of `extra` (model, params,
 /// data, labels…). A key of `extra` that would overwrite a metric or the timing is an
@@ -141,6 +146,7 @@ pub fn write_metrics(
         "timing".into(),
         serde_json::to_value(timing).map_err(json_err)?,
     );
+    top.insert("format".into(), Value::from(METRICS_FORMAT));
     for (key, value) in extra {
         if top.contains_key(&key) {
             return Err(EvalError::Invalid(format!(

@@ -438,6 +438,11 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         })
         .or_else(|| test.as_ref().map(|t| t.confusion.labels.clone()))
         .unwrap_or_default();
+    // metrics.json before format 2 counted epochs[].epoch from 0.
+    let first_epoch_offset = match m.get("format").and_then(Value::as_u64) {
+        Some(f) if f >= 2 => 0,
+        _ => 1,
+    };
     let epochs: Vec<EpochPoint> = m
         .get("epochs")
         .and_then(Value::as_array)
@@ -445,7 +450,7 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
             a.iter()
                 .filter_map(|e| {
                     Some(EpochPoint {
-                        epoch: e.get("epoch")?.as_u64()? as usize + 1,
+                        epoch: e.get("epoch")?.as_u64()? as usize + first_epoch_offset,
                         step: e.get("step")?.as_u64()?,
                         epoch_end: e.get("epoch_end").and_then(Value::as_bool).unwrap_or(true),
                         train_loss: e.get("train_loss")?.as_f64()?,
@@ -630,8 +635,19 @@ mod tests {
         assert_eq!(r.family, Family::Transformer);
         assert_eq!(r.model, "minilm");
         assert_eq!(r.epochs.len(), 2);
+        // Format 1 (no `format` key) counted epochs from 0.
         assert_eq!(r.epochs[1].epoch, 2);
         assert_eq!(r.seconds_per_epoch, Some(10.0));
+        // Format 2 counts them from 1, as written.
+        let mut m2 = m.clone();
+        m2["format"] = 2.into();
+        m2["epochs"][0]["epoch"] = 1.into();
+        m2["epochs"][1]["epoch"] = 2.into();
+        let t2 = tempfile::tempdir().unwrap();
+        write(t2.path(), METRICS_FILE, &m2);
+        let r2 = &collect(t2.path()).unwrap().runs[0];
+        assert_eq!(r2.epochs[0].epoch, 1);
+        assert_eq!(r2.epochs[1].epoch, 2);
         assert_eq!(r.val_acc_at_min_val_loss, Some(0.7));
         assert_eq!(r.param_f64("lr"), Some(2e-5));
         assert_eq!(r.param_f64("max_len"), Some(128.0));

@@ -403,9 +403,18 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     let best = outcome.best.map(|i| &outcome.history[i]);
     let mut extra = Map::new();
     extra.insert("command".into(), json!("train"));
-    extra.insert("epochs".into(), json!(outcome.history));
+    // Epochs count from 1 in metrics.json, as in best_epoch, epochs.csv and the console.
+    let numbered = |r: &EvalRecord| {
+        let mut v = json!(r);
+        v["epoch"] = json!(r.epoch + 1);
+        v
+    };
+    extra.insert(
+        "epochs".into(),
+        serde_json::Value::Array(outcome.history.iter().map(numbered).collect()),
+    );
     extra.insert("best_epoch".into(), json!(best.map(|b| b.epoch + 1)));
-    extra.insert("best".into(), json!(best));
+    extra.insert("best".into(), json!(best.map(numbered)));
     extra.insert(
         "val_accuracy_at_min_val_loss".into(),
         json!(outcome.val_accuracy_at_min_val_loss),
