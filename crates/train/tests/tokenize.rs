@@ -324,3 +324,29 @@ fn save_files_copies_tokenizer_and_reloads() {
     let a = std::fs::read(minilm_dir().join("vocab.txt")).unwrap();
     assert_eq!(a, std::fs::read(target.join("vocab.txt")).unwrap());
 }
+
+#[test]
+fn a_huge_text_is_cut_before_tokenising_and_encodes_as_the_whole_would() {
+    for trunc in [Truncation::Head, Truncation::Tail, Truncation::HeadTail] {
+        let enc = minilm(32, trunc);
+        let words: Vec<String> = (0..400_000)
+            .map(|i| format!("word{} fine", i % 97))
+            .collect();
+        let huge = words.join(" ");
+        assert!(huge.len() > 4_000_000);
+        // The cut text keeps every token the truncation keeps.
+        let cut = textclf_train::tokenize::precut(
+            &huge,
+            30 * textclf_train::tokenize::CHARS_PER_TOKEN,
+            trunc,
+        );
+        assert!(cut.len() < 10_000);
+        let short = words[..200].join(" ") + " " + &words[words.len() - 200..].join(" ");
+        let a = enc.encode_batch(&[&huge]).unwrap();
+        let b = enc.encode_batch(&[&short]).unwrap();
+        assert_eq!(a, b, "{trunc:?}");
+        assert_eq!(a[0].len(), 32);
+        // Lengths of huge texts are bounded but still past max_len.
+        assert!(enc.full_lengths(&[&huge]).unwrap()[0] > 32);
+    }
+}
