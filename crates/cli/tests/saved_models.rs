@@ -25,7 +25,20 @@ fn replace(path: &Path, from: &str, to: &str) {
     fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Copies a saved model folder without its manifest (as a folder saved before manifests,
+/// or by another tool), so the checks behind the manifest are reached.
 fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "manifest.json" {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Copies a folder whole, manifest included.
+fn copy_all(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -65,6 +78,17 @@ fn a_damaged_linear_model_is_refused_not_used() {
         "--quiet",
     ]);
     let good = run.join("model");
+
+    // With its manifest, any change after saving is caught first, and named.
+    let flipped = tmp.path().join("flipped");
+    copy_all(&good, &flipped);
+    poison(&flipped.join("model.safetensors"), "weight");
+    let err = predict_err(&flipped, &te);
+    assert!(
+        err.contains("model.safetensors does not match the manifest")
+            && err.contains("same size, different content"),
+        "{err}"
+    );
 
     let nan = tmp.path().join("nan");
     copy_dir(&good, &nan);
@@ -186,4 +210,83 @@ fn a_saved_transformer_is_checked_when_loaded_and_records_its_length() {
         with,
         "same predictions"
     );
+}
+
+#[test]
+fn another_runs_weights_in_a_checkpoint_are_refused_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, va, te) = (
+        tmp.path().join("tr.csv"),
+        tmp.path().join("va.csv"),
+        tmp.path().join("te.csv"),
+    );
+    toy_csv(&tr, 48, 0);
+    toy_csv(&va, 12, 100);
+    toy_csv(&te, 10, 200);
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    let args = |out: &Path, lr: &str| -> Vec<String> {
+        [
+            "train",
+            "--model",
+            s(&model),
+            "--train",
+            s(&tr),
+            "--valid",
+            s(&va),
+            "--test",
+            s(&te),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--max-len",
+            "24",
+            "--lr",
+            lr,
+            "--bootstrap",
+            "10",
+            "--quiet",
+            "--out",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let interrupted = |out: &Path, lr: &str| {
+        let a = args(out, lr);
+        let st = command(&a.iter().map(String::as_str).collect::<Vec<_>>())
+            .env("TEXTCLF_TEST_INTERRUPT_AFTER_BATCHES", "8")
+            .output()
+            .unwrap();
+        assert_eq!(st.status.code(), Some(130));
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    interrupted(&a, "3e-3");
+    interrupted(&b, "1e-3");
+    let ck = |d: &Path| {
+        d.with_file_name(format!(
+            "{}.partial",
+            d.file_name().unwrap().to_str().unwrap()
+        ))
+        .join("checkpoint")
+    };
+    assert!(ck(&a).join("manifest.json").is_file());
+    fs::copy(
+        ck(&b).join("model.safetensors"),
+        ck(&a).join("model.safetensors"),
+    )
+    .unwrap();
+    let mut resume = args(&a, "3e-3");
+    resume.push("--resume".into());
+    let out = textclf(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("model.safetensors does not match the manifest the checkpoint was saved with"),
+        "{err}"
+    );
+    // The untouched run resumes.
+    let mut resume_b = args(&b, "1e-3");
+    resume_b.push("--resume".into());
+    ok(&resume_b.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -19,6 +19,7 @@ mod atomic;
 mod error;
 mod folder;
 mod lock;
+mod manifest;
 mod record;
 mod status;
 
@@ -28,5 +29,6 @@ pub use folder::{
     describe_occupant, is_empty_dir, partial_path, Begin, Occupant, RunFolder, LOCK_FILE,
 };
 pub use lock::{FolderLock, LockHolder};
+pub use manifest::{verify_manifest, write_manifest, FileEntry, Manifest, MANIFEST_FILE};
 pub use record::{Attempt, Family, RecordedStatus, SweepRunRecord, RUN_FILE};
 pub use status::{Outcome, RunStatus, STATUS_FILE};

@@ -870,6 +870,10 @@ fn save_checkpoint(
         serde_json::to_string(&state).unwrap_or_default(),
     )
     .map_err(io_err(&tmp))?;
+    // Sizes and checksums of every file, with the run's fingerprint: a resume refuses a
+    // checkpoint whose files changed since (another run's weights, a flipped bit).
+    textclf_runs::write_manifest(&tmp, Some(&st.fingerprint))
+        .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     // Swap in the new checkpoint; the old one is kept until the new one is in place.
     let old = dir.with_extension("old");
     let _ = std::fs::remove_dir_all(&old);
@@ -900,6 +904,8 @@ fn load_checkpoint(
     } else {
         return Ok(None);
     };
+    textclf_runs::verify_manifest(&dir, "the checkpoint")
+        .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     let text = std::fs::read_to_string(dir.join("state.json")).map_err(io_err(&dir))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;

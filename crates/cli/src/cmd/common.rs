@@ -240,6 +240,7 @@ pub fn save_model(
         .save(&dir)
         .with_context(|| format!("cannot save the model into {}", dir.display()))?;
     textclf_runs::honour_umask(&dir)?;
+    textclf_runs::write_manifest(&dir, None)?;
     timing.add("save", t.elapsed().as_secs_f64());
     ui.finish();
     Ok(())

@@ -21,6 +21,9 @@ use crate::ui::Ui;
 /// Loads any saved textclf model folder; `int8` quantizes a transformer's encoder
 /// layers for faster CPU inference.
 pub fn load_model(dir: &Path, int8: bool, ui: &Ui) -> anyhow::Result<Box<dyn Classifier>> {
+    if dir.is_dir() {
+        textclf_runs::verify_manifest(dir, "the model")?;
+    }
     if dir.join("model.json").is_file() {
         if int8 {
             bail!("--int8 applies to fine-tuned transformer models; {} is a linear baseline (already fast): drop --int8", dir.display());
