@@ -304,3 +304,114 @@ fn a_baseline_without_valid_records_its_holdout_score_so_reports_can_rank_it() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["best"].is_string(), "the runs are ranked: {v}");
 }
+
+/// Every subcommand on hostile inputs: missing paths, folders for files, empty and binary
+/// files, absurd numbers. Whatever the outcome, nothing may panic.
+#[test]
+fn no_subcommand_panics_on_hostile_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |n: &str| tmp.path().join(n);
+    fs::write(t("empty.csv"), "").unwrap();
+    fs::write(
+        t("binary.csv"),
+        [0u8, 0xff, 0xfe, 0x00, b'\n', 0x1f, 0x8b, 9, 9],
+    )
+    .unwrap();
+    fs::write(t("header.csv"), "text,label\n").unwrap();
+    fs::write(t("bad.toml"), "[data\npool = 3").unwrap();
+    fs::create_dir_all(t("dir.csv")).unwrap();
+    fs::create_dir_all(t("emptydir")).unwrap();
+    let good = t("good.csv");
+    toy_csv(&good, 40, 0);
+    let tiny = shared_dir().join("fixtures/parity/bert-tiny");
+    let files = [
+        "empty.csv",
+        "binary.csv",
+        "header.csv",
+        "dir.csv",
+        "missing.csv",
+        "emptydir",
+    ];
+    let mut cases: Vec<Vec<String>> = Vec::new();
+    let sv = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    for f in files {
+        let p = t(f);
+        let p = s(&p);
+        let o = t("out");
+        let o = s(&o);
+        cases.push(sv(&["baseline", "--data", p, "--out", o]));
+        cases.push(sv(&["baseline", "--train", p, "--test", p, "--out", o]));
+        cases.push(sv(&["train", "--model", s(&tiny), "--data", p, "--out", o]));
+        cases.push(sv(&["train", "--model", p, "--data", s(&good), "--out", o]));
+        cases.push(sv(&["data", "stats", p]));
+        cases.push(sv(&["predict", "--model", p, "--input", s(&good)]));
+        cases.push(sv(&["eval", "--model", p, "--data", s(&good), "--out", o]));
+        cases.push(sv(&["compare", p, p]));
+        cases.push(sv(&["report", p]));
+        cases.push(sv(&["advise", p]));
+        cases.push(sv(&["ensemble", p, p, "--out", o]));
+        cases.push(sv(&["sweep", p, "--out", o]));
+        cases.push(sv(&["bench", "infer", "--model", p, "--steps", "1"]));
+    }
+    for n in ["-1", "1e400", "NaN", "99999999999999999999999", ""] {
+        let o = t("out");
+        let o = s(&o);
+        cases.push(sv(&["baseline", "--data", s(&good), "--C", n, "--out", o]));
+        cases.push(sv(&[
+            "baseline",
+            "--data",
+            s(&good),
+            "--subset-frac",
+            n,
+            "--out",
+            o,
+        ]));
+        cases.push(sv(&[
+            "baseline",
+            "--data",
+            s(&good),
+            "--split",
+            n,
+            "--out",
+            o,
+        ]));
+        cases.push(sv(&[
+            "train",
+            "--model",
+            s(&tiny),
+            "--data",
+            s(&good),
+            "--lr",
+            n,
+            "--out",
+            o,
+        ]));
+        cases.push(sv(&[
+            "train",
+            "--model",
+            s(&tiny),
+            "--data",
+            s(&good),
+            "--max-len",
+            n,
+            "--out",
+            o,
+        ]));
+    }
+    cases.push(sv(&["sweep", s(&t("bad.toml")), "--out", s(&t("sw"))]));
+    for c in &cases {
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        let out = textclf(&args);
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("panicked"),
+            "textclf {args:?} panicked:\n{text}"
+        );
+        assert!(
+            out.status.code().is_some(),
+            "textclf {args:?} died by a signal:\n{text}"
+        );
+    }
+    assert!(cases.len() > 80);
+}
