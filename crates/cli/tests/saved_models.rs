@@ -99,6 +99,23 @@ fn a_damaged_linear_model_is_refused_not_used() {
         "{err}"
     );
 
+    // One class, or a calibration that does not fit the model (found by fuzzing: both
+    // used to panic when predicting).
+    let one = tmp.path().join("one");
+    copy_dir(&good, &one);
+    let mut mj = json_file(&one.join("model.json"));
+    mj["labels"] = serde_json::json!(["pos"]);
+    fs::write(one.join("model.json"), mj.to_string()).unwrap();
+    let err = predict_err(&one, &te);
+    assert!(err.contains("1 class(es)"), "{err}");
+    let cal = tmp.path().join("cal");
+    copy_dir(&good, &cal);
+    let mut mj = json_file(&cal.join("model.json"));
+    mj["calibration"] = serde_json::json!({"type": "temperature", "temperature": -1.0});
+    fs::write(cal.join("model.json"), mj.to_string()).unwrap();
+    let err = predict_err(&cal, &te);
+    assert!(err.contains("calibration does not fit"), "{err}");
+
     let ngram = tmp.path().join("ngram");
     copy_dir(&good, &ngram);
     replace(

@@ -746,8 +746,37 @@ fn read_parquet(path: &Path, _opts: &ReadOptions) -> Result<RawTable, DataError>
     })
 }
 
+/// Reads a Parquet file. The `parquet` crate can panic on a damaged file (a division by
+/// zero in its page decoder, found by fuzzing): such a panic is caught, kept off the
+/// terminal, and reported as a damaged file.
 #[cfg(feature = "parquet")]
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
+    use std::panic::{catch_unwind, set_hook, take_hook, AssertUnwindSafe};
+    use std::sync::Arc;
+    let me = std::thread::current().id();
+    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> = take_hook().into();
+    {
+        let previous = previous.clone();
+        set_hook(Box::new(move |info| {
+            if std::thread::current().id() != me {
+                previous(info);
+            }
+        }));
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| read_parquet_unguarded(path, opts)));
+    let _ = take_hook();
+    set_hook(Box::new(move |info| previous(info)));
+    result.unwrap_or_else(|_| {
+        Err(DataError::malformed(
+            path,
+            None,
+            "the Parquet data is damaged (its decoder failed); write the file again, or convert it to CSV",
+        ))
+    })
+}
+
+#[cfg(feature = "parquet")]
+fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ProjectionMask;
 

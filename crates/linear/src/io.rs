@@ -154,6 +154,25 @@ pub(crate) fn load(dir: &Path) -> Result<LinearClassifier> {
         .check()
         .map_err(|e| fail(format!("model.json holds settings no fit could have made ({e}); the file was edited or damaged: restore it or retrain")))?;
     let labels = LabelSet::new(m.labels).map_err(|e| fail(e.to_string()))?;
+    if labels.len() < 2 {
+        return Err(fail(format!(
+            "model.json lists {} class(es); a classifier has at least two: the file is damaged",
+            labels.len()
+        )));
+    }
+    let calibration_ok = match &m.calibration {
+        Calibration::Logistic => true,
+        Calibration::Platt { sigmoids } => {
+            sigmoids.len() == m.outputs
+                && sigmoids.iter().all(|p| p.a.is_finite() && p.b.is_finite())
+        }
+        Calibration::Temperature { temperature } => temperature.is_finite() && *temperature > 0.0,
+    };
+    if !calibration_ok {
+        return Err(fail(
+            "model.json's calibration does not fit the model (wrong number of sigmoids, or a temperature that is not a positive number): the file is damaged".into(),
+        ));
+    }
     let expected_outputs = if labels.len() == 2 { 1 } else { labels.len() };
     if m.outputs != expected_outputs {
         return Err(fail(format!(

@@ -1226,6 +1226,16 @@ pub fn bias_add(x: &Tensor, b: &Tensor) -> crate::Result<Tensor> {
     }
 }
 
+/// The feed-forward activation (the exact GELU through the fused op on CPU f32).
+pub fn activation(x: &Tensor, a: crate::config::Activation) -> crate::Result<Tensor> {
+    use crate::config::Activation;
+    Ok(match a {
+        Activation::GeluErf => gelu_erf(x)?,
+        Activation::GeluTanh => x.gelu()?,
+        Activation::Relu => x.relu()?,
+    })
+}
+
 /// Whether the fused CPU kernels apply: every tensor is f32 on the CPU.
 pub fn fusable(ts: &[&Tensor]) -> bool {
     ts.iter()

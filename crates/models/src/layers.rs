@@ -6,16 +6,16 @@ use candle_core::{DType, Tensor, D};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::Activation;
 use crate::Result;
 
 /// `x · Wᵀ + b` for `x` of shape `[.., in]` and a PyTorch-layout weight `[out, in]`, from
-/// primitive ops (the CPU uses the fused [`crate::fused::linear`]).
+/// primitive ops (the CPU uses the fused `fused::linear`; this module imports nothing from
+/// it, so the reference stays independent of the kernels it checks).
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let inp = *dims.last().unwrap_or(&0);
     let rows = x.elem_count() / inp.max(1);
-    let y = crate::fused::bias_add(&x.reshape((rows, inp))?.matmul(&w.t()?)?, b)?;
+    let y = x.reshape((rows, inp))?.matmul(&w.t()?)?.broadcast_add(b)?;
     let mut out_dims = dims;
     if let Some(last) = out_dims.last_mut() {
         *last = w.dim(0)?;
@@ -38,15 +38,6 @@ pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
     let m = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&m)?.exp()?;
     Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
-}
-
-/// The feed-forward activation.
-pub fn activation(x: &Tensor, a: Activation) -> Result<Tensor> {
-    Ok(match a {
-        Activation::GeluErf => crate::fused::gelu_erf(x)?,
-        Activation::GeluTanh => x.gelu()?,
-        Activation::Relu => x.relu()?,
-    })
 }
 
 /// Inverted dropout: zeroes each element with probability `p` and scales the rest by

@@ -16,13 +16,14 @@ use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, Arch, ModelConfig};
+use crate::fused::activation;
 use crate::fused::{
     add_layer_norm, attention, attention_packed, fusable, kernel, layer_norm, linear, linear_gelu,
     Heads,
 };
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
 use crate::layer::{EncoderLayer, GradSink, LayerMasks, LayerWeights};
-use crate::layers::{activation, attention_bias, dropout, dropout_rows, dropout_rows_keep};
+use crate::layers::{attention_bias, dropout, dropout_rows, dropout_rows_keep};
 use crate::params::{
     evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
 };
