@@ -277,13 +277,19 @@ fn fuzz_linear_model_files() {
             }
         },
     );
-    fuzz("linear-safetensors", &[weights.clone()], 300, 0.5, |b| {
-        fs::write(d.join("model.json"), &json).unwrap();
-        fs::write(d.join("model.safetensors"), b).unwrap();
-        if let Ok(m) = textclf_linear::LinearClassifier::load(&d) {
-            let _ = m.predict_proba(&["a good film"]);
-        }
-    });
+    fuzz(
+        "linear-safetensors",
+        std::slice::from_ref(&weights),
+        300,
+        0.5,
+        |b| {
+            fs::write(d.join("model.json"), &json).unwrap();
+            fs::write(d.join("model.safetensors"), b).unwrap();
+            if let Ok(m) = textclf_linear::LinearClassifier::load(&d) {
+                let _ = m.predict_proba(&["a good film"]);
+            }
+        },
+    );
 }
 
 #[test]
