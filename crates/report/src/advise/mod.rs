@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::runs::{Family, RunSet};
 use crate::select::{Rule, Selection};
+use crate::testsets::TestSetGroup;
 
 mod context;
 mod evidence;
@@ -235,6 +236,12 @@ pub struct LookedAt {
     pub varied: Vec<String>,
     /// The selection rule used to pick the best run.
     pub rule: Rule,
+    /// When the runs hold several test sets: the one whose runs the checks compare (the
+    /// selection's first), and the others, whose runs are left out of the comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_set: Option<TestSetGroup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_test_sets: Vec<TestSetGroup>,
     pub best: Option<BestRun>,
 }
 
