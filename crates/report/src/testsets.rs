@@ -303,6 +303,10 @@ pub(crate) mod tests {
         assert_eq!(advice.looked_at.linear, 3);
         let text = advice.render_markdown();
         assert!(
+            text.contains("5 (5 finished, 0 failed, 0 not finished); compared below: 0 transformer, 3 linear."),
+            "{text}"
+        );
+        assert!(
             text.contains(
                 "- The runs were scored on 2 different test sets, whose scores are not \
                  comparable: `test.csv (760 rows)`: 3 runs; `small.csv (40 rows)`: 2 runs. The \

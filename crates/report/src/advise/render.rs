@@ -21,12 +21,17 @@ impl Advice {
         s.push_str("## What we looked at\n\n");
         let _ = writeln!(
             s,
-            "- Runs read from `{}`: {} ({} finished, {} failed, {} not finished); finished: {} transformer, {} linear.",
+            "- Runs read from `{}`: {} ({} finished, {} failed, {} not finished); {}: {} transformer, {} linear.",
             l.dir.display(),
             l.runs,
             l.done,
             l.failed,
             l.pending,
+            if l.test_set.is_some() {
+                "compared below"
+            } else {
+                "finished"
+            },
             l.transformer,
             l.linear
         );

@@ -258,24 +258,36 @@ fn panel(
     }))?;
     if single {
         let p = &pts[0];
-        let label = |text: String, at: (f64, f64), color: &'static RGBColor| {
+        // Train loss below its dot, validation loss above: they stay apart when equal.
+        let label = |text: String, at: (f64, f64), color: &'static RGBColor, dy: i32| {
             EmptyElement::at(at)
                 + Text::new(
                     text,
-                    (14, 0),
+                    (14, dy),
                     font(POINT_LABEL_SIZE)
                         .color(color)
                         .pos(Pos::new(HPos::Left, VPos::Center)),
                 )
         };
         chart.draw_series([
-            label(format!("train loss {:.3}", p.train_loss), train[0], &BLUE),
-            label(format!("val loss {:.3}", p.val_loss), val[0], &VERMILLION),
+            label(
+                format!("train loss {:.3}", p.train_loss),
+                train[0],
+                &BLUE,
+                9,
+            ),
+            label(
+                format!("val loss {:.3}", p.val_loss),
+                val[0],
+                &VERMILLION,
+                -9,
+            ),
         ])?;
         chart.draw_secondary_series(std::iter::once(label(
             format!("val acc {:.3}", p.val_accuracy),
             vacc[0],
             &GREEN,
+            0,
         )))?;
     }
     if let Some(i) = (0..pts.len()).min_by(|&a, &b| pts[a].val_loss.total_cmp(&pts[b].val_loss)) {
