@@ -266,6 +266,44 @@ mod tests {
     }
 
     #[test]
+    fn the_c_search_is_read_from_metrics_json() {
+        let t = tempfile::tempdir().unwrap();
+        let metrics = serde_json::json!({
+            "command": "baseline",
+            "model": {"kind": "tfidf-lr", "fit": {
+                "chosen_c": 10000.0,
+                "c_search": [{"c": 156.25, "accuracy": 0.80, "fit_s": 0.1},
+                             {"c": 625.0, "accuracy": 0.81, "fit_s": 0.1},
+                             {"c": 2500.0, "accuracy": 0.82, "fit_s": 0.1},
+                             {"c": 10000.0, "accuracy": 0.84, "fit_s": 0.1}],
+                "c_grid_extension": {"direction": "up", "added": [625.0, 2500.0, 10000.0],
+                                     "stopped_by_bound": true},
+                "selection_split": "holdout"}},
+            "data": {"labels": ["neg", "pos"], "valid": {"rows": 120,
+                     "per_class": {"neg": 70, "pos": 50}}},
+        });
+        std::fs::write(t.path().join("metrics.json"), metrics.to_string()).unwrap();
+        let r = crate::runs::load_summary(t.path()).unwrap();
+        let fit = r.linear_fit.clone().unwrap();
+        assert_eq!(fit.chosen_c, 10000.0);
+        assert_eq!(fit.c_search.len(), 4);
+        assert_eq!(fit.selection_split.as_deref(), Some("holdout"));
+        assert!(fit.extension.as_ref().unwrap().stopped_by_bound);
+        assert_eq!(
+            r.val_per_class,
+            vec![("neg".to_string(), 70), ("pos".to_string(), 50)]
+        );
+        let a = advise(&set(vec![r]), None);
+        let c = rec(&a, Check::CGrid);
+        assert_has(&c.evidence, "C chosen on the holdout split");
+        assert_has(
+            &c.evidence,
+            "and stopped at its bound with the best C still at the edge",
+        );
+        assert_eq!(c.try_flags, vec!["--c-grid 10000,40000,160000,640000"]);
+    }
+
+    #[test]
     fn c_inside_the_grid_or_a_flat_edge_does_not_fire() {
         let inside = linear("lr", 4.0, &[(1.0, 0.78), (4.0, 0.79), (16.0, 0.78)], None);
         let flat = linear("nb", 0.01, &[(0.01, 0.78), (0.03, 0.78), (0.1, 0.77)], None);
