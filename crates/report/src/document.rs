@@ -13,6 +13,7 @@ use crate::plots::{self, Plot};
 use crate::runs::{RunSet, RunStatus, RunSummary};
 use crate::select::{report_rule, Rule, Selection};
 use crate::table::{self, fmt_interval, fmt_p, fmt_setting, ResultsTable};
+use crate::testsets::{describe_groups, TestSetGroup};
 
 /// Charts shown with the best run rather than in the general section.
 pub(crate) const BEST_RUN_PLOTS: [&str; 2] = ["per_class_f1", "confusion"];
@@ -110,9 +111,16 @@ fn meta_line(set: &RunSet) -> String {
 // ---------------------------------------------------------------------------------------
 // Selection.
 
-/// The selection section: the rule, the best run, its near ties and the unscored runs.
+/// The selection section: the rule, the best run, its near ties and the unscored runs;
+/// when the runs hold several test sets, one such part per test set.
 pub(crate) struct SelectionPart<'a> {
     pub rule: Rule,
+    /// The test set this part ranks, when there are several.
+    pub test_set: Option<&'a str>,
+    /// Every test set, largest first, when there are several (main part only).
+    pub test_sets: &'a [TestSetGroup],
+    /// The parts of the other test sets (main part only).
+    pub others: Vec<SelectionPart<'a>>,
     /// The best run's box, when the best run is in the set.
     pub best: Option<BestBox<'a>>,
     /// "No other run is within …" or "3 runs are not distinguishable …".
@@ -160,6 +168,7 @@ impl<'a> SelectionPart<'a> {
                 reading: tie_verdict(t.mcnemar_p),
             })
             .collect();
+        let paired = sel.near_ties().any(|t| t.mcnemar_p.is_some());
         let ties_sentence = if ties.is_empty() {
             format!(
                 "No other run is within {} of the best score: the choice is clear on \
@@ -170,22 +179,48 @@ impl<'a> SelectionPart<'a> {
         } else {
             format!(
                 "{} run{} {} not distinguishable from the best on validation (gap within \
-                 the best run's 95 % half-width{}). The test comparison is paired on the \
-                 same test rows (McNemar's test).",
+                 the best run's 95 % half-width{}). {}",
                 ties.len(),
                 if ties.len() == 1 { "" } else { "s" },
                 if ties.len() == 1 { "is" } else { "are" },
                 sel.half_width
-                    .map_or(String::new(), |hw| format!(" of {hw:.3}"))
+                    .map_or(String::new(), |hw| format!(" of {hw:.3}")),
+                if paired {
+                    "The test comparison is paired on the same test rows (McNemar's test)."
+                } else {
+                    "There are no paired test predictions to compare them on test."
+                }
             )
         };
         SelectionPart {
             rule: sel.rule,
+            test_set: sel.test_set.as_deref(),
+            test_sets: &sel.test_sets,
+            others: sel
+                .others
+                .iter()
+                .map(|o| SelectionPart::new(set, o))
+                .collect(),
             best: best_box(set, sel),
             ties_sentence,
             ties,
             unscored: &sel.unscored,
         }
+    }
+
+    /// The statement that the runs hold several test sets, naming them and their sizes,
+    /// with `code` marking up each test set's name; `None` with one test set.
+    pub fn test_sets_note(&self, code: impl Fn(&str) -> String) -> Option<String> {
+        (self.test_sets.len() > 1).then(|| {
+            format!(
+                "The runs were scored on {} different test sets, so their scores are not \
+                 comparable: {}. Each test set is ranked on its own, the one with the most \
+                 runs first; near ties and paired tests only compare runs of the same test \
+                 set.",
+                self.test_sets.len(),
+                describe_groups(self.test_sets, code)
+            )
+        })
     }
 
     /// Whether the rule's scores are losses (lower is better).
@@ -278,6 +313,15 @@ impl<'a> ResultsPart<'a> {
                 )
             }),
         }
+    }
+
+    /// The note on several test sets above the table, when the runs hold several.
+    pub fn test_sets_note(&self) -> Option<&'static str> {
+        self.table.several_test_sets.then_some(
+            "The runs were scored on several test sets (column test set): ★ and ≈ mark the \
+             best run and its near ties within each test set, and scores of different test \
+             sets are not comparable.",
+        )
     }
 
     /// The note above the table, with `code` marking up the two file names.

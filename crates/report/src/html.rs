@@ -119,6 +119,26 @@ fn selection_section(h: &mut String, selection: Option<&SelectionPart>) {
             "higher is better"
         }
     ));
+    match sel.test_sets_note(|l| format!("<code>{}</code>", esc(l))) {
+        None => ranking_html(h, sel),
+        Some(note) => {
+            h.push_str(&format!(
+                "<p><strong>Several test sets.</strong> {note}</p>\n"
+            ));
+            for part in std::iter::once(sel).chain(&sel.others) {
+                h.push_str(&format!(
+                    "<h3>Test set <code>{}</code></h3>\n",
+                    esc(part.test_set.unwrap_or_default())
+                ));
+                ranking_html(h, part);
+            }
+        }
+    }
+    h.push_str("</section>\n");
+}
+
+/// The best run, its near ties and the unscored runs of one test set.
+fn ranking_html(h: &mut String, sel: &SelectionPart) {
     if let Some(b) = &sel.best {
         h.push_str("<div class=\"best-box\">\n");
         h.push_str(&format!(
@@ -171,7 +191,6 @@ fn selection_section(h: &mut String, selection: Option<&SelectionPart>) {
                 .join(", ")
         ));
     }
-    h.push_str("</section>\n");
 }
 
 fn results_section(h: &mut String, results: &ResultsPart) {
@@ -181,6 +200,9 @@ fn results_section(h: &mut String, results: &ResultsPart) {
         "<p class=\"note\">{}</p>\n",
         ResultsPart::note(|f| format!("<code>{f}</code>"))
     ));
+    if let Some(note) = results.test_sets_note() {
+        h.push_str(&format!("<p class=\"note\">{note}</p>\n"));
+    }
     h.push_str("<div class=\"scroll\">\n<table class=\"results\">\n<thead><tr>");
     let numeric = table.display_numeric();
     // The family is shown under the model name (column 3 is left out) to save width.
@@ -197,7 +219,8 @@ fn results_section(h: &mut String, results: &ResultsPart) {
         ));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    let status_col = 4 + table.settings.len();
+    let test_set_col = table.several_test_sets.then_some(4);
+    let status_col = 4 + usize::from(table.several_test_sets) + table.settings.len();
     for (row, run) in table.rows.iter().zip(results.runs) {
         let class = if row.selected {
             "best"
@@ -234,6 +257,8 @@ fn results_section(h: &mut String, results: &ResultsPart) {
                 h.push_str(&format!("<td class=\"status\">{text}</td>"));
             } else if i == 1 {
                 h.push_str(&format!("<td class=\"id\">{}</td>", breakable(cell)));
+            } else if Some(i) == test_set_col {
+                h.push_str(&format!("<td class=\"model\">{}</td>", breakable(cell)));
             } else if let Some((value, ci)) = cell.split_once(" (") {
                 // Test accuracy over its interval, to keep the column narrow.
                 h.push_str(&format!(

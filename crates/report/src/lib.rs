@@ -3,6 +3,7 @@
 //!
 //! * [`runs`] reads run folders and sweep folders back into [`RunSummary`] values.
 //! * [`select`](mod@select) picks the best run by a declared [`Rule`] and flags near ties.
+//! * [`testsets`] tells which runs share a test set: only those are compared.
 //! * [`table`] is the results table (CSV and JSON) and the number formats the reports share.
 //! * [`plots`] draws the charts as SVG.
 //! * [`html`] and [`markdown`] write the report page and the Markdown report, both from
@@ -19,6 +20,7 @@ pub mod plots;
 pub mod runs;
 pub mod select;
 pub mod table;
+pub mod testsets;
 pub mod write;
 
 pub use advise::{
@@ -26,11 +28,12 @@ pub use advise::{
 };
 pub use error::{ReportError, Result};
 pub use runs::{
-    collect, load_summary, EpochPoint, Family, RunSet, RunStatus, RunSummary, TruncationInfo,
-    RUNS_DIR, RUN_FILE, SWEEP_FILE,
+    collect, load_summary, CGridExtension, EpochPoint, Family, LinearFit, RunSet, RunStatus,
+    RunSummary, TestSet, TruncationInfo, RUNS_DIR, RUN_FILE, SWEEP_FILE,
 };
 pub use select::{report_rule, select, Ranked, Rule, Selection};
 
 pub use plots::Plot;
 pub use table::{ResultRow, ResultsTable};
+pub use testsets::TestSetGroup;
 pub use write::{write_report, WrittenReport};

@@ -76,6 +76,23 @@ fn selection_md(m: &mut String, sel: &SelectionPart) {
             ", higher is better"
         }
     ));
+    match sel.test_sets_note(code) {
+        None => ranking_md(m, sel),
+        Some(note) => {
+            m.push_str(&format!("**Several test sets.** {note}\n\n"));
+            for part in std::iter::once(sel).chain(&sel.others) {
+                m.push_str(&format!(
+                    "### Test set {}\n\n",
+                    code(part.test_set.unwrap_or_default())
+                ));
+                ranking_md(m, part);
+            }
+        }
+    }
+}
+
+/// The best run, its near ties and the unscored runs of one test set.
+fn ranking_md(m: &mut String, sel: &SelectionPart) {
     if let Some(b) = &sel.best {
         m.push_str(&format!(
             "**★ Best run: {}** ({}{})  \nScore: {}",
@@ -132,6 +149,9 @@ fn results_md(m: &mut String, results: &ResultsPart) {
     let table = &results.table;
     m.push_str("## Results\n\n");
     m.push_str(&format!("{}\n\n", ResultsPart::note(|f| format!("`{f}`"))));
+    if let Some(note) = results.test_sets_note() {
+        m.push_str(&format!("{note}\n\n"));
+    }
     let header = table.display_header();
     let numeric = table.display_numeric();
     pipe_row(m, header.iter().map(|h| text(h)));

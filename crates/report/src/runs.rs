@@ -71,6 +71,45 @@ pub struct TruncationInfo {
     pub max: usize,
 }
 
+/// The test set a run was scored on. Runs are only compared (selection, near ties, paired
+/// tests) with runs of the same test set; see [`crate::testsets`].
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct TestSet {
+    /// `data.test.name` of metrics.json (the file or split the rows came from), when
+    /// recorded.
+    pub name: Option<String>,
+    /// Test rows.
+    pub rows: usize,
+    /// A fingerprint of the sorted (row id, gold label) pairs of `predictions.csv`, when
+    /// that file could be read: the same rows give the same fingerprint, whatever the
+    /// file was called. Only compared within one report, never written.
+    #[serde(skip)]
+    pub fingerprint: Option<u64>,
+}
+
+/// How a linear baseline chose its C (metrics.json `model.fit`).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct LinearFit {
+    pub chosen_c: f64,
+    /// (C, accuracy on the selection split) for every C tried, by increasing C.
+    pub c_search: Vec<(f64, f64)>,
+    /// Where C was chosen: "valid", "holdout" or "none".
+    pub selection_split: Option<String>,
+    /// Set when the best C was at an edge of the grid and the grid was extended.
+    pub extension: Option<CGridExtension>,
+}
+
+/// metrics.json `model.fit.c_grid_extension`.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct CGridExtension {
+    /// "up" or "down".
+    pub direction: String,
+    /// The C values added, in the order they were tried.
+    pub added: Vec<f64>,
+    /// The best C was still at the edge when the extension's bound stopped it.
+    pub stopped_by_bound: bool,
+}
+
 /// Everything a report, the selection rule or the advisor needs to know about one run.
 #[derive(Serialize, Clone, Debug)]
 pub struct RunSummary {
@@ -116,6 +155,15 @@ pub struct RunSummary {
     pub samples_per_s: Option<f64>,
     pub parameters: Option<u64>,
     pub truncation: Option<TruncationInfo>,
+    /// The test set of the test report (finished runs with a test report only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_set: Option<TestSet>,
+    /// Rows per class of the validation split (metrics.json `data.valid.per_class`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub val_per_class: Vec<(String, u64)>,
+    /// How a linear baseline chose its C.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_fit: Option<LinearFit>,
 }
 
 impl RunSummary {
@@ -347,6 +395,9 @@ fn pending(id: &str, dir: &Path, entry: &Value, varied: &[String]) -> RunSummary
         samples_per_s: None,
         parameters: None,
         truncation: None,
+        test_set: None,
+        val_per_class: Vec::new(),
+        linear_fit: None,
     }
 }
 
@@ -508,6 +559,14 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
             _ => None,
         },
     };
+    let test_set = test.as_ref().map(|t| TestSet {
+        name: m
+            .pointer("/data/test/name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rows: u(m, &["data", "test", "rows"]).map_or(t.n, |n| n as usize),
+        fingerprint: predictions_fingerprint(dir),
+    });
     let truncation = m
         .pointer("/data/token_lengths")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
@@ -539,7 +598,99 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         samples_per_s,
         parameters: u(m, &["model", "parameters"]),
         truncation,
+        test_set,
+        val_per_class: per_class(m, "/data/valid/per_class"),
+        linear_fit: match family {
+            Family::Linear => linear_fit(m),
+            Family::Transformer => None,
+        },
     })
+}
+
+/// Rows per class from a `per_class` object of metrics.json.
+fn per_class(m: &Value, pointer: &str) -> Vec<(String, u64)> {
+    m.pointer(pointer)
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn linear_fit(m: &Value) -> Option<LinearFit> {
+    let fit = m.pointer("/model/fit")?;
+    let chosen_c = fit.get("chosen_c")?.as_f64()?;
+    let c_search = fit
+        .get("c_search")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p.get("c")?.as_f64()?, p.get("accuracy")?.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let extension = fit
+        .get("c_grid_extension")
+        .filter(|x| !x.is_null())
+        .and_then(|x| {
+            Some(CGridExtension {
+                direction: x.get("direction")?.as_str()?.to_string(),
+                added: x
+                    .get("added")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                    .unwrap_or_default(),
+                stopped_by_bound: x
+                    .get("stopped_by_bound")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+        });
+    Some(LinearFit {
+        chosen_c,
+        c_search,
+        selection_split: fit
+            .get("selection_split")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        extension,
+    })
+}
+
+/// FNV-1a over the sorted (id, gold) pairs of a run's `predictions.csv`; `None` when the
+/// file is missing or unreadable.
+fn predictions_fingerprint(dir: &Path) -> Option<u64> {
+    let path = dir.join(textclf_eval::PREDICTIONS_FILE);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(&path)
+        .ok()?;
+    let header = r.headers().ok()?.clone();
+    if header.get(0) != Some("id") || header.get(1) != Some("gold") {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for rec in r.records() {
+        let rec = rec.ok()?;
+        pairs.push((rec.get(0)?.to_string(), rec.get(1)?.to_string()));
+    }
+    pairs.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (id, gold) in &pairs {
+        eat(id.as_bytes());
+        eat(&[0x1f]);
+        eat(gold.as_bytes());
+        eat(&[0x1e]);
+    }
+    Some(h)
 }
 
 /// Fills settings a run made by hand records only inside metrics.json.

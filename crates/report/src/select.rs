@@ -5,6 +5,11 @@
 //! validation loss. Runs within the best run's validation confidence half-width are near
 //! ties; where both runs have test predictions on the same rows, McNemar's test on those
 //! rows says whether the test difference could be chance.
+//!
+//! Runs are only compared with runs scored on the same test set
+//! ([`crate::testsets`]). When the runs hold several test sets, each is ranked on its
+//! own: the [`Selection`] is that of the test set with the most finished runs, and
+//! [`Selection::others`] holds the others'.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +19,7 @@ use textclf_eval::{align_runs, compare, load_run, EvalOptions};
 
 use crate::error::{ReportError, Result};
 use crate::runs::{RunSet, RunSummary};
+use crate::testsets::{group_runs, TestSetGroup};
 
 /// What "best" means.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -135,6 +141,16 @@ pub struct Selection {
     pub ranking: Vec<Ranked>,
     /// Finished runs without a score under the rule (e.g. no validation split).
     pub unscored: Vec<String>,
+    /// The test set this selection ranks, when the runs hold several (`None`: one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_set: Option<String>,
+    /// Every test set of the runs with its runs, largest first, when there are several
+    /// (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub test_sets: Vec<TestSetGroup>,
+    /// The selections of the other test sets, each ranked on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<Selection>,
 }
 
 impl Selection {
@@ -142,13 +158,52 @@ impl Selection {
     pub fn near_ties(&self) -> impl Iterator<Item = &Ranked> {
         self.ranking.iter().skip(1).filter(|r| r.near_tie)
     }
+
+    /// This selection and those of the other test sets.
+    pub fn per_test_set(&self) -> impl Iterator<Item = &Selection> {
+        std::iter::once(self).chain(&self.others)
+    }
+
+    /// Whether `id` is the best run of its test set.
+    pub fn is_best(&self, id: &str) -> bool {
+        self.per_test_set().any(|s| s.best == id)
+    }
+
+    /// Whether `id` is a near tie of the best run of its test set.
+    pub fn is_near_tie(&self, id: &str) -> bool {
+        self.per_test_set()
+            .any(|s| s.near_ties().any(|t| t.id == id))
+    }
 }
 
 /// Picks the best finished run of `runs` by `rule`. Ties in score go to the run that
 /// trained faster, then to the first. `None` when no finished run has a score.
+///
+/// Runs scored on different test sets are never compared: each test set is ranked on its
+/// own, the one with the most finished runs (and a score) in the returned selection, the
+/// others in [`Selection::others`].
 pub fn select(runs: &[RunSummary], rule: Rule) -> Option<Selection> {
+    let groups = group_runs(runs);
+    if groups.len() <= 1 {
+        return select_among(&runs.iter().collect::<Vec<_>>(), rule);
+    }
+    let test_sets: Vec<TestSetGroup> = groups.iter().map(|(g, _)| g.clone()).collect();
+    let mut selections = groups.into_iter().filter_map(|(g, members)| {
+        let mut s = select_among(&members, rule)?;
+        s.test_set = Some(g.label);
+        Some(s)
+    });
+    let mut main = selections.next()?;
+    main.others = selections.collect();
+    main.test_sets = test_sets;
+    Some(main)
+}
+
+/// [`select`] among runs of one test set.
+fn select_among(runs: &[&RunSummary], rule: Rule) -> Option<Selection> {
     let mut scored: Vec<(&RunSummary, f64)> = runs
         .iter()
+        .copied()
         .filter(|r| r.is_done())
         .filter_map(|r| rule.score(r).filter(|s| s.is_finite()).map(|s| (r, s)))
         .collect();
@@ -204,6 +259,9 @@ pub fn select(runs: &[RunSummary], rule: Rule) -> Option<Selection> {
         half_width,
         ranking,
         unscored,
+        test_set: None,
+        test_sets: Vec::new(),
+        others: Vec::new(),
     })
 }
 
@@ -255,6 +313,9 @@ mod tests {
             samples_per_s: None,
             parameters: None,
             truncation: None,
+            test_set: None,
+            val_per_class: Vec::new(),
+            linear_fit: None,
         }
     }
 

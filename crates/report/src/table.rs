@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::error::{ReportError, Result};
 use crate::runs::{Family, RunSet, RunStatus, RunSummary};
 use crate::select::Selection;
+use crate::testsets::labels_by_run;
 
 /// Settings that get a column whenever at least one run knows them, varied or not.
 pub const ALWAYS_SHOWN: [&str; 4] = ["max_len", "lr", "train_fraction", "layers"];
@@ -50,12 +51,16 @@ pub struct ResultRow {
     pub id: String,
     pub model: String,
     pub family: Family,
+    /// The test set the run was scored on, when the runs hold several (see
+    /// [`crate::testsets`]); `None` with one test set, or for an unfinished run.
+    pub test_set: Option<String>,
     /// The values of [`ResultsTable::settings`], in that order (`None`: not known).
     pub settings: Vec<Option<Value>>,
     pub status: RunStatus,
-    /// The best run under the selection rule.
+    /// The best run under the selection rule (of its test set, when there are several).
     pub selected: bool,
-    /// Not distinguishable from the best run on validation (the best run itself excluded).
+    /// Not distinguishable from the best run of its test set on validation (the best run
+    /// itself excluded).
     pub near_tie: bool,
     pub val_accuracy: Option<f64>,
     pub val_acc_at_min_val_loss: Option<f64>,
@@ -82,24 +87,43 @@ pub struct ResultsTable {
     /// some run knows (`model` is left out: the `model` column names it already).
     pub settings: Vec<String>,
     pub rows: Vec<ResultRow>,
+    /// Whether the runs hold several test sets: then a `test_set` column follows
+    /// `family`.
+    pub several_test_sets: bool,
 }
 
 impl ResultsTable {
     /// Builds the table of `set`, marking the best run and the near ties of `selection`.
     pub fn new(set: &RunSet, selection: Option<&Selection>) -> ResultsTable {
         let settings = setting_keys(set);
+        let test_sets = labels_by_run(&set.runs);
         let rows = set
             .runs
             .iter()
-            .map(|r| row(r, &settings, selection))
+            .map(|r| {
+                let mut row = row(r, &settings, selection);
+                row.test_set = test_sets
+                    .iter()
+                    .flatten()
+                    .find(|(id, _)| *id == r.id)
+                    .map(|(_, label)| label.clone());
+                row
+            })
             .collect();
-        ResultsTable { settings, rows }
+        ResultsTable {
+            settings,
+            rows,
+            several_test_sets: test_sets.is_some(),
+        }
     }
 
     /// Column names in order, as the CSV header and the JSON keys use them. A setting
     /// whose key clashes with a fixed column is named `param_<key>`.
     pub fn columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = HEAD.iter().map(|s| s.to_string()).collect();
+        if self.several_test_sets {
+            cols.push("test_set".into());
+        }
         cols.extend(self.settings.iter().map(|k| setting_column(k)));
         cols.extend(TAIL.iter().map(|s| s.to_string()));
         cols
@@ -112,7 +136,17 @@ impl ResultsTable {
 
     /// Every row as JSON values, one per column of [`ResultsTable::columns`].
     pub fn values(&self) -> Vec<Vec<Value>> {
-        self.rows.iter().map(row_values).collect()
+        self.rows
+            .iter()
+            .map(|r| {
+                let mut v = row_values(r);
+                if self.several_test_sets {
+                    let t = r.test_set.clone().map_or(Value::Null, Value::String);
+                    v.insert(HEAD.len(), t);
+                }
+                v
+            })
+            .collect()
     }
 
     /// The table as CSV text: a header and one line per run.
@@ -152,6 +186,9 @@ impl ResultsTable {
             .iter()
             .map(|s| s.to_string())
             .collect();
+        if self.several_test_sets {
+            h.push("test set".into());
+        }
         h.extend(self.settings.iter().cloned());
         h.extend(
             [
@@ -174,7 +211,7 @@ impl ResultsTable {
 
     /// Whether each display column holds numbers (right-aligned).
     pub fn display_numeric(&self) -> Vec<bool> {
-        let mut v = vec![false; 4];
+        let mut v = vec![false; if self.several_test_sets { 5 } else { 4 }];
         v.extend((0..self.settings.len()).map(|i| {
             self.rows
                 .iter()
@@ -201,6 +238,9 @@ impl ResultsTable {
             r.model.clone(),
             family_name(r.family).to_string(),
         ];
+        if self.several_test_sets {
+            v.push(r.test_set.clone().unwrap_or_else(|| "–".into()));
+        }
         v.extend(
             self.settings
                 .iter()
@@ -248,12 +288,13 @@ fn setting_column(key: &str) -> String {
 }
 
 fn row(r: &RunSummary, settings: &[String], selection: Option<&Selection>) -> ResultRow {
-    let selected = selection.is_some_and(|s| s.best == r.id);
-    let near_tie = !selected && selection.is_some_and(|s| s.near_ties().any(|t| t.id == r.id));
+    let selected = selection.is_some_and(|s| s.is_best(&r.id));
+    let near_tie = !selected && selection.is_some_and(|s| s.is_near_tie(&r.id));
     ResultRow {
         id: r.id.clone(),
         model: r.model.clone(),
         family: r.family,
+        test_set: None,
         settings: settings
             .iter()
             .map(|k| r.params.get(k).filter(|v| !v.is_null()).cloned())
@@ -574,6 +615,9 @@ pub(crate) mod fixture {
             samples_per_s: None,
             parameters: None,
             truncation: None,
+            test_set: None,
+            val_per_class: Vec::new(),
+            linear_fit: None,
         }
     }
 

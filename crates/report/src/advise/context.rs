@@ -8,6 +8,7 @@ use textclf_eval::Report;
 
 use crate::runs::{Family, RunSet, RunStatus, RunSummary};
 use crate::select::{select, Rule, Selection};
+use crate::testsets::{group_runs, TestSetGroup};
 
 use super::{BestRun, LookedAt};
 
@@ -34,7 +35,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) set: &'a RunSet,
     pub(crate) rule: Rule,
     pub(crate) selection: Option<Selection>,
+    /// The finished runs the checks compare: all of them, or, when the runs hold several
+    /// test sets, those of the test set the selection ranks first.
     pub(crate) done: Vec<&'a RunSummary>,
+    /// When the runs hold several test sets: the one compared here, and the others.
+    pub(crate) test_set: Option<TestSetGroup>,
+    pub(crate) other_test_sets: Vec<TestSetGroup>,
     pub(crate) best: Option<&'a RunSummary>,
     pub(crate) chosen_by: String,
     /// The best transformer run (the best run itself when it is a transformer).
@@ -53,7 +59,25 @@ impl<'a> Ctx<'a> {
             Some(s) => Some(s.clone()),
             None => select(&set.runs, rule),
         };
-        let done: Vec<&RunSummary> = set.done().collect();
+        let mut done: Vec<&RunSummary> = set.done().collect();
+        let mut test_set = None;
+        let mut other_test_sets = Vec::new();
+        let groups = group_runs(&set.runs);
+        if groups.len() > 1 {
+            let wanted = selection.as_ref().and_then(|s| s.test_set.clone());
+            let main = groups
+                .iter()
+                .position(|(g, _)| Some(&g.label) == wanted.as_ref())
+                .unwrap_or(0);
+            for (i, (g, _)) in groups.into_iter().enumerate() {
+                if i == main {
+                    done.retain(|r| g.runs.contains(&r.id));
+                    test_set = Some(g);
+                } else {
+                    other_test_sets.push(g);
+                }
+            }
+        }
         let (best, chosen_by) = match selection
             .as_ref()
             .and_then(|s| done.iter().copied().find(|r| r.id == s.best))
@@ -80,6 +104,8 @@ impl<'a> Ctx<'a> {
             rule,
             selection,
             done,
+            test_set,
+            other_test_sets,
             best,
             chosen_by,
             focus: None,
@@ -173,13 +199,15 @@ impl<'a> Ctx<'a> {
             dir: self.set.dir.clone(),
             sweep: self.set.sweep.clone(),
             runs: runs.len(),
-            done: self.done.len(),
+            done: count(&|r| r.is_done()),
             failed: count(&|r| matches!(r.status, RunStatus::Failed { .. })),
             pending: count(&|r| r.status == RunStatus::Pending),
             transformer: self.of_family(Family::Transformer).len(),
             linear: self.of_family(Family::Linear).len(),
             varied,
             rule: self.rule,
+            test_set: self.test_set.clone(),
+            other_test_sets: self.other_test_sets.clone(),
             best: self.best.map(|b| BestRun {
                 id: b.id.clone(),
                 model: b.model.clone(),

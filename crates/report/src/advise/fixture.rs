@@ -37,6 +37,9 @@ pub(crate) fn run(id: &str, family: Family, val: f64) -> RunSummary {
         samples_per_s: None,
         parameters: None,
         truncation: None,
+        test_set: None,
+        val_per_class: Vec::new(),
+        linear_fit: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //!
 //! | Check | Fires when | Advice |
 //! |---|---|---|
+//! | [`Check::DidNotLearn`] | the best transformer run's validation loss stays within [`CHANCE_LOSS_TOLERANCE`] of ln k at every validation (said first; "did not learn" when its accuracy is also within the 95 % half-width of the majority-class share) | a higher `--lr`, more epochs or data; check the labels |
 //! | [`Check::MoreEpochs`] | the last validation of the best (or a near-tie) transformer run lowered its validation loss by ≥ [`MIN_LOSS_DROP`] (relative) | `--epochs N+2` |
 //! | [`Check::Truncation`] | ≥ [`MIN_TRUNCATED_SHARE`] of the sampled training texts are longer than `max_len` | longer `--max-len` and/or `--truncation head+tail` |
 //! | [`Check::WeakClass`] | a class's test recall is ≥ [`WEAK_RECALL_GAP`] below the mean recall of the other classes | `--class-weights` / more data for it |
@@ -18,9 +19,11 @@
 //! | [`Check::Overfitting`] | validation loss rose ≥ [`MIN_LOSS_RISE`] above its minimum while training loss fell, or train − val accuracy > [`OVERFIT_GAP`] | fewer epochs / regularisation |
 //! | [`Check::SmallerModel`] | a transformer with fewer parameters (or layers) is not worse on test (McNemar p ≥ [`ALPHA`], or inside the larger's CI) | prefer the smaller one |
 //! | [`Check::BaselineComparison`] | there are a transformer and a linear run | says whether the transformer beats the baseline beyond chance |
-//! | [`Check::LearningRate`] | `lr` was varied | extend the grid when the best value is at its edge |
+//! | [`Check::LearningRate`] | `lr` was varied | extend the grid when the best value is at its edge (never downward when the model did not learn) |
 //! | [`Check::MaxLen`] | `max_len` was varied | extend the grid when the best value is at its edge |
 //! | [`Check::NearTie`] | the selection flagged a near tie that trained ≥ [`CHEAPER_BY`] faster | prefer the cheaper run |
+//! | [`Check::CGrid`] | a linear run's chosen C is the smallest or largest of its C search (or the grid extension stopped at its bound) and beats its neighbour | a `--c-grid` extended that way |
+//! | [`Check::LinearModels`] | there are two or more linear runs | compares them on test (McNemar) and says which is best |
 //!
 //! The advisor is built in layers: `context` holds what every check reads (the
 //! finished runs, the selection, the best run), `evidence` the curves and paired tests the
@@ -35,6 +38,7 @@ use serde::Serialize;
 
 use crate::runs::{Family, RunSet};
 use crate::select::{Rule, Selection};
+use crate::testsets::TestSetGroup;
 
 mod context;
 mod evidence;
@@ -46,7 +50,11 @@ mod render;
 mod rules;
 
 use context::Ctx;
-use rules::{classes, data, epochs, grids, models, ties, truncation};
+use rules::{
+    c_grid, classes, data, did_not_learn, epochs, grids, linear_models, models, ties, truncation,
+};
+
+pub use rules::did_not_learn::CHANCE_LOSS_TOLERANCE;
 
 /// Significance level of the paired tests (McNemar) the advisor runs.
 pub const ALPHA: f64 = 0.05;
@@ -74,6 +82,8 @@ pub const MAX_POSITIONS: usize = 512;
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
+    /// The best transformer's validation loss stays at chance level (ln k).
+    DidNotLearn,
     /// Validation loss still falling at the last epoch.
     MoreEpochs,
     /// Many texts cut at `max_len`.
@@ -94,10 +104,15 @@ pub enum Check {
     MaxLen,
     /// Near ties of the selection that are cheaper.
     NearTie,
+    /// A linear baseline's C at the edge of its grid.
+    CGrid,
+    /// The linear baselines against each other.
+    LinearModels,
 }
 
 impl Check {
-    pub const ALL: [Check; 10] = [
+    pub const ALL: [Check; 13] = [
+        Check::DidNotLearn,
         Check::MoreEpochs,
         Check::Truncation,
         Check::WeakClass,
@@ -108,11 +123,14 @@ impl Check {
         Check::LearningRate,
         Check::MaxLen,
         Check::NearTie,
+        Check::CGrid,
+        Check::LinearModels,
     ];
 
     /// The name used in JSON and Markdown.
     pub fn name(self) -> &'static str {
         match self {
+            Check::DidNotLearn => "did_not_learn",
             Check::MoreEpochs => "more_epochs",
             Check::Truncation => "truncation",
             Check::WeakClass => "weak_class",
@@ -123,12 +141,15 @@ impl Check {
             Check::LearningRate => "learning_rate",
             Check::MaxLen => "max_len",
             Check::NearTie => "near_tie",
+            Check::CGrid => "c_grid",
+            Check::LinearModels => "linear_models",
         }
     }
 
     /// What the check looks at, in words.
     pub fn describe(self) -> &'static str {
         match self {
+            Check::DidNotLearn => "validation loss at chance level (ln k): the model did not learn",
             Check::MoreEpochs => "validation loss still falling at the last epoch",
             Check::Truncation => "share of texts cut at max_len",
             Check::WeakClass => "a class with recall far below the others",
@@ -139,6 +160,8 @@ impl Check {
             Check::LearningRate => "the learning-rate grid",
             Check::MaxLen => "the max_len grid",
             Check::NearTie => "cheaper runs tied with the best",
+            Check::CGrid => "C at the edge of a linear baseline's grid",
+            Check::LinearModels => "the linear baselines against each other",
         }
     }
 }
@@ -235,6 +258,12 @@ pub struct LookedAt {
     pub varied: Vec<String>,
     /// The selection rule used to pick the best run.
     pub rule: Rule,
+    /// When the runs hold several test sets: the one whose runs the checks compare (the
+    /// selection's first), and the others, whose runs are left out of the comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_set: Option<TestSetGroup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_test_sets: Vec<TestSetGroup>,
     pub best: Option<BestRun>,
 }
 
@@ -253,7 +282,8 @@ pub struct Advice {
 type RuleFn = fn(&Ctx, &[Recommendation]) -> Outcome;
 
 /// The rule behind each check, in the order they run ([`Check::ALL`]).
-const RULES: [(Check, RuleFn); 10] = [
+const RULES: [(Check, RuleFn); 13] = [
+    (Check::DidNotLearn, |cx, _| did_not_learn::did_not_learn(cx)),
     (Check::MoreEpochs, |cx, _| epochs::more_epochs(cx)),
     (Check::Truncation, |cx, _| truncation::truncation(cx)),
     (Check::WeakClass, |cx, _| classes::weak_class(cx)),
@@ -263,7 +293,11 @@ const RULES: [(Check, RuleFn); 10] = [
     (Check::BaselineComparison, |cx, _| {
         models::baseline_comparison(cx)
     }),
-    (Check::LearningRate, |cx, _| grids::learning_rate(cx)),
+    // A model that did not learn is not advised a lower learning rate.
+    (Check::LearningRate, |cx, earlier| {
+        let flat = earlier.iter().any(|r| r.check == Check::DidNotLearn);
+        grids::learning_rate(cx, flat)
+    }),
     // Going beyond the largest max_len is the truncation advice's, when it fired.
     (Check::MaxLen, |cx, earlier| {
         let truncation_fired = earlier.iter().any(|r| r.check == Check::Truncation);
@@ -277,6 +311,10 @@ const RULES: [(Check, RuleFn); 10] = [
             .flat_map(|r| r.runs.iter().cloned())
             .collect();
         ties::near_tie(cx, &smaller)
+    }),
+    (Check::CGrid, |cx, _| c_grid::c_grid(cx)),
+    (Check::LinearModels, |cx, _| {
+        linear_models::linear_models(cx)
     }),
 ];
 
@@ -307,12 +345,17 @@ pub fn advise(set: &RunSet, selection: Option<&Selection>) -> Advice {
         Basis::Measured => r.impact.points,
         Basis::Heuristic => 0.5 * r.impact.points,
     };
+    // "The model did not learn" comes first whatever the impacts: the rest rests on it.
     recommendations.sort_by(|a, b| {
-        key(b).total_cmp(&key(a)).then_with(|| {
-            let ca = a.cost_seconds.unwrap_or(0.0);
-            let cb = b.cost_seconds.unwrap_or(0.0);
-            ca.total_cmp(&cb)
-        })
+        let first = |r: &Recommendation| r.check != Check::DidNotLearn;
+        first(a)
+            .cmp(&first(b))
+            .then_with(|| key(b).total_cmp(&key(a)))
+            .then_with(|| {
+                let ca = a.cost_seconds.unwrap_or(0.0);
+                let cb = b.cost_seconds.unwrap_or(0.0);
+                ca.total_cmp(&cb)
+            })
     });
     for (i, r) in recommendations.iter_mut().enumerate() {
         r.rank = i + 1;

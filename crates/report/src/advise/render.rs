@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::format::{family_word, level_text, pct};
 use super::{Advice, Basis};
+use crate::testsets::{describe_groups, TestSetGroup};
 
 impl Advice {
     /// The advice as Markdown: what was read, the ranked plan, findings, and the checks
@@ -20,15 +21,35 @@ impl Advice {
         s.push_str("## What we looked at\n\n");
         let _ = writeln!(
             s,
-            "- Runs read from `{}`: {} ({} finished, {} failed, {} not finished); finished: {} transformer, {} linear.",
+            "- Runs read from `{}`: {} ({} finished, {} failed, {} not finished); {}: {} transformer, {} linear.",
             l.dir.display(),
             l.runs,
             l.done,
             l.failed,
             l.pending,
+            if l.test_set.is_some() {
+                "compared below"
+            } else {
+                "finished"
+            },
             l.transformer,
             l.linear
         );
+        if let Some(t) = &l.test_set {
+            let all: Vec<TestSetGroup> = std::iter::once(t.clone())
+                .chain(l.other_test_sets.iter().cloned())
+                .collect();
+            let left_out: usize = l.other_test_sets.iter().map(|g| g.runs.len()).sum();
+            let _ = writeln!(
+                s,
+                "- The runs were scored on {} different test sets, whose scores are not comparable: {}. The checks below compare only the runs of `{}` (the test set ranked first); the {left_out} run{} of the other test sets {} left out.",
+                all.len(),
+                describe_groups(&all, |x| format!("`{x}`")),
+                t.label,
+                if left_out == 1 { "" } else { "s" },
+                if left_out == 1 { "is" } else { "are" },
+            );
+        }
         if l.varied.is_empty() {
             s.push_str("- Settings varied: none.\n");
         } else {

@@ -27,6 +27,7 @@ use crate::error::{ReportError, Result};
 use crate::runs::{RunSet, RunSummary};
 use crate::select::{Rule, Selection};
 use crate::table::write_atomic;
+use crate::testsets::comparable_subset;
 
 mod accuracy_vs_time;
 mod axis;
@@ -73,11 +74,28 @@ pub struct Plot {
 /// keeps one run per cell/model/fraction; `selection` names the best run.
 pub fn build(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Result<Vec<Plot>> {
     let best = best_run(set, selection);
+    // Charts that compare runs' scores show one test set only.
+    let subset = comparable_subset(set, selection);
+    let comparable = subset.as_ref().map_or(set, |(s, _)| s);
+    let mut comparisons = [
+        heatmap(comparable, selection, rule)?,
+        train_fraction(comparable, rule)?,
+        accuracy_vs_time(comparable, rule)?,
+    ];
+    if let Some((_, label)) = &subset {
+        for p in comparisons.iter_mut().flatten() {
+            p.caption.push_str(&format!(
+                " Only the runs scored on the test set {label} are shown: the runs hold \
+                 several test sets, whose scores are not comparable."
+            ));
+        }
+    }
+    let [heat, fraction, time] = comparisons;
     let plots = [
         learning_curves(set, selection)?,
-        heatmap(set, selection, rule)?,
-        train_fraction(set, rule)?,
-        accuracy_vs_time(set, rule)?,
+        heat,
+        fraction,
+        time,
         best.map(per_class_f1).transpose()?.flatten(),
         best.map(confusion).transpose()?.flatten(),
     ];
@@ -162,12 +180,13 @@ mod tests {
         let lc = &plots[0];
         assert!(lc.svg.contains("x&lt;b&gt;&amp;y"));
         let t = texts(&lc.svg);
-        // Epoch ticks, loss ticks and the accuracy axis.
+        // Epoch ticks, loss ticks (fitted to the losses, 0.23–0.7: no 0) and the accuracy
+        // axis.
+        assert!(!t.iter().any(|s| s == "0.0"), "{t:?}");
         for l in [
             "1",
             "2",
             "3",
-            "0.0",
             "0.2",
             "0.4",
             "0.6",

@@ -10,7 +10,9 @@ use crate::advise::{
     skip, Basis, Check, Finding, Impact, Item, Outcome, Recommendation, MAX_POSITIONS,
 };
 
-pub(crate) fn learning_rate(cx: &Ctx) -> Outcome {
+/// `did_not_learn`: the focus run's validation loss stayed at chance level (that check
+/// fired), so a lower learning rate is not advised.
+pub(crate) fn learning_rate(cx: &Ctx, did_not_learn: bool) -> Outcome {
     let Some(focus) = cx.focus else {
         return skip("no finished transformer run");
     };
@@ -25,6 +27,17 @@ pub(crate) fn learning_rate(cx: &Ctx) -> Outcome {
             _ => "lr values differ but not in runs that can be compared".to_string(),
         });
     };
+    if did_not_learn && c.points.len() >= 2 && c.best(cx) == 0 {
+        let (lr, best) = c.first();
+        return skip(format!(
+            "the best lr, {} (`{}`), is the lowest of the grid, but the validation loss of \
+             `{}` stayed at chance level (see `did_not_learn`): a lower learning rate would \
+             learn even less, so the grid is not extended downward",
+            fmt_lr(lr),
+            best.id,
+            focus.id
+        ));
+    }
     grid_advice(cx, &c, Check::LearningRate, fmt_lr, |edge, neighbour| {
         let next = edge * (edge / neighbour);
         Some(format!("--lr {}", fmt_lr(next)))
