@@ -103,8 +103,19 @@ const SETTINGS: &[Setting] = &[
 
 fn setting(key: &str) -> Result<&'static Setting> {
     SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
+        let close = SETTINGS
+            .iter()
+            .map(|s| {
+                (
+                    edit_distance(&s.key.to_lowercase(), &key.to_lowercase()),
+                    s.key,
+                )
+            })
+            .filter(|(d, _)| *d <= 2)
+            .min();
         SweepError::Config(format!(
-            "unknown setting '{key}'; sweep settings are: {}",
+            "unknown setting '{key}'{}; sweep settings are: {}",
+            close.map_or(String::new(), |(_, k)| format!(" (did you mean '{k}'?)")),
             SETTINGS
                 .iter()
                 .map(|s| s.key)
@@ -112,6 +123,32 @@ fn setting(key: &str) -> Result<&'static Setting> {
                 .join(", ")
         ))
     })
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Which family takes a setting, in words.
+fn taken_by(key: &str) -> &'static str {
+    match SETTINGS.iter().find(|s| s.key == key) {
+        Some(s) if s.transformer && s.linear => "every model",
+        Some(s) if s.transformer => "fine-tuned transformers (`model`)",
+        Some(_) => "linear baselines (`baseline`)",
+        None => "no model",
+    }
 }
 
 fn applies(key: &str, family: Family) -> bool {
@@ -272,6 +309,17 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
                     params.insert("model".into(), Value::String(local.display().to_string()));
                 }
             }
+            // A model entry's own setting that its family does not take is a mistake.
+            if let Some(k) = entry
+                .keys()
+                .find(|k| *k != "model" && *k != "baseline" && !applies(k, family))
+            {
+                return Err(SweepError::Config(format!(
+                    "[[models]] '{}' sets '{k}', which only {} take; remove it from that entry",
+                    name.as_deref().unwrap_or("?"),
+                    taken_by(k)
+                )));
+            }
             params.retain(|k, _| applies(k, family));
             if params
                 .get("train_fraction")
@@ -284,6 +332,19 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
                 )));
             }
             raw_runs.push((name.clone(), family, params));
+        }
+    }
+    // A grid setting that no run takes would only multiply identical runs, which are then
+    // dropped as duplicates: the grid collapses silently. Say so instead.
+    for (k, _) in &cfg.grid {
+        if k == "model" || k == "baseline" {
+            continue;
+        }
+        if !raw_runs.iter().any(|(_, f, _)| applies(k, *f)) {
+            return Err(SweepError::Config(format!(
+                "[grid] varies '{k}', which only {} take, and this sweep has none: remove it from the grid, or add such a model",
+                taken_by(k)
+            )));
         }
     }
     // Drop duplicates (a baseline under a grid of transformer settings), keeping the first.
@@ -675,6 +736,30 @@ mod tests {
         ))
         .contains("twice"));
         assert!(e(&format!("{data}[bse]\nmodel = \"m\"")).contains("unknown field"));
+    }
+
+    #[test]
+    fn settings_no_run_takes_and_typos_are_explained() {
+        let data = "[data]\ntrain = \"a\"\ntest = \"b\"\n";
+        let e = |t: &str| plan(&format!("{data}{t}")).unwrap_err().to_string();
+        let only_linear = e("[base]\nbaseline = \"lr\"\n[grid]\nlr = [1e-5, 3e-5]");
+        assert!(
+            only_linear.contains("varies 'lr'") && only_linear.contains("fine-tuned transformers"),
+            "{only_linear}"
+        );
+        let only_tf = e("[base]\nmodel = \"m\"\n[grid]\nC = [1.0, 4.0]");
+        assert!(
+            only_tf.contains("varies 'C'") && only_tf.contains("linear baselines"),
+            "{only_tf}"
+        );
+        let entry =
+            e("[base]\nmodel = \"m\"\n[[models]]\nname = \"t\"\nbaseline = \"lr\"\nlr = 1e-5");
+        assert!(entry.contains("[[models]] 't' sets 'lr'"), "{entry}");
+        let typo = e("[base]\nmodel = \"m\"\nmax_lenn = 64");
+        assert!(typo.contains("did you mean 'max_len'?"), "{typo}");
+        // A baseline beside a transformer grid still runs once: that is not a collapse.
+        let p = plan(&format!("{data}[base]\nmodel = \"m\"\n[grid]\nlr = [1e-5, 3e-5]\n[[models]]\nname = \"m\"\nmodel = \"m\"\n[[models]]\nname = \"tfidf\"\nbaseline = \"lr\"")).unwrap();
+        assert_eq!(p.runs.len(), 3);
     }
 
     #[test]
