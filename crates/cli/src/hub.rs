@@ -93,41 +93,25 @@ fn did_you_mean(p: &Path) -> String {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return String::new();
     };
-    let mut close: Vec<(usize, String)> = entries
+    let dirs: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter_map(|n| {
-            let d = edit_distance(&n.to_lowercase(), &name);
-            (d <= 3.max(name.len() / 4)).then_some((d, n))
-        })
         .collect();
-    close.sort();
+    let close = textclf_core::similar::closest(
+        &name,
+        dirs.iter().map(String::as_str),
+        3.max(name.len() / 4),
+    );
     if close.is_empty() {
         return String::new();
     }
     let names: Vec<String> = close
         .into_iter()
         .take(3)
-        .map(|(_, n)| dir.join(n).display().to_string())
+        .map(|n| dir.join(n).display().to_string())
         .collect();
     format!(" (did you mean {}?)", names.join(", "))
-}
-
-/// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -152,6 +136,5 @@ mod tests {
             let e = resolve(rel).unwrap_err().to_string();
             assert!(e.starts_with("no model folder at src/no-such-model"), "{e}");
         }
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

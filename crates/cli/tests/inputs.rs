@@ -236,22 +236,7 @@ fn write_bytes(path: &Path, b: &[u8]) {
 #[test]
 fn json_goes_to_stdout_on_predict_and_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
-    toy_csv(&tr, 60, 0);
-    toy_csv(&te, 10, 100);
-    let run = tmp.path().join("run");
-    ok(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--C",
-        "1",
-        "--out",
-        s(&run),
-        "--quiet",
-    ]);
+    let (_tr, te, run) = toy_baseline_run(tmp.path());
     let out = ok(&[
         "predict",
         "--model",

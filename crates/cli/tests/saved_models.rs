@@ -61,22 +61,7 @@ fn predict_err(model: &Path, input: &Path) -> String {
 #[test]
 fn a_damaged_linear_model_is_refused_not_used() {
     let tmp = tempfile::tempdir().unwrap();
-    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
-    toy_csv(&tr, 60, 0);
-    toy_csv(&te, 10, 100);
-    let run = tmp.path().join("run");
-    ok(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--C",
-        "1",
-        "--out",
-        s(&run),
-        "--quiet",
-    ]);
+    let (_tr, te, run) = toy_baseline_run(tmp.path());
     let good = run.join("model");
 
     // With its manifest, any change after saving is caught first, and named.

@@ -23,6 +23,7 @@ mod dataset;
 mod error;
 mod labels;
 mod predictions;
+pub mod similar;
 
 pub use classifier::Classifier;
 pub use dataset::Dataset;

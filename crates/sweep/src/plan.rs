@@ -103,19 +103,12 @@ const SETTINGS: &[Setting] = &[
 
 fn setting(key: &str) -> Result<&'static Setting> {
     SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
-        let close = SETTINGS
-            .iter()
-            .map(|s| {
-                (
-                    edit_distance(&s.key.to_lowercase(), &key.to_lowercase()),
-                    s.key,
-                )
-            })
-            .filter(|(d, _)| *d <= 2)
-            .min();
+        let close = textclf_core::similar::closest(key, SETTINGS.iter().map(|s| s.key), 2);
         SweepError::Config(format!(
             "unknown setting '{key}'{}; sweep settings are: {}",
-            close.map_or(String::new(), |(_, k)| format!(" (did you mean '{k}'?)")),
+            close
+                .first()
+                .map_or(String::new(), |k| format!(" (did you mean '{k}'?)")),
             SETTINGS
                 .iter()
                 .map(|s| s.key)
@@ -123,22 +116,6 @@ fn setting(key: &str) -> Result<&'static Setting> {
                 .join(", ")
         ))
     })
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// Which family takes a setting, in words.

@@ -149,3 +149,25 @@ pub fn gone(pid: i32) -> bool {
             .is_some_and(|rest| rest.trim_start().starts_with('Z')),
     }
 }
+
+/// A toy train (60 rows) and test (10 rows) file in `dir`, and a logistic-regression
+/// baseline run on them in `dir/run`: (train, test, run).
+pub fn toy_baseline_run(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (tr, te) = (dir.join("tr.csv"), dir.join("te.csv"));
+    toy_csv(&tr, 60, 0);
+    toy_csv(&te, 10, 100);
+    let run = dir.join("run");
+    ok(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--C",
+        "1",
+        "--out",
+        s(&run),
+        "--quiet",
+    ]);
+    (tr, te, run)
+}
