@@ -751,21 +751,11 @@ fn read_parquet(path: &Path, _opts: &ReadOptions) -> Result<RawTable, DataError>
 /// terminal, and reported as a damaged file.
 #[cfg(feature = "parquet")]
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
-    use std::panic::{catch_unwind, set_hook, take_hook, AssertUnwindSafe};
-    use std::sync::Arc;
-    let me = std::thread::current().id();
-    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> = take_hook().into();
-    {
-        let previous = previous.clone();
-        set_hook(Box::new(move |info| {
-            if std::thread::current().id() != me {
-                previous(info);
-            }
-        }));
-    }
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    quiet_panics::install();
+    quiet_panics::QUIET.with(|q| q.set(true));
     let result = catch_unwind(AssertUnwindSafe(|| read_parquet_unguarded(path, opts)));
-    let _ = take_hook();
-    set_hook(Box::new(move |info| previous(info)));
+    quiet_panics::QUIET.with(|q| q.set(false));
     result.unwrap_or_else(|_| {
         Err(DataError::malformed(
             path,
@@ -773,6 +763,30 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> 
             "the Parquet data is damaged (its decoder failed); write the file again, or convert it to CSV",
         ))
     })
+}
+
+/// A panic hook, installed once, that stays silent for a thread while it reads Parquet
+/// and hands every other panic to the hook that was there before.
+#[cfg(feature = "parquet")]
+mod quiet_panics {
+    use std::cell::Cell;
+    use std::sync::Once;
+
+    thread_local! {
+        pub static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !QUIET.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+    }
 }
 
 #[cfg(feature = "parquet")]
