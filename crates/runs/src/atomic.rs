@@ -141,3 +141,97 @@ mod mode_tests {
         );
     }
 }
+
+/// A file written in pieces that appears under its name only when complete: the pieces go
+/// to a temporary file beside it, which [`AtomicFile::commit`] flushes and renames into
+/// place. Dropped without a commit, the temporary file is removed and any old file at the
+/// path is untouched.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    out: Option<std::io::BufWriter<fs::File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        fs::create_dir_all(dir).map_err(|e| RunsError::io(dir, e))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let f = fs::File::create(&tmp).map_err(|e| RunsError::io(&tmp, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+        })
+    }
+
+    /// Flushes the file to disk and renames it into place.
+    pub fn commit(mut self) -> Result<()> {
+        let out = self.out.take();
+        let res = (|| {
+            if let Some(w) = out {
+                let f = w.into_inner().map_err(|e| e.into_error())?;
+                f.sync_all()?;
+            }
+            fs::rename(&self.tmp, &self.path)
+        })();
+        res.map_err(|e| RunsError::io(&self.path, e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.out {
+            Some(w) => w.write(buf),
+            None => Err(std::io::Error::other("the file was committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod atomic_file_tests {
+    use super::*;
+
+    #[test]
+    fn pieces_appear_only_when_committed() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("out.csv");
+        fs::write(&p, "old\n").unwrap();
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"a\n").unwrap();
+        f.write_all(b"b\n").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "old\n");
+        f.commit().unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "a\nb\n");
+        let mut g = AtomicFile::create(&p).unwrap();
+        g.write_all(b"never").unwrap();
+        drop(g);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "a\nb\n");
+        assert_eq!(
+            fs::read_dir(t.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+    }
+}

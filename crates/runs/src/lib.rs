@@ -23,7 +23,7 @@ mod manifest;
 mod record;
 mod status;
 
-pub use atomic::{honour_umask, write_atomic, write_json};
+pub use atomic::{honour_umask, write_atomic, write_json, AtomicFile};
 pub use error::{Result, RunsError};
 pub use folder::{
     describe_occupant, is_empty_dir, partial_path, Begin, Occupant, RunFolder, LOCK_FILE,

@@ -95,59 +95,76 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read {}", a.input.display()))?;
         (t.ids, t.texts)
     };
-    ui.phase(&format!("predicting {} texts", texts.len()));
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let probs = model.predict_proba(&refs)?;
-    ui.finish();
     let labels = model.labels();
-    let mut buf = Vec::new();
+    // --json to stdout: the predictions as one JSON document instead of CSV.
+    if a.output.is_none() && ui.json {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let probs = model.predict_proba(&refs)?;
+        let rows: Vec<serde_json::Value> = probs
+            .argmax()
+            .into_iter()
+            .enumerate()
+            .map(|(i, pred)| {
+                let p: Map<String, serde_json::Value> = labels
+                    .names()
+                    .iter()
+                    .zip(probs.row(i))
+                    .map(|(n, &p)| (n.clone(), json!(p)))
+                    .collect();
+                json!({"id": ids[i], "predicted": labels.name(pred), "probabilities": p})
+            })
+            .collect();
+        return ui.print_json(&json!({"labels": labels.names(), "predictions": rows}));
+    }
+    // CSV, predicted and written a chunk at a time (the probabilities of all rows are never
+    // held at once). A file output is atomic: it appears whole, or the old file stays.
+    let mut file = match &a.output {
+        Some(p) => Some(
+            textclf_runs::AtomicFile::create(p)
+                .with_context(|| format!("cannot write {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let stdout = std::io::stdout();
     {
-        let mut w = csv::Writer::from_writer(&mut buf);
+        let sink: Box<dyn Write + '_> = match &mut file {
+            Some(f) => Box::new(f),
+            None => Box::new(std::io::BufWriter::new(stdout.lock())),
+        };
+        let mut w = csv::Writer::from_writer(sink);
         let mut header = vec!["id".to_string(), "predicted".to_string()];
         header.extend(labels.names().iter().map(|n| format!("p_{n}")));
         w.write_record(&header)?;
-        for (i, pred) in probs.argmax().into_iter().enumerate() {
-            let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
-            rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
-            w.write_record(&rec)?;
+        const CHUNK: usize = 8192;
+        let mut done = 0;
+        for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(texts.chunks(CHUNK)) {
+            ui.phase(&format!(
+                "predicting texts {}–{} of {}",
+                done + 1,
+                done + chunk.len(),
+                texts.len()
+            ));
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let probs = model.predict_proba(&refs)?;
+            for (i, pred) in probs.argmax().into_iter().enumerate() {
+                let mut rec = vec![chunk_ids[i].clone(), labels.name(pred).to_string()];
+                rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
+                w.write_record(&rec)?;
+            }
+            done += chunk.len();
         }
+        ui.finish();
         w.flush()?;
     }
-    match &a.output {
-        // Atomic: an interrupted predict leaves the previous output file whole.
-        Some(p) => {
-            textclf_runs::write_atomic(p, &buf)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            ui.note(&format!(
-                "wrote {} predictions to {}",
-                texts.len(),
-                p.display()
-            ));
-            ui.print_json(&json!({"output": p, "rows": texts.len(), "labels": labels.names()}))?;
-        }
-        // --json: the predictions as one JSON document instead of CSV.
-        None if ui.json => {
-            let rows: Vec<serde_json::Value> = probs
-                .argmax()
-                .into_iter()
-                .enumerate()
-                .map(|(i, pred)| {
-                    let p: Map<String, serde_json::Value> = labels
-                        .names()
-                        .iter()
-                        .zip(probs.row(i))
-                        .map(|(n, &p)| (n.clone(), json!(p)))
-                        .collect();
-                    json!({"id": ids[i], "predicted": labels.name(pred), "probabilities": p})
-                })
-                .collect();
-            ui.print_json(&json!({"labels": labels.names(), "predictions": rows}))?;
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf)?;
-            out.flush()?;
-        }
+    if let (Some(f), Some(p)) = (file, &a.output) {
+        f.commit()
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        ui.note(&format!(
+            "wrote {} predictions to {}",
+            texts.len(),
+            p.display()
+        ));
+        ui.print_json(&json!({"output": p, "rows": texts.len(), "labels": labels.names()}))?;
     }
     Ok(())
 }
