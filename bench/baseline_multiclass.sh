@@ -60,6 +60,7 @@ run_set() { # name label trainfile validfile testfile model [textclf flags...]
   local out="$WORK/run-$name-$model" tw=() tm=() sw=() sm=()
   local vflag=() ; [ -n "$va" ] && vflag=(--valid "$va")
   for i in $(seq "$RUNS"); do
+    rm -rf "$out"  # textclf refuses to write over a finished run
     read -r w m < <(timed "$BIN" baseline --train "$tr" "${vflag[@]}" --test "$te" --model "$model" "$@" --out "$out" --quiet)
     tw+=("$w"); tm+=("$m")
     local grid

@@ -31,7 +31,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 TAG = re.compile(r"<[a-zA-Z/!][^<>]{0,200}>")
-TOKENS = r"(?u)\w[\w']*|[^\w\s]"
+# textclf's tokens: runs of word characters joined by inner apostrophes ("don't"), and every
+# other non-space character alone. (Not `\w[\w']*`: that keeps trailing apostrophes,
+# "dogs'", which textclf splits into "dogs" and "'".)
+TOKENS = r"(?u)\w+(?:'\w+)*|[^\w\s]"
 
 
 def read(path):

@@ -482,6 +482,19 @@ fn nb_ratio(x: &CsrMatrix, positive: &[bool], alpha: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Per-row costs of the binary problem "class `t` vs the rest", as LIBLINEAR (and so
+/// scikit-learn's `LinearSVC` with `class_weight`) sets them: with two classes each row
+/// costs C times its class's weight; with more, the rows of `t` cost C times `t`'s
+/// weight and every other row costs C, whatever its class.
+fn ovr_costs(y: &[usize], k: usize, t: usize, cost_per_class: &[f64], c: f64) -> Vec<f64> {
+    if k == 2 {
+        y.iter().map(|&l| c * cost_per_class[l]).collect()
+    } else {
+        let pos = c * cost_per_class[t];
+        y.iter().map(|&l| if l == t { pos } else { c }).collect()
+    }
+}
+
 /// Trains one binary or one-vs-rest model (not the multinomial one) at a given C on
 /// (x, y). Returns weights in the original feature space (NBSVM ratios folded in).
 fn train_raw(
@@ -497,13 +510,13 @@ fn train_raw(
         max_iter: params.max_iter,
         seed: params.seed,
     };
-    let cost: Vec<f64> = y.iter().map(|&l| c * cost_per_class[l]).collect();
     // Binary: one output scoring class 1; otherwise one-vs-rest.
     let targets: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
     let d = x.ncols;
     let parts: Vec<(Vec<f64>, f64)> = targets
         .par_iter()
         .map(|&t| {
+            let cost = ovr_costs(y, k, t, cost_per_class, c);
             let positive: Vec<bool> = y.iter().map(|&l| l == t).collect();
             let ys: Vec<f64> = positive
                 .iter()
@@ -1186,6 +1199,32 @@ mod tests {
     fn score_argmaxes(m: &LinearClassifier, texts: &[&str]) -> Vec<usize> {
         let s = m.decision_function(&m.vectorizer.transform(texts));
         predict_from_scores(&s, m.outputs())
+    }
+
+    #[test]
+    fn one_vs_rest_weights_only_the_positive_class_as_liblinear() {
+        // Class 2 weighted ×5: the "class 0 vs rest" problem is the unweighted one (the
+        // rest cost C, as in LIBLINEAR), the "class 2 vs rest" problem is not.
+        let train = corpus(150, 3, 11);
+        for kind in [LinearKind::Svm, LinearKind::Nbsvm] {
+            let p = params(kind);
+            let (_, x) = p.features.fit_transform(&train.text_refs()).unwrap();
+            let d = x.ncols;
+            let plain = train_raw(&p, &x, &train.labels, 3, &[1.0, 1.0, 1.0], 0.5);
+            let weighted = train_raw(&p, &x, &train.labels, 3, &[1.0, 1.0, 5.0], 0.5);
+            assert_eq!(plain.w[..d], weighted.w[..d], "{kind:?}");
+            assert_eq!(plain.b[0], weighted.b[0], "{kind:?}");
+            assert_ne!(plain.w[2 * d..], weighted.w[2 * d..], "{kind:?}");
+        }
+        // Two classes: each row costs C times its own class's weight.
+        assert_eq!(
+            ovr_costs(&[0, 1, 1], 2, 1, &[2.0, 3.0], 0.5),
+            [1.0, 1.5, 1.5]
+        );
+        assert_eq!(
+            ovr_costs(&[0, 1, 2], 3, 1, &[2.0, 3.0, 4.0], 0.5),
+            [0.5, 1.5, 0.5]
+        );
     }
 
     #[test]
