@@ -56,7 +56,10 @@ mod validate;
 pub use error::DataError;
 pub use format::Format;
 pub use prepare::{prepare, PrepareOptions, Source, Splits};
-pub use read::{read_table, RawTable, ReadOptions, ID_COLUMNS, LABEL_COLUMNS, TEXT_COLUMNS};
+pub use read::{
+    read_table, read_table_chunked, ChunkSink, RawTable, ReadOptions, ID_COLUMNS, LABEL_COLUMNS,
+    TEXT_COLUMNS,
+};
 pub use split::{per_class_cap, stratified_split, stratified_subset};
 pub use stats::{
     compute_stats, ClassShare, CrossDup, DataStats, LengthSummary, SplitStats, TokenStats,

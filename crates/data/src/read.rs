@@ -126,9 +126,9 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError
         });
     }
     let mut table = match format {
-        Format::Csv => read_delimited(path, opts, b',', true),
-        Format::Tsv => read_delimited(path, opts, b'\t', false),
-        Format::Jsonl => read_jsonl(path, opts),
+        Format::Csv => read_delimited(path, opts, b',', true, None),
+        Format::Tsv => read_delimited(path, opts, b'\t', false, None),
+        Format::Jsonl => read_jsonl(path, opts, None),
         Format::Parquet => read_parquet(path, opts),
         Format::Folder => unreachable!("handled above"),
     }?;
@@ -341,6 +341,9 @@ fn resolve_columns(
 }
 
 /// Collects rows, turning ids and labels into their final form.
+/// Receives the rows of a table a chunk at a time: (ids, texts).
+pub type ChunkSink<'s> = &'s mut dyn FnMut(Vec<String>, Vec<String>) -> Result<(), DataError>;
+
 struct Rows<'a> {
     path: &'a Path,
     file: String,
@@ -350,6 +353,9 @@ struct Rows<'a> {
     texts: Vec<String>,
     labels: Vec<String>,
     empty_labels: usize,
+    /// With a sink, every `n` rows go to it instead of accumulating.
+    sink: Option<(usize, ChunkSink<'a>)>,
+    emitted: usize,
 }
 
 impl<'a> Rows<'a> {
@@ -363,7 +369,29 @@ impl<'a> Rows<'a> {
             texts: Vec::new(),
             labels: Vec::new(),
             empty_labels: 0,
+            sink: None,
+            emitted: 0,
         }
+    }
+
+    fn with_sink(mut self, sink: Option<(usize, ChunkSink<'a>)>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Hands the rows gathered so far to the sink, if there is one.
+    fn flush_chunk(&mut self) -> Result<(), DataError> {
+        if let Some((_, f)) = self.sink.as_mut() {
+            if !self.texts.is_empty() {
+                self.emitted += self.texts.len();
+                self.labels.clear();
+                f(
+                    std::mem::take(&mut self.ids),
+                    std::mem::take(&mut self.texts),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Adds data row number `row` (1-based). `label` is `None` when there is no label column.
@@ -396,10 +424,36 @@ impl<'a> Rows<'a> {
         }
         self.ids.push(id);
         self.texts.push(text);
+        if self
+            .sink
+            .as_ref()
+            .is_some_and(|(n, _)| self.texts.len() >= *n)
+        {
+            self.flush_chunk()?;
+        }
         Ok(())
     }
 
-    fn finish(self, text_col: String, what_is_empty: &str) -> Result<RawTable, DataError> {
+    fn finish(mut self, text_col: String, what_is_empty: &str) -> Result<RawTable, DataError> {
+        if self.sink.is_some() {
+            if self.texts.is_empty() && self.emitted == 0 {
+                return Err(DataError::Empty {
+                    path: self.path.to_path_buf(),
+                    message: format!("{what_is_empty}; there is nothing to read"),
+                });
+            }
+            self.flush_chunk()?;
+            // The rows went to the sink; the table carries the columns and notes.
+            return Ok(RawTable {
+                source: self.path.to_path_buf(),
+                ids: Vec::new(),
+                texts: Vec::new(),
+                labels: None,
+                text_col,
+                label_col: self.label_col,
+                notes: Vec::new(),
+            });
+        }
         if self.texts.is_empty() {
             return Err(DataError::Empty {
                 path: self.path.to_path_buf(),
@@ -482,11 +536,12 @@ fn csv_error(path: &Path, e: csv::Error, quoting: bool) -> DataError {
     }
 }
 
-fn read_delimited(
-    path: &Path,
+fn read_delimited<'s>(
+    path: &'s Path,
     opts: &ReadOptions,
     delimiter: u8,
     quoting: bool,
+    sink: Option<(usize, ChunkSink<'s>)>,
 ) -> Result<RawTable, DataError> {
     let input = open_text(path)?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -518,7 +573,7 @@ fn read_delimited(
     }
     let header_text = clip(&names.join(if quoting { "," } else { "\t" }), 200);
     let cols = resolve_columns(path, names, opts, "column")?;
-    let mut rows = Rows::new(path, opts, cols.label_name());
+    let mut rows = Rows::new(path, opts, cols.label_name()).with_sink(sink);
     let mut rec = csv::ByteRecord::new();
     let mut row: u64 = 0;
     loop {
@@ -596,7 +651,11 @@ fn json_scalar(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-fn read_jsonl(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
+fn read_jsonl<'s>(
+    path: &'s Path,
+    opts: &ReadOptions,
+    mut sink: Option<(usize, ChunkSink<'s>)>,
+) -> Result<RawTable, DataError> {
     let mut input = BufReader::new(open_text(path)?);
     let mut buf = Vec::new();
     let mut line_no: u64 = 0;
@@ -651,7 +710,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
         if state.is_none() {
             let keys: Vec<String> = obj.keys().cloned().collect();
             let cols = resolve_columns(path, keys, opts, "field")?;
-            let rows = Rows::new(path, opts, cols.label_name());
+            let rows = Rows::new(path, opts, cols.label_name()).with_sink(sink.take());
             state = Some((cols, rows));
         }
         let Some((cols, rows)) = state.as_mut() else {
@@ -1090,3 +1149,50 @@ fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
 #[cfg(test)]
 #[path = "read_tests.rs"]
 mod tests;
+
+/// Reads `path` as [`read_table`] does, but hands its rows to `sink` `chunk` at a time
+/// (ids, texts) instead of returning them, so CSV, TSV and JSON lines files of any size
+/// are read in bounded memory. Parquet files and folders are read whole, then handed over
+/// in chunks. Returns the number of rows.
+pub fn read_table_chunked(
+    path: &Path,
+    opts: &ReadOptions,
+    chunk: usize,
+    sink: ChunkSink<'_>,
+) -> Result<usize, DataError> {
+    let chunk = chunk.max(1);
+    let format = match opts.format {
+        Some(f) => f,
+        None if path.is_dir() => Format::Folder,
+        None => Format::detect(path)?,
+    };
+    let streamed = matches!(format, Format::Csv | Format::Tsv | Format::Jsonl)
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0);
+    if !streamed {
+        let t = read_table(path, opts)?;
+        let n = t.len();
+        let mut ids = t.ids;
+        let mut texts = t.texts;
+        while !texts.is_empty() {
+            let k = texts.len().min(chunk);
+            let rest_ids = ids.split_off(k);
+            let rest_texts = texts.split_off(k);
+            sink(ids, texts)?;
+            ids = rest_ids;
+            texts = rest_texts;
+        }
+        return Ok(n);
+    }
+    let mut count = 0usize;
+    let mut counting = |ids: Vec<String>, texts: Vec<String>| {
+        count += texts.len();
+        sink(ids, texts)
+    };
+    let s: Option<(usize, ChunkSink<'_>)> = Some((chunk, &mut counting));
+    match format {
+        Format::Csv => read_delimited(path, opts, b',', true, s),
+        Format::Tsv => read_delimited(path, opts, b'\t', false, s),
+        _ => read_jsonl(path, opts, s),
+    }?;
+    Ok(count)
+}

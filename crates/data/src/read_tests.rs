@@ -554,3 +554,37 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,text,label\n");
+    let mut jsonl = String::new();
+    for i in 0..1000 {
+        csv.push_str(&format!("r{i},\"text, number {i}\",{}\n", i % 3));
+        jsonl.push_str(&format!(
+            "{{\"id\": \"r{i}\", \"text\": \"t {i}\", \"label\": {}}}\n",
+            i % 3
+        ));
+    }
+    for (name, body) in [("c.csv", csv.as_str()), ("j.jsonl", jsonl.as_str())] {
+        let p = write(dir.path(), name, body.as_bytes());
+        let whole = read_table(&p, &ReadOptions::unlabelled()).unwrap();
+        let mut ids = Vec::new();
+        let mut texts = Vec::new();
+        let mut sizes = Vec::new();
+        let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 300, &mut |i, t| {
+            sizes.push(t.len());
+            ids.extend(i);
+            texts.extend(t);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 1000);
+        assert_eq!(sizes, [300, 300, 300, 100], "{name}");
+        assert_eq!((ids, texts), (whole.ids, whole.texts), "{name}");
+    }
+    // An empty file is an error, as for a whole read.
+    let p = write(dir.path(), "e.csv", b"text\n");
+    assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_, _| Ok(())).is_err());
+}

@@ -80,24 +80,28 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     }
     ui.phase("loading model");
     let model = load_model(&a.model, a.int8, ui)?;
-    ui.phase("reading texts");
-    let (ids, texts) = if a.input.as_os_str() == "-" {
+    let labels = model.labels().clone();
+    let stdin = a.input.as_os_str() == "-";
+    let read_stdin = || -> anyhow::Result<(Vec<String>, Vec<String>)> {
         let mut texts = vec![];
         for line in std::io::stdin().lock().lines() {
             texts.push(line.context("cannot read stdin (UTF-8 text, one text per line)")?);
         }
-        (
+        Ok((
             (1..=texts.len()).map(|i| format!("stdin:{i}")).collect(),
             texts,
-        )
-    } else {
-        let t = read_table(&a.input, &read_options(&a.columns, false))
-            .with_context(|| format!("cannot read {}", a.input.display()))?;
-        (t.ids, t.texts)
+        ))
     };
-    let labels = model.labels();
     // --json to stdout: the predictions as one JSON document instead of CSV.
     if a.output.is_none() && ui.json {
+        ui.phase("reading texts");
+        let (ids, texts) = if stdin {
+            read_stdin()?
+        } else {
+            let t = read_table(&a.input, &read_options(&a.columns, false))
+                .with_context(|| format!("cannot read {}", a.input.display()))?;
+            (t.ids, t.texts)
+        };
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let probs = model.predict_proba(&refs)?;
         let rows: Vec<serde_json::Value> = probs
@@ -116,8 +120,10 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
             .collect();
         return ui.print_json(&json!({"labels": labels.names(), "predictions": rows}));
     }
-    // CSV, predicted and written a chunk at a time (the probabilities of all rows are never
-    // held at once). A file output is atomic: it appears whole, or the old file stays.
+    // CSV, streamed: the input is read, predicted and written a chunk at a time, so memory
+    // stays bounded whatever the input's size (CSV, TSV and JSON lines; Parquet files and
+    // folders are read whole first). A file output is atomic: it appears whole, or the old
+    // file stays.
     let mut file = match &a.output {
         Some(p) => Some(
             textclf_runs::AtomicFile::create(p)
@@ -126,6 +132,7 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         None => None,
     };
     let stdout = std::io::stdout();
+    let mut done = 0usize;
     {
         let sink: Box<dyn Write + '_> = match &mut file {
             Some(f) => Box::new(f),
@@ -135,23 +142,45 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         let mut header = vec!["id".to_string(), "predicted".to_string()];
         header.extend(labels.names().iter().map(|n| format!("p_{n}")));
         w.write_record(&header)?;
-        const CHUNK: usize = 8192;
-        let mut done = 0;
-        for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(texts.chunks(CHUNK)) {
+        let mut write_chunk = |ids: Vec<String>, texts: Vec<String>| -> anyhow::Result<()> {
             ui.phase(&format!(
-                "predicting texts {}–{} of {}",
+                "predicting texts {}–{}",
                 done + 1,
-                done + chunk.len(),
-                texts.len()
+                done + texts.len()
             ));
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let probs = model.predict_proba(&refs)?;
             for (i, pred) in probs.argmax().into_iter().enumerate() {
-                let mut rec = vec![chunk_ids[i].clone(), labels.name(pred).to_string()];
+                let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
                 rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
                 w.write_record(&rec)?;
             }
-            done += chunk.len();
+            done += texts.len();
+            Ok(())
+        };
+        const CHUNK: usize = 8192;
+        if stdin {
+            let (ids, texts) = read_stdin()?;
+            for (i, t) in ids.chunks(CHUNK).zip(texts.chunks(CHUNK)) {
+                write_chunk(i.to_vec(), t.to_vec())?;
+            }
+        } else {
+            let mut failed: Option<anyhow::Error> = None;
+            let read = textclf_data::read_table_chunked(
+                &a.input,
+                &read_options(&a.columns, false),
+                CHUNK,
+                &mut |ids, texts| {
+                    write_chunk(ids, texts).map_err(|e| {
+                        failed = Some(e);
+                        textclf_data::DataError::Unusable("prediction failed".into())
+                    })
+                },
+            );
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            read.with_context(|| format!("cannot read {}", a.input.display()))?;
         }
         ui.finish();
         w.flush()?;
@@ -159,12 +188,8 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     if let (Some(f), Some(p)) = (file, &a.output) {
         f.commit()
             .with_context(|| format!("cannot write {}", p.display()))?;
-        ui.note(&format!(
-            "wrote {} predictions to {}",
-            texts.len(),
-            p.display()
-        ));
-        ui.print_json(&json!({"output": p, "rows": texts.len(), "labels": labels.names()}))?;
+        ui.note(&format!("wrote {done} predictions to {}", p.display()));
+        ui.print_json(&json!({"output": p, "rows": done, "labels": labels.names()}))?;
     }
     Ok(())
 }
