@@ -341,8 +341,10 @@ fn resolve_columns(
 }
 
 /// Collects rows, turning ids and labels into their final form.
-/// Receives the rows of a table a chunk at a time: (ids, texts).
-pub type ChunkSink<'s> = &'s mut dyn FnMut(Vec<String>, Vec<String>) -> Result<(), DataError>;
+/// Receives the rows of a table a chunk at a time: ids, texts, and labels when the table has
+/// a label column.
+pub type ChunkSink<'s> =
+    &'s mut dyn FnMut(Vec<String>, Vec<String>, Option<Vec<String>>) -> Result<(), DataError>;
 
 struct Rows<'a> {
     path: &'a Path,
@@ -384,10 +386,12 @@ impl<'a> Rows<'a> {
         if let Some((_, f)) = self.sink.as_mut() {
             if !self.texts.is_empty() {
                 self.emitted += self.texts.len();
-                self.labels.clear();
+                let labels = std::mem::take(&mut self.labels);
+                let labels = self.label_col.as_ref().map(|_| labels);
                 f(
                     std::mem::take(&mut self.ids),
                     std::mem::take(&mut self.texts),
+                    labels,
                 )?;
             }
         }
@@ -1173,20 +1177,23 @@ pub fn read_table_chunked(
         let n = t.len();
         let mut ids = t.ids;
         let mut texts = t.texts;
+        let mut labels = t.labels;
         while !texts.is_empty() {
             let k = texts.len().min(chunk);
             let rest_ids = ids.split_off(k);
             let rest_texts = texts.split_off(k);
-            sink(ids, texts)?;
+            let rest_labels = labels.as_mut().map(|l| l.split_off(k));
+            sink(ids, texts, labels)?;
             ids = rest_ids;
             texts = rest_texts;
+            labels = rest_labels;
         }
         return Ok(n);
     }
     let mut count = 0usize;
-    let mut counting = |ids: Vec<String>, texts: Vec<String>| {
+    let mut counting = |ids: Vec<String>, texts: Vec<String>, labels: Option<Vec<String>>| {
         count += texts.len();
-        sink(ids, texts)
+        sink(ids, texts, labels)
     };
     let s: Option<(usize, ChunkSink<'_>)> = Some((chunk, &mut counting));
     match format {

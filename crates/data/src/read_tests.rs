@@ -573,7 +573,7 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
         let mut ids = Vec::new();
         let mut texts = Vec::new();
         let mut sizes = Vec::new();
-        let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 300, &mut |i, t| {
+        let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 300, &mut |i, t, _| {
             sizes.push(t.len());
             ids.extend(i);
             texts.extend(t);
@@ -583,8 +583,17 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
         assert_eq!(n, 1000);
         assert_eq!(sizes, [300, 300, 300, 100], "{name}");
         assert_eq!((ids, texts), (whole.ids, whole.texts), "{name}");
+        // With labels.
+        let whole = read_table(&p, &ReadOptions::labelled()).unwrap();
+        let mut labels = Vec::new();
+        read_table_chunked(&p, &ReadOptions::labelled(), 300, &mut |_, _, l| {
+            labels.extend(l.expect("a label column"));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(Some(labels), whole.labels, "{name}");
     }
     // An empty file is an error, as for a whole read.
     let p = write(dir.path(), "e.csv", b"text\n");
-    assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_, _| Ok(())).is_err());
+    assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_, _, _| Ok(())).is_err());
 }

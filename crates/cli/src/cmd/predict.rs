@@ -6,15 +6,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Map};
-use textclf_core::{Classifier, Dataset};
+use textclf_core::Classifier;
 use textclf_data::read_table;
 use textclf_eval::Timing;
 use textclf_linear::LinearClassifier;
 
-use super::common::{
-    begin_run, finish_run, predict_and_evaluate, read_options, refuse_foreign_run, write_run,
-    Finished,
-};
+use super::common::{begin_run, finish_run, read_options, refuse_foreign_run, Finished};
 use crate::args::{EvalArgs, PredictArgs};
 use crate::ui::Ui;
 
@@ -170,7 +167,7 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 &a.input,
                 &read_options(&a.columns, false),
                 CHUNK,
-                &mut |ids, texts| {
+                &mut |ids, texts, _| {
                     write_chunk(ids, texts).map_err(|e| {
                         failed = Some(e);
                         textclf_data::DataError::Unusable("prediction failed".into())
@@ -210,41 +207,86 @@ fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished>
     let t = Instant::now();
     let model = load_model(&a.model, a.int8, ui)?;
     timing.add("load_model", t.elapsed().as_secs_f64());
-    ui.phase("reading data");
-    let t = Instant::now();
-    let table = read_table(&a.data, &read_options(&a.columns, true))
-        .with_context(|| format!("cannot read {}", a.data.display()))?;
-    let raw = table.labels.clone().unwrap_or_default();
+    // The file is read and predicted a chunk at a time: only ids, gold labels and
+    // probabilities are kept (what the report and its bootstrap need), never all texts.
     let labels = model.labels().clone();
-    let mut ids = Vec::with_capacity(raw.len());
-    for (row, l) in raw.iter().enumerate() {
-        match labels.id(l) {
-            Some(i) => ids.push(i),
-            None => bail!(
-                "{}: row {} has label '{l}', which the model never saw (its classes: {:?})",
-                a.data.display(),
-                table.ids.get(row).cloned().unwrap_or_default(),
-                labels.names()
-            ),
-        }
+    let k = labels.len();
+    let t = Instant::now();
+    let (mut ids, mut gold, mut probs) = (Vec::new(), Vec::new(), Vec::<f32>::new());
+    let mut predict_s = 0.0;
+    let mut failed: Option<anyhow::Error> = None;
+    let read = textclf_data::read_table_chunked(
+        &a.data,
+        &read_options(&a.columns, true),
+        8192,
+        &mut |chunk_ids, texts, chunk_labels| {
+            let stop = |e: anyhow::Error, failed: &mut Option<anyhow::Error>| {
+                *failed = Some(e);
+                textclf_data::DataError::Unusable("evaluation stopped".into())
+            };
+            let chunk_labels = chunk_labels.unwrap_or_default();
+            for (row, l) in chunk_labels.iter().enumerate() {
+                match labels.id(l) {
+                    Some(i) => gold.push(i),
+                    None => {
+                        let e = anyhow::anyhow!(
+                            "{}: row {} has label '{l}', which the model never saw (its classes: {:?})",
+                            a.data.display(),
+                            chunk_ids.get(row).cloned().unwrap_or_default(),
+                            labels.names()
+                        );
+                        return Err(stop(e, &mut failed));
+                    }
+                }
+            }
+            ui.phase(&format!(
+                "predicting texts {}–{}",
+                ids.len() + 1,
+                ids.len() + texts.len()
+            ));
+            let tp = Instant::now();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let p = model
+                .predict_proba(&refs)
+                .map_err(|e| stop(e.into(), &mut failed))?;
+            predict_s += tp.elapsed().as_secs_f64();
+            for i in 0..p.len() {
+                probs.extend_from_slice(p.row(i));
+            }
+            ids.extend(chunk_ids);
+            Ok(())
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let data = Dataset::new(
-        a.data.display().to_string(),
-        table.ids,
-        table.texts,
-        ids,
-        labels,
-    )?;
-    timing.add("read", t.elapsed().as_secs_f64());
-    let test_eval = predict_and_evaluate(
-        model.as_ref(),
-        &data,
-        &a.eval,
-        a.seed,
-        &mut timing,
-        ui,
-        "test",
-    )?;
+    read.with_context(|| format!("cannot read {}", a.data.display()))?;
+    ui.finish();
+    timing.add("read", t.elapsed().as_secs_f64() - predict_s);
+    timing.add("predict_test", predict_s);
+    let probs = textclf_core::Predictions::new(k, probs)?;
+    ui.phase("evaluating test");
+    let t = Instant::now();
+    let opts = textclf_eval::EvalOptions {
+        bootstrap: a.eval.bootstrap,
+        seed: a.seed,
+        ..textclf_eval::EvalOptions::default()
+    };
+    let report = textclf_eval::evaluate(&gold, &probs, &labels, &opts)?;
+    timing.add("evaluate_test", t.elapsed().as_secs_f64());
+    ui.finish();
+    let mut counts = vec![0usize; k];
+    for &g in &gold {
+        counts[g] += 1;
+    }
+    let name = a.data.display().to_string();
+    let per_class: Map<String, serde_json::Value> = labels
+        .names()
+        .iter()
+        .zip(counts)
+        .map(|(n, c)| (n.clone(), json!(c)))
+        .collect();
+    let test_info = json!({ "name": name, "rows": ids.len(), "per_class": per_class });
     timing.add("total", started.elapsed().as_secs_f64());
     let mut extra = Map::new();
     extra.insert("command".into(), json!("eval"));
@@ -252,14 +294,15 @@ fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished>
         "model".into(),
         json!({ "kind": model.kind(), "path": a.model.display().to_string(), "int8": a.int8 }),
     );
-    extra.insert(
-        "data".into(),
-        json!({ "test": super::common::split_info(&data) }),
-    );
-    write_run(out, model.as_ref(), &data, &test_eval, &timing, extra)?;
-    let title = format!("{} on {} ({} texts)", model.kind(), data.name, data.len());
+    extra.insert("data".into(), json!({ "test": test_info }));
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    textclf_eval::write_predictions(out, &ids, Some(&gold), &probs, &labels)
+        .with_context(|| format!("cannot write predictions into {}", out.display()))?;
+    textclf_eval::write_metrics(out, &report, &timing, extra)
+        .with_context(|| format!("cannot write metrics into {}", out.display()))?;
+    let title = format!("{} on {} ({} texts)", model.kind(), name, ids.len());
     Ok(Finished {
-        report: test_eval.report,
+        report,
         title,
         timing,
         trailer: String::new(),
