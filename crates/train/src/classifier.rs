@@ -9,8 +9,8 @@ use textclf_core::{Classifier, LabelSet, Predictions};
 use textclf_models::{LoadOptions, SequenceClassifier};
 
 use crate::error::io_err;
+use crate::infer::batched_logits;
 use crate::tokenize::{TextEncoder, Truncation};
-use crate::trainer::batched_logits;
 use crate::{Result, TrainError};
 
 /// textclf's own settings saved beside the HF files (`textclf.json`), so `predict`

@@ -10,16 +10,23 @@
 //! * [`classifier`]: [`TransformerClassifier`], the shared `Classifier` interface over a
 //!   fine-tuned model, saved in the Hugging Face layout.
 
+mod averaging;
 pub mod batch;
+mod checkpoint;
 pub mod classifier;
+pub mod config;
 mod error;
+pub mod infer;
 pub mod optim;
+pub mod progress;
+pub mod record;
+mod state;
 pub mod tokenize;
 pub mod trainer;
 
 pub use classifier::{InferenceSettings, TransformerClassifier};
+pub use config::{EarlyStopping, Monitor, TrainConfig};
 pub use error::{Result, TrainError};
-pub use trainer::{
-    AveragedWeights, EarlyStopping, EvalRecord, Monitor, Progress, Silent, TrainConfig,
-    TrainOutcome, Trainer,
-};
+pub use progress::{Progress, Silent};
+pub use record::{AveragedWeights, EvalRecord, TrainOutcome};
+pub use trainer::Trainer;

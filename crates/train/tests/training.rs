@@ -654,7 +654,7 @@ fn the_average_is_kept_only_when_it_validates_better() {
     assert!(avg.count >= 5, "{avg:?}");
     let valid = corpus(12);
     let seqs = encoder().encode_batch(&valid.text_refs()).unwrap();
-    let (vl, _, _) = textclf_train::trainer::validate(
+    let (vl, _, _) = textclf_train::infer::validate(
         &model,
         &seqs,
         &valid.labels,
