@@ -12,25 +12,9 @@ use crate::error::{Result, RunsError};
 /// `path` is either its old or its new content, never a mix, even if the process is
 /// killed half-way. Creates the folder if needed. The file's mode follows the umask.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(|e| RunsError::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    res.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        RunsError::io(path, e)
-    })
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).map_err(|e| RunsError::io(path, e))?;
+    f.commit()
 }
 
 /// Writes `value` as pretty JSON with a final newline, atomically.
@@ -181,7 +165,10 @@ impl AtomicFile {
             }
             fs::rename(&self.tmp, &self.path)
         })();
-        res.map_err(|e| RunsError::io(&self.path, e))
+        res.map_err(|e| {
+            let _ = fs::remove_file(&self.tmp);
+            RunsError::io(&self.path, e)
+        })
     }
 }
 

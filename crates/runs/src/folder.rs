@@ -177,7 +177,7 @@ impl RunFolder {
                 work: out.to_path_buf(),
                 overwrite: false,
                 in_place: true,
-                leftover: has_files(out),
+                leftover: has_files(out, &[LOCK_FILE]),
                 lock: Some(lock),
             });
         }
@@ -198,7 +198,7 @@ impl RunFolder {
         }
         fs::create_dir_all(&work).map_err(|e| RunsError::io(&work, e))?;
         let lock = FolderLock::acquire(&work.join(LOCK_FILE), b.what)?;
-        let leftover = has_files(&work);
+        let leftover = has_files(&work, &[LOCK_FILE]);
         Ok(RunFolder {
             target: out.to_path_buf(),
             work,
@@ -255,10 +255,7 @@ impl RunFolder {
     /// litter; otherwise `status` is written beside what it holds. A caller's working
     /// folder (`in_place`) always gets the status. Returns the folder kept, if any.
     pub fn abandon(self, status: &RunStatus) -> Result<Option<PathBuf>> {
-        let worth_keeping = fs::read_dir(&self.work).is_ok_and(|d| {
-            d.filter_map(|e| e.ok())
-                .any(|e| e.file_name() != LOCK_FILE && e.file_name() != STATUS_FILE)
-        });
+        let worth_keeping = has_files(&self.work, &[LOCK_FILE, STATUS_FILE]);
         if self.in_place || worth_keeping {
             status.write(&self.work)?;
             return Ok(Some(self.work.clone()));
@@ -320,8 +317,12 @@ fn sibling(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn has_files(dir: &Path) -> bool {
-    fs::read_dir(dir).is_ok_and(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name() != LOCK_FILE))
+/// Whether `dir` holds an entry whose name is not one of `besides`.
+fn has_files(dir: &Path, besides: &[&str]) -> bool {
+    fs::read_dir(dir).is_ok_and(|d| {
+        d.filter_map(|e| e.ok())
+            .any(|e| !besides.iter().any(|b| e.file_name() == *b))
+    })
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub use error::{Result, RunsError};
 pub use folder::{
     describe_occupant, is_empty_dir, partial_path, Begin, Occupant, RunFolder, LOCK_FILE,
 };
-pub use lock::{FolderLock, LockHolder};
+pub use lock::{host_name, now_unix, FolderLock, LockHolder};
 pub use manifest::{verify_manifest, write_manifest, FileEntry, Manifest, MANIFEST_FILE};
 pub use record::{Attempt, Family, RecordedStatus, SweepRunRecord, RUN_FILE};
 pub use status::{Outcome, RunStatus, STATUS_FILE};

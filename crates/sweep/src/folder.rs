@@ -176,9 +176,7 @@ impl SweepFolder {
     /// so that the run can be redone without deleting what it held. Returns where it went.
     pub fn set_aside(&self, id: &str) -> Result<PathBuf> {
         let dir = self.run_dir(id);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let stamp = textclf_runs::now_unix();
         let aside_root = self.root.join(DAMAGED_DIR);
         fs::create_dir_all(&aside_root).map_err(io(&aside_root))?;
         let mut to = aside_root.join(format!("{id}-{stamp}"));

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -29,13 +29,13 @@ use textclf_core::Dataset;
 use textclf_data::{prepare, PrepareOptions, ReadOptions, Source};
 use textclf_report::{collect, select, Rule, RunStatus};
 use textclf_runs::{
-    Attempt, FolderLock, Outcome as ChildOutcome, RecordedStatus, RunStatus as ChildStatus,
-    RunsError, SweepRunRecord, LOCK_FILE,
+    host_name, now_unix, Attempt, FolderLock, Outcome as ChildOutcome, RecordedStatus,
+    RunStatus as ChildStatus, RunsError, SweepRunRecord, LOCK_FILE,
 };
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
 
-use super::train::{remove_checkpoints, CHECKPOINT_DIRS};
+use super::train::{has_checkpoint, remove_checkpoints};
 
 use crate::args::{Cli, SweepArgs};
 use crate::ui::Ui;
@@ -301,20 +301,6 @@ fn signal_child(sig: i32) {
     let _ = (pid, sig);
 }
 
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn host() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Runs the child process, copying its output to `log` and (unless quiet) to stderr with
 /// the run id in front. Returns the exit status and the last lines of output.
 fn spawn(
@@ -462,10 +448,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
         }
         // A status left by an earlier attempt is not this attempt's.
         let _ = std::fs::remove_file(partial.join(textclf_runs::STATUS_FILE));
-        let resumable = r.family == Family::Transformer
-            && CHECKPOINT_DIRS[..2]
-                .iter()
-                .any(|d| partial.join(d).join("state.json").is_file());
+        let resumable = r.family == Family::Transformer && has_checkpoint(&partial);
         let mut full = child_args(&args, c.folder, &partial, c.save_models, true);
         if resumable {
             full.push("--resume".into());
@@ -487,7 +470,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 child_args(&args, c.folder, &final_dir, c.save_models, false).join(" ")
             ),
             shard: c.shard.to_string(),
-            host: host(),
+            host: host_name(),
             seconds: started.elapsed().as_secs_f64(),
             finished_at_unix: now_unix(),
             status: RecordedStatus::Done,
@@ -510,6 +493,13 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Interrupted);
         }
         let signal = signal_of(&status);
+        let batch = flag_value(&args, "--batch-size").unwrap_or(32);
+        let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
+        let attempt = |error: &str| Attempt {
+            batch_size: batch,
+            grad_accum: accum,
+            error: error.to_string(),
+        };
         let error = match stopped(child_status.as_ref(), &status, signal, &tail) {
             Stopped::Interrupted => return Ok(Outcome::Interrupted),
             Stopped::Killed => {
@@ -521,13 +511,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Killed);
             }
             Stopped::OutOfMemory(e) => {
-                let batch = flag_value(&args, "--batch-size").unwrap_or(32);
-                let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
-                attempts.push(Attempt {
-                    batch_size: batch,
-                    grad_accum: accum,
-                    error: e.clone(),
-                });
+                attempts.push(attempt(&e));
                 if r.family == Family::Transformer && batch > 1 {
                     let (nb, na) = (batch / 2, accum * 2);
                     c.ui.note(&format!(
@@ -548,13 +532,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 if child_status.is_none() && !wait_for_run_folder(&partial, &r.id, c.ui)? {
                     return Ok(Outcome::Busy);
                 }
-                let batch = flag_value(&args, "--batch-size").unwrap_or(32);
-                let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
-                attempts.push(Attempt {
-                    batch_size: batch,
-                    grad_accum: accum,
-                    error: e.clone(),
-                });
+                attempts.push(attempt(&e));
                 e
             }
         };

@@ -129,7 +129,9 @@ impl Progress for Bar {
 /// The trainer's checkpoint folders (current, and the two of its atomic swap).
 pub const CHECKPOINT_DIRS: [&str; 3] = ["checkpoint", "checkpoint.old", "checkpoint.new"];
 
-fn has_checkpoint(dir: &Path) -> bool {
+/// Whether `dir` holds a checkpoint to resume (the current one, or the previous one of an
+/// interrupted swap).
+pub fn has_checkpoint(dir: &Path) -> bool {
     CHECKPOINT_DIRS[..2]
         .iter()
         .any(|d| dir.join(d).join("state.json").is_file())

@@ -236,33 +236,21 @@ fn eval(
 
 const CHUNK: usize = 1 << 15;
 
-fn dot_f32(a: &[f32], b: &[f64]) -> f64 {
-    a.par_chunks(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .map(|(a, b)| a.iter().zip(b).map(|(&x, &y)| x as f64 * y).sum::<f64>())
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum()
-}
-
-fn dot_f32_f32(a: &[f32], b: &[f32]) -> f64 {
+/// Dot product in f64 of two vectors of f32 or f64 (the curvature history is kept in f32),
+/// summed per chunk in parallel.
+fn dot<A, B>(a: &[A], b: &[B]) -> f64
+where
+    A: Copy + Into<f64> + Sync,
+    B: Copy + Into<f64> + Sync,
+{
     a.par_chunks(CHUNK)
         .zip(b.par_chunks(CHUNK))
         .map(|(a, b)| {
             a.iter()
                 .zip(b)
-                .map(|(&x, &y)| x as f64 * y as f64)
+                .map(|(&x, &y)| x.into() * y.into())
                 .sum::<f64>()
         })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum()
-}
-
-fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
-    a.par_chunks(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .map(|(a, b)| a.iter().zip(b).map(|(&x, &y)| x * y).sum::<f64>())
         .collect::<Vec<f64>>()
         .iter()
         .sum()
@@ -353,7 +341,7 @@ impl<'a> SoftmaxSolver<'a> {
         self.rho.clear();
         let mut keep = vec![];
         for (s, y) in self.s_hist.iter().zip(&self.y_hist) {
-            let sy = dot_f32_f32(s, y);
+            let sy = dot(s, y);
             keep.push(sy > 0.0);
             self.rho.push_back(if sy > 0.0 { 1.0 / sy } else { 0.0 });
         }
@@ -403,23 +391,23 @@ impl<'a> SoftmaxSolver<'a> {
             let m = self.s_hist.len();
             let mut alphas = vec![0f64; m];
             for j in (0..m).rev() {
-                alphas[j] = self.rho[j] * dot_f32(&self.s_hist[j], &q);
+                alphas[j] = self.rho[j] * dot(&self.s_hist[j], &q);
                 axpy_f32(-alphas[j], &self.y_hist[j], &mut q);
             }
             let gamma = if m > 0 {
-                let yy = dot_f32_f32(&self.y_hist[m - 1], &self.y_hist[m - 1]);
+                let yy = dot(&self.y_hist[m - 1], &self.y_hist[m - 1]);
                 1.0 / (self.rho[m - 1] * yy)
             } else {
                 // First step: unit length, as scipy's L-BFGS-B.
-                1.0 / dot_f64(&g, &g).sqrt().max(f64::MIN_POSITIVE)
+                1.0 / dot(&g, &g).sqrt().max(f64::MIN_POSITIVE)
             };
             q.par_iter_mut().for_each(|v| *v *= gamma);
             for (j, &alpha) in alphas.iter().enumerate() {
-                let beta = self.rho[j] * dot_f32(&self.y_hist[j], &q);
+                let beta = self.rho[j] * dot(&self.y_hist[j], &q);
                 axpy_f32(alpha - beta, &self.s_hist[j], &mut q);
             }
             // q is now −direction.
-            let slope = -dot_f64(&g, &q);
+            let slope = -dot(&g, &q);
             if slope >= 0.0 || !slope.is_finite() {
                 if m == 0 {
                     break;
@@ -482,8 +470,8 @@ impl<'a> SoftmaxSolver<'a> {
                         y[i] = (gn[i] - go[i]) as f32;
                     }
                 });
-            let sy = dot_f32_f32(&s, &yv);
-            if sy > 1e-10 * dot_f32_f32(&yv, &yv).sqrt() * dot_f32_f32(&s, &s).sqrt() && sy > 0.0 {
+            let sy = dot(&s, &yv);
+            if sy > 1e-10 * dot(&yv, &yv).sqrt() * dot(&s, &s).sqrt() && sy > 0.0 {
                 self.s_hist.push_back(s);
                 self.y_hist.push_back(yv);
                 self.rho.push_back(1.0 / sy);
