@@ -58,16 +58,10 @@ pub enum EvalError {
     /// Two runs cannot be compared (different test rows or labels).
     #[error("{0}")]
     Mismatch(String),
+    /// A run file could not be written or read (the message names it).
+    #[error(transparent)]
+    Runs(#[from] textclf_runs::RunsError),
     /// An error from the shared core types.
     #[error(transparent)]
     Core(#[from] textclf_core::Error),
-}
-
-impl EvalError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        EvalError::Io {
-            path: path.into(),
-            source,
-        }
-    }
 }

@@ -8,9 +8,9 @@
 //! * [`compare`] compares two models on the same test rows: the differences with
 //!   paired-bootstrap intervals and McNemar's test, summed up in a one-sentence verdict.
 //! * [`render_report`] / [`render_comparison`] format both for the terminal.
-//! * [`write_metrics`], [`write_predictions`], [`load_run`] and [`align_runs`] write and
-//!   read the run folders (`metrics.json`, `predictions.csv`) every run produces, so runs
-//!   can be compared later.
+//! * [`Metrics`] (`metrics.json` with the test [`Report`]), [`write_predictions`],
+//!   [`load_run`] and [`align_runs`] write and read the run folders every run produces,
+//!   so runs can be compared later; the files' formats are `textclf-runs`'.
 //!
 //! ```
 //! use textclf_core::{LabelSet, Predictions};
@@ -39,8 +39,8 @@ pub use metrics::{
     LOG_LOSS_EPS, TOP_CONFUSIONS,
 };
 pub use record::{
-    align_runs, load_run, read_predictions, write_metrics, write_predictions,
-    write_predictions_file, AlignedRuns, PredictionRow, RunRecord, Timing, METRICS_FILE,
-    METRICS_FORMAT, PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
+    align_runs, load_run, read_predictions, write_predictions, write_predictions_file, AlignedRuns,
+    Metrics, PredictionRow, RunRecord, Timing, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
+    VALID_PREDICTIONS_FILE,
 };
 pub use render::{render_comparison, render_report, render_timing};

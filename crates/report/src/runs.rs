@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use textclf_eval::{Report, METRICS_FILE};
-use textclf_runs::{RecordedStatus, SweepRunRecord};
+use textclf_eval::{Metrics, Report, METRICS_FILE};
+use textclf_runs::{PlannedRun, RecordedStatus, RunBody, SweepRecord, SweepRunRecord};
 
 use crate::error::{ReportError, Result};
 
 /// The file a sweep writes into every run folder: settings and status.
 pub use textclf_runs::RUN_FILE;
 /// The file at the root of a sweep folder: the plan of all its runs.
-pub const SWEEP_FILE: &str = "sweep.json";
+pub use textclf_runs::SWEEP_FILE;
 /// Where a sweep keeps its run folders.
 pub const RUNS_DIR: &str = "runs";
 
@@ -38,38 +38,14 @@ pub enum RunStatus {
     Pending,
 }
 
-/// One validation of a transformer run (at an epoch end, or every N steps).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct EpochPoint {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Optimizer steps so far.
-    pub step: u64,
-    /// Whether this validation closed its epoch.
-    pub epoch_end: bool,
-    pub train_loss: f64,
-    pub train_accuracy: f64,
-    pub val_loss: f64,
-    pub val_accuracy: f64,
-    pub val_macro_f1: f64,
-    /// Training seconds since the start of the run (validation excluded).
-    pub train_seconds: f64,
-    pub samples_per_s: f64,
-}
+/// One validation of a transformer run (the run record's type).
+pub use textclf_runs::EpochRecord as EpochPoint;
 
-/// How many texts the run's max length cut (measured on a sample of its training texts).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct TruncationInfo {
-    pub max_len: usize,
-    /// Texts whose token lengths were counted.
-    pub sampled: usize,
-    /// Share of those longer than `max_len` tokens (special tokens included).
-    pub truncated_share: f64,
-    /// Median, 90th percentile and maximum token length of the sample.
-    pub p50: usize,
-    pub p90: usize,
-    pub max: usize,
-}
+/// How many texts the run's max length cut (the run record's `data.token_lengths`).
+pub use textclf_runs::TokenLengths as TruncationInfo;
+
+/// metrics.json `model.fit.c_grid_extension` (the run record's type).
+pub use textclf_runs::CGridExtension;
 
 /// The test set a run was scored on. Runs are only compared (selection, near ties, paired
 /// tests) with runs of the same test set; see [`crate::testsets`].
@@ -97,17 +73,6 @@ pub struct LinearFit {
     pub selection_split: Option<String>,
     /// Set when the best C was at an edge of the grid and the grid was extended.
     pub extension: Option<CGridExtension>,
-}
-
-/// metrics.json `model.fit.c_grid_extension`.
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct CGridExtension {
-    /// "up" or "down".
-    pub direction: String,
-    /// The C values added, in the order they were tried.
-    pub added: Vec<f64>,
-    /// The best C was still at the edge when the extension's bound stopped it.
-    pub stopped_by_bound: bool,
 }
 
 /// Everything a report, the selection rule or the advisor needs to know about one run.
@@ -216,12 +181,12 @@ impl RunSet {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text = fs::read_to_string(path).map_err(|e| ReportError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|source| ReportError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+fn runs_err(e: textclf_runs::RunsError) -> ReportError {
+    match e {
+        textclf_runs::RunsError::Json { path, source } => ReportError::Json { path, source },
+        textclf_runs::RunsError::Io { path, source } => ReportError::io(path, source),
+        other => ReportError::Invalid(other.to_string()),
+    }
 }
 
 /// Reads what `dir` holds: one run (it has `metrics.json` or `run.json`), a sweep (it has
@@ -295,89 +260,214 @@ fn varied_keys(runs: &[RunSummary]) -> Vec<String> {
 }
 
 fn collect_sweep(dir: &Path) -> Result<RunSet> {
-    let plan = read_json(&dir.join(SWEEP_FILE))?;
-    let bad = |reason: &str| ReportError::NotARun {
-        path: dir.join(SWEEP_FILE),
-        reason: reason.to_string(),
-    };
-    let ids: Vec<String> = plan
-        .get("runs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("has no \"runs\" list"))?
-        .iter()
-        .map(|r| {
-            r.get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| bad("a run has no \"id\""))
-        })
-        .collect::<Result<_>>()?;
-    let varied: Vec<String> = plan
-        .get("varied")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let planned: BTreeMap<String, &Value> = plan
-        .get("runs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| Some((r.get("id")?.as_str()?.to_string(), r)))
-        .collect();
-    let mut runs = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let run_dir = dir.join(RUNS_DIR).join(id);
+    let plan = SweepRecord::read(dir).map_err(runs_err)?;
+    let mut runs = Vec::with_capacity(plan.runs.len());
+    for entry in &plan.runs {
+        let run_dir = dir.join(RUNS_DIR).join(&entry.id);
         let summary = if run_dir.join(RUN_FILE).is_file() || run_dir.join(METRICS_FILE).is_file() {
             load_summary(&run_dir)?
         } else {
             // Not started (or its folder is still the unfinished temporary one).
-            let entry = planned[id];
-            pending(id, &run_dir, entry, &varied)
+            pending(entry, &run_dir, &plan.varied)
         };
         runs.push(summary);
     }
     Ok(RunSet {
         dir: dir.to_path_buf(),
-        sweep: plan.get("name").and_then(Value::as_str).map(str::to_string),
-        selection: plan
-            .get("selection")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        varied,
+        sweep: Some(plan.name),
+        selection: Some(plan.selection),
+        varied: plan.varied,
         runs,
     })
 }
 
-fn params_of(v: Option<&Value>) -> BTreeMap<String, Value> {
-    v.and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
-}
-
-fn family_of(v: Option<&Value>) -> Family {
-    match v.and_then(Value::as_str) {
-        Some("linear") => Family::Linear,
-        _ => Family::Transformer,
+fn pending(entry: &PlannedRun, dir: &Path, varied: &[String]) -> RunSummary {
+    RunSummary {
+        varied: varied.to_vec(),
+        ..pending_summary(
+            entry.id.clone(),
+            dir,
+            entry.family,
+            entry.model.clone(),
+            entry.params.clone(),
+        )
     }
 }
 
-fn pending(id: &str, dir: &Path, entry: &Value, varied: &[String]) -> RunSummary {
+/// Reads one run folder: `run.json` (if a sweep made it) and `metrics.json` (if finished).
+pub fn load_summary(dir: &Path) -> Result<RunSummary> {
+    let id = dir
+        .file_name()
+        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+    let run = if dir.join(RUN_FILE).is_file() {
+        Some(SweepRunRecord::read(dir).map_err(runs_err)?)
+    } else {
+        None
+    };
+    let metrics = if dir.join(METRICS_FILE).is_file() {
+        Some(Metrics::read(dir).map_err(runs_err)?)
+    } else {
+        None
+    };
+    let status = match (&run, &metrics) {
+        (Some(r), _) if r.status == RecordedStatus::Failed => RunStatus::Failed {
+            error: r.error.clone().unwrap_or_else(|| "unknown error".into()),
+        },
+        (_, Some(_)) => RunStatus::Done,
+        _ => RunStatus::Pending,
+    };
+    let varied = run.as_ref().map(|r| r.varied.clone()).unwrap_or_default();
+    let family = match (&run, &metrics) {
+        (Some(r), _) => r.family,
+        (_, Some(m)) => m.family().unwrap_or(Family::Transformer),
+        _ => Family::Transformer,
+    };
+    let mut params = run.as_ref().map(|r| r.params.clone()).unwrap_or_default();
+    if let Some(m) = &metrics {
+        derive_params(m, family, &mut params);
+    }
+    let model = run
+        .as_ref()
+        .map(|r| r.model.clone())
+        .or_else(|| match (&metrics.as_ref()?.run, family) {
+            (RunBody::Baseline(b), Family::Linear) => Some(b.model.kind.clone()),
+            (RunBody::Train(t), Family::Transformer) => {
+                let src = &t.model.source;
+                let name = Path::new(src)
+                    .file_name()
+                    .map_or(src.to_string(), |n| n.to_string_lossy().into_owned());
+                Some(match params.get("layers").and_then(Value::as_u64) {
+                    Some(l) if t.model.kept_layers.is_some() => format!("{name} ({l} layers)"),
+                    _ => name,
+                })
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| id.clone());
+    let Some(m) = metrics else {
+        return Ok(RunSummary {
+            status,
+            varied,
+            ..pending_summary(id, dir, family, model, params)
+        });
+    };
+    let labels = m
+        .labels()
+        .map(<[String]>::to_vec)
+        .unwrap_or_else(|| m.test.confusion.labels.clone());
+    let train_run = match &m.run {
+        RunBody::Train(t) => Some(t),
+        _ => None,
+    };
+    let epochs: Vec<EpochPoint> = train_run.map(|t| t.epochs.clone()).unwrap_or_default();
+    let known = |x: f64| (!x.is_nan()).then_some(x);
+    let (val_accuracy, val_macro_f1, val_loss) = match (family, train_run) {
+        // A run that kept its averaged weights is judged by them.
+        (Family::Transformer, Some(t)) => match (&t.averaged, &t.best) {
+            (Some(a), _) if a.kept => (
+                known(a.val_accuracy),
+                known(a.val_macro_f1),
+                known(a.val_loss),
+            ),
+            (_, Some(b)) => (
+                known(b.val_accuracy),
+                known(b.val_macro_f1),
+                known(b.val_loss),
+            ),
+            _ => (None, None, None),
+        },
+        (Family::Transformer, None) => (None, None, None),
+        (Family::Linear, _) => match m.valid() {
+            Some(v) => (known(v.accuracy), v.macro_f1, known(v.log_loss)),
+            None => (None, None, None),
+        },
+    };
+    let val_acc_at_min_val_loss = match family {
+        Family::Transformer => train_run.and_then(|t| t.val_accuracy_at_min_val_loss),
+        Family::Linear => val_accuracy,
+    };
+    let train_seconds = match family {
+        Family::Transformer => m.timing.get("train"),
+        Family::Linear => match (m.timing.get("vectorize"), m.timing.get("fit")) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        },
+    };
+    let train_rows = m.train_split().map(|s| s.rows);
+    let full_epochs = epochs.iter().filter(|e| e.epoch_end).count();
+    let seconds_per_epoch = epochs
+        .iter()
+        .rev()
+        .find(|e| e.epoch_end)
+        .map(|e| e.train_seconds / full_epochs.max(1) as f64);
+    let samples_per_s = match family {
+        Family::Transformer => epochs.last().map(|e| e.samples_per_s),
+        Family::Linear => match (train_rows, m.timing.get("fit")) {
+            (Some(n), Some(s)) if s > 0.0 => Some(n as f64 / s),
+            _ => None,
+        },
+    };
+    let test_split = m.test_split();
+    let test_set = Some(TestSet {
+        name: test_split.name.clone(),
+        rows: test_split.rows,
+        fingerprint: predictions_fingerprint(dir),
+    });
+    let linear_fit = match (&m.run, family) {
+        (RunBody::Baseline(b), Family::Linear) => linear_fit(&b.model, dir)?,
+        _ => None,
+    };
+    Ok(RunSummary {
+        id,
+        dir: dir.to_path_buf(),
+        status,
+        family,
+        model,
+        params,
+        varied,
+        labels,
+        val_accuracy,
+        val_macro_f1,
+        val_loss,
+        val_n: m.valid_split().map(|s| s.rows),
+        val_acc_at_min_val_loss,
+        best_epoch: train_run.and_then(|t| t.best_epoch),
+        stopped_early: train_run.is_some_and(|t| t.stopped_early),
+        epochs,
+        train_rows,
+        total_seconds: (!m.timing.phases.is_empty()).then(|| m.timing.total()),
+        train_seconds,
+        seconds_per_epoch,
+        samples_per_s,
+        parameters: train_run.and_then(|t| t.model.parameters),
+        truncation: train_run.and_then(|t| t.data.token_lengths.clone()),
+        test_set,
+        val_per_class: m
+            .valid_split()
+            .and_then(|s| s.per_class.clone())
+            .map(|c| c.0)
+            .unwrap_or_default(),
+        linear_fit,
+        test: Some(m.test),
+    })
+}
+
+/// A run without results yet (or failed): what its record says.
+fn pending_summary(
+    id: String,
+    dir: &Path,
+    family: Family,
+    model: String,
+    params: BTreeMap<String, Value>,
+) -> RunSummary {
     RunSummary {
-        id: id.to_string(),
+        id,
         dir: dir.to_path_buf(),
         status: RunStatus::Pending,
-        family: family_of(entry.get("family")),
-        model: entry
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or(id)
-            .to_string(),
-        params: params_of(entry.get("params")),
-        varied: varied.to_vec(),
+        family,
+        model,
+        params,
+        varied: Vec::new(),
         labels: Vec::new(),
         test: None,
         val_accuracy: None,
@@ -401,281 +491,28 @@ fn pending(id: &str, dir: &Path, entry: &Value, varied: &[String]) -> RunSummary
     }
 }
 
-fn f(v: &Value, path: &[&str]) -> Option<f64> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_f64()
-}
-
-fn u(v: &Value, path: &[&str]) -> Option<u64> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_u64()
-}
-
-/// Reads one run folder: `run.json` (if a sweep made it) and `metrics.json` (if finished).
-pub fn load_summary(dir: &Path) -> Result<RunSummary> {
-    let id = dir
-        .file_name()
-        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
-    let run = if dir.join(RUN_FILE).is_file() {
-        Some(SweepRunRecord::read(dir).map_err(|e| match e {
-            textclf_runs::RunsError::Json { path, source } => ReportError::Json { path, source },
-            textclf_runs::RunsError::Io { path, source } => ReportError::io(path, source),
-            other => ReportError::Invalid(other.to_string()),
-        })?)
-    } else {
-        None
-    };
-    let metrics = if dir.join(METRICS_FILE).is_file() {
-        Some(read_json(&dir.join(METRICS_FILE))?)
-    } else {
-        None
-    };
-    let status = match (&run, &metrics) {
-        (Some(r), _) if r.status == RecordedStatus::Failed => RunStatus::Failed {
-            error: r.error.clone().unwrap_or_else(|| "unknown error".into()),
-        },
-        (_, Some(_)) => RunStatus::Done,
-        _ => RunStatus::Pending,
-    };
-    let varied = run.as_ref().map(|r| r.varied.clone()).unwrap_or_default();
-    let empty = Value::Null;
-    let m = metrics.as_ref().unwrap_or(&empty);
-    let command = m.get("command").and_then(Value::as_str);
-    let family = match (&run, command) {
-        (Some(r), _) => r.family,
-        (_, Some("baseline")) => Family::Linear,
-        _ => Family::Transformer,
-    };
-    let mut params = run.as_ref().map(|r| r.params.clone()).unwrap_or_default();
-    if metrics.is_some() {
-        derive_params(m, family, &mut params);
-    }
-    let model = run
-        .as_ref()
-        .map(|r| r.model.clone())
-        .or_else(|| match family {
-            Family::Linear => m
-                .pointer("/model/kind")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            Family::Transformer => {
-                let src = m.pointer("/model/source").and_then(Value::as_str)?;
-                let name = Path::new(src)
-                    .file_name()
-                    .map_or(src.to_string(), |n| n.to_string_lossy().into_owned());
-                Some(match params.get("layers").and_then(Value::as_u64) {
-                    Some(l) if m.pointer("/model/kept_layers").is_some() => {
-                        format!("{name} ({l} layers)")
-                    }
-                    _ => name,
-                })
-            }
-        })
-        .unwrap_or_else(|| id.clone());
-    let test = match m.get("accuracy") {
-        Some(_) => Some(
-            serde_json::from_value::<Report>(m.clone()).map_err(|source| ReportError::Json {
-                path: dir.join(METRICS_FILE),
-                source,
-            })?,
-        ),
-        None => None,
-    };
-    let labels = m
-        .pointer("/data/labels")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .or_else(|| test.as_ref().map(|t| t.confusion.labels.clone()))
-        .unwrap_or_default();
-    // metrics.json before format 2 counted epochs[].epoch from 0.
-    let first_epoch_offset = match m.get("format").and_then(Value::as_u64) {
-        Some(f) if f >= 2 => 0,
-        _ => 1,
-    };
-    let epochs: Vec<EpochPoint> = m
-        .get("epochs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some(EpochPoint {
-                        epoch: e.get("epoch")?.as_u64()? as usize + first_epoch_offset,
-                        step: e.get("step")?.as_u64()?,
-                        epoch_end: e.get("epoch_end").and_then(Value::as_bool).unwrap_or(true),
-                        train_loss: e.get("train_loss")?.as_f64()?,
-                        train_accuracy: e.get("train_accuracy")?.as_f64()?,
-                        val_loss: e.get("val_loss")?.as_f64()?,
-                        val_accuracy: e.get("val_accuracy")?.as_f64()?,
-                        val_macro_f1: e.get("val_macro_f1")?.as_f64()?,
-                        train_seconds: e.get("train_seconds")?.as_f64()?,
-                        samples_per_s: e.get("samples_per_s")?.as_f64()?,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let (val_accuracy, val_macro_f1, val_loss) = match family {
-        // A run that kept its averaged weights is judged by them.
-        Family::Transformer if m.pointer("/averaged/kept") == Some(&Value::Bool(true)) => (
-            f(m, &["averaged", "val_accuracy"]),
-            f(m, &["averaged", "val_macro_f1"]),
-            f(m, &["averaged", "val_loss"]),
-        ),
-        Family::Transformer => (
-            f(m, &["best", "val_accuracy"]),
-            f(m, &["best", "val_macro_f1"]),
-            f(m, &["best", "val_loss"]),
-        ),
-        Family::Linear => (
-            f(m, &["valid", "accuracy"]),
-            f(m, &["valid", "macro_f1"]),
-            f(m, &["valid", "log_loss"]),
-        ),
-    };
-    let val_acc_at_min_val_loss = match family {
-        Family::Transformer => f(m, &["val_accuracy_at_min_val_loss"]),
-        Family::Linear => val_accuracy,
-    };
-    let train_seconds = match family {
-        Family::Transformer => f(m, &["timing", "train"]),
-        Family::Linear => match (f(m, &["timing", "vectorize"]), f(m, &["timing", "fit"])) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        },
-    };
-    let train_rows = u(m, &["data", "train", "rows"]).map(|n| n as usize);
-    let full_epochs = epochs.iter().filter(|e| e.epoch_end).count();
-    let seconds_per_epoch = epochs
-        .iter()
-        .rev()
-        .find(|e| e.epoch_end)
-        .map(|e| e.train_seconds / full_epochs.max(1) as f64);
-    let samples_per_s = match family {
-        Family::Transformer => epochs.last().map(|e| e.samples_per_s),
-        Family::Linear => match (train_rows, f(m, &["timing", "fit"])) {
-            (Some(n), Some(s)) if s > 0.0 => Some(n as f64 / s),
-            _ => None,
-        },
-    };
-    let test_set = test.as_ref().map(|t| TestSet {
-        name: m
-            .pointer("/data/test/name")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        rows: u(m, &["data", "test", "rows"]).map_or(t.n, |n| n as usize),
-        fingerprint: predictions_fingerprint(dir),
-    });
-    let truncation = m
-        .pointer("/data/token_lengths")
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
-    Ok(RunSummary {
-        id,
-        dir: dir.to_path_buf(),
-        status,
-        family,
-        model,
-        params,
-        varied,
-        labels,
-        test,
-        val_accuracy,
-        val_macro_f1,
-        val_loss,
-        val_n: u(m, &["data", "valid", "rows"]).map(|n| n as usize),
-        val_acc_at_min_val_loss,
-        epochs,
-        best_epoch: u(m, &["best_epoch"]).map(|n| n as usize),
-        stopped_early: m
-            .get("stopped_early")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        train_rows,
-        total_seconds: f(m, &["timing", "total"]),
-        train_seconds,
-        seconds_per_epoch,
-        samples_per_s,
-        parameters: u(m, &["model", "parameters"]),
-        truncation,
-        test_set,
-        val_per_class: per_class(m, "/data/valid/per_class"),
-        linear_fit: match family {
-            Family::Linear => linear_fit(m),
-            Family::Transformer => None,
-        },
-    })
-}
-
-/// Rows per class from a `per_class` object of metrics.json.
-fn per_class(m: &Value, pointer: &str) -> Vec<(String, u64)> {
-    m.pointer(pointer)
-        .and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn linear_fit(m: &Value) -> Option<LinearFit> {
-    let fit = m.pointer("/model/fit")?;
-    let chosen_c = fit.get("chosen_c")?.as_f64()?;
-    let c_search = fit
-        .get("c_search")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| Some((p.get("c")?.as_f64()?, p.get("accuracy")?.as_f64()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let extension = fit
-        .get("c_grid_extension")
-        .filter(|x| !x.is_null())
-        .and_then(|x| {
-            Some(CGridExtension {
-                direction: x.get("direction")?.as_str()?.to_string(),
-                added: x
-                    .get("added")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_f64).collect())
-                    .unwrap_or_default(),
-                stopped_by_bound: x
-                    .get("stopped_by_bound")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-        });
-    Some(LinearFit {
-        chosen_c,
-        c_search,
-        selection_split: fit
-            .get("selection_split")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        extension,
-    })
+/// How a linear baseline chose its C, from its `model.fit`.
+fn linear_fit(model: &textclf_runs::LinearModel, dir: &Path) -> Result<Option<LinearFit>> {
+    let fit = model
+        .fit_summary()
+        .map_err(|e| ReportError::Invalid(format!("{}: {e}", dir.join(METRICS_FILE).display())))?;
+    Ok(fit.map(|f| LinearFit {
+        chosen_c: f.chosen_c,
+        c_search: f.c_search.iter().map(|p| (p.c, p.accuracy)).collect(),
+        selection_split: f.selection_split,
+        extension: f.c_grid_extension,
+    }))
 }
 
 /// FNV-1a over the sorted (id, gold) pairs of a run's `predictions.csv`; `None` when the
 /// file is missing or unreadable.
 fn predictions_fingerprint(dir: &Path) -> Option<u64> {
-    let path = dir.join(textclf_eval::PREDICTIONS_FILE);
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(&path)
-        .ok()?;
-    let header = r.headers().ok()?.clone();
-    if header.get(0) != Some("id") || header.get(1) != Some("gold") {
-        return None;
-    }
-    let mut pairs = Vec::new();
-    for rec in r.records() {
-        let rec = rec.ok()?;
-        pairs.push((rec.get(0)?.to_string(), rec.get(1)?.to_string()));
-    }
+    let (_, rows) =
+        textclf_runs::read_predictions(&dir.join(textclf_eval::PREDICTIONS_FILE)).ok()?;
+    let mut pairs: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r.id, r.gold.unwrap_or_default()))
+        .collect();
     pairs.sort_unstable();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
@@ -694,28 +531,30 @@ fn predictions_fingerprint(dir: &Path) -> Option<u64> {
 }
 
 /// Fills settings a run made by hand records only inside metrics.json.
-fn derive_params(m: &Value, family: Family, p: &mut BTreeMap<String, Value>) {
-    let mut put = |k: &str, v: Option<&Value>| {
+fn derive_params(m: &Metrics, family: Family, p: &mut BTreeMap<String, Value>) {
+    let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v.filter(|v| !v.is_null()) {
-            p.entry(k.to_string()).or_insert_with(|| v.clone());
+            p.entry(k.to_string()).or_insert(v);
         }
     };
-    match family {
-        Family::Transformer => {
-            put("model", m.pointer("/model/source"));
-            put("layers", m.pointer("/model/layers"));
-            put("max_len", m.pointer("/model/max_len"));
-            put("lr", m.pointer("/model/train_config/lr"));
-            put("batch_size", m.pointer("/model/train_config/batch_size"));
-            put("epochs", m.pointer("/model/train_config/epochs"));
-            put("truncation", m.pointer("/model/truncation"));
+    match (&m.run, family) {
+        (RunBody::Train(t), Family::Transformer) => {
+            let model = &t.model;
+            put("model", Some(Value::from(model.source.clone())));
+            put("layers", Some(Value::from(model.layers)));
+            put("max_len", Some(Value::from(model.max_len)));
+            put("lr", model.setting("lr").cloned());
+            put("batch_size", model.setting("batch_size").cloned());
+            put("epochs", model.setting("epochs").cloned());
+            put("truncation", model.truncation.clone().map(Value::from));
         }
-        Family::Linear => {
-            put("model", m.pointer("/model/kind"));
-            put("C", m.pointer("/model/fit/chosen_c"));
+        (RunBody::Baseline(b), Family::Linear) => {
+            put("model", Some(Value::from(b.model.kind.clone())));
+            put("C", b.model.fit.get("chosen_c").cloned());
         }
+        _ => {}
     }
-    put("seed", m.pointer("/data/seed"));
+    put("seed", m.seed().map(Value::from));
 }
 
 #[cfg(test)]
@@ -764,18 +603,19 @@ mod tests {
         o.insert("best_epoch".into(), 2.into());
         o.insert(
             "best".into(),
-            serde_json::json!({"val_accuracy": 0.7, "val_loss": 0.5, "val_macro_f1": 0.7}),
+            serde_json::json!({"epoch": 1, "step": 20, "train_loss": 0.5, "train_accuracy": 0.7,
+             "val_accuracy": 0.7, "val_loss": 0.5, "val_macro_f1": 0.7}),
         );
         o.insert("val_accuracy_at_min_val_loss".into(), 0.7.into());
         o.insert(
             "model".into(),
-            serde_json::json!({"source": "models/minilm", "layers": 6,
+            serde_json::json!({"kind": "bert", "source": "models/minilm", "layers": 6,
             "max_len": 128, "train_config": {"lr": 2e-5, "batch_size": 32, "epochs": 2}}),
         );
         o.insert(
             "data".into(),
             serde_json::json!({"labels": ["neg", "pos"], "seed": 42,
-            "train": {"rows": 320}, "valid": {"rows": 40},
+            "train": {"rows": 320}, "valid": {"rows": 40}, "test": {"rows": 4},
             "token_lengths": {"max_len": 128, "sampled": 320, "truncated_share": 0.25,
                               "p50": 90, "p90": 200, "max": 400}}),
         );
@@ -826,9 +666,9 @@ mod tests {
             &serde_json::json!({
             "name": "demo", "selection": "val_acc_at_min_val_loss", "varied": ["model"],
             "runs": [
-                {"id": "lr", "model": "tfidf-lr", "family": "linear", "params": {"model": "lr"}},
-                {"id": "svm", "model": "tfidf-svm", "family": "linear", "params": {"model": "svm"}},
-                {"id": "nb", "model": "tfidf-nbsvm", "family": "linear", "params": {"model": "nbsvm"}}]}),
+                {"id": "lr", "index": 0, "model": "tfidf-lr", "family": "linear", "params": {"model": "lr"}, "args": []},
+                {"id": "svm", "index": 1, "model": "tfidf-svm", "family": "linear", "params": {"model": "svm"}, "args": []},
+                {"id": "nb", "index": 2, "model": "tfidf-nbsvm", "family": "linear", "params": {"model": "nbsvm"}, "args": []}]}),
         );
         let mut m = report_json(0.8);
         let o = m.as_object_mut().unwrap();
@@ -841,9 +681,11 @@ mod tests {
             "timing".into(),
             serde_json::json!({"vectorize": 1.0, "fit": 2.0, "total": 3.5}),
         );
+        o.insert("model".into(), serde_json::json!({"kind": "tfidf-lr"}));
         o.insert(
             "data".into(),
-            serde_json::json!({"labels": ["neg", "pos"], "train": {"rows": 400}}),
+            serde_json::json!({"labels": ["neg", "pos"], "train": {"rows": 400},
+                               "test": {"rows": 4}, "seed": 1}),
         );
         let runs = t.path().join(RUNS_DIR);
         write(&runs.join("lr"), METRICS_FILE, &m);

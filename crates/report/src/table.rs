@@ -643,6 +643,9 @@ pub(crate) mod fixture {
                 val_macro_f1: acc - 0.01,
                 train_seconds: secs_per_epoch * e as f64,
                 samples_per_s: 3200.0 / secs_per_epoch,
+                lr: 0.0,
+                tokens_per_s: 0.0,
+                padding_waste: 0.0,
             })
             .collect();
         r.labels = labels.iter().map(|s| s.to_string()).collect();

@@ -221,8 +221,8 @@ pub(crate) mod tests {
             "ci": {"level": 0.95, "resamples": 0, "accuracy": [0.5, 0.5], "macro_f1": [0.5, 0.5]},
             "valid": {"accuracy": val, "macro_f1": val, "log_loss": 0.5, "n": 200},
             "model": {"kind": id},
-            "data": {"labels": ["neg", "pos"], "test": {"name": test, "rows": rows},
-                     "valid": {"rows": 200}},
+            "data": {"labels": ["neg", "pos"], "train": {"rows": 400},
+                     "test": {"name": test, "rows": rows}, "valid": {"rows": 200}, "seed": 42},
         });
         std::fs::write(dir.join("metrics.json"), metrics.to_string()).unwrap();
         let mut csv = String::from("id,gold,predicted,p_neg,p_pos\n");

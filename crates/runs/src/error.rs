@@ -15,6 +15,21 @@ pub enum RunsError {
         #[source]
         source: serde_json::Error,
     },
+    /// A field of a typed file is missing or has the wrong type.
+    #[error("{path}: field `{field}`: {source}")]
+    Field {
+        path: PathBuf,
+        field: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A CSV file of the run (predictions, epochs) is malformed at `line`.
+    #[error("{path}, line {line}: {reason}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
     /// `--out` already holds something that this run would mix with or destroy.
     #[error("{path} already holds {what}; {hint}")]
     Occupied {

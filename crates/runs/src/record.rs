@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::atomic::write_json;
-use crate::error::{Result, RunsError};
+use crate::error::Result;
+use crate::typed::{check_format, read_json_file};
 
 /// The file name of a sweep run's record.
 pub const RUN_FILE: &str = "run.json";
@@ -78,20 +79,8 @@ impl SweepRunRecord {
     /// or a newer format are errors that name the file (and the field, with its line).
     pub fn read(dir: &Path) -> Result<SweepRunRecord> {
         let path = dir.join(RUN_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| RunsError::io(&path, e))?;
-        let rec: SweepRunRecord =
-            serde_json::from_str(&text).map_err(|source| RunsError::Json {
-                path: path.clone(),
-                source,
-            })?;
-        if rec.format > Self::FORMAT {
-            return Err(RunsError::Invalid(format!(
-                "{}: format {} was written by a newer textclf (this one reads up to {}); upgrade textclf",
-                path.display(),
-                rec.format,
-                Self::FORMAT
-            )));
-        }
+        let rec: SweepRunRecord = read_json_file(&path)?;
+        check_format(&path, rec.format, Self::FORMAT)?;
         Ok(rec)
     }
 

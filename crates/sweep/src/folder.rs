@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use textclf_runs::{RecordedStatus, SweepRunRecord};
+use textclf_runs::{RecordedStatus, SweepRecord, SweepRunRecord};
 
 use crate::error::{Result, SweepError};
 use crate::plan::Plan;
 
-pub const SWEEP_FILE: &str = "sweep.json";
 pub use textclf_runs::RUN_FILE;
+pub use textclf_runs::SWEEP_FILE;
 pub const RUNS_DIR: &str = "runs";
 pub const DATA_DIR: &str = "data";
 /// Where damaged run folders are moved before their run is redone.
@@ -72,14 +72,6 @@ pub fn write_json(path: &Path, value: &Value) -> Result<()> {
     textclf_runs::write_json(path, value).map_err(runs_err)
 }
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    serde_json::from_str(&text).map_err(|source| SweepError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// A sweep's folder.
 #[derive(Clone, Debug)]
 pub struct SweepFolder {
@@ -110,29 +102,26 @@ impl SweepFolder {
     /// are always comparable. A changed plan (runs added or removed) is fine: finished
     /// runs are kept and the new ones run.
     pub fn write_plan(&self, plan: &Plan, config: &Path, data_fingerprint: &str) -> Result<()> {
-        let path = self.root.join(SWEEP_FILE);
-        if path.is_file() {
-            let old = read_json(&path)?;
-            let old_fp = old.get("data_fingerprint").and_then(Value::as_str);
-            if old_fp.is_some_and(|fp| fp != data_fingerprint) {
+        if self.root.join(SWEEP_FILE).is_file() {
+            let old = SweepRecord::read(&self.root).map_err(runs_err)?;
+            if !old.data_fingerprint.is_empty() && old.data_fingerprint != data_fingerprint {
                 return Err(SweepError::Mismatch(format!(
                     "{} holds a sweep over other data or another split (the [data] section changed); use a new --out folder, or restore the old [data] section",
                     self.root.display()
                 )));
             }
         }
-        let mut v = serde_json::to_value(plan).map_err(|source| SweepError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        if let Value::Object(m) = &mut v {
-            m.insert("config".into(), Value::String(config.display().to_string()));
-            m.insert(
-                "data_fingerprint".into(),
-                Value::String(data_fingerprint.to_string()),
-            );
+        SweepRecord {
+            name: plan.name.clone(),
+            selection: plan.selection.clone(),
+            varied: plan.varied.clone(),
+            runs: plan.runs.clone(),
+            config: config.display().to_string(),
+            data_fingerprint: data_fingerprint.to_string(),
+            format: SweepRecord::FORMAT,
         }
-        write_json(&path, &v)
+        .write(&self.root)
+        .map_err(runs_err)
     }
 
     /// Where run `id` stands. A final folder with a `run.json` that cannot be read, or
@@ -303,8 +292,9 @@ mod tests {
         f.write_plan(&plan, Path::new("s.toml"), "fp1").unwrap();
         let e = f.write_plan(&plan, Path::new("s.toml"), "fp2").unwrap_err();
         assert!(e.to_string().contains("other data"), "{e}");
-        let v = read_json(&t.path().join(SWEEP_FILE)).unwrap();
-        assert_eq!(v["runs"].as_array().unwrap().len(), 2);
-        assert_eq!(v["varied"][0], "seed");
+        let v = SweepRecord::read(t.path()).unwrap();
+        assert_eq!(v.runs.len(), 2);
+        assert_eq!(v.varied, ["seed"]);
+        assert_eq!(v.data_fingerprint, "fp1");
     }
 }

@@ -13,21 +13,8 @@ use crate::error::{Result, SweepError};
 /// Fine-tuned transformer or linear baseline (owned by the run record).
 pub use textclf_runs::Family;
 
-/// One run of a sweep.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct RunPlan {
-    /// Stable id: the folder name under `runs/`.
-    pub id: String,
-    /// Position in the plan (sharding deals runs out by it).
-    pub index: usize,
-    pub family: Family,
-    /// The model entry's name (or the model / baseline setting when there are no entries).
-    pub model: String,
-    /// Every setting of the run (after base, model entry, grid and ties).
-    pub params: BTreeMap<String, Value>,
-    /// The subcommand (`train` or `baseline`) and its flags, without data and --out.
-    pub args: Vec<String>,
-}
+/// One run of a sweep (as `sweep.json` keeps it).
+pub use textclf_runs::PlannedRun as RunPlan;
 
 /// The whole plan.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

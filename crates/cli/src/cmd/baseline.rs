@@ -3,12 +3,12 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use serde_json::{json, Map};
 use textclf_core::Classifier;
 use textclf_eval::Timing;
 use textclf_linear::{
     fit_with_progress, ClassWeights, FitProgress, FitStep, LinearKind, LinearParams, TokenMode,
 };
+use textclf_runs::{BaselineData, BaselineRun, LinearModel, RunBody, SplitInfo, ValidSummary};
 
 use super::common::{
     begin_run, finish_run, load_splits, parse_class_weights, predict_and_evaluate, save_model,
@@ -165,12 +165,11 @@ fn fit_and_write(
         }
     ));
 
-    let mut extra = Map::new();
-    extra.insert("command".into(), json!("baseline"));
-    extra.insert(
-        "model".into(),
-        json!({ "kind": model.kind(), "params": model.params, "fit": fit_report }),
-    );
+    let linear_model = LinearModel {
+        kind: model.kind().to_string(),
+        params: serde_json::to_value(&model.params)?,
+        fit: serde_json::to_value(&fit_report)?,
+    };
     let valid_summary = match &splits.valid {
         Some(v) => {
             let ev =
@@ -184,10 +183,14 @@ fn fit_and_write(
         None => holdout_summary(&fit_report),
     };
     let holdout_info = match (&splits.valid, &valid_summary) {
-        (None, Some(v)) => Some(json!({
-            "name": format!("{} (a stratified holdout, refit after choosing C)", splits.train.name),
-            "rows": v["n"],
-        })),
+        (None, Some(v)) => Some(SplitInfo {
+            name: Some(format!(
+                "{} (a stratified holdout, refit after choosing C)",
+                splits.train.name
+            )),
+            rows: v.n,
+            per_class: None,
+        }),
         _ => None,
     };
     let test_eval = predict_and_evaluate(
@@ -205,19 +208,19 @@ fn fit_and_write(
     }
     timing.add("total", started.elapsed().as_secs_f64());
 
-    extra.insert("valid".into(), json!(valid_summary));
-    extra.insert(
-        "data".into(),
-        json!({
-            "labels": splits.label_set.names(),
-            "train": split_info(&splits.train),
-            "valid": splits.valid.as_ref().map(split_info).or(holdout_info),
-            "test": split_info(&splits.test),
-            "seed": a.data.seed,
-            "notes": splits.notes,
-        }),
-    );
-    write_run(out, &model, &splits.test, &test_eval, &timing, extra)?;
+    let run = RunBody::Baseline(BaselineRun {
+        model: linear_model,
+        valid: valid_summary,
+        data: BaselineData {
+            labels: splits.label_set.names().to_vec(),
+            train: split_info(&splits.train),
+            valid: splits.valid.as_ref().map(split_info).or(holdout_info),
+            test: split_info(&splits.test),
+            seed: a.data.seed,
+            notes: splits.notes.clone(),
+        },
+    });
+    write_run(out, &model, &splits.test, &test_eval, &timing, run)?;
 
     let title = format!(
         "{} on {} ({} texts)",
@@ -240,14 +243,14 @@ fn fit_and_write(
 
 /// The validation summary of a fit whose C was chosen on a holdout of train: the accuracy
 /// at the chosen C and the calibrated log loss there. `None` when nothing was held out.
-fn holdout_summary(r: &textclf_linear::FitReport) -> Option<serde_json::Value> {
+fn holdout_summary(r: &textclf_linear::FitReport) -> Option<ValidSummary> {
     let cal = r.calibration.as_ref().filter(|c| c.split == "holdout")?;
     let acc = r.c_search.iter().find(|p| p.c == r.chosen_c)?.accuracy;
-    Some(json!({
-        "accuracy": acc,
-        "macro_f1": null,
-        "log_loss": cal.log_loss,
-        "n": cal.rows,
-        "split": "holdout",
-    }))
+    Some(ValidSummary {
+        accuracy: acc,
+        macro_f1: None,
+        log_loss: cal.log_loss,
+        n: cal.rows,
+        split: Some("holdout".into()),
+    })
 }

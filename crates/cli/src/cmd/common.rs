@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use serde_json::{json, Map, Value};
 use textclf_core::{Classifier, Dataset};
 use textclf_data::{prepare, Format, PrepareOptions, ReadOptions, Source, Splits};
-use textclf_eval::{evaluate, write_metrics, write_predictions, EvalOptions, Report, Timing};
+use textclf_eval::{evaluate, write_predictions, EvalOptions, Metrics, Report, Timing};
+use textclf_runs::{ClassCounts, RunBody, SplitInfo, ValidSummary};
 
 use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};
 
@@ -113,16 +113,23 @@ pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset
 }
 
 /// Summary of a split for metrics.json.
-pub fn split_info(d: &Dataset) -> Value {
-    let counts = d.class_counts();
-    let per_class: Map<String, Value> = d
-        .label_set
-        .names()
-        .iter()
-        .zip(counts)
-        .map(|(n, c)| (n.clone(), json!(c)))
-        .collect();
-    json!({ "name": d.name, "rows": d.len(), "per_class": per_class })
+pub fn split_info(d: &Dataset) -> SplitInfo {
+    split_counts(&d.name, d.label_set.names(), &d.class_counts())
+}
+
+/// A split of `rows` rows per class (in label order) named `name`.
+pub fn split_counts(name: &str, labels: &[String], counts: &[usize]) -> SplitInfo {
+    SplitInfo {
+        name: Some(name.to_string()),
+        rows: counts.iter().sum(),
+        per_class: Some(ClassCounts(
+            labels
+                .iter()
+                .zip(counts)
+                .map(|(n, &c)| (n.clone(), c as u64))
+                .collect(),
+        )),
+    }
 }
 
 /// A model's predictions on a labelled split, and their evaluation.
@@ -185,19 +192,21 @@ pub fn predict_and_evaluate(
     })
 }
 
-/// Writes metrics.json and predictions.csv of the test evaluation `ev` into `out`.
+/// Writes metrics.json (the test evaluation `ev`, `timing` and the command's sections
+/// `run`) and predictions.csv into `out`.
 pub fn write_run(
     out: &Path,
     model: &dyn Classifier,
     test: &Dataset,
     ev: &Evaluated,
     timing: &Timing,
-    extra: Map<String, Value>,
+    run: RunBody,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_predictions(out, &test.ids, Some(&ev.gold), &ev.probs, model.labels())
         .with_context(|| format!("cannot write predictions into {}", out.display()))?;
-    write_metrics(out, &ev.report, timing, extra)
+    Metrics::new(ev.report.clone(), timing.clone(), run)
+        .write(out)
         .with_context(|| format!("cannot write metrics into {}", out.display()))?;
     Ok(())
 }
@@ -222,8 +231,14 @@ pub fn write_valid_predictions(
 }
 
 /// The validation summary metrics.json keeps (`valid`).
-pub fn valid_summary(r: &Report) -> Value {
-    json!({ "accuracy": r.accuracy, "macro_f1": r.macro_f1, "log_loss": r.log_loss, "n": r.n })
+pub fn valid_summary(r: &Report) -> ValidSummary {
+    ValidSummary {
+        accuracy: r.accuracy,
+        macro_f1: Some(r.macro_f1),
+        log_loss: r.log_loss,
+        n: r.n,
+        split: None,
+    }
 }
 
 /// Saves `model` into `<out>/model`, timing it as the `save` phase.
@@ -260,7 +275,7 @@ pub fn print_run(
         ui.print(trailer);
     }
     if ui.json {
-        let text = std::fs::read_to_string(out.join("metrics.json"))?;
+        let text = std::fs::read_to_string(out.join(textclf_eval::METRICS_FILE))?;
         ui.print_json(&serde_json::from_str(&text)?)?;
     }
     Ok(())

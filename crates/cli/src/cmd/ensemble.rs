@@ -9,11 +9,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use serde_json::{json, Map};
 use textclf_core::{LabelSet, Predictions};
 use textclf_eval::{
-    compare, evaluate, load_run, read_predictions, write_metrics, write_predictions,
-    write_predictions_file, EvalOptions, PredictionRow, RunRecord, Timing, VALID_PREDICTIONS_FILE,
+    compare, evaluate, load_run, read_predictions, write_predictions, write_predictions_file,
+    EvalOptions, Metrics, PredictionRow, RunRecord, Timing, VALID_PREDICTIONS_FILE,
+};
+use textclf_runs::{
+    EnsembleData, EnsembleMember, EnsembleModel, EnsembleRun, RunBody, SplitInfo, ValidSummary,
 };
 
 use crate::args::EnsembleArgs;
@@ -254,24 +256,17 @@ fn ensemble_and_write(
     };
     let report = evaluate(&gold, &probs, &labels, &opts)?;
     timing.add("evaluate_test", t.elapsed().as_secs_f64());
-    let mut extra = Map::new();
-    extra.insert("command".into(), json!("ensemble"));
-    let members: Vec<_> = runs
+    let members: Vec<EnsembleMember> = runs
         .iter()
         .zip(&weights)
-        .map(|(r, w)| {
-            json!({
-                "run": r.dir.display().to_string(),
-                "kind": r.metrics.pointer("/model/kind"),
-                "weight": w,
-                "test_accuracy": r.metrics.get("accuracy"),
-            })
+        .map(|(r, &w)| EnsembleMember {
+            run: r.dir.display().to_string(),
+            kind: Some(r.metrics.model_kind().to_string()),
+            weight: w,
+            test_accuracy: Some(r.metrics.test.accuracy),
         })
         .collect();
-    extra.insert(
-        "model".into(),
-        json!({"kind": "ensemble", "weights": how, "members": members}),
-    );
+    let mut valid_summary = None;
     if let (Some(v), Some(g)) = (&valid, &valid_gold) {
         let vp = mix(v, &weights, k)?;
         let vr = evaluate(
@@ -283,10 +278,13 @@ fn ensemble_and_write(
                 ..opts
             },
         )?;
-        extra.insert(
-            "valid".into(),
-            json!({"accuracy": vr.accuracy, "macro_f1": vr.macro_f1, "log_loss": vr.log_loss, "n": vr.n}),
-        );
+        valid_summary = Some(ValidSummary {
+            accuracy: vr.accuracy,
+            macro_f1: Some(vr.macro_f1),
+            log_loss: vr.log_loss,
+            n: vr.n,
+            split: None,
+        });
         write_predictions_file(
             &out.join(VALID_PREDICTIONS_FILE),
             &v[0].ids,
@@ -295,13 +293,25 @@ fn ensemble_and_write(
             &labels,
         )?;
     }
-    extra.insert(
-        "data".into(),
-        json!({"labels": labels.names(), "test": {"rows": gold.len()}}),
-    );
+    let run = RunBody::Ensemble(EnsembleRun {
+        model: EnsembleModel {
+            kind: "ensemble".into(),
+            weights: how.clone(),
+            members,
+        },
+        valid: valid_summary,
+        data: EnsembleData {
+            labels: labels.names().to_vec(),
+            test: SplitInfo {
+                name: None,
+                rows: gold.len(),
+                per_class: None,
+            },
+        },
+    });
     timing.add("total", started.elapsed().as_secs_f64());
     write_predictions(out, &test[0].ids, Some(&gold), &probs, &labels)?;
-    write_metrics(out, &report, &timing, extra)?;
+    Metrics::new(report.clone(), timing.clone(), run).write(out)?;
 
     // How the ensemble compares with its best member, on the same rows.
     let member_preds: Vec<Vec<usize>> = test

@@ -10,6 +10,7 @@ use textclf_core::Classifier;
 use textclf_data::read_table;
 use textclf_eval::Timing;
 use textclf_linear::LinearClassifier;
+use textclf_runs::{EvalData, EvalRun, RunBody, SavedModel};
 
 use super::common::{begin_run, finish_run, read_options, refuse_foreign_run, Finished};
 use crate::args::{EvalArgs, PredictArgs};
@@ -280,25 +281,21 @@ fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished>
         counts[g] += 1;
     }
     let name = a.data.display().to_string();
-    let per_class: Map<String, serde_json::Value> = labels
-        .names()
-        .iter()
-        .zip(counts)
-        .map(|(n, c)| (n.clone(), json!(c)))
-        .collect();
-    let test_info = json!({ "name": name, "rows": ids.len(), "per_class": per_class });
+    let test_info = super::common::split_counts(&name, labels.names(), &counts);
     timing.add("total", started.elapsed().as_secs_f64());
-    let mut extra = Map::new();
-    extra.insert("command".into(), json!("eval"));
-    extra.insert(
-        "model".into(),
-        json!({ "kind": model.kind(), "path": a.model.display().to_string(), "int8": a.int8 }),
-    );
-    extra.insert("data".into(), json!({ "test": test_info }));
+    let run = RunBody::Eval(EvalRun {
+        model: SavedModel {
+            kind: model.kind().to_string(),
+            path: a.model.display().to_string(),
+            int8: a.int8,
+        },
+        data: EvalData { test: test_info },
+    });
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     textclf_eval::write_predictions(out, &ids, Some(&gold), &probs, &labels)
         .with_context(|| format!("cannot write predictions into {}", out.display()))?;
-    textclf_eval::write_metrics(out, &report, &timing, extra)
+    textclf_eval::Metrics::new(report.clone(), timing.clone(), run)
+        .write(out)
         .with_context(|| format!("cannot write metrics into {}", out.display()))?;
     let title = format!("{} on {} ({} texts)", model.kind(), name, ids.len());
     Ok(Finished {

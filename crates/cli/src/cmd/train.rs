@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Map};
 use textclf_core::{Classifier, Dataset};
 use textclf_eval::Timing;
 use textclf_models::{LoadOptions, SequenceClassifier};
+use textclf_runs::{
+    AveragedRecord, EpochRecord, RunBody, TokenLengths, TrainData, TrainRun, TransformerModel,
+};
 use textclf_train::batch::Padding;
 use textclf_train::optim::AdamWConfig;
 use textclf_train::tokenize::{TextEncoder, Truncation};
 use textclf_train::{
-    EarlyStopping, EvalRecord, InferenceSettings, Monitor, Progress, TrainConfig, TrainError,
-    Trainer, TransformerClassifier,
+    AveragedWeights, EarlyStopping, EvalRecord, InferenceSettings, Monitor, Progress, TrainConfig,
+    TrainError, Trainer, TransformerClassifier,
 };
 
 use super::common::{
@@ -399,67 +401,46 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     }
     timing.add("total", started.elapsed().as_secs_f64());
 
-    // Per-epoch records: JSON inside metrics.json, and epochs.csv for spreadsheets.
-    let epochs: Vec<&EvalRecord> = outcome.history.iter().collect();
-    write_epochs_csv(out, &epochs)?;
+    // Per-epoch records: inside metrics.json, and epochs.csv for spreadsheets.
+    let epochs: Vec<EpochRecord> = outcome.history.iter().map(epoch_record).collect();
+    textclf_runs::write_epochs_csv(out, &epochs)?;
     let best = outcome.best.map(|i| &outcome.history[i]);
-    let mut extra = Map::new();
-    extra.insert("command".into(), json!("train"));
-    // Epochs count from 1 in metrics.json, as in best_epoch, epochs.csv and the console.
-    let numbered = |r: &EvalRecord| {
-        let mut v = json!(r);
-        v["epoch"] = json!(r.epoch + 1);
-        v
-    };
-    extra.insert(
-        "epochs".into(),
-        serde_json::Value::Array(outcome.history.iter().map(numbered).collect()),
-    );
-    extra.insert("best_epoch".into(), json!(best.map(|b| b.epoch + 1)));
-    extra.insert("best".into(), json!(best.map(numbered)));
-    extra.insert(
-        "val_accuracy_at_min_val_loss".into(),
-        json!(outcome.val_accuracy_at_min_val_loss),
-    );
-    extra.insert("valid".into(), valid_summary(&valid_eval.report));
-    extra.insert("stopped_early".into(), json!(outcome.stopped_early));
-    extra.insert(
-        "restored_best_weights".into(),
-        json!(outcome.restored_best_weights),
-    );
-    if let Some(avg) = &outcome.averaged {
-        extra.insert("averaged".into(), json!(avg));
-    }
-    extra.insert(
-        "model".into(),
-        json!({
-            "kind": clf.kind(),
-            "source": a.model,
-            "class": clf.model.config.arch.hf_class(),
-            "layers": clf.model.config.num_layers,
-            "kept_layers": report.kept_layers,
-            "parameters": clf.model.params.num_params(),
-            "fresh_parameters": report.fresh,
-            "max_len": a.max_len,
-            "truncation": truncation,
-            "train_config": cfg,
-            "grad_checkpoint": a.grad_checkpoint,
-            "device": format!("{:?}", a.device).to_lowercase(),
-        }),
-    );
-    extra.insert(
-        "data".into(),
-        json!({
-            "labels": labels.names(),
-            "train": split_info(&train),
-            "valid": split_info(&valid),
-            "test": split_info(&splits.test),
-            "seed": a.data.seed,
-            "notes": splits.notes,
-            "token_lengths": token_lengths,
-        }),
-    );
-    write_run(out, &clf, &splits.test, &test_eval, &timing, extra)?;
+    let run = RunBody::Train(TrainRun {
+        epochs,
+        best_epoch: best.map(|b| b.epoch + 1),
+        best: best.map(epoch_record),
+        val_accuracy_at_min_val_loss: outcome.val_accuracy_at_min_val_loss,
+        valid: Some(valid_summary(&valid_eval.report)),
+        stopped_early: outcome.stopped_early,
+        restored_best_weights: outcome.restored_best_weights,
+        averaged: outcome.averaged.as_ref().map(averaged_record),
+        model: TransformerModel {
+            kind: clf.kind().to_string(),
+            source: a.model.clone(),
+            class: clf.model.config.arch.hf_class().to_string(),
+            layers: clf.model.config.num_layers,
+            kept_layers: Some(report.kept_layers.clone()),
+            parameters: Some(clf.model.params.num_params() as u64),
+            fresh_parameters: report.fresh.clone(),
+            max_len: a.max_len,
+            truncation: serde_json::to_value(truncation)?
+                .as_str()
+                .map(str::to_string),
+            train_config: serde_json::to_value(&cfg)?,
+            grad_checkpoint: a.grad_checkpoint,
+            device: Some(format!("{:?}", a.device).to_lowercase()),
+        },
+        data: TrainData {
+            labels: labels.names().to_vec(),
+            train: split_info(&train),
+            valid: Some(split_info(&valid)),
+            test: split_info(&splits.test),
+            seed: a.data.seed,
+            notes: splits.notes.clone(),
+            token_lengths,
+        },
+    });
+    write_run(out, &clf, &splits.test, &test_eval, &timing, run)?;
     let title = format!(
         "{} fine-tuned on {} ({} test texts)",
         clf.kind(),
@@ -527,7 +508,7 @@ fn token_length_summary(
     encoder: &TextEncoder,
     train: &Dataset,
     max_len: usize,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Option<TokenLengths>> {
     const SAMPLE: usize = 2000;
     let n = train.len();
     let step = n.div_ceil(SAMPLE).max(1);
@@ -542,17 +523,17 @@ fn token_length_summary(
         .context("cannot count the token lengths of the training texts")?;
     lens.sort_unstable();
     if lens.is_empty() {
-        return Ok(serde_json::Value::Null);
+        return Ok(None);
     }
     let q = |p: f64| lens[((lens.len() - 1) as f64 * p).round() as usize];
     let over = lens.iter().filter(|&&l| l > max_len).count();
-    Ok(json!({
-        "max_len": max_len,
-        "sampled": lens.len(),
-        "truncated_share": over as f64 / lens.len() as f64,
-        "p50": q(0.5),
-        "p90": q(0.9),
-        "max": lens[lens.len() - 1],
+    Ok(Some(TokenLengths {
+        max_len,
+        sampled: lens.len(),
+        truncated_share: over as f64 / lens.len() as f64,
+        p50: q(0.5),
+        p90: q(0.9),
+        max: lens[lens.len() - 1],
     }))
 }
 
@@ -576,43 +557,34 @@ fn simulated_oom_check(batch_size: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_epochs_csv(out: &std::path::Path, recs: &[&EvalRecord]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)?;
-    let path = out.join("epochs.csv");
-    let mut w = csv::Writer::from_path(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    w.write_record([
-        "epoch",
-        "step",
-        "epoch_end",
-        "train_loss",
-        "train_accuracy",
-        "val_loss",
-        "val_accuracy",
-        "val_macro_f1",
-        "lr",
-        "train_seconds",
-        "samples_per_s",
-        "tokens_per_s",
-        "padding_waste",
-    ])?;
-    for r in recs {
-        w.write_record([
-            (r.epoch + 1).to_string(),
-            r.step.to_string(),
-            r.epoch_end.to_string(),
-            format!("{:.6}", r.train_loss),
-            format!("{:.6}", r.train_accuracy),
-            format!("{:.6}", r.val_loss),
-            format!("{:.6}", r.val_accuracy),
-            format!("{:.6}", r.val_macro_f1),
-            format!("{:.3e}", r.lr),
-            format!("{:.3}", r.train_seconds),
-            format!("{:.3}", r.samples_per_s),
-            format!("{:.1}", r.tokens_per_s),
-            format!("{:.4}", r.padding_waste),
-        ])?;
+/// The run record of one validation: epochs count from 1 in the record, as in
+/// `best_epoch`, `epochs.csv` and the console.
+fn epoch_record(r: &EvalRecord) -> EpochRecord {
+    EpochRecord {
+        epoch: r.epoch + 1,
+        step: r.step,
+        epoch_end: r.epoch_end,
+        train_loss: r.train_loss,
+        train_accuracy: r.train_accuracy,
+        val_loss: r.val_loss,
+        val_accuracy: r.val_accuracy,
+        val_macro_f1: r.val_macro_f1,
+        lr: r.lr,
+        train_seconds: r.train_seconds,
+        samples_per_s: r.samples_per_s,
+        tokens_per_s: r.tokens_per_s,
+        padding_waste: r.padding_waste,
     }
-    w.flush()?;
-    Ok(())
+}
+
+/// The run record of the weight average.
+fn averaged_record(a: &AveragedWeights) -> AveragedRecord {
+    AveragedRecord {
+        from_step: a.from_step,
+        count: a.count,
+        val_loss: a.val_loss,
+        val_accuracy: a.val_accuracy,
+        val_macro_f1: a.val_macro_f1,
+        kept: a.kept,
+    }
 }

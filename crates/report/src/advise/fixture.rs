@@ -155,6 +155,9 @@ pub(crate) fn ep(
         val_macro_f1: val_acc,
         train_seconds: 36.0 * epoch as f64,
         samples_per_s: 100.0,
+        lr: 0.0,
+        tokens_per_s: 0.0,
+        padding_waste: 0.0,
     }
 }
 
@@ -204,7 +207,15 @@ pub(crate) fn with_preds(
 ) -> RunSummary {
     let dir = root.join(&r.id);
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("metrics.json"), "{}").unwrap();
+    let report = report_from(&BIN, gold, pred);
+    metrics_with(
+        &report,
+        serde_json::json!({"command": "eval",
+        "model": {"kind": r.model, "path": "model"},
+        "data": {"test": {"name": "test.csv", "rows": gold.len()}}}),
+    )
+    .write(&dir)
+    .unwrap();
     let mut csv = String::from("id,gold,predicted,p_neg,p_pos\n");
     for (i, (&g, &p)) in gold.iter().zip(pred).enumerate() {
         let probs = if p == 0 { "0.9,0.1" } else { "0.1,0.9" };
@@ -214,6 +225,21 @@ pub(crate) fn with_preds(
     r.dir = dir;
     r.test = Some(report_from(&BIN, gold, pred));
     r
+}
+
+/// A `metrics.json` record: `report`'s figures and the command's sections in `body`
+/// (a JSON object with `command`).
+pub(crate) fn metrics_with(report: &Report, body: serde_json::Value) -> textclf_eval::Metrics {
+    let mut v = serde_json::to_value(report).unwrap();
+    v.as_object_mut()
+        .unwrap()
+        .extend(body.as_object().unwrap().clone());
+    textclf_eval::Metrics::parse(Path::new("metrics.json"), &v.to_string()).unwrap()
+}
+
+/// A two-class report with `n` rows and accuracy 0.75, for records read back.
+pub(crate) fn some_report() -> Report {
+    report_from(&BIN, &[0, 1, 0, 1], &[0, 1, 1, 1])
 }
 
 pub(crate) fn rec(a: &Advice, check: Check) -> &Recommendation {

@@ -321,6 +321,9 @@ mod tests {
             val_macro_f1: val_acc,
             train_seconds: 5.0 * epoch as f64,
             samples_per_s: 10.0,
+            lr: 0.0,
+            tokens_per_s: 0.0,
+            padding_waste: 0.0,
         }
     }
 

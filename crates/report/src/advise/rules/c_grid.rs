@@ -279,10 +279,12 @@ mod tests {
                 "c_grid_extension": {"direction": "up", "added": [625.0, 2500.0, 10000.0],
                                      "stopped_by_bound": true},
                 "selection_split": "holdout"}},
-            "data": {"labels": ["neg", "pos"], "valid": {"rows": 120,
-                     "per_class": {"neg": 70, "pos": 50}}},
+            "data": {"labels": ["neg", "pos"], "train": {"rows": 400}, "valid": {"rows": 120,
+                     "per_class": {"neg": 70, "pos": 50}}, "test": {"rows": 4}, "seed": 42},
         });
-        std::fs::write(t.path().join("metrics.json"), metrics.to_string()).unwrap();
+        crate::advise::fixture::metrics_with(&crate::advise::fixture::some_report(), metrics)
+            .write(t.path())
+            .unwrap();
         let r = crate::runs::load_summary(t.path()).unwrap();
         let fit = r.linear_fit.clone().unwrap();
         assert_eq!(fit.chosen_c, 10000.0);
