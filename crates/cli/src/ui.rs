@@ -87,3 +87,18 @@ impl Ui {
         Ok(())
     }
 }
+
+impl textclf_experiment::Observer for Ui {
+    fn phase(&self, what: &str) {
+        Ui::phase(self, what)
+    }
+    fn finish(&self) {
+        Ui::finish(self)
+    }
+    fn note(&self, msg: &str) {
+        Ui::note(self, msg)
+    }
+    fn warn(&self, msg: &str) {
+        Ui::warn(self, msg)
+    }
+}

@@ -5,7 +5,8 @@ use std::str::FromStr;
 use crate::DataError;
 
 /// The on-disk layouts textclf reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Comma-separated values with a header row, RFC 4180 quoting (`.csv`).
     Csv,

@@ -3,36 +3,39 @@
 //! predictions.csv).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{bail, Context};
-use textclf_core::{Classifier, Dataset};
-use textclf_data::{prepare, Format, PrepareOptions, ReadOptions, Source, Splits};
-use textclf_eval::{evaluate, write_predictions, EvalOptions, Metrics, Report, Timing};
-use textclf_runs::{ClassCounts, RunBody, SplitInfo, ValidSummary};
+use textclf_data::{Format, ReadOptions, Splits};
+use textclf_eval::{Report, Timing};
+pub use textclf_experiment::{
+    holdout_valid, save_model, split_counts, split_info, valid_summary, write_run,
+    write_valid_predictions, Evaluated, Finished,
+};
+use textclf_experiment::{ClassWeights, Columns, DataSource, DataSpec};
 
 use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};
 
 use crate::args::{ColumnArgs, DataArgs, EvalOpts, FormatArg, OutArgs};
 use crate::ui::Ui;
 
+/// The column flags as the experiment's [`Columns`].
+pub fn columns(c: &ColumnArgs) -> Columns {
+    Columns {
+        text_col: c.text_col.clone(),
+        label_col: c.label_col.clone(),
+        id_col: c.id_col.clone(),
+        format: c.format.map(|f| match f {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Tsv => Format::Tsv,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Parquet => Format::Parquet,
+            FormatArg::Folder => Format::Folder,
+        }),
+    }
+}
+
 pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {
-    let mut o = if labelled {
-        ReadOptions::labelled()
-    } else {
-        ReadOptions::unlabelled()
-    };
-    o.text_col = c.text_col.clone();
-    o.label_col = c.label_col.clone();
-    o.id_col = c.id_col.clone();
-    o.format = c.format.map(|f| match f {
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Tsv => Format::Tsv,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Parquet => Format::Parquet,
-        FormatArg::Folder => Format::Folder,
-    });
-    o
+    columns(c).read_options(labelled)
 }
 
 /// Parses "80/10/10" (percentages or fractions) into fractions summing to one.
@@ -58,10 +61,10 @@ pub fn parse_split(s: &str) -> anyhow::Result<[f64; 3]> {
     Ok([a / total, b / total, c / total])
 }
 
-/// Reads and splits the data the flags describe.
-pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
+/// The data flags as the experiment's [`DataSpec`].
+pub fn data_spec(d: &DataArgs) -> anyhow::Result<DataSpec> {
     let source = match (&d.train, &d.test) {
-        (Some(train), Some(test)) => Source::Files {
+        (Some(train), Some(test)) => DataSource::Files {
             train: train.clone(),
             valid: d.valid.clone(),
             test: test.clone(),
@@ -71,194 +74,45 @@ pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
             if d.data.is_empty() {
                 bail!("give --train/--test files, or --data to split one pool");
             }
-            Source::Pool {
+            DataSource::Pool {
                 files: d.data.clone(),
                 fractions: parse_split(&d.split)?,
             }
         }
     };
-    let opts = PrepareOptions {
-        read: read_options(&d.columns, true),
+    Ok(DataSpec {
+        source,
+        columns: columns(&d.columns),
         seed: d.seed,
         subset_frac: d.subset_frac,
         per_class: d.per_class,
-    };
-    let splits = prepare(&source, &opts).context("cannot prepare the data")?;
-    for n in &splits.notes {
-        ui.note(n);
-    }
-    for w in textclf_data::check_splits(&splits)? {
-        ui.warn(&w);
-    }
-    Ok(splits)
+    })
 }
 
-/// Splits a stratified share `frac` of `train` off for validation: (rest, held out).
-pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset) {
-    let parts = textclf_data::stratified_split(
-        &train.labels,
-        train.label_set.len(),
-        &[1.0 - frac, frac],
-        seed,
-    );
-    let name = &train.name;
-    let pct = |f: f64| format!("{:.0} %", 100.0 * f);
-    (
-        train.select(&parts[0], format!("{name} ({})", pct(1.0 - frac))),
-        train.select(
-            &parts[1],
-            format!("{name} ({} held out for validation)", pct(frac)),
-        ),
-    )
-}
-
-/// Summary of a split for metrics.json.
-pub fn split_info(d: &Dataset) -> SplitInfo {
-    split_counts(&d.name, d.label_set.names(), &d.class_counts())
-}
-
-/// A split of `rows` rows per class (in label order) named `name`.
-pub fn split_counts(name: &str, labels: &[String], counts: &[usize]) -> SplitInfo {
-    SplitInfo {
-        name: Some(name.to_string()),
-        rows: counts.iter().sum(),
-        per_class: Some(ClassCounts(
-            labels
-                .iter()
-                .zip(counts)
-                .map(|(n, &c)| (n.clone(), c as u64))
-                .collect(),
-        )),
-    }
-}
-
-/// A model's predictions on a labelled split, and their evaluation.
-pub struct Evaluated {
-    pub report: Report,
-    pub probs: textclf_core::Predictions,
-    /// The split's gold labels as ids of the model's classes.
-    pub gold: Vec<usize>,
+/// Reads and splits the data the flags describe.
+pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
+    Ok(textclf_experiment::prepare_splits(&data_spec(d)?, ui)?)
 }
 
 /// Predicts `data` with `model` and evaluates it.
 pub fn predict_and_evaluate(
-    model: &dyn Classifier,
-    data: &Dataset,
+    model: &dyn textclf_core::Classifier,
+    data: &textclf_core::Dataset,
     eval: &EvalOpts,
     seed: u64,
     timing: &mut Timing,
     ui: &Ui,
     what: &str,
 ) -> anyhow::Result<Evaluated> {
-    if model.labels() != &data.label_set {
-        let unknown: Vec<&String> = data
-            .label_set
-            .names()
-            .iter()
-            .filter(|n| model.labels().id(n).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            bail!(
-                "{}: labels {unknown:?} are not among the model's classes {:?}",
-                data.name,
-                model.labels().names()
-            );
-        }
-    }
-    ui.phase(&format!("predicting {what} ({} texts)", data.len()));
-    let t = Instant::now();
-    let probs = model.predict_proba(&data.text_refs())?;
-    timing.add(format!("predict_{what}"), t.elapsed().as_secs_f64());
-    // Map the data's label ids onto the model's (they may order classes differently).
-    let gold: Vec<usize> = data
-        .labels
-        .iter()
-        .map(|&l| model.labels().id(data.label_set.name(l)).unwrap_or(0))
-        .collect();
-    ui.phase(&format!("evaluating {what}"));
-    let t = Instant::now();
-    let opts = EvalOptions {
-        bootstrap: eval.bootstrap,
+    Ok(textclf_experiment::predict_and_evaluate(
+        model,
+        data,
+        eval.bootstrap,
         seed,
-        ..EvalOptions::default()
-    };
-    let report = evaluate(&gold, &probs, model.labels(), &opts)?;
-    timing.add(format!("evaluate_{what}"), t.elapsed().as_secs_f64());
-    ui.finish();
-    Ok(Evaluated {
-        report,
-        probs,
-        gold,
-    })
-}
-
-/// Writes metrics.json (the test evaluation `ev`, `timing` and the command's sections
-/// `run`) and predictions.csv into `out`.
-pub fn write_run(
-    out: &Path,
-    model: &dyn Classifier,
-    test: &Dataset,
-    ev: &Evaluated,
-    timing: &Timing,
-    run: RunBody,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_predictions(out, &test.ids, Some(&ev.gold), &ev.probs, model.labels())
-        .with_context(|| format!("cannot write predictions into {}", out.display()))?;
-    Metrics::new(ev.report.clone(), timing.clone(), run)
-        .write(out)
-        .with_context(|| format!("cannot write metrics into {}", out.display()))?;
-    Ok(())
-}
-
-/// Writes `valid_predictions.csv` (the validation split's probabilities, which
-/// `textclf ensemble` uses to weight members) into `out`.
-pub fn write_valid_predictions(
-    out: &Path,
-    model: &dyn Classifier,
-    valid: &Dataset,
-    ev: &Evaluated,
-) -> anyhow::Result<()> {
-    let path = out.join(textclf_eval::VALID_PREDICTIONS_FILE);
-    textclf_eval::write_predictions_file(
-        &path,
-        &valid.ids,
-        Some(&ev.gold),
-        &ev.probs,
-        model.labels(),
-    )
-    .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The validation summary metrics.json keeps (`valid`).
-pub fn valid_summary(r: &Report) -> ValidSummary {
-    ValidSummary {
-        accuracy: r.accuracy,
-        macro_f1: Some(r.macro_f1),
-        log_loss: r.log_loss,
-        n: r.n,
-        split: None,
-    }
-}
-
-/// Saves `model` into `<out>/model`, timing it as the `save` phase.
-pub fn save_model(
-    model: &dyn Classifier,
-    out: &Path,
-    timing: &mut Timing,
-    ui: &Ui,
-) -> anyhow::Result<()> {
-    ui.phase("saving model");
-    let t = Instant::now();
-    let dir = out.join("model");
-    model
-        .save(&dir)
-        .with_context(|| format!("cannot save the model into {}", dir.display()))?;
-    textclf_runs::honour_umask(&dir)?;
-    textclf_runs::write_manifest(&dir, None)?;
-    timing.add("save", t.elapsed().as_secs_f64());
-    ui.finish();
-    Ok(())
+        timing,
+        ui,
+        what,
+    )?)
 }
 
 /// Prints the test report (or, with --json, the whole metrics.json) at the end of a run.
@@ -281,20 +135,12 @@ pub fn print_run(
     Ok(())
 }
 
-/// How `--class-weights` asked to weight the classes.
-pub enum WeightSpec {
-    Balanced,
-    Explicit(Vec<f64>),
-}
-
-/// Parses `--class-weights`: `balanced`, or one positive number per class in label order.
-pub fn parse_class_weights(
-    spec: Option<&str>,
-    num_classes: usize,
-) -> anyhow::Result<Option<WeightSpec>> {
+/// Parses `--class-weights`: `balanced`, or positive numbers, one per class in label
+/// order (their count is checked against the data).
+pub fn parse_class_weights(spec: Option<&str>) -> anyhow::Result<ClassWeights> {
     match spec {
-        None => Ok(None),
-        Some("balanced") => Ok(Some(WeightSpec::Balanced)),
+        None => Ok(ClassWeights::None),
+        Some("balanced") => Ok(ClassWeights::Balanced),
         Some(list) => {
             let w: Vec<f64> = list
                 .split(',')
@@ -303,16 +149,10 @@ pub fn parse_class_weights(
                 .with_context(|| {
                     format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
                 })?;
-            if w.len() != num_classes {
-                bail!(
-                    "--class-weights gives {} weights but the data has {num_classes} classes (in label order)",
-                    w.len()
-                );
-            }
             if w.iter().any(|x| x.is_nan() || *x <= 0.0) {
                 bail!("--class-weights must all be positive");
             }
-            Ok(Some(WeightSpec::Explicit(w)))
+            Ok(ClassWeights::Explicit(w))
         }
     }
 }
@@ -345,14 +185,6 @@ pub fn classify(e: &anyhow::Error) -> Outcome {
     } else {
         Outcome::Failed
     }
-}
-
-/// What a finished run prints once it is in place.
-pub struct Finished {
-    pub report: Report,
-    pub title: String,
-    pub timing: Timing,
-    pub trailer: String,
 }
 
 /// Starts the run folder of `--out` (see [`RunFolder`]).

@@ -26,7 +26,7 @@ use textclf_train::{
 use super::common::{
     begin_run, finish_run, holdout_valid, load_splits, parse_class_weights, predict_and_evaluate,
     save_model, split_info, valid_summary, write_run, write_valid_predictions, Finished,
-    OutOfMemory, WeightSpec,
+    OutOfMemory,
 };
 use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
@@ -46,15 +46,9 @@ pub fn device(d: DeviceArg) -> anyhow::Result<Device> {
 
 /// Per-class loss weights from `--class-weights` (`balanced`: n / (k · n_c)).
 pub fn class_weights(spec: Option<&str>, counts: &[usize]) -> anyhow::Result<Option<Vec<f32>>> {
-    let k = counts.len();
-    let n: usize = counts.iter().sum();
-    Ok(parse_class_weights(spec, k)?.map(|w| match w {
-        WeightSpec::Balanced => counts
-            .iter()
-            .map(|&c| n as f32 / (k as f32 * c.max(1) as f32))
-            .collect(),
-        WeightSpec::Explicit(w) => w.iter().map(|&x| x as f32).collect(),
-    }))
+    let w = parse_class_weights(spec)?;
+    textclf_experiment::check_class_weights(&w, counts.len())?;
+    Ok(textclf_experiment::class_weight_vector(&w, counts))
 }
 
 struct Bar {

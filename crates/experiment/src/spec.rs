@@ -1,0 +1,179 @@
+//! [`ExperimentSpec`]: everything that decides a run, typed. `textclf train` and
+//! `textclf baseline` turn their flags into one; a sweep writes one per run
+//! (`<run>/spec.json`) for its child to run.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use textclf_data::{Format, ReadOptions};
+pub use textclf_linear::ClassWeights;
+use textclf_linear::LinearParams;
+
+use crate::error::{ExperimentError, Result};
+
+/// The file a sweep writes into each run's folder.
+pub const SPEC_FILE: &str = "spec.json";
+
+/// One experiment: data, model family and its settings, evaluation and what to keep.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExperimentSpec {
+    /// Format version of the spec file.
+    #[serde(default)]
+    pub format: u32,
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub eval: EvalSpec,
+    /// How much each class counts in the loss, for every family (`balanced`: n / (k · n_c)).
+    #[serde(default)]
+    pub class_weights: ClassWeights,
+    /// Save the fitted model into `<out>/model`.
+    pub save_model: bool,
+}
+
+/// The model family and its settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "family", rename_all = "lowercase")]
+pub enum ModelSpec {
+    /// A linear baseline (TF-IDF + LR / SVM / NBSVM). Its `class_weights` and `seed` are
+    /// set from the experiment's (`class_weights`, `data.seed`).
+    Linear { params: LinearParams },
+}
+
+/// Where the data comes from and how it is split.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DataSpec {
+    pub source: DataSource,
+    #[serde(default)]
+    pub columns: Columns,
+    /// Seed for splitting, subsetting and training.
+    pub seed: u64,
+    /// Keep a stratified fraction of the pool (or of train) before splitting.
+    #[serde(default)]
+    pub subset_frac: Option<f64>,
+    /// Keep at most this many examples per class.
+    #[serde(default)]
+    pub per_class: Option<usize>,
+}
+
+/// Train/valid/test files, or one pool split by fractions.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DataSource {
+    Files {
+        train: PathBuf,
+        #[serde(default)]
+        valid: Option<PathBuf>,
+        test: PathBuf,
+    },
+    Pool {
+        files: Vec<PathBuf>,
+        /// Train, valid and test fractions, summing to one.
+        fractions: [f64; 3],
+    },
+}
+
+/// How to find the text, label and id in a file (auto-detected when not given).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    #[serde(default)]
+    pub text_col: Option<String>,
+    #[serde(default)]
+    pub label_col: Option<String>,
+    #[serde(default)]
+    pub id_col: Option<String>,
+    #[serde(default)]
+    pub format: Option<Format>,
+}
+
+impl Columns {
+    /// Read options for labelled (or unlabelled) data.
+    pub fn read_options(&self, labelled: bool) -> ReadOptions {
+        let mut o = if labelled {
+            ReadOptions::labelled()
+        } else {
+            ReadOptions::unlabelled()
+        };
+        o.text_col = self.text_col.clone();
+        o.label_col = self.label_col.clone();
+        o.id_col = self.id_col.clone();
+        o.format = self.format;
+        o
+    }
+}
+
+/// How runs are evaluated.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvalSpec {
+    /// Bootstrap resamples for the test report's confidence intervals.
+    pub bootstrap: usize,
+}
+
+impl ExperimentSpec {
+    /// The version this textclf writes.
+    pub const FORMAT: u32 = 1;
+
+    /// Reads a spec file. Errors name the file and the line.
+    pub fn read(path: &Path) -> Result<ExperimentSpec> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ExperimentError::Invalid(format!("cannot read {}: {e}", path.display()))
+        })?;
+        let spec: ExperimentSpec = serde_json::from_str(&text).map_err(|e| {
+            ExperimentError::Invalid(format!("{}: not an experiment spec: {e}", path.display()))
+        })?;
+        if spec.format > Self::FORMAT {
+            return Err(ExperimentError::Invalid(format!(
+                "{}: format {} was written by a newer textclf (this one reads up to {}); upgrade textclf",
+                path.display(),
+                spec.format,
+                Self::FORMAT
+            )));
+        }
+        Ok(spec)
+    }
+
+    /// Writes the spec file atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        Ok(textclf_runs::write_json(path, self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use textclf_linear::LinearKind;
+
+    #[test]
+    fn a_spec_round_trips_through_its_file() {
+        let t = tempfile::tempdir().unwrap();
+        let spec = ExperimentSpec {
+            format: ExperimentSpec::FORMAT,
+            data: DataSpec {
+                source: DataSource::Pool {
+                    files: vec!["a.csv".into()],
+                    fractions: [0.8, 0.1, 0.1],
+                },
+                columns: Columns {
+                    format: Some(Format::Csv),
+                    ..Columns::default()
+                },
+                seed: 7,
+                subset_frac: None,
+                per_class: Some(10),
+            },
+            model: ModelSpec::Linear {
+                params: LinearParams::new(LinearKind::Nbsvm),
+            },
+            eval: EvalSpec { bootstrap: 0 },
+            class_weights: ClassWeights::Explicit(vec![1.0, 2.0]),
+            save_model: false,
+        };
+        let p = t.path().join(SPEC_FILE);
+        spec.write(&p).unwrap();
+        assert_eq!(ExperimentSpec::read(&p).unwrap(), spec);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("\"family\": \"linear\""), "{text}");
+        std::fs::write(&p, text.replace("\"seed\": 7", "\"seed\": \"x\"")).unwrap();
+        let e = ExperimentSpec::read(&p).unwrap_err().to_string();
+        assert!(e.contains("spec.json") && e.contains("line"), "{e}");
+    }
+}
