@@ -81,13 +81,7 @@ fn main() -> ExitCode {
             }
             ui.finish();
             eprintln!("error: {}", error_chain(&e));
-            let interrupted = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<textclf_train::TrainError>(),
-                    Some(textclf_train::TrainError::Interrupted { .. })
-                )
-            });
-            if interrupted {
+            if cmd::common::classify(&e) == textclf_runs::Outcome::Interrupted {
                 ExitCode::from(130)
             } else {
                 ExitCode::FAILURE

@@ -13,6 +13,12 @@ pub enum ExperimentError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Training was interrupted (Ctrl-C, SIGTERM); its checkpoint is saved.
+    #[error(transparent)]
+    Interrupted(textclf_train::TrainError),
+    /// The device ran out of memory (a sweep retries with a smaller batch).
+    #[error(transparent)]
+    OutOfMemory(#[from] crate::transformer::OutOfMemory),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]

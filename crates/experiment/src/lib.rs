@@ -13,6 +13,7 @@ mod linear;
 mod observer;
 mod record;
 mod spec;
+mod transformer;
 mod weights;
 
 use std::path::Path;
@@ -27,6 +28,10 @@ pub use record::{
 };
 pub use spec::{
     ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
+};
+pub use transformer::{
+    has_checkpoint, remove_checkpoints, run_transformer, DeviceSpec, OutOfMemory, TrainEnv,
+    TransformerSpec, CHECKPOINT_DIRS, HOLDOUT_FRAC,
 };
 pub use weights::{check_class_weights, class_weight_vector};
 
@@ -43,14 +48,18 @@ pub struct Finished {
 }
 
 /// Runs `spec`, writing the run into `out` (the working folder); `target` is where the
-/// run lands when complete, for the closing message.
+/// run lands when complete, for the closing message. `env` serves fine-tuning runs.
 pub fn run(
     spec: &ExperimentSpec,
     out: &Path,
     target: &Path,
     obs: &dyn Observer,
+    env: &TrainEnv,
 ) -> Result<Finished> {
     match &spec.model {
         ModelSpec::Linear { params } => run_linear(spec, params, out, target, obs),
+        ModelSpec::Transformer { settings } => {
+            run_transformer(spec, settings, out, target, obs, env)
+        }
     }
 }

@@ -10,6 +10,7 @@ pub use textclf_linear::ClassWeights;
 use textclf_linear::LinearParams;
 
 use crate::error::{ExperimentError, Result};
+use crate::transformer::TransformerSpec;
 
 /// The file a sweep writes into each run's folder.
 pub const SPEC_FILE: &str = "spec.json";
@@ -37,6 +38,9 @@ pub enum ModelSpec {
     /// A linear baseline (TF-IDF + LR / SVM / NBSVM). Its `class_weights` and `seed` are
     /// set from the experiment's (`class_weights`, `data.seed`).
     Linear { params: LinearParams },
+    /// A fine-tuned transformer. Its trainer's `seed` and `class_weights` are set from
+    /// the experiment's.
+    Transformer { settings: TransformerSpec },
 }
 
 /// Where the data comes from and how it is split.

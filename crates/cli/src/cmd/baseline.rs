@@ -87,6 +87,12 @@ pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
         folder.clear()?;
     }
     finish_run(folder, ui, |f| {
-        Ok(textclf_experiment::run(&spec, f.work(), f.target(), ui)?)
+        Ok(textclf_experiment::run(
+            &spec,
+            f.work(),
+            f.target(),
+            ui,
+            &textclf_experiment::TrainEnv::plain(),
+        )?)
     })
 }

@@ -5,17 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use textclf_data::{Format, ReadOptions, Splits};
+use textclf_data::{Format, ReadOptions};
 use textclf_eval::{Report, Timing};
-pub use textclf_experiment::{
-    holdout_valid, save_model, split_counts, split_info, valid_summary, write_run,
-    write_valid_predictions, Evaluated, Finished,
-};
+pub use textclf_experiment::{holdout_valid, split_counts, Finished};
 use textclf_experiment::{ClassWeights, Columns, DataSource, DataSpec};
 
 use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};
 
-use crate::args::{ColumnArgs, DataArgs, EvalOpts, FormatArg, OutArgs};
+use crate::args::{ColumnArgs, DataArgs, FormatArg, OutArgs};
 use crate::ui::Ui;
 
 /// The column flags as the experiment's [`Columns`].
@@ -89,32 +86,6 @@ pub fn data_spec(d: &DataArgs) -> anyhow::Result<DataSpec> {
     })
 }
 
-/// Reads and splits the data the flags describe.
-pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
-    Ok(textclf_experiment::prepare_splits(&data_spec(d)?, ui)?)
-}
-
-/// Predicts `data` with `model` and evaluates it.
-pub fn predict_and_evaluate(
-    model: &dyn textclf_core::Classifier,
-    data: &textclf_core::Dataset,
-    eval: &EvalOpts,
-    seed: u64,
-    timing: &mut Timing,
-    ui: &Ui,
-    what: &str,
-) -> anyhow::Result<Evaluated> {
-    Ok(textclf_experiment::predict_and_evaluate(
-        model,
-        data,
-        eval.bootstrap,
-        seed,
-        timing,
-        ui,
-        what,
-    )?)
-}
-
 /// Prints the test report (or, with --json, the whole metrics.json) at the end of a run.
 pub fn print_run(
     ui: &Ui,
@@ -157,17 +128,16 @@ pub fn parse_class_weights(spec: Option<&str>) -> anyhow::Result<ClassWeights> {
     }
 }
 
-/// An out-of-memory failure, as a type: the sweep retries such a run with a smaller batch.
-#[derive(Debug, thiserror::Error)]
-#[error("out of memory: {0}")]
-pub struct OutOfMemory(pub String);
-
 /// How a command's error ends its run, for `status.json`.
 pub fn classify(e: &anyhow::Error) -> Outcome {
+    use textclf_experiment::{ExperimentError, OutOfMemory};
     let interrupted = e.chain().any(|c| {
         matches!(
             c.downcast_ref::<textclf_train::TrainError>(),
             Some(textclf_train::TrainError::Interrupted { .. })
+        ) || matches!(
+            c.downcast_ref::<ExperimentError>(),
+            Some(ExperimentError::Interrupted(_))
         )
     });
     if interrupted {
@@ -175,10 +145,15 @@ pub fn classify(e: &anyhow::Error) -> Outcome {
     }
     // A device allocator's own error (CUDA reports CUDA_ERROR_OUT_OF_MEMORY).
     let oom = e.chain().any(|c| {
-        c.is::<OutOfMemory>() || {
-            let t = c.to_string();
-            t.contains("CUDA_ERROR_OUT_OF_MEMORY") || t.to_lowercase().contains("out of memory")
-        }
+        c.is::<OutOfMemory>()
+            || matches!(
+                c.downcast_ref::<ExperimentError>(),
+                Some(ExperimentError::OutOfMemory(_))
+            )
+            || {
+                let t = c.to_string();
+                t.contains("CUDA_ERROR_OUT_OF_MEMORY") || t.to_lowercase().contains("out of memory")
+            }
     });
     if oom {
         Outcome::OutOfMemory

@@ -3,7 +3,7 @@
 
 mod baseline;
 mod bench;
-mod common;
+pub(crate) mod common;
 mod compare;
 mod ensemble;
 mod predict;
