@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use textclf_settings as settings;
 
 /// A count that must be at least 1 (a batch, a length, a number of steps…).
 fn positive_usize(s: &str) -> Result<usize, String> {
@@ -175,14 +176,12 @@ pub struct DataArgs {
     /// Train/valid/test percentages for --data.
     #[arg(long, default_value = "80/10/10", value_name = "TRAIN/VALID/TEST")]
     pub split: String,
-    /// Keep a stratified fraction of the pool (or of train) before splitting, e.g. 0.25.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", help = settings::TRAIN_FRACTION.help)]
     pub subset_frac: Option<f64>,
     /// Keep at most N examples per class (of the pool, or of train).
     #[arg(long, value_name = "N", value_parser = positive_usize)]
     pub per_class: Option<usize>,
-    /// Seed for splitting, subsetting and training.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, help = settings::SEED.help, default_value = settings::SEED.default_text())]
     pub seed: u64,
     #[command(flatten)]
     pub columns: ColumnArgs,
@@ -236,56 +235,41 @@ pub enum TokensArg {
 pub struct BaselineArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Which linear model.
-    #[arg(long, value_enum, default_value = "lr")]
+    #[arg(long, value_enum, help = settings::BASELINE.help, default_value = settings::BASELINE.default_text())]
     pub model: ModelArg,
     /// Output folder for metrics.json, predictions.csv and model/.
     #[command(flatten)]
     pub out: OutArgs,
-    /// Inverse regularisation strength. Default: chosen on the validation data from --c-grid.
-    #[arg(long = "C", alias = "c", value_name = "C")]
+    #[arg(long = "C", alias = "c", value_name = "C", help = settings::C.help)]
     pub c: Option<f64>,
-    /// C values to try, comma-separated (default depends on the model).
-    #[arg(long, value_delimiter = ',', value_name = "C1,C2,…")]
+    #[arg(long, value_delimiter = ',', value_name = "C1,C2,…", help = settings::C_GRID.help)]
     pub c_grid: Vec<f64>,
-    /// Word n-gram range.
-    #[arg(long, value_name = "MIN-MAX")]
+    #[arg(long, value_name = "MIN-MAX", help = settings::NGRAM.help)]
     pub ngram: Option<String>,
-    /// Add character n-grams within words, e.g. 2-5.
-    #[arg(long, value_name = "MIN-MAX")]
+    #[arg(long, value_name = "MIN-MAX", help = settings::CHAR_NGRAM.help)]
     pub char_ngram: Option<String>,
-    /// Drop n-grams in fewer documents (default 2; NBSVM 1).
-    #[arg(long)]
+    #[arg(long, help = settings::MIN_DF.help)]
     pub min_df: Option<usize>,
-    /// Drop n-grams in more than this share of documents.
-    #[arg(long)]
+    #[arg(long, help = settings::MAX_DF.help)]
     pub max_df: Option<f64>,
-    /// Keep only the N most frequent n-grams.
-    #[arg(long)]
+    #[arg(long, help = settings::MAX_FEATURES.help)]
     pub max_features: Option<usize>,
-    /// Raw term counts instead of 1 + ln(tf).
-    #[arg(long)]
+    #[arg(long, help = settings::NO_SUBLINEAR_TF.help)]
     pub no_sublinear_tf: bool,
-    /// Keep case.
-    #[arg(long)]
+    #[arg(long, help = settings::NO_LOWERCASE.help)]
     pub no_lowercase: bool,
-    /// Keep HTML tags such as <br /> (they are stripped by default).
-    #[arg(long)]
+    #[arg(long, help = settings::KEEP_HTML.help)]
     pub keep_html: bool,
-    /// Tokenisation.
-    #[arg(long, value_enum, default_value = "words-punct")]
+    #[arg(long, value_enum, help = settings::TOKENS.help, default_value = settings::TOKENS.default_text())]
     pub tokens: TokensArg,
     /// Do not write model/ (metrics and predictions only; e.g. inside large sweeps).
     #[arg(long)]
     pub no_save_model: bool,
-    /// NBSVM interpolation β between the mean weight and the SVM weights.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, help = settings::NB_BETA.help, default_value = settings::NB_BETA.default_text())]
     pub nb_beta: f64,
-    /// Weight classes in the loss: `balanced` or one number per class (comma-separated, in label order).
-    #[arg(long)]
+    #[arg(long, help = settings::CLASS_WEIGHTS.help)]
     pub class_weights: Option<String>,
-    /// Solver tolerance.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, help = settings::TOL.help, default_value = settings::TOL.default_text())]
     pub tol: f64,
     #[command(flatten)]
     pub eval: EvalOpts,
@@ -293,8 +277,7 @@ pub struct BaselineArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalOpts {
-    /// Bootstrap resamples for the confidence intervals.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, help = settings::BOOTSTRAP.help, default_value = settings::BOOTSTRAP.default_text())]
     pub bootstrap: usize,
 }
 
@@ -403,9 +386,7 @@ pub enum DeviceArg {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Pretrained model: a local Hugging Face folder (config.json, model.safetensors, tokenizer)
-    /// or a Hub id such as `sentence-transformers/all-MiniLM-L6-v2` (cached; honours HF_HUB_OFFLINE).
-    #[arg(long)]
+    #[arg(long, help = settings::MODEL.help)]
     pub model: String,
     #[command(flatten)]
     pub data: DataArgs,
@@ -413,32 +394,23 @@ pub struct TrainArgs {
     /// live in <OUT>.partial/checkpoint while the run is unfinished).
     #[command(flatten)]
     pub out: OutArgs,
-    /// Maximum tokens per text, special tokens included.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, help = settings::MAX_LEN.help, default_value = settings::MAX_LEN.default_text())]
     pub max_len: usize,
-    /// Which tokens to keep from a longer text.
-    #[arg(long, value_enum, default_value = "head")]
+    #[arg(long, value_enum, help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
     pub truncation: TruncationArg,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 2e-5)]
+    #[arg(long, help = settings::LR.help, default_value = settings::LR.default_text())]
     pub lr: f64,
-    #[arg(long, default_value_t = 32, value_parser = positive_usize)]
+    #[arg(long, value_parser = positive_usize, help = settings::BATCH_SIZE.help, default_value = settings::BATCH_SIZE.default_text())]
     pub batch_size: usize,
-    /// Batch size for validation, test and prediction.
-    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
+    #[arg(long, value_parser = positive_usize, help = settings::EVAL_BATCH_SIZE.help, default_value = settings::EVAL_BATCH_SIZE.default_text())]
     pub eval_batch_size: usize,
-    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
+    #[arg(long, value_parser = positive_usize, help = settings::EPOCHS.help, default_value = settings::EPOCHS.default_text())]
     pub epochs: usize,
-    /// Keep K evenly spaced encoder layers (a smaller, faster model from the same checkpoint).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", help = settings::LAYERS.help)]
     pub layers: Option<usize>,
-    /// Activation checkpointing: keep only each encoder layer's input and recompute the
-    /// layer during backward. Far less memory for long sequences (--max-len 512) for about
-    /// a quarter more time per step; same results. May be switched on or off on --resume.
-    #[arg(long)]
+    #[arg(long, help = settings::GRAD_CHECKPOINT.help)]
     pub grad_checkpoint: bool,
-    /// Weight classes in the loss: `balanced` or one number per class (in label order).
-    #[arg(long)]
+    #[arg(long, help = settings::CLASS_WEIGHTS.help)]
     pub class_weights: Option<String>,
     /// Continue an interrupted run from <OUT>.partial/checkpoint (same command otherwise).
     #[arg(long)]
@@ -447,44 +419,31 @@ pub struct TrainArgs {
     /// <OUT>/checkpoint when the run finishes; by default it is removed.
     #[arg(long)]
     pub keep_checkpoint: bool,
-    /// Share of steps with linear warmup.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, help = settings::WARMUP_RATIO.help, default_value = settings::WARMUP_RATIO.default_text())]
     pub warmup_ratio: f64,
-    /// AdamW decoupled weight decay (never on biases and LayerNorm).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, help = settings::WEIGHT_DECAY.help, default_value = settings::WEIGHT_DECAY.default_text())]
     pub weight_decay: f64,
-    /// Clip the global gradient norm to this (0 disables).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, help = settings::GRAD_CLIP.help, default_value = settings::GRAD_CLIP.default_text())]
     pub grad_clip: f64,
-    /// Accumulate gradients over N batches per optimizer step.
-    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
+    #[arg(long, value_parser = positive_usize, help = settings::GRAD_ACCUM.help, default_value = settings::GRAD_ACCUM.default_text())]
     pub grad_accum: usize,
-    #[arg(long, value_enum, default_value = "dynamic")]
+    #[arg(long, value_enum, help = settings::PADDING.help, default_value = settings::PADDING.default_text())]
     pub padding: PaddingArg,
-    /// Plain shuffled batches instead of length-bucketed ones.
-    #[arg(long)]
+    #[arg(long, help = settings::NO_BUCKETING.help)]
     pub no_bucketing: bool,
-    /// Also validate every N optimizer steps (N ≥ 1; without it, once per epoch).
-    #[arg(long, value_name = "N", value_parser = positive_steps)]
+    #[arg(long, value_name = "N", value_parser = positive_steps, help = settings::EVAL_EVERY.help)]
     pub eval_every: Option<u64>,
-    /// Also checkpoint every N optimizer steps (N ≥ 1; always at each epoch end).
-    #[arg(long, value_name = "N", value_parser = positive_steps)]
+    #[arg(long, value_name = "N", value_parser = positive_steps, help = settings::CHECKPOINT_EVERY.help)]
     pub checkpoint_every: Option<u64>,
-    /// What early stopping watches.
-    #[arg(long, value_enum, default_value = "val-loss")]
+    #[arg(long, value_enum, help = settings::MONITOR.help, default_value = settings::MONITOR.default_text())]
     pub monitor: MonitorArg,
-    /// Stop after this many validations without improvement (0 disables early stopping).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, help = settings::PATIENCE.help, default_value = settings::PATIENCE.default_text())]
     pub patience: usize,
-    /// Smallest change that counts as an improvement.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, help = settings::MIN_DELTA.help, default_value = settings::MIN_DELTA.default_text())]
     pub min_delta: f64,
-    /// Average the weights of every validation point from this fraction of training on
-    /// (e.g. 0.5: the second half); the average is kept when it validates better than the
-    /// best single checkpoint.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", help = settings::AVERAGE_FROM.help)]
     pub average_from: Option<f64>,
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, help = settings::DEVICE.help, default_value = settings::DEVICE.default_text())]
     pub device: DeviceArg,
     /// Do not write model/ (metrics, predictions and epochs only; e.g. inside large sweeps).
     #[arg(long)]
@@ -550,4 +509,45 @@ pub struct BenchArgs {
     /// `train-step` only: activation checkpointing (as `train --grad-checkpoint`).
     #[arg(long)]
     pub grad_checkpoint: bool,
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every setting of `textclf-settings` is a flag of the command of each family that takes
+    /// it, with the registry's help and default: the flags, sweep keys and report columns
+    /// cannot drift apart.
+    #[test]
+    fn every_setting_is_a_flag_with_its_declared_help_and_default() {
+        let cli = Cli::command();
+        for s in settings::ALL {
+            for (sub, takes) in [("train", s.transformer), ("baseline", s.linear)] {
+                if !takes {
+                    continue;
+                }
+                let cmd = cli.find_subcommand(sub).expect("subcommand");
+                let arg = cmd
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(s.long))
+                    .unwrap_or_else(|| panic!("`textclf {sub}` has no flag {}", s.flag()));
+                assert_eq!(
+                    arg.get_help().map(|h| h.to_string()).as_deref(),
+                    Some(s.help),
+                    "{sub} {}",
+                    s.flag()
+                );
+                let defaults: Vec<String> = arg
+                    .get_default_values()
+                    .iter()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect();
+                match s.default {
+                    Some(d) => assert_eq!(defaults, [d], "{sub} {}", s.flag()),
+                    None => assert!(defaults.is_empty(), "{sub} {}: {defaults:?}", s.flag()),
+                }
+            }
+        }
+    }
 }

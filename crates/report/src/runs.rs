@@ -530,7 +530,8 @@ fn predictions_fingerprint(dir: &Path) -> Option<u64> {
     Some(h)
 }
 
-/// Fills settings a run made by hand records only inside metrics.json.
+/// Fills settings a run made by hand records only inside metrics.json (the keys are those
+/// of `textclf-settings`).
 fn derive_params(m: &Metrics, family: Family, p: &mut BTreeMap<String, Value>) {
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v.filter(|v| !v.is_null()) {
@@ -543,10 +544,12 @@ fn derive_params(m: &Metrics, family: Family, p: &mut BTreeMap<String, Value>) {
             put("model", Some(Value::from(model.source.clone())));
             put("layers", Some(Value::from(model.layers)));
             put("max_len", Some(Value::from(model.max_len)));
-            put("lr", model.setting("lr").cloned());
-            put("batch_size", model.setting("batch_size").cloned());
-            put("epochs", model.setting("epochs").cloned());
             put("truncation", model.truncation.clone().map(Value::from));
+            // Every other transformer setting the trainer's configuration records under its
+            // key (the keys are declared in textclf-settings).
+            for setting in textclf_settings::ALL.iter().filter(|s| s.transformer) {
+                put(setting.key, model.setting(setting.key).cloned());
+            }
         }
         (RunBody::Baseline(b), Family::Linear) => {
             put("model", Some(Value::from(b.model.kind.clone())));

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use textclf_settings::Setting;
 
 use crate::config::{value_key, SweepConfig};
 use crate::error::{Result, SweepError};
@@ -26,102 +27,22 @@ pub struct Plan {
     pub runs: Vec<RunPlan>,
 }
 
-/// What a setting means to each family, and how it is passed.
-struct Setting {
-    key: &'static str,
-    flag: &'static str,
-    transformer: bool,
-    linear: bool,
-}
-
-const fn s(key: &'static str, flag: &'static str, transformer: bool, linear: bool) -> Setting {
-    Setting {
-        key,
-        flag,
-        transformer,
-        linear,
-    }
-}
-
-/// Every setting a sweep may use. `model`/`baseline` pick the family; `train_fraction`
-/// keeps a stratified share of train (nested: smaller fractions are subsets of larger).
-const SETTINGS: &[Setting] = &[
-    s("model", "--model", true, false),
-    s("baseline", "--model", false, true),
-    s("train_fraction", "--subset-frac", true, true),
-    s("seed", "--seed", true, true),
-    s("class_weights", "--class-weights", true, true),
-    s("bootstrap", "--bootstrap", true, true),
-    s("layers", "--layers", true, false),
-    s("max_len", "--max-len", true, false),
-    s("truncation", "--truncation", true, false),
-    s("lr", "--lr", true, false),
-    s("batch_size", "--batch-size", true, false),
-    s("eval_batch_size", "--eval-batch-size", true, false),
-    s("epochs", "--epochs", true, false),
-    s("warmup_ratio", "--warmup-ratio", true, false),
-    s("weight_decay", "--weight-decay", true, false),
-    s("grad_clip", "--grad-clip", true, false),
-    s("grad_accum", "--grad-accum", true, false),
-    s("padding", "--padding", true, false),
-    s("no_bucketing", "--no-bucketing", true, false),
-    s("eval_every", "--eval-every", true, false),
-    s("checkpoint_every", "--checkpoint-every", true, false),
-    s("monitor", "--monitor", true, false),
-    s("patience", "--patience", true, false),
-    s("min_delta", "--min-delta", true, false),
-    s("average_from", "--average-from", true, false),
-    s("grad_checkpoint", "--grad-checkpoint", true, false),
-    s("device", "--device", true, false),
-    s("C", "--C", false, true),
-    s("c_grid", "--c-grid", false, true),
-    s("ngram", "--ngram", false, true),
-    s("char_ngram", "--char-ngram", false, true),
-    s("min_df", "--min-df", false, true),
-    s("max_df", "--max-df", false, true),
-    s("max_features", "--max-features", false, true),
-    s("no_sublinear_tf", "--no-sublinear-tf", false, true),
-    s("no_lowercase", "--no-lowercase", false, true),
-    s("keep_html", "--keep-html", false, true),
-    s("tokens", "--tokens", false, true),
-    s("nb_beta", "--nb-beta", false, true),
-    s("tol", "--tol", false, true),
-];
-
+// Every setting a sweep may use, with its flag and families, is declared once in
+// `textclf-settings`. `model`/`baseline` pick the family; `train_fraction` keeps a stratified
+// share of train (nested: smaller fractions are subsets of larger).
 fn setting(key: &str) -> Result<&'static Setting> {
-    SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
-        let close = textclf_core::similar::closest(key, SETTINGS.iter().map(|s| s.key), 2);
-        SweepError::Config(format!(
-            "unknown setting '{key}'{}; sweep settings are: {}",
-            close
-                .first()
-                .map_or(String::new(), |k| format!(" (did you mean '{k}'?)")),
-            SETTINGS
-                .iter()
-                .map(|s| s.key)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })
+    textclf_settings::find(key).map_err(SweepError::Config)
 }
 
 /// Which family takes a setting, in words.
 fn taken_by(key: &str) -> &'static str {
-    match SETTINGS.iter().find(|s| s.key == key) {
-        Some(s) if s.transformer && s.linear => "every model",
-        Some(s) if s.transformer => "fine-tuned transformers (`model`)",
-        Some(_) => "linear baselines (`baseline`)",
-        None => "no model",
-    }
+    textclf_settings::find(key).map_or("no model", |s| s.taken_by())
 }
 
 fn applies(key: &str, family: Family) -> bool {
-    SETTINGS.iter().any(|s| {
-        s.key == key
-            && match family {
-                Family::Transformer => s.transformer,
-                Family::Linear => s.linear,
-            }
+    textclf_settings::find(key).is_ok_and(|s| match family {
+        Family::Transformer => s.transformer,
+        Family::Linear => s.linear,
     })
 }
 
@@ -394,11 +315,11 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
         for (k, v) in &params {
             let s = setting(k)?;
             match v {
-                Value::Bool(true) => args.push(s.flag.to_string()),
+                Value::Bool(true) => args.push(s.flag()),
                 Value::Bool(false) | Value::Null => {}
                 _ if k == "train_fraction" && v.as_f64() == Some(1.0) => {}
                 _ => {
-                    args.push(s.flag.to_string());
+                    args.push(s.flag());
                     args.push(flag_value(v));
                 }
             }

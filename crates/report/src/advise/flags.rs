@@ -6,29 +6,9 @@ use crate::runs::RunSummary;
 
 use super::format::fmt_lr;
 
-/// The command-line flag of a run setting, for "Try:" lines.
-fn flag_of(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "model" | "baseline" => "--model",
-        "layers" => "--layers",
-        "max_len" => "--max-len",
-        "lr" => "--lr",
-        "batch_size" => "--batch-size",
-        "epochs" => "--epochs",
-        "train_fraction" => "--subset-frac",
-        "class_weights" => "--class-weights",
-        "truncation" => "--truncation",
-        "C" => "--C",
-        "weight_decay" => "--weight-decay",
-        "warmup_ratio" => "--warmup-ratio",
-        "grad_accum" => "--grad-accum",
-        "patience" => "--patience",
-        "ngram" => "--ngram",
-        "char_ngram" => "--char-ngram",
-        "min_df" => "--min-df",
-        "max_features" => "--max-features",
-        _ => return None,
-    })
+/// The command-line flag of a run setting, for "Try:" lines (from `textclf-settings`).
+fn flag_of(key: &str) -> Option<String> {
+    textclf_settings::find(key).ok().map(|s| s.flag())
 }
 
 /// Flags that turn `reference`'s settings into `r`'s (the seed aside).
@@ -40,8 +20,22 @@ pub(crate) fn flags_for(r: &RunSummary, reference: &RunSummary) -> Vec<String> {
         }
         if let Some(flag) = flag_of(k) {
             let value = match v {
+                // A switch is its flag alone; off is the default, which no flag restores.
+                Value::Bool(true) => {
+                    out.push(flag);
+                    continue;
+                }
+                Value::Bool(false) | Value::Null => continue,
                 Value::String(s) => s.clone(),
                 Value::Number(x) if k == "lr" => x.as_f64().map_or(x.to_string(), fmt_lr),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| match i {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
                 other => other.to_string(),
             };
             out.push(format!("{flag} {value}"));
