@@ -53,6 +53,9 @@ impl Trainer<'_> {
             return Err(TrainError::Data("the training split is empty".into()));
         }
         let k = train.label_set.len();
+        let train_labels = train
+            .labels()
+            .map_err(|e| TrainError::Data(e.to_string()))?;
         if self.model.num_labels != k {
             return Err(TrainError::Config(format!(
                 "model has {} outputs for {k} classes",
@@ -105,7 +108,7 @@ impl Trainer<'_> {
         // Everything that decides the updates: settings, tokenization and the data itself.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
-        for (s, &y) in seqs.iter().zip(&train.labels) {
+        for (s, &y) in seqs.iter().zip(train_labels) {
             eat(s.len() as u64);
             s.iter().for_each(|&t| eat(t as u64));
             eat(y as u64);
@@ -161,7 +164,13 @@ impl Trainer<'_> {
                 None => progress.message("no checkpoint found: starting from the beginning"),
             }
         }
-        let val_labels: Vec<usize> = valid.map(|v| v.labels.clone()).unwrap_or_default();
+        let val_labels: Vec<usize> = match valid {
+            Some(v) => v
+                .labels()
+                .map_err(|e| TrainError::Data(e.to_string()))?
+                .to_vec(),
+            None => Vec::new(),
+        };
         let class_w = cfg.class_weights.clone();
 
         while !st.finished && st.epoch < cfg.epochs {
@@ -183,7 +192,7 @@ impl Trainer<'_> {
                     cfg.padding,
                     self.encoder.max_len(),
                 );
-                let y: Vec<u32> = idx.iter().map(|&i| train.labels[i] as u32).collect();
+                let y: Vec<u32> = idx.iter().map(|&i| train_labels[i] as u32).collect();
                 let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch as u64 + 1, bi as u64));
                 let out = self.model.forward(&b, Some(&mut rng), false)?;
                 let loss = cross_entropy(&out.logits, &y, class_w.as_deref())?;
