@@ -26,21 +26,42 @@
 //! println!("{}", render_report(&report, "example", None));
 //! ```
 
+mod bootstrap;
 mod compare;
 mod error;
+mod label_matrix;
+mod mcc;
 mod metrics;
+mod multilabel;
+mod paired;
+mod rank;
 mod record;
+mod regression;
 mod render;
+mod thresholds;
 
+pub use bootstrap::MetricDiff;
 pub use compare::{compare, mcnemar, Comparison, McNemar, EXACT_BELOW};
 pub use error::EvalError;
+pub use label_matrix::LabelMatrix;
+pub use mcc::{evaluate_mcc, matthews_corrcoef, Mcc};
 pub use metrics::{
     evaluate, ClassMetrics, ConfidenceIntervals, Confusion, ConfusionLine, EvalOptions, Report,
     LOG_LOSS_EPS, TOP_CONFUSIONS,
+};
+pub use multilabel::{
+    evaluate_multilabel, Averaged, LabelMetrics, MultiLabelIntervals, MultiLabelReport, RocAuc,
+};
+pub use paired::{
+    compare_mcc, compare_multilabel, compare_regression, MultiLabelComparison, RegressionComparison,
 };
 pub use record::{
     align_runs, load_run, read_predictions, write_metrics, write_predictions,
     write_predictions_file, AlignedRuns, PredictionRow, RunRecord, Timing, METRICS_FILE,
     METRICS_FORMAT, PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
 };
+pub use regression::{evaluate_regression, RegressionIntervals, RegressionReport};
 pub use render::{render_comparison, render_report, render_timing};
+pub use thresholds::{
+    apply_thresholds, tune_global_threshold, tune_thresholds, LabelThreshold, Thresholds,
+};
