@@ -176,7 +176,7 @@ pub fn compare_regression(
         mse_d.push(Some(mse(&sq_a, w)), Some(mse(&sq_b, w)));
     });
     let pearson = pearson.finish(opts.confidence);
-    let verdict = verdict("Pearson's r", &pearson, false, opts.confidence, None);
+    let verdict = verdict("Pearson r", &pearson, false, opts.confidence, None);
     Ok(RegressionComparison {
         n,
         level: opts.confidence,
