@@ -118,11 +118,12 @@ pub(crate) fn check_scores(
     names: &[String],
 ) -> Result<(), EvalError> {
     if scores.len() != n * k {
-        return Err(EvalError::LengthMismatch {
-            what: format!("label rows vs score rows ({k} scores per row)"),
-            left: n,
-            right: scores.len() / k.max(1),
-        });
+        return Err(EvalError::Invalid(format!(
+            "the score matrix holds {} values, but {n} rows × {k} labels need {}; give one \
+             score per row and label",
+            scores.len(),
+            n * k
+        )));
     }
     if let Some(pos) = scores.iter().position(|s| !s.is_finite()) {
         return Err(EvalError::Invalid(format!(
@@ -144,16 +145,18 @@ pub(crate) fn check_same_shape(
     what: &str,
 ) -> Result<(), EvalError> {
     if gold.num_labels() != names.len() {
-        return Err(EvalError::ColumnMismatch {
-            columns: gold.num_labels(),
-            labels: names.len(),
-        });
+        return Err(EvalError::Invalid(format!(
+            "the gold label matrix has {} columns but the label set has {} labels",
+            gold.num_labels(),
+            names.len()
+        )));
     }
     if other.num_labels() != gold.num_labels() {
-        return Err(EvalError::ColumnMismatch {
-            columns: other.num_labels(),
-            labels: gold.num_labels(),
-        });
+        return Err(EvalError::Invalid(format!(
+            "{what}: {} label columns vs {}; both must have one column per label",
+            gold.num_labels(),
+            other.num_labels()
+        )));
     }
     if other.len() != gold.len() {
         return Err(EvalError::LengthMismatch {
@@ -199,7 +202,11 @@ mod tests {
         let names: Vec<String> = vec!["a".into(), "b".into()];
         assert!(check_scores(&[0.1, 0.2, 0.3, 0.4], 2, 2, &names).is_ok());
         let e = check_scores(&[0.1, 0.2, 0.3], 2, 2, &names).unwrap_err();
-        assert!(matches!(e, EvalError::LengthMismatch { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("3 values, but 2 rows × 2 labels need 4"),
+            "{e}"
+        );
         let e = check_scores(&[0.1, 0.2, f32::NAN, 0.4], 2, 2, &names).unwrap_err();
         assert!(e.to_string().contains("label a at row 1"), "{e}");
     }

@@ -131,7 +131,7 @@ pub fn evaluate_multilabel(
 ) -> Result<MultiLabelReport, EvalError> {
     opts.validate()?;
     let names = labels.names();
-    check_same_shape(gold, pred, names, "gold label rows vs predicted label rows")?;
+    check_same_shape(gold, pred, names, "gold labels vs predicted labels")?;
     if gold.is_empty() {
         return Err(EvalError::Empty);
     }
@@ -505,11 +505,15 @@ mod tests {
         assert!(matches!(e, EvalError::LengthMismatch { .. }), "{e}");
         let wide = LabelMatrix::from_sets(3, &[vec![0], vec![1]]).unwrap();
         let e = evaluate_multilabel(&g, &wide, None, &l, &o).unwrap_err();
-        assert!(e.to_string().contains("3 columns"), "{e}");
+        assert!(e.to_string().contains("2 label columns vs 3"), "{e}");
         let e = evaluate_multilabel(&g, &g, None, &labels(&["a"]), &o).unwrap_err();
-        assert!(matches!(e, EvalError::ColumnMismatch { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("gold label matrix has 2 columns but the label set has 1"),
+            "{e}"
+        );
         let e = evaluate_multilabel(&g, &g, Some(&[0.1, 0.2, 0.3]), &l, &o).unwrap_err();
-        assert!(matches!(e, EvalError::LengthMismatch { .. }), "{e}");
+        assert!(e.to_string().contains("score matrix holds 3 values"), "{e}");
         let empty = LabelMatrix::new(2, vec![]).unwrap();
         let e = evaluate_multilabel(&empty, &empty, None, &l, &o).unwrap_err();
         assert!(matches!(e, EvalError::Empty), "{e}");

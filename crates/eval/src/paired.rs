@@ -61,8 +61,8 @@ pub fn compare_multilabel(
     opts.validate()?;
     let k = gold.num_labels();
     let names: Vec<String> = (0..k).map(|c| c.to_string()).collect();
-    check_same_shape(gold, pred_a, &names, "gold label rows vs predictions of A")?;
-    check_same_shape(gold, pred_b, &names, "gold label rows vs predictions of B")?;
+    check_same_shape(gold, pred_a, &names, "gold labels vs predictions of A")?;
+    check_same_shape(gold, pred_b, &names, "gold labels vs predictions of B")?;
     if gold.is_empty() {
         return Err(EvalError::Empty);
     }

@@ -181,10 +181,11 @@ fn check_tuning_input(
     fallback: f32,
 ) -> Result<(), EvalError> {
     if gold.num_labels() != labels.len() {
-        return Err(EvalError::ColumnMismatch {
-            columns: gold.num_labels(),
-            labels: labels.len(),
-        });
+        return Err(EvalError::Invalid(format!(
+            "the gold label matrix has {} columns but the label set has {} labels",
+            gold.num_labels(),
+            labels.len()
+        )));
     }
     if gold.is_empty() {
         return Err(EvalError::Invalid(
