@@ -1,8 +1,6 @@
 //! The input type of multi-label evaluation: an `n × k` 0/1 matrix of label
 //! memberships, and the checks on the matching `n × k` score matrix.
 
-use serde::{Deserialize, Serialize};
-
 use crate::EvalError;
 
 /// Which of `k` labels each of `n` rows carries: a dense, row-major `n × k` 0/1 matrix
@@ -11,8 +9,9 @@ use crate::EvalError;
 /// Gold labels and predictions of multi-label evaluation both use this type. Build it
 /// from a dense 0/1 matrix ([`LabelMatrix::from_dense`], e.g. one 0/1 column per
 /// label) or from per-row label-id sets ([`LabelMatrix::from_sets`], e.g. `a|b` strings
-/// mapped to ids); [`LabelMatrix::to_sets`] converts back.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// mapped to ids); [`LabelMatrix::to_sets`] converts back. Only the constructors build
+/// one, so `k` is never 0 and the cells always fill whole rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelMatrix {
     k: usize,
     cells: Vec<bool>,
