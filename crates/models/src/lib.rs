@@ -7,6 +7,9 @@
 //! layer is one node). Dropout uses our seeded generator, so fine-tuning updates every
 //! parameter reproducibly.
 //!
+//! * [`families`]: one file per model family, registered in one list; `model_type` picks
+//!   the family, which is built from the shared blocks (`embeddings`, `encoder`, `heads`,
+//!   `weights`, [`params`]) and driven by the family-independent [`SequenceClassifier`].
 //! * [`ModelConfig`] reads `config.json` (family chosen by `model_type`).
 //! * [`SequenceClassifier::load`] reads `model.safetensors` with or without the family
 //!   prefix, keeps `--layers K` evenly spaced layers, and initialises a missing head.

@@ -1,6 +1,6 @@
-//! The registry of model families: `model_type` → [`Family`]. Each family is one file
+//! The registry of model families: `model_type` → `Family`. Each family is one file
 //! here, built from the shared blocks; adding one is adding its file and its line in
-//! [`FAMILIES`].
+//! `FAMILIES`.
 
 mod bert;
 mod distilbert;
