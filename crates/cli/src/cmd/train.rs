@@ -239,12 +239,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     let (mut model, report) = SequenceClassifier::load(&model_dir, &opts)
         .with_context(|| format!("cannot load the model in {}", model_dir.display()))?;
     model.set_grad_checkpoint(a.grad_checkpoint);
-    let max_pos = model.config.max_positions
-        - if model.config.arch == textclf_models::Arch::Roberta {
-            model.config.pad_token_id as usize + 1
-        } else {
-            0
-        };
+    let max_pos = model.max_tokens();
     if a.max_len > max_pos {
         bail!(
             "--max-len {} exceeds the {max_pos} positions of {}",
@@ -263,7 +258,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     ui.finish();
     ui.note(&format!(
         "{} ({} layers{}, {:.1} M parameters); new: {}",
-        model.config.arch.hf_class(),
+        model.hf_class(),
         model.config.num_layers,
         a.layers
             .map_or(String::new(), |_| format!(" kept {:?}", report.kept_layers)),
@@ -436,7 +431,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
         json!({
             "kind": clf.kind(),
             "source": a.model,
-            "class": clf.model.config.arch.hf_class(),
+            "class": clf.model.hf_class(),
             "layers": clf.model.config.num_layers,
             "kept_layers": report.kept_layers,
             "parameters": clf.model.params.num_params(),
