@@ -74,6 +74,9 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
         avg,
     } = c;
     let class_w = cfg.class_weights.clone();
+    let train_labels = train
+        .labels()
+        .map_err(|e| TrainError::Data(e.to_string()))?;
     while !st.finished && st.epoch < cfg.epochs {
         let epoch = st.epoch;
         let batches = train_batches(lens, cfg.batch_size, cfg.bucketed, cfg.seed, epoch);
@@ -87,7 +90,7 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
         for bi in st.next_batch..batches.len() {
             let idx = &batches[bi];
             let b = collate(seqs, idx, encoder.pad_id(), cfg.padding, encoder.max_len());
-            let y: Vec<u32> = idx.iter().map(|&i| train.labels[i] as u32).collect();
+            let y: Vec<u32> = idx.iter().map(|&i| train_labels[i] as u32).collect();
             let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch as u64 + 1, bi as u64));
             let at = At {
                 step: st.global_step,

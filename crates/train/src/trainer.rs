@@ -51,6 +51,9 @@ impl Trainer<'_> {
             return Err(TrainError::Data("the training split is empty".into()));
         }
         let k = train.label_set.len();
+        let train_labels = train
+            .labels()
+            .map_err(|e| TrainError::Data(e.to_string()))?;
         if self.model.num_labels != k {
             return Err(TrainError::Config(format!(
                 "model has {} outputs for {k} classes",
@@ -103,7 +106,7 @@ impl Trainer<'_> {
         // Everything that decides the updates: settings, tokenization and the data itself.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
-        for (s, &y) in seqs.iter().zip(&train.labels) {
+        for (s, &y) in seqs.iter().zip(train_labels) {
             eat(s.len() as u64);
             s.iter().for_each(|&t| eat(t as u64));
             eat(y as u64);
@@ -159,7 +162,13 @@ impl Trainer<'_> {
                 None => progress.message("no checkpoint found: starting from the beginning"),
             }
         }
-        let val_labels: Vec<usize> = valid.map(|v| v.labels.clone()).unwrap_or_default();
+        let val_labels: Vec<usize> = match valid {
+            Some(v) => v
+                .labels()
+                .map_err(|e| TrainError::Data(e.to_string()))?
+                .to_vec(),
+            None => Vec::new(),
+        };
         let val = Validation {
             data: valid,
             seqs: val_seqs.as_deref(),

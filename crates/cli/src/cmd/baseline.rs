@@ -97,6 +97,7 @@ fn fit_and_write(
     ui.phase("reading data");
     let t = Instant::now();
     let splits = load_splits(&a.data, ui)?;
+    super::common::require_single_text_single_label(&splits, "`textclf baseline`")?;
     timing.add("read", t.elapsed().as_secs_f64());
     let params = params_from_args(a, splits.label_set.len())?;
 

@@ -25,6 +25,8 @@ pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {
     o.text_col = c.text_col.clone();
     o.label_col = c.label_col.clone();
     o.id_col = c.id_col.clone();
+    o.pair_col = c.text_pair_col.clone();
+    o.label_cols = c.label_cols.clone();
     o.format = c.format.map(|f| match f {
         FormatArg::Csv => Format::Csv,
         FormatArg::Tsv => Format::Tsv,
@@ -33,6 +35,36 @@ pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {
         FormatArg::Folder => Format::Folder,
     });
     o
+}
+
+/// How label strings become targets (`--task`, `--label-sep`).
+pub fn target_options(c: &ColumnArgs) -> textclf_data::TargetOptions {
+    textclf_data::TargetOptions {
+        task: c.task,
+        label_sep: c.label_sep.clone(),
+    }
+}
+
+/// Refuses data of a shape `what` cannot handle yet: sentence pairs, multi-label or
+/// regression. Nothing is dropped silently: a pair's second text is never ignored.
+pub fn require_single_text_single_label(
+    splits: &textclf_data::Splits,
+    what: &str,
+) -> anyhow::Result<()> {
+    let task = splits.train.task();
+    if task != textclf_core::Task::SingleLabel {
+        anyhow::bail!(
+            "{what} handles single-label data only so far, and this data is {task} (see the \
+             'task:' note above); pass --task single-label if each label is one class"
+        );
+    }
+    if splits.train.pairs.is_some() {
+        anyhow::bail!(
+            "{what} handles single texts only so far, and this data holds text pairs (see the \
+             'second text column' note above); pass --text-col NAME to use one column"
+        );
+    }
+    Ok(())
 }
 
 /// Parses "80/10/10" (percentages or fractions) into fractions summing to one.
@@ -82,6 +114,7 @@ pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
         seed: d.seed,
         subset_frac: d.subset_frac,
         per_class: d.per_class,
+        targets: target_options(&d.columns),
     };
     let splits = prepare(&source, &opts).context("cannot prepare the data")?;
     for n in &splits.notes {
@@ -96,7 +129,7 @@ pub fn load_splits(d: &DataArgs, ui: &Ui) -> anyhow::Result<Splits> {
 /// Splits a stratified share `frac` of `train` off for validation: (rest, held out).
 pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset) {
     let parts = textclf_data::stratified_split(
-        &train.labels,
+        train.labels().unwrap_or_default(),
         train.label_set.len(),
         &[1.0 - frac, frac],
         seed,
@@ -164,7 +197,7 @@ pub fn predict_and_evaluate(
     timing.add(format!("predict_{what}"), t.elapsed().as_secs_f64());
     // Map the data's label ids onto the model's (they may order classes differently).
     let gold: Vec<usize> = data
-        .labels
+        .labels()?
         .iter()
         .map(|&l| model.labels().id(data.label_set.name(l)).unwrap_or(0))
         .collect();

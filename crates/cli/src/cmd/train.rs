@@ -216,6 +216,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     ui.phase("reading data");
     let t = Instant::now();
     let splits = load_splits(&a.data, ui)?;
+    super::common::require_single_text_single_label(&splits, "`textclf train`")?;
     let (train, valid) = match splits.valid.clone() {
         Some(v) => (splits.train.clone(), v),
         None => {
