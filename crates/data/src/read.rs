@@ -982,58 +982,36 @@ fn read_jsonl<'s>(
         row += 1;
         let fields_here =
             || list_columns(&obj.keys().cloned().collect::<Vec<_>>()).replace('\'', "\"");
-        let text_name = cols.text_name();
-        let text = match obj.get(text_name) {
-            Some(serde_json::Value::String(t)) => t.clone(),
-            Some(other) => {
-                return Err(DataError::malformed(
-                    path,
-                    Some(line_no),
-                    format!(
-                        "field \"{text_name}\" must be a string but is {}",
-                        json_kind(other)
-                    ),
-                ))
-            }
-            None => {
-                return Err(DataError::malformed(
-                    path,
-                    Some(line_no),
-                    format!(
-                        "field \"{text_name}\" is missing (fields on this line: {}); every line \
-                         needs it, or pass --text-col to use another field",
-                        fields_here()
-                    ),
-                ))
-            }
+        // A text field: a string, present on every line.
+        let text_field = |name: &str, what: &str, hint: &str| match obj.get(name) {
+            Some(serde_json::Value::String(t)) => Ok(t.clone()),
+            Some(other) => Err(DataError::malformed(
+                path,
+                Some(line_no),
+                format!(
+                    "field \"{name}\"{what} must be a string but is {}",
+                    json_kind(other)
+                ),
+            )),
+            None => Err(DataError::malformed(
+                path,
+                Some(line_no),
+                format!(
+                    "field \"{name}\"{what} is missing (fields on this line: {}); every line \
+                     needs it{hint}",
+                    fields_here()
+                ),
+            )),
         };
-        let pair = match cols.pair_name() {
-            None => None,
-            Some(name) => match obj.get(name) {
-                Some(serde_json::Value::String(t)) => Some(t.clone()),
-                Some(other) => {
-                    return Err(DataError::malformed(
-                        path,
-                        Some(line_no),
-                        format!(
-                            "field \"{name}\" (the second text) must be a string but is {}",
-                            json_kind(other)
-                        ),
-                    ))
-                }
-                None => {
-                    return Err(DataError::malformed(
-                        path,
-                        Some(line_no),
-                        format!(
-                            "field \"{name}\" (the second text) is missing (fields on this \
-                             line: {}); every line needs it",
-                            fields_here()
-                        ),
-                    ))
-                }
-            },
-        };
+        let text = text_field(
+            cols.text_name(),
+            "",
+            ", or pass --text-col to use another field",
+        )?;
+        let pair = cols
+            .pair_name()
+            .map(|name| text_field(name, " (the second text)", ""))
+            .transpose()?;
         let label = match (
             cols.label.map(|i| cols.names[i].as_str()),
             cols.label_cols.is_empty(),

@@ -120,14 +120,21 @@ pub fn stratified_split(
 /// [`stratified_split`]). Returns the kept indices in ascending order, so the original row
 /// order is preserved. `frac >= 1` keeps everything; `frac <= 0` keeps nothing.
 pub fn stratified_subset(labels: &[usize], num_classes: usize, frac: f64, seed: u64) -> Vec<usize> {
+    subset_by(labels.len(), frac, |fracs| {
+        stratified_split(labels, num_classes, fracs, seed)
+    })
+}
+
+/// The first part of `split(&[frac, 1 - frac])`, ascending; everything for `frac >= 1`,
+/// nothing for `frac <= 0` (or NaN).
+fn subset_by(n: usize, frac: f64, split: impl FnOnce(&[f64]) -> Vec<Vec<usize>>) -> Vec<usize> {
     if frac >= 1.0 {
-        return (0..labels.len()).collect();
+        return (0..n).collect();
     }
     if frac.is_nan() || frac <= 0.0 {
         return Vec::new();
     }
-    let mut parts = stratified_split(labels, num_classes, &[frac, 1.0 - frac], seed);
-    let mut kept = parts.swap_remove(0);
+    let mut kept = split(&[frac, 1.0 - frac]).swap_remove(0);
     kept.sort_unstable();
     kept
 }
@@ -246,16 +253,9 @@ pub fn iterative_subset(
     frac: f64,
     seed: u64,
 ) -> Vec<usize> {
-    if frac >= 1.0 {
-        return (0..sets.len()).collect();
-    }
-    if frac.is_nan() || frac <= 0.0 {
-        return Vec::new();
-    }
-    let mut parts = iterative_split(sets, num_labels, &[frac, 1.0 - frac], seed);
-    let mut kept = parts.swap_remove(0);
-    kept.sort_unstable();
-    kept
+    subset_by(sets.len(), frac, |fracs| {
+        iterative_split(sets, num_labels, fracs, seed)
+    })
 }
 
 /// `--per-class` for multi-label data: labels are visited rarest first, and rows carrying
