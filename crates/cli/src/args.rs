@@ -199,9 +199,27 @@ pub struct ColumnArgs {
     /// Row id column (default: `id` if present, else file:row).
     #[arg(long)]
     pub id_col: Option<String>,
+    /// Column of the second text of a pair (default: auto-detect sentence1/sentence2,
+    /// premise/hypothesis, question/sentence, question1/question2, text_a/text_b).
+    #[arg(long)]
+    pub text_pair_col: Option<String>,
+    /// One 0/1 column per label, for multi-label data stored one-hot (e.g. joy,anger,fear).
+    #[arg(long, value_delimiter = ',')]
+    pub label_cols: Option<Vec<String>>,
+    /// Separator of several labels in one label cell (multi-label).
+    #[arg(long, default_value = "|")]
+    pub label_sep: String,
+    /// single-label, multi-label or regression (default: inferred from the training labels,
+    /// and printed).
+    #[arg(long, value_parser = parse_task)]
+    pub task: Option<textclf_core::Task>,
     /// File format, when the extension does not tell.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+}
+
+fn parse_task(s: &str) -> Result<textclf_core::Task, String> {
+    s.parse().map_err(|e: textclf_core::Error| e.to_string())
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -1,19 +1,27 @@
-use crate::{Error, LabelSet, Result};
+use crate::{Error, LabelSet, Result, Targets, Task};
 
-/// Labelled texts. `labels[i]` is an id into `label_set`; `ids[i]` names the row in its
-/// source (an id column, or `file:row`), so predictions can be traced back.
+/// Labelled texts: one text (or a pair of texts) per row and its gold answer.
+///
+/// `ids[i]` names the row in its source (an id column, or `file:row`), so predictions can be
+/// traced back. `pairs[i]`, when present, is the second text of row `i` (a hypothesis, a
+/// second sentence, a passage). `targets` holds the gold answers in the form of the task:
+/// class ids into `label_set` (single-label), sets of label ids into `label_set`
+/// (multi-label), or scores (regression, where `label_set` names the one output).
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// Where the rows came from (a file name, or "train split of pool.csv").
     pub name: String,
     pub ids: Vec<String>,
     pub texts: Vec<String>,
-    pub labels: Vec<usize>,
+    /// The second text of each row, for sentence-pair tasks.
+    pub pairs: Option<Vec<String>>,
+    pub targets: Targets,
     pub label_set: LabelSet,
 }
 
 impl Dataset {
-    /// Checks that the columns have the same length and that every label id is valid.
+    /// A single-label dataset of single texts. Checks that the columns have the same length
+    /// and that every label id is valid.
     pub fn new(
         name: impl Into<String>,
         ids: Vec<String>,
@@ -21,26 +29,37 @@ impl Dataset {
         labels: Vec<usize>,
         label_set: LabelSet,
     ) -> Result<Self> {
+        Self::with_targets(name, ids, texts, None, Targets::Classes(labels), label_set)
+    }
+
+    /// A dataset of any task, with or without text pairs. Checks lengths, label ids
+    /// (ascending and distinct within a multi-label row) and that scores are finite.
+    pub fn with_targets(
+        name: impl Into<String>,
+        ids: Vec<String>,
+        texts: Vec<String>,
+        pairs: Option<Vec<String>>,
+        targets: Targets,
+        label_set: LabelSet,
+    ) -> Result<Self> {
         let name = name.into();
-        if ids.len() != texts.len() || texts.len() != labels.len() {
+        let pair_len = pairs.as_ref().map_or(texts.len(), Vec::len);
+        if ids.len() != texts.len() || texts.len() != targets.len() || pair_len != texts.len() {
             return Err(Error::Invalid(format!(
-                "{name}: {} ids, {} texts and {} labels differ in length",
+                "{name}: {} ids, {} texts, {pair_len} second texts and {} targets differ in \
+                 length",
                 ids.len(),
                 texts.len(),
-                labels.len()
+                targets.len()
             )));
         }
-        if let Some(&bad) = labels.iter().find(|&&l| l >= label_set.len()) {
-            return Err(Error::Invalid(format!(
-                "{name}: label id {bad} is outside the label set of {} classes",
-                label_set.len()
-            )));
-        }
+        targets.check(label_set.len(), &name)?;
         Ok(Self {
             name,
             ids,
             texts,
-            labels,
+            pairs,
+            targets,
             label_set,
         })
     }
@@ -55,22 +74,44 @@ impl Dataset {
         self.texts.is_empty()
     }
 
+    /// The task of the targets.
+    pub fn task(&self) -> Task {
+        self.targets.task()
+    }
+
+    /// The class id of each row. Fails, naming `what`, for multi-label and regression
+    /// data: the caller handles single-label data only.
+    pub fn labels(&self) -> Result<&[usize]> {
+        self.targets.classes().ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: this step handles single-label data only, but the data is {}",
+                self.name,
+                self.task()
+            ))
+        })
+    }
+
     /// The rows at `idx`, in that order, as a new dataset with the same label set.
     pub fn select(&self, idx: &[usize], name: impl Into<String>) -> Dataset {
+        let pick = |v: &Vec<String>| idx.iter().map(|&i| v[i].clone()).collect();
         Dataset {
             name: name.into(),
-            ids: idx.iter().map(|&i| self.ids[i].clone()).collect(),
-            texts: idx.iter().map(|&i| self.texts[i].clone()).collect(),
-            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            ids: pick(&self.ids),
+            texts: pick(&self.texts),
+            pairs: self.pairs.as_ref().map(pick),
+            targets: self.targets.select(idx),
             label_set: self.label_set.clone(),
         }
     }
 
-    /// Rows per class id.
+    /// Rows per class (single-label) or per label (multi-label: rows where it applies).
+    /// Empty for regression, which has no classes.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut c = vec![0; self.label_set.len()];
-        for &l in &self.labels {
-            c[l] += 1;
+        match &self.targets {
+            Targets::Classes(v) => v.iter().for_each(|&l| c[l] += 1),
+            Targets::LabelSets(v) => v.iter().flatten().for_each(|&l| c[l] += 1),
+            Targets::Scores(_) => return Vec::new(),
         }
         c
     }

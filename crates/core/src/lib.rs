@@ -4,7 +4,9 @@
 //! This crate holds the plain types that travel along it and nothing heavy:
 //!
 //! * [`LabelSet`]: the stable mapping between class ids (`0..k`) and class names.
-//! * [`Dataset`]: labelled texts with their row ids, labels as ids into a [`LabelSet`].
+//! * [`Task`] and [`Targets`]: single-label classes, multi-label label sets, or regression
+//!   scores.
+//! * [`Dataset`]: labelled texts (or text pairs) with their row ids and [`Targets`].
 //! * [`Predictions`]: an `n × k` matrix of class probabilities (row-stochastic).
 //! * [`Classifier`]: the one interface every model implements — linear baselines and
 //!   transformers alike — so evaluation, reports, sweeps and ensembles never care which
@@ -24,9 +26,11 @@ mod error;
 mod labels;
 mod predictions;
 pub mod similar;
+mod task;
 
 pub use classifier::Classifier;
 pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use labels::LabelSet;
 pub use predictions::Predictions;
+pub use task::{Targets, Task};

@@ -68,6 +68,15 @@ pub enum DataError {
         train: PathBuf,
     },
 
+    /// A label cannot be read as the task needs (a regression target that is no number, a
+    /// broken label list).
+    #[error("{}: row {row}: {message}", .path.display())]
+    BadLabel {
+        path: PathBuf,
+        row: String,
+        message: String,
+    },
+
     /// A class has too few examples to be learned and evaluated.
     #[error("{source_desc}: class '{label}' has only {count} example(s) (row {row}); add more examples of it or remove that class")]
     TooFewExamples {

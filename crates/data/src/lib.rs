@@ -51,17 +51,20 @@ mod prepare;
 mod read;
 pub mod split;
 mod stats;
+mod targets;
 mod validate;
 
 pub use error::DataError;
 pub use format::Format;
 pub use prepare::{prepare, PrepareOptions, Source, Splits};
 pub use read::{
-    read_table, read_table_chunked, ChunkSink, RawTable, ReadOptions, ID_COLUMNS, LABEL_COLUMNS,
-    TEXT_COLUMNS,
+    read_table, read_table_chunked, Chunk, ChunkSink, RawTable, ReadOptions, ID_COLUMNS,
+    LABEL_COLUMNS, PAIR_COLUMNS, TEXT_COLUMNS,
 };
 pub use split::{per_class_cap, stratified_split, stratified_subset};
 pub use stats::{
-    compute_stats, ClassShare, CrossDup, DataStats, LengthSummary, SplitStats, TokenStats,
+    compute_stats, compute_stats_with, ClassShare, CrossDup, DataStats, LengthSummary,
+    MultiLabelStats, SplitStats, TargetSummary, TokenStats,
 };
+pub use targets::{infer_task, parse_label_list, TargetOptions, TaskGuess};
 pub use validate::{accuracy_half_width, check_splits, SMALL_VALIDATION};

@@ -2,10 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use textclf_core::{Dataset, LabelSet};
+use textclf_core::{Dataset, LabelSet, Targets, Task};
 
 use crate::read::{read_table, RawTable, ReadOptions};
-use crate::split::{per_class_cap, stratified_split, stratified_subset};
+use crate::split::{
+    iterative_split, iterative_subset, per_class_cap, per_label_cap, stratified_split,
+    stratified_subset, target_bins, TARGET_BINS,
+};
+use crate::targets::{infer_task, label_set_for, targets_for, TargetOptions};
 use crate::DataError;
 
 /// Where the labelled data comes from.
@@ -47,8 +51,12 @@ pub struct PrepareOptions {
     pub seed: u64,
     /// Keep this share of every class (stratified), in `(0, 1]`.
     pub subset_frac: Option<f64>,
-    /// Keep at most this many rows per class, at least 1.
+    /// Keep at most this many rows per class, at least 1. Multi-label: see
+    /// [`crate::split::per_label_cap`]; regression: per quantile bin of the target
+    /// ([`crate::split::TARGET_BINS`] bins).
     pub per_class: Option<usize>,
+    /// The task and the multi-label separator.
+    pub targets: TargetOptions,
 }
 
 impl Default for PrepareOptions {
@@ -58,6 +66,7 @@ impl Default for PrepareOptions {
             seed: 42,
             subset_frac: None,
             per_class: None,
+            targets: TargetOptions::default(),
         }
     }
 }
@@ -172,33 +181,14 @@ fn read_labelled(path: &Path, read: &ReadOptions) -> Result<(RawTable, Vec<Strin
     Ok((table, labels))
 }
 
-/// Maps label names to ids, failing on the first label outside `set`.
-fn label_ids(
-    table: &RawTable,
-    labels: &[String],
-    set: &LabelSet,
-    train: &Path,
-) -> Result<Vec<usize>, DataError> {
-    labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            set.id(l).ok_or_else(|| DataError::UnseenLabel {
-                path: table.source.clone(),
-                label: l.clone(),
-                row: table.ids[i].clone(),
-                train: train.to_path_buf(),
-            })
-        })
-        .collect()
-}
-
-/// Fails when a class of `data` has exactly one example.
+/// Fails when a class of single-label `data` has exactly one example.
 fn check_singletons(data: &Dataset, what: &str) -> Result<(), DataError> {
+    let Some(labels) = data.targets.classes() else {
+        return Ok(());
+    };
     let counts = data.class_counts();
     if let Some(c) = counts.iter().position(|&n| n == 1) {
-        let row = data
-            .labels
+        let row = labels
             .iter()
             .position(|&l| l == c)
             .map(|i| data.ids[i].clone())
@@ -213,6 +203,26 @@ fn check_singletons(data: &Dataset, what: &str) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The strata of each row for splits and subsets: its class (single-label) or the quantile
+/// bin of its target (regression). `None` for multi-label, which is stratified by label sets.
+fn strata(data: &Dataset) -> Option<(Vec<usize>, usize)> {
+    match &data.targets {
+        Targets::Classes(v) => Some((v.clone(), data.label_set.len())),
+        Targets::Scores(v) => Some((target_bins(v, TARGET_BINS), TARGET_BINS)),
+        Targets::LabelSets(_) => None,
+    }
+}
+
+/// Splits `data` into parts with `fracs`: stratified by class, by label sets (iterative
+/// stratification) or by target bins.
+fn split_rows(data: &Dataset, fracs: &[f64], seed: u64) -> Vec<Vec<usize>> {
+    match (&data.targets, strata(data)) {
+        (Targets::LabelSets(sets), _) => iterative_split(sets, data.label_set.len(), fracs, seed),
+        (_, Some((s, k))) => stratified_split(&s, k, fracs, seed),
+        (_, None) => unreachable!("every task but multi-label has strata"),
+    }
+}
+
 /// Applies the per-class cap, then the stratified subset, to `data`. Returns the kept rows.
 fn reduce(
     data: &Dataset,
@@ -224,39 +234,111 @@ fn reduce(
     }
     let k = data.label_set.len();
     let mut idx: Vec<usize> = (0..data.len()).collect();
+    let unit = match data.task() {
+        Task::SingleLabel => "per class",
+        Task::MultiLabel => "per label",
+        Task::Regression => "per target decile",
+    };
     if let Some(cap) = opts.per_class {
-        let labels: Vec<usize> = idx.iter().map(|&i| data.labels[i]).collect();
-        let keep = per_class_cap(&labels, k, cap, opts.seed ^ 0x5EED_CA95);
+        let part = data.select(&idx, "");
+        let keep = match (&part.targets, strata(&part)) {
+            (Targets::LabelSets(sets), _) => per_label_cap(sets, k, cap, opts.seed ^ 0x5EED_CA95),
+            (_, Some((s, nk))) => per_class_cap(&s, nk, cap, opts.seed ^ 0x5EED_CA95),
+            (_, None) => unreachable!("every task but multi-label has strata"),
+        };
         notes.push(format!(
-            "kept {} of {} (at most {cap} per class)",
+            "kept {} of {} (at most {cap} {unit})",
             keep.len(),
             idx.len()
         ));
         idx = keep.into_iter().map(|j| idx[j]).collect();
     }
     if let Some(frac) = opts.subset_frac.filter(|&f| f < 1.0) {
-        let labels: Vec<usize> = idx.iter().map(|&i| data.labels[i]).collect();
-        let keep = stratified_subset(&labels, k, frac, opts.seed ^ 0x5EED_5B5E);
+        let part = data.select(&idx, "");
+        let keep = match (&part.targets, strata(&part)) {
+            (Targets::LabelSets(sets), _) => {
+                iterative_subset(sets, k, frac, opts.seed ^ 0x5EED_5B5E)
+            }
+            (_, Some((s, nk))) => stratified_subset(&s, nk, frac, opts.seed ^ 0x5EED_5B5E),
+            (_, None) => unreachable!("every task but multi-label has strata"),
+        };
+        let how = match data.task() {
+            Task::SingleLabel => "stratified",
+            Task::MultiLabel => "stratified by labels",
+            Task::Regression => "stratified by target decile",
+        };
         notes.push(format!(
-            "kept {} of {} (stratified, frac {frac})",
+            "kept {} of {} ({how}, frac {frac})",
             keep.len(),
             idx.len()
         ));
         idx = keep.into_iter().map(|j| idx[j]).collect();
     }
-    let mut counts = vec![0usize; k];
-    for &i in &idx {
-        counts[data.labels[i]] += 1;
+    let kept = data.select(&idx, "");
+    if data.task() != Task::Regression {
+        let before = data.class_counts();
+        let counts = kept.class_counts();
+        if let Some(c) = (0..k).find(|&c| counts[c] == 0 && before[c] > 0) {
+            let what = if data.task() == Task::MultiLabel {
+                "label"
+            } else {
+                "class"
+            };
+            return Err(DataError::InvalidOption(format!(
+                "{}: after --per-class/--subset-frac no example of {what} '{}' is left; use a \
+                 larger --subset-frac or --per-class",
+                data.name,
+                data.label_set.name(c)
+            )));
+        }
     }
-    if let Some(c) = counts.iter().position(|&n| n == 0) {
+    if idx.is_empty() {
         return Err(DataError::InvalidOption(format!(
-            "{}: after --per-class/--subset-frac no example of class '{}' is left; use a \
-             larger --subset-frac or --per-class",
-            data.name,
-            data.label_set.name(c)
+            "{}: --per-class/--subset-frac keep no rows; use larger values",
+            data.name
         )));
     }
     Ok(Some(idx))
+}
+
+/// The task of the training labels, noted; and the label set it gives.
+fn task_and_labels(
+    table: &RawTable,
+    labels: &[String],
+    opts: &PrepareOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Task, LabelSet), DataError> {
+    let guess = infer_task(labels, &opts.targets);
+    notes.push(format!("task: {} ({})", guess.task, guess.reason));
+    let set = label_set_for(
+        guess.task,
+        labels,
+        &opts.targets,
+        opts.read.label_cols.as_deref(),
+        table.label_col.as_deref().unwrap_or("label"),
+    )?;
+    Ok((guess.task, set))
+}
+
+/// Fails when `table` does (or does not) hold pairs while the training data does not (does).
+fn check_pair_shape(table: &RawTable, train: &RawTable) -> Result<(), DataError> {
+    match (&train.pair_col, &table.pair_col) {
+        (Some(p), None) => Err(DataError::InvalidOption(format!(
+            "{}: the training data holds text pairs ('{}' + '{p}') but this file has one text \
+             column ('{}'); give it the same columns, or pass --text-pair-col",
+            table.source.display(),
+            train.text_col,
+            table.text_col
+        ))),
+        (None, Some(p)) => Err(DataError::InvalidOption(format!(
+            "{}: this file holds text pairs ('{}' + '{p}') but the training data has one text \
+             column ('{}'); give them the same columns, or pass --text-col to use one",
+            table.source.display(),
+            table.text_col,
+            train.text_col
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn prepare_pool(
@@ -272,51 +354,73 @@ fn prepare_pool(
     }
     validate_fractions(fractions)?;
     let mut notes = Vec::new();
-    let mut ids = Vec::new();
-    let mut texts = Vec::new();
-    let mut raw_labels = Vec::new();
+    let mut tables = Vec::new();
     for path in files {
         let (table, labels) = read_labelled(path, read)?;
-        notes.extend(table.notes);
-        ids.extend(table.ids);
-        texts.extend(table.texts);
-        raw_labels.extend(labels);
+        if let Some((first, _)) = tables.first() {
+            check_pair_shape(&table, first)?;
+        }
+        notes.extend(table.notes.iter().cloned());
+        tables.push((table, labels));
     }
+    let raw_labels: Vec<String> = tables.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
+    let (task, label_set) = task_and_labels(&tables[0].0, &raw_labels, opts, &mut notes)?;
     let desc = files
         .iter()
         .map(|p| short_name(p))
         .collect::<Vec<_>>()
         .join("+");
-    let label_set = LabelSet::from_raw(&raw_labels);
-    let labels: Vec<usize> = raw_labels
-        .iter()
-        .map(|l| label_set.id(l).unwrap_or(0))
-        .collect();
-    let pool = Dataset::new(
+    let mut ids = Vec::new();
+    let mut texts = Vec::new();
+    let mut pairs: Option<Vec<String>> = tables[0].0.pairs.as_ref().map(|_| Vec::new());
+    let mut targets: Option<Targets> = None;
+    for (table, labels) in tables {
+        let t = targets_for(task, &table, &labels, &label_set, &opts.targets, &files[0])?;
+        match targets.as_mut() {
+            None => targets = Some(t),
+            Some(all) => all.extend(t)?,
+        }
+        ids.extend(table.ids);
+        texts.extend(table.texts);
+        if let (Some(all), Some(p)) = (pairs.as_mut(), table.pairs) {
+            all.extend(p);
+        }
+    }
+    let pool = Dataset::with_targets(
         format!("pool ({desc})"),
         ids,
         texts,
-        labels,
+        pairs,
+        targets.unwrap_or(Targets::Classes(Vec::new())),
         label_set.clone(),
     )?;
+    let shape = match task {
+        Task::SingleLabel => format!("{} classes", label_set.len()),
+        Task::MultiLabel => format!("{} labels", label_set.len()),
+        Task::Regression => "one target".to_string(),
+    };
     notes.push(format!(
-        "pool of {} rows from {} file(s), {} classes",
+        "pool of {} rows from {} file(s), {shape}",
         pool.len(),
         files.len(),
-        label_set.len()
     ));
     check_singletons(&pool, &format!("pool {desc}"))?;
     let pool = match reduce(&pool, opts, &mut notes)? {
         Some(idx) => pool.select(&idx, pool.name.clone()),
         None => pool,
     };
-    let parts = stratified_split(&pool.labels, label_set.len(), &fractions, opts.seed);
+    let parts = split_rows(&pool, &fractions, opts.seed);
     let name = |i: usize, what: &str| format!("{what} ({} of {desc})", pct(fractions[i]));
     let train = pool.select(&parts[0], name(0, "train"));
     let valid = (fractions[1] > 0.0).then(|| pool.select(&parts[1], name(1, "valid")));
     let test = pool.select(&parts[2], name(2, "test"));
+    let how = match task {
+        Task::SingleLabel => "stratified",
+        Task::MultiLabel => "iterative stratification by labels",
+        Task::Regression => "stratified by target decile",
+    };
     notes.push(format!(
-        "split {} rows {}/{}/{} (stratified, seed {}): train {}, valid {}, test {}",
+        "split {} rows {}/{}/{} ({how}, seed {}): train {}, valid {}, test {}",
         pool.len(),
         pct(fractions[0]).trim_end_matches('%'),
         pct(fractions[1]).trim_end_matches('%'),
@@ -345,27 +449,37 @@ fn prepare_files(
     let mut notes = Vec::new();
     let (train_table, train_raw) = read_labelled(train_path, read)?;
     notes.extend(train_table.notes.iter().cloned());
-    let label_set = LabelSet::from_raw(&train_raw);
-    let train_ids = label_ids(&train_table, &train_raw, &label_set, train_path)?;
+    let (task, label_set) = task_and_labels(&train_table, &train_raw, opts, &mut notes)?;
+    let train_targets = targets_for(
+        task,
+        &train_table,
+        &train_raw,
+        &label_set,
+        &opts.targets,
+        train_path,
+    )?;
     let train_name = short_name(train_path);
-    let train = Dataset::new(
+    let train = Dataset::with_targets(
         train_name.clone(),
-        train_table.ids,
-        train_table.texts,
-        train_ids,
+        train_table.ids.clone(),
+        train_table.texts.clone(),
+        train_table.pairs.clone(),
+        train_targets,
         label_set.clone(),
     )?;
     check_singletons(&train, &format!("training data {}", train_path.display()))?;
 
     let mut load = |path: &Path| -> Result<Dataset, DataError> {
         let (table, raw) = read_labelled(path, read)?;
+        check_pair_shape(&table, &train_table)?;
         notes.extend(table.notes.iter().cloned());
-        let ids = label_ids(&table, &raw, &label_set, train_path)?;
-        Ok(Dataset::new(
+        let targets = targets_for(task, &table, &raw, &label_set, &opts.targets, train_path)?;
+        Ok(Dataset::with_targets(
             short_name(path),
             table.ids,
             table.texts,
-            ids,
+            table.pairs,
+            targets,
             label_set.clone(),
         )?)
     };
@@ -374,9 +488,14 @@ fn prepare_files(
 
     let train = match reduce(&train, opts, &mut notes)? {
         Some(idx) => {
+            let unit = match task {
+                Task::SingleLabel => "per class",
+                Task::MultiLabel => "per label",
+                Task::Regression => "per target decile",
+            };
             let mut what = Vec::new();
             if let Some(cap) = opts.per_class {
-                what.push(format!("at most {cap} per class"));
+                what.push(format!("at most {cap} {unit}"));
             }
             if let Some(f) = opts.subset_frac.filter(|&f| f < 1.0) {
                 what.push(format!("stratified {} subset", pct(f)));
@@ -630,5 +749,100 @@ mod tests {
         assert_eq!(short_name(Path::new("train.csv")), "train.csv");
         assert_eq!(pct(0.8), "80%");
         assert_eq!(pct(0.125), "12.5%");
+    }
+
+    #[test]
+    fn pairs_are_detected_and_must_match_between_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pair = String::from("premise,hypothesis,label\n");
+        let mut single = String::from("text,label\n");
+        for i in 0..20 {
+            let l = if i % 2 == 0 { "yes" } else { "no" };
+            pair.push_str(&format!("p {i},h {i},{l}\n"));
+            single.push_str(&format!("t {i},{l}\n"));
+        }
+        let a = write(dir.path(), "a.csv", &pair);
+        let b = write(dir.path(), "b.csv", &single);
+        let s = prepare(
+            &Source::Files {
+                train: a.clone(),
+                valid: None,
+                test: a.clone(),
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(s.train.pairs.as_ref().unwrap()[0], "h 0");
+        assert_eq!(s.train.texts[0], "p 0");
+        let err = prepare(
+            &Source::Files {
+                train: a,
+                valid: None,
+                test: b,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("holds text pairs") && err.contains("b.csv"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn regression_targets_must_be_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.csv", "text,score\nx,1.5\ny,2.25\nz,0\nw,3\n");
+        let b = write(dir.path(), "b.csv", "text,score\nx,1.5\ny,high\n");
+        let s = prepare(
+            &Source::Files {
+                train: a.clone(),
+                valid: None,
+                test: a.clone(),
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(s.train.targets.scores().unwrap(), [1.5, 2.25, 0.0, 3.0]);
+        let err = prepare(
+            &Source::Files {
+                train: a,
+                valid: None,
+                test: b,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("b.csv: row b.csv:2") && err.contains("'high'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn multilabel_labels_unseen_in_train_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(
+            dir.path(),
+            "a.csv",
+            "text,labels\nx,joy|love\ny,anger\nz,joy\n",
+        );
+        let b = write(dir.path(), "b.csv", "text,labels\nx,joy|fear\n");
+        let err = prepare(
+            &Source::Files {
+                train: a,
+                valid: None,
+                test: b,
+            },
+            &PrepareOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("label 'fear'") && err.contains("b.csv:1"),
+            "{err}"
+        );
     }
 }

@@ -12,8 +12,10 @@ pub const TEXT_COLUMNS: [&str; 8] = [
     "text", "sentence", "review", "content", "lyrics", "document", "body", "comment",
 ];
 /// Column names tried, in this order and case-insensitively, when `--label-col` is not given.
-pub const LABEL_COLUMNS: [&str; 7] = [
+pub const LABEL_COLUMNS: [&str; 9] = [
     "label",
+    "labels",
+    "score",
     "sentiment",
     "genre",
     "target",
@@ -23,6 +25,17 @@ pub const LABEL_COLUMNS: [&str; 7] = [
 ];
 /// Column names tried, in this order and case-insensitively, when `--id-col` is not given.
 pub const ID_COLUMNS: [&str; 3] = ["id", "idx", "guid"];
+/// Pairs of column names that hold the two texts of a sentence-pair task, tried in this order
+/// (case-insensitively) when `--pair-col` is not given: GLUE's `sentence1`/`sentence2`, NLI's
+/// `premise`/`hypothesis`, QNLI's `question`/`sentence`, QQP's `question1`/`question2` and the
+/// generic `text_a`/`text_b`.
+pub const PAIR_COLUMNS: [(&str, &str); 5] = [
+    ("sentence1", "sentence2"),
+    ("premise", "hypothesis"),
+    ("question", "sentence"),
+    ("question1", "question2"),
+    ("text_a", "text_b"),
+];
 
 /// How to read a table. Every field is optional: formats come from the file name and
 /// columns are auto-detected (see [`TEXT_COLUMNS`], [`LABEL_COLUMNS`], [`ID_COLUMNS`]).
@@ -39,6 +52,12 @@ pub struct ReadOptions {
     pub label_col: Option<String>,
     /// The id column (`--id-col`); auto-detected when `None`, else ids are `file:row`.
     pub id_col: Option<String>,
+    /// The column of the second text of a pair (`--text-pair-col`); auto-detected from
+    /// [`PAIR_COLUMNS`] when `None` and `text_col` is `None` or the first of a known pair.
+    pub pair_col: Option<String>,
+    /// One 0/1 column per label (`--label-cols a,b,c`), for multi-label data stored one-hot.
+    /// Each row's label becomes the JSON list of the names whose column holds 1.
+    pub label_cols: Option<Vec<String>>,
     /// When true, a label column must exist and every row must have a non-empty label.
     /// When false, labels are read if a label column is found and kept only if complete.
     pub require_label: bool,
@@ -69,10 +88,16 @@ pub struct RawTable {
     pub ids: Vec<String>,
     /// The texts, exactly as stored.
     pub texts: Vec<String>,
-    /// The labels (trimmed), when the table has them.
+    /// The second text of each row, when the table holds sentence pairs.
+    pub pairs: Option<Vec<String>>,
+    /// The labels (trimmed), when the table has them. A multi-label row is a delimited
+    /// string (`a|b`) or a JSON list (`["a","b"]`, also what `--label-cols` and JSON-lines
+    /// arrays give); a regression target is a number.
     pub labels: Option<Vec<String>>,
     /// The column the texts came from (`<file>` for folders).
     pub text_col: String,
+    /// The column of the second texts, for pairs.
+    pub pair_col: Option<String>,
     /// The column the labels came from (`<folder>` for folders).
     pub label_col: Option<String>,
     /// Human-readable remarks on what was read, detected or skipped.
@@ -138,6 +163,9 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<RawTable, DataError
         path.display(),
         table.text_col
     );
+    if let Some(p) = &table.pair_col {
+        summary.push_str(&format!(", second text column '{p}'"));
+    }
     match (&table.label_col, &table.labels) {
         (Some(c), Some(_)) => summary.push_str(&format!(", label column '{c}'")),
         (Some(c), None) => summary.push_str(&format!(", label column '{c}' ignored")),
@@ -190,7 +218,12 @@ fn file_name(path: &Path) -> String {
 #[derive(Debug)]
 struct Columns {
     text: usize,
+    pair: Option<usize>,
     label: Option<usize>,
+    /// One-hot label columns (`--label-cols`), in the order given.
+    label_cols: Vec<usize>,
+    /// How the label columns are shown in notes and messages.
+    label_desc: Option<String>,
     id: Option<usize>,
     names: Vec<String>,
 }
@@ -199,11 +232,61 @@ impl Columns {
     fn text_name(&self) -> &str {
         &self.names[self.text]
     }
+    fn pair_name(&self) -> Option<&str> {
+        self.pair.map(|i| self.names[i].as_str())
+    }
     fn label_name(&self) -> Option<&str> {
-        self.label.map(|i| self.names[i].as_str())
+        self.label_desc.as_deref()
+    }
+    /// The label of a row from its label column, or from its one-hot columns as a JSON list.
+    /// `get(i)` reads column `i` of the row; `Ok(None)` when the table has no labels.
+    fn row_label(
+        &self,
+        mut get: impl FnMut(usize) -> Result<String, DataError>,
+        bad: impl Fn(String) -> DataError,
+    ) -> Result<Option<String>, DataError> {
+        if let Some(l) = self.label {
+            return get(l).map(Some);
+        }
+        if self.label_cols.is_empty() {
+            return Ok(None);
+        }
+        let mut on: Vec<&str> = Vec::new();
+        for &c in &self.label_cols {
+            let v = get(c)?;
+            match onehot_value(&v) {
+                Some(true) => on.push(&self.names[c]),
+                Some(false) => {}
+                None => {
+                    return Err(bad(format!(
+                        "label column '{}' holds '{}'; one-hot label columns (--label-cols) \
+                         must hold 0 or 1 (also true/false)",
+                        self.names[c],
+                        clip(v.trim(), 40)
+                    )))
+                }
+            }
+        }
+        Ok(Some(serde_json::to_string(&on).unwrap_or_default()))
     }
     fn id_name(&self) -> Option<&str> {
         self.id.map(|i| self.names[i].as_str())
+    }
+}
+
+/// A one-hot cell: `1`, `1.0`, `true` are on; `0`, `0.0`, `false` and empty are off.
+fn onehot_value(v: &str) -> Option<bool> {
+    let v = v.trim();
+    if v.is_empty() || v.eq_ignore_ascii_case("false") {
+        return Some(false);
+    }
+    if v.eq_ignore_ascii_case("true") {
+        return Some(true);
+    }
+    match v.parse::<f64>() {
+        Ok(0.0) => Some(false),
+        Ok(1.0) => Some(true),
+        _ => None,
     }
 }
 
@@ -274,15 +357,31 @@ fn resolve_columns(
             list_columns(&names)
         ),
     };
-    let text = match &opts.text_col {
-        Some(want) => find_named(&names, want).ok_or_else(|| {
+    // A known pair of columns, when neither text column is named (or the named text column
+    // is the first of a known pair whose second column exists).
+    let known_pair = if opts.pair_col.is_some() {
+        None
+    } else {
+        PAIR_COLUMNS.iter().find_map(|(a, b)| {
+            let ia = find_candidate(&names, &[a], &[])?;
+            let ib = find_candidate(&names, &[b], &[ia])?;
+            match &opts.text_col {
+                None => Some((ia, ib)),
+                Some(want) if find_named(&names, want) == Some(ia) => Some((ia, ib)),
+                Some(_) => None,
+            }
+        })
+    };
+    let text = match (&opts.text_col, known_pair) {
+        (None, Some((a, _))) => a,
+        (Some(want), _) => find_named(&names, want).ok_or_else(|| {
             missing(
                 "text",
                 "--text-col",
                 format!("no {kind} named '{want}' (--text-col)"),
             )
         })?,
-        None => find_candidate(&names, &TEXT_COLUMNS, &[]).ok_or_else(|| {
+        (None, None) => find_candidate(&names, &TEXT_COLUMNS, &[]).ok_or_else(|| {
             missing(
                 "text",
                 "--text-col",
@@ -293,7 +392,71 @@ fn resolve_columns(
             )
         })?,
     };
+    let pair = match &opts.pair_col {
+        Some(want) => Some(find_named(&names, want).ok_or_else(|| {
+            missing(
+                "second text",
+                "--text-pair-col",
+                format!("no {kind} named '{want}' (--text-pair-col)"),
+            )
+        })?),
+        None => known_pair.map(|(_, b)| b),
+    };
+    if pair == Some(text) {
+        return Err(DataError::InvalidOption(format!(
+            "{}: both texts of a pair would come from {kind} '{}'; pass different --text-col \
+             and --text-pair-col",
+            path.display(),
+            names[text]
+        )));
+    }
+    let label_cols: Vec<usize> = match &opts.label_cols {
+        None => Vec::new(),
+        Some(_) if opts.label_col.is_some() => {
+            return Err(DataError::InvalidOption(
+                "--label-col and --label-cols both given; use --label-col for one label \
+                 column (single-label, regression, or delimited multi-label), --label-cols for \
+                 one 0/1 column per label"
+                    .into(),
+            ))
+        }
+        Some(wanted) if wanted.is_empty() => {
+            return Err(DataError::InvalidOption(
+                "--label-cols needs at least one column name, e.g. --label-cols joy,anger".into(),
+            ))
+        }
+        Some(wanted) => {
+            let mut found = Vec::with_capacity(wanted.len());
+            for want in wanted {
+                let c = find_named(&names, want).ok_or_else(|| {
+                    missing(
+                        "label",
+                        "--label-cols",
+                        format!("no {kind} named '{want}' (--label-cols)"),
+                    )
+                })?;
+                if c == text || Some(c) == pair {
+                    return Err(DataError::InvalidOption(format!(
+                        "{}: {kind} '{}' is a text {kind} and a label {kind} (--label-cols)",
+                        path.display(),
+                        names[c]
+                    )));
+                }
+                if found.contains(&c) {
+                    return Err(DataError::InvalidOption(format!(
+                        "{}: --label-cols names {kind} '{}' twice",
+                        path.display(),
+                        names[c]
+                    )));
+                }
+                found.push(c);
+            }
+            found
+        }
+    };
+    let texts_used: Vec<usize> = std::iter::once(text).chain(pair).collect();
     let label = match &opts.label_col {
+        _ if !label_cols.is_empty() => None,
         Some(want) => Some(find_named(&names, want).ok_or_else(|| {
             missing(
                 "label",
@@ -302,7 +465,7 @@ fn resolve_columns(
             )
         })?),
         None => {
-            let found = find_candidate(&names, &LABEL_COLUMNS, &[text]);
+            let found = find_candidate(&names, &LABEL_COLUMNS, &texts_used);
             if found.is_none() && opts.require_label {
                 return Err(missing(
                     "label",
@@ -316,6 +479,14 @@ fn resolve_columns(
             found
         }
     };
+    if label.is_some() && label == pair {
+        return Err(DataError::InvalidOption(format!(
+            "{}: the second text and the label would both come from {kind} '{}'; pass \
+             different --text-pair-col and --label-col",
+            path.display(),
+            names[pair.unwrap_or(0)]
+        )));
+    }
     if label == Some(text) {
         return Err(DataError::InvalidOption(format!(
             "{}: the text and the label would both come from {kind} '{}'; pass different \
@@ -324,7 +495,12 @@ fn resolve_columns(
             names[text]
         )));
     }
-    let used: Vec<usize> = std::iter::once(text).chain(label).collect();
+    let used: Vec<usize> = texts_used
+        .iter()
+        .copied()
+        .chain(label)
+        .chain(label_cols.iter().copied())
+        .collect();
     let id = match &opts.id_col {
         Some(want) => Some(
             find_named(&names, want)
@@ -332,27 +508,68 @@ fn resolve_columns(
         ),
         None => find_candidate(&names, &ID_COLUMNS, &used),
     };
+    let label_desc = match (label, label_cols.as_slice()) {
+        (Some(l), _) => Some(names[l].clone()),
+        (None, []) => None,
+        (None, cols) => Some(format!(
+            "{} one-hot columns ({})",
+            cols.len(),
+            clip(
+                &cols
+                    .iter()
+                    .map(|&c| names[c].as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                80
+            )
+        )),
+    };
     Ok(Columns {
         text,
+        pair,
         label,
+        label_cols,
+        label_desc,
         id,
         names,
     })
 }
 
-/// Collects rows, turning ids and labels into their final form.
-/// Receives the rows of a table a chunk at a time: ids, texts, and labels when the table has
-/// a label column.
-pub type ChunkSink<'s> =
-    &'s mut dyn FnMut(Vec<String>, Vec<String>, Option<Vec<String>>) -> Result<(), DataError>;
+/// A run of rows handed to a [`ChunkSink`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Chunk {
+    pub ids: Vec<String>,
+    pub texts: Vec<String>,
+    /// The second texts, when the table holds pairs.
+    pub pairs: Option<Vec<String>>,
+    /// The labels, when the table has a label column.
+    pub labels: Option<Vec<String>>,
+}
+
+impl Chunk {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
+/// Receives the rows of a table a chunk at a time.
+pub type ChunkSink<'s> = &'s mut dyn FnMut(Chunk) -> Result<(), DataError>;
 
 struct Rows<'a> {
     path: &'a Path,
     file: String,
     require_label: bool,
     label_col: Option<String>,
+    has_pairs: bool,
     ids: Vec<String>,
     texts: Vec<String>,
+    pairs: Vec<String>,
     labels: Vec<String>,
     empty_labels: usize,
     /// With a sink, every `n` rows go to it instead of accumulating.
@@ -361,14 +578,16 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    fn new(path: &'a Path, opts: &ReadOptions, label_col: Option<&str>) -> Self {
+    fn new(path: &'a Path, opts: &ReadOptions, cols: Option<&Columns>) -> Self {
         Rows {
             path,
             file: file_name(path),
             require_label: opts.require_label,
-            label_col: label_col.map(str::to_owned),
+            label_col: cols.and_then(Columns::label_name).map(str::to_owned),
+            has_pairs: cols.is_some_and(|c| c.pair.is_some()),
             ids: Vec::new(),
             texts: Vec::new(),
+            pairs: Vec::new(),
             labels: Vec::new(),
             empty_labels: 0,
             sink: None,
@@ -387,24 +606,27 @@ impl<'a> Rows<'a> {
             if !self.texts.is_empty() {
                 self.emitted += self.texts.len();
                 let labels = std::mem::take(&mut self.labels);
-                let labels = self.label_col.as_ref().map(|_| labels);
-                f(
-                    std::mem::take(&mut self.ids),
-                    std::mem::take(&mut self.texts),
-                    labels,
-                )?;
+                let pairs = std::mem::take(&mut self.pairs);
+                f(Chunk {
+                    ids: std::mem::take(&mut self.ids),
+                    texts: std::mem::take(&mut self.texts),
+                    pairs: self.has_pairs.then_some(pairs),
+                    labels: self.label_col.as_ref().map(|_| labels),
+                })?;
             }
         }
         Ok(())
     }
 
-    /// Adds data row number `row` (1-based). `label` is `None` when there is no label column.
+    /// Adds data row number `row` (1-based). `label` is `None` when there is no label column,
+    /// `pair` when the table has no second texts.
     fn push(
         &mut self,
         row: u64,
         line: Option<u64>,
         id: Option<String>,
         text: String,
+        pair: Option<String>,
         label: Option<String>,
     ) -> Result<(), DataError> {
         let id = match id {
@@ -428,6 +650,9 @@ impl<'a> Rows<'a> {
         }
         self.ids.push(id);
         self.texts.push(text);
+        if self.has_pairs {
+            self.pairs.push(pair.unwrap_or_default());
+        }
         if self
             .sink
             .as_ref()
@@ -438,7 +663,12 @@ impl<'a> Rows<'a> {
         Ok(())
     }
 
-    fn finish(mut self, text_col: String, what_is_empty: &str) -> Result<RawTable, DataError> {
+    fn finish(
+        mut self,
+        text_col: String,
+        pair_col: Option<String>,
+        what_is_empty: &str,
+    ) -> Result<RawTable, DataError> {
         if self.sink.is_some() {
             if self.texts.is_empty() && self.emitted == 0 {
                 return Err(DataError::Empty {
@@ -452,8 +682,10 @@ impl<'a> Rows<'a> {
                 source: self.path.to_path_buf(),
                 ids: Vec::new(),
                 texts: Vec::new(),
+                pairs: None,
                 labels: None,
                 text_col,
+                pair_col,
                 label_col: self.label_col,
                 notes: Vec::new(),
             });
@@ -481,8 +713,10 @@ impl<'a> Rows<'a> {
             source: self.path.to_path_buf(),
             ids: self.ids,
             texts: self.texts,
+            pairs: self.has_pairs.then_some(self.pairs),
             labels,
             text_col,
+            pair_col,
             label_col: self.label_col,
             notes,
         })
@@ -577,7 +811,7 @@ fn read_delimited<'s>(
     }
     let header_text = clip(&names.join(if quoting { "," } else { "\t" }), 200);
     let cols = resolve_columns(path, names, opts, "column")?;
-    let mut rows = Rows::new(path, opts, cols.label_name()).with_sink(sink);
+    let mut rows = Rows::new(path, opts, Some(&cols)).with_sink(sink);
     let mut rec = csv::ByteRecord::new();
     let mut row: u64 = 0;
     loop {
@@ -604,13 +838,17 @@ fn read_delimited<'s>(
             })
         };
         let text = get(cols.text)?;
-        let label = cols.label.map(get).transpose()?;
+        let pair = cols.pair.map(get).transpose()?;
+        let label = cols.row_label(get, |m| {
+            DataError::malformed(path, line, format!("row {row}: {m}"))
+        })?;
         let id = cols.id.map(get).transpose()?;
-        rows.push(row, line, id, text, label)?;
+        rows.push(row, line, id, text, pair, label)?;
     }
     let text_col = cols.text_name().to_string();
     let mut table = rows.finish(
         text_col,
+        cols.pair_name().map(str::to_owned),
         &format!("the file has a header row ({header_text}) but no data rows"),
     )?;
     if let Some(id) = cols.id_name() {
@@ -652,6 +890,27 @@ fn json_scalar(v: &serde_json::Value) -> Option<String> {
             }
         }
         _ => None,
+    }
+}
+
+/// A label value as text: a scalar as [`json_scalar`] gives it, a non-integer number in full
+/// (a regression target), a list of scalars as its JSON text (a multi-label row).
+fn json_label(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Array(items) => {
+            let names: Option<Vec<String>> = items
+                .iter()
+                .map(|i| match i {
+                    serde_json::Value::Null | serde_json::Value::Array(_) => None,
+                    other => json_scalar(other),
+                })
+                .collect();
+            serde_json::to_string(&names?).ok()
+        }
+        serde_json::Value::Number(n) => {
+            json_scalar(v).or_else(|| n.as_f64().map(|f| f.to_string()))
+        }
+        _ => json_scalar(v),
     }
 }
 
@@ -714,7 +973,7 @@ fn read_jsonl<'s>(
         if state.is_none() {
             let keys: Vec<String> = obj.keys().cloned().collect();
             let cols = resolve_columns(path, keys, opts, "field")?;
-            let rows = Rows::new(path, opts, cols.label_name()).with_sink(sink.take());
+            let rows = Rows::new(path, opts, Some(&cols)).with_sink(sink.take());
             state = Some((cols, rows));
         }
         let Some((cols, rows)) = state.as_mut() else {
@@ -723,40 +982,58 @@ fn read_jsonl<'s>(
         row += 1;
         let fields_here =
             || list_columns(&obj.keys().cloned().collect::<Vec<_>>()).replace('\'', "\"");
-        let text_name = cols.text_name();
-        let text = match obj.get(text_name) {
-            Some(serde_json::Value::String(t)) => t.clone(),
-            Some(other) => {
-                return Err(DataError::malformed(
-                    path,
-                    Some(line_no),
-                    format!(
-                        "field \"{text_name}\" must be a string but is {}",
-                        json_kind(other)
-                    ),
-                ))
-            }
-            None => {
-                return Err(DataError::malformed(
-                    path,
-                    Some(line_no),
-                    format!(
-                        "field \"{text_name}\" is missing (fields on this line: {}); every line \
-                         needs it, or pass --text-col to use another field",
-                        fields_here()
-                    ),
-                ))
-            }
+        // A text field: a string, present on every line.
+        let text_field = |name: &str, what: &str, hint: &str| match obj.get(name) {
+            Some(serde_json::Value::String(t)) => Ok(t.clone()),
+            Some(other) => Err(DataError::malformed(
+                path,
+                Some(line_no),
+                format!(
+                    "field \"{name}\"{what} must be a string but is {}",
+                    json_kind(other)
+                ),
+            )),
+            None => Err(DataError::malformed(
+                path,
+                Some(line_no),
+                format!(
+                    "field \"{name}\"{what} is missing (fields on this line: {}); every line \
+                     needs it{hint}",
+                    fields_here()
+                ),
+            )),
         };
-        let label = match cols.label_name() {
-            None => None,
-            Some(name) => match obj.get(name) {
-                Some(v) => Some(json_scalar(v).ok_or_else(|| {
+        let text = text_field(
+            cols.text_name(),
+            "",
+            ", or pass --text-col to use another field",
+        )?;
+        let pair = cols
+            .pair_name()
+            .map(|name| text_field(name, " (the second text)", ""))
+            .transpose()?;
+        let label = match (
+            cols.label.map(|i| cols.names[i].as_str()),
+            cols.label_cols.is_empty(),
+        ) {
+            (None, false) => cols.row_label(
+                |c| {
+                    Ok(obj
+                        .get(&cols.names[c])
+                        .and_then(json_scalar)
+                        .unwrap_or_default())
+                },
+                |m| DataError::malformed(path, Some(line_no), m),
+            )?,
+            (None, true) => None,
+            (Some(name), _) => match obj.get(name) {
+                Some(v) => Some(json_label(v).ok_or_else(|| {
                     DataError::malformed(
                         path,
                         Some(line_no),
                         format!(
-                            "field \"{name}\" must be a string, an integer or a boolean but is {}",
+                            "field \"{name}\" must be a string, a number, a boolean or a list \
+                             of strings (multi-label) but is {}",
                             json_kind(v)
                         ),
                     )
@@ -779,7 +1056,7 @@ fn read_jsonl<'s>(
             .id_name()
             .and_then(|name| obj.get(name))
             .and_then(json_scalar);
-        rows.push(row, Some(line_no), id, text, label)?;
+        rows.push(row, Some(line_no), id, text, pair, label)?;
     }
     let Some((cols, rows)) = state else {
         return Err(DataError::Empty {
@@ -788,7 +1065,11 @@ fn read_jsonl<'s>(
                 .into(),
         });
     };
-    let mut table = rows.finish(cols.text_name().to_string(), "no JSON objects found")?;
+    let mut table = rows.finish(
+        cols.text_name().to_string(),
+        cols.pair_name().map(str::to_owned),
+        "no JSON objects found",
+    )?;
     if let Some(id) = cols.id_name() {
         table.notes.push(format!("row ids from field '{id}'"));
     }
@@ -882,7 +1163,9 @@ fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, D
         .collect();
     let cols = resolve_columns(path, names, opts, "column")?;
     let mut wanted: Vec<usize> = std::iter::once(cols.text)
+        .chain(cols.pair)
         .chain(cols.label)
+        .chain(cols.label_cols.iter().copied())
         .chain(cols.id)
         .collect();
     wanted.sort_unstable();
@@ -893,7 +1176,7 @@ fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, D
         .with_batch_size(8192)
         .build()
         .map_err(bad)?;
-    let mut rows = Rows::new(path, opts, cols.label_name());
+    let mut rows = Rows::new(path, opts, Some(&cols));
     let mut row: u64 = 0;
     for batch in reader {
         let batch = batch.map_err(|e| {
@@ -911,7 +1194,7 @@ fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, D
                         "column '{}' has type {ty}, but {}",
                         cols.names[c],
                         if numbers {
-                            "labels and ids must be strings, integers or booleans"
+                            "labels and ids must be strings, numbers or booleans"
                         } else {
                             "texts must be strings (Utf8, LargeUtf8 or Utf8View)"
                         }
@@ -920,7 +1203,13 @@ fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, D
             })
         };
         let texts = column(cols.text, false)?;
+        let pairs = cols.pair.map(|c| column(c, false)).transpose()?;
         let labels = cols.label.map(|c| column(c, true)).transpose()?;
+        let onehot: Vec<(usize, Vec<Option<String>>)> = cols
+            .label_cols
+            .iter()
+            .map(|&c| column(c, true).map(|v| (c, v)))
+            .collect::<Result<_, _>>()?;
         let ids = cols.id.map(|c| column(c, true)).transpose()?;
         for (i, text) in texts.into_iter().enumerate() {
             row += 1;
@@ -934,12 +1223,42 @@ fn read_parquet_unguarded(path: &Path, opts: &ReadOptions) -> Result<RawTable, D
                     ),
                 ));
             };
-            let label = labels.as_ref().map(|l| l[i].clone().unwrap_or_default());
+            let pair = match &pairs {
+                None => None,
+                Some(p) => Some(p[i].clone().ok_or_else(|| {
+                    DataError::malformed(
+                        path,
+                        None,
+                        format!(
+                            "row {row}: column '{}' (the second text) is null; remove the row \
+                             or fill in a text",
+                            cols.pair_name().unwrap_or_default()
+                        ),
+                    )
+                })?),
+            };
+            let label = match &labels {
+                Some(l) => Some(l[i].clone().unwrap_or_default()),
+                None => cols.row_label(
+                    |c| {
+                        Ok(onehot
+                            .iter()
+                            .find(|(oc, _)| *oc == c)
+                            .and_then(|(_, v)| v[i].clone())
+                            .unwrap_or_default())
+                    },
+                    |m| DataError::malformed(path, None, format!("row {row}: {m}")),
+                )?,
+            };
             let id = ids.as_ref().and_then(|v| v[i].clone());
-            rows.push(row, None, id, text, label)?;
+            rows.push(row, None, id, text, pair, label)?;
         }
     }
-    let mut table = rows.finish(cols.text_name().to_string(), "the file has no rows")?;
+    let mut table = rows.finish(
+        cols.text_name().to_string(),
+        cols.pair_name().map(str::to_owned),
+        "the file has no rows",
+    )?;
     if let Some(id) = cols.id_name() {
         table.notes.push(format!("row ids from column '{id}'"));
     }
@@ -999,6 +1318,12 @@ fn arrow_strings(
             Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
             UInt64Type
         );
+        if let Some(a) = arr.as_primitive_opt::<Float32Type>() {
+            return Ok(a.iter().map(|o| o.map(|v| v.to_string())).collect());
+        }
+        if let Some(a) = arr.as_primitive_opt::<Float64Type>() {
+            return Ok(a.iter().map(|o| o.map(|v| v.to_string())).collect());
+        }
     }
     Err(arr.data_type().to_string())
 }
@@ -1104,8 +1429,10 @@ fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
                 source: dir.to_path_buf(),
                 ids,
                 texts,
+                pairs: None,
                 labels: None,
                 text_col: "<file>".into(),
+                pair_col: None,
                 label_col: None,
                 notes,
             });
@@ -1143,8 +1470,10 @@ fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
         source: dir.to_path_buf(),
         ids,
         texts,
+        pairs: None,
         labels: Some(labels),
         text_col: "<file>".into(),
+        pair_col: None,
         label_col: Some("<folder>".into()),
         notes,
     })
@@ -1175,25 +1504,28 @@ pub fn read_table_chunked(
     if !streamed {
         let t = read_table(path, opts)?;
         let n = t.len();
-        let mut ids = t.ids;
-        let mut texts = t.texts;
-        let mut labels = t.labels;
-        while !texts.is_empty() {
-            let k = texts.len().min(chunk);
-            let rest_ids = ids.split_off(k);
-            let rest_texts = texts.split_off(k);
-            let rest_labels = labels.as_mut().map(|l| l.split_off(k));
-            sink(ids, texts, labels)?;
-            ids = rest_ids;
-            texts = rest_texts;
-            labels = rest_labels;
+        let mut rest = Chunk {
+            ids: t.ids,
+            texts: t.texts,
+            pairs: t.pairs,
+            labels: t.labels,
+        };
+        while !rest.is_empty() {
+            let k = rest.len().min(chunk);
+            let next = Chunk {
+                ids: rest.ids.split_off(k),
+                texts: rest.texts.split_off(k),
+                pairs: rest.pairs.as_mut().map(|p| p.split_off(k)),
+                labels: rest.labels.as_mut().map(|l| l.split_off(k)),
+            };
+            sink(std::mem::replace(&mut rest, next))?;
         }
         return Ok(n);
     }
     let mut count = 0usize;
-    let mut counting = |ids: Vec<String>, texts: Vec<String>, labels: Option<Vec<String>>| {
-        count += texts.len();
-        sink(ids, texts, labels)
+    let mut counting = |c: Chunk| {
+        count += c.len();
+        sink(c)
     };
     let s: Option<(usize, ChunkSink<'_>)> = Some((chunk, &mut counting));
     match format {

@@ -295,10 +295,18 @@ fn missing_json_field_is_located() {
     let p = write(
         dir.path(),
         "o.jsonl",
-        b"{\"text\": \"a\", \"label\": [1]}\n",
+        b"{\"text\": \"a\", \"label\": [{\"x\": 1}]}\n",
     );
     let (_, msg) = err_of(&p, &labelled());
     assert!(msg.contains("an array"), "{msg}");
+    // A list of names is a multi-label row, kept as its JSON text.
+    let p = write(
+        dir.path(),
+        "l.jsonl",
+        b"{\"text\": \"a\", \"label\": [1, \"joy\"]}\n",
+    );
+    let t = read_table(&p, &labelled()).unwrap();
+    assert_eq!(t.labels, Some(vec!["[\"1\",\"joy\"]".to_string()]));
 }
 
 #[test]
@@ -573,10 +581,10 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
         let mut ids = Vec::new();
         let mut texts = Vec::new();
         let mut sizes = Vec::new();
-        let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 300, &mut |i, t, _| {
-            sizes.push(t.len());
-            ids.extend(i);
-            texts.extend(t);
+        let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 300, &mut |c| {
+            sizes.push(c.len());
+            ids.extend(c.ids);
+            texts.extend(c.texts);
             Ok(())
         })
         .unwrap();
@@ -586,8 +594,8 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
         // With labels.
         let whole = read_table(&p, &ReadOptions::labelled()).unwrap();
         let mut labels = Vec::new();
-        read_table_chunked(&p, &ReadOptions::labelled(), 300, &mut |_, _, l| {
-            labels.extend(l.expect("a label column"));
+        read_table_chunked(&p, &ReadOptions::labelled(), 300, &mut |c| {
+            labels.extend(c.labels.expect("a label column"));
             Ok(())
         })
         .unwrap();
@@ -595,5 +603,64 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
     }
     // An empty file is an error, as for a whole read.
     let p = write(dir.path(), "e.csv", b"text\n");
-    assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_, _, _| Ok(())).is_err());
+    assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_| Ok(())).is_err());
+}
+
+#[test]
+fn pair_and_onehot_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "q.csv",
+        b"question,sentence,label,joy,anger\nq1,s1,yes,1,0\nq2,s2,no,0,1\n",
+    );
+    let t = read_table(&p, &labelled()).unwrap();
+    assert_eq!(t.text_col, "question");
+    assert_eq!(t.pair_col.as_deref(), Some("sentence"));
+    assert_eq!(t.pairs, Some(vec!["s1".to_string(), "s2".to_string()]));
+    // --text-col naming a non-pair column turns pair detection off.
+    let opts = ReadOptions {
+        text_col: Some("sentence".into()),
+        ..labelled()
+    };
+    assert_eq!(read_table(&p, &opts).unwrap().pairs, None);
+    // Explicit second column.
+    let opts = ReadOptions {
+        text_col: Some("sentence".into()),
+        pair_col: Some("question".into()),
+        ..labelled()
+    };
+    assert_eq!(read_table(&p, &opts).unwrap().pairs.unwrap()[0], "q1");
+    let opts = ReadOptions {
+        pair_col: Some("nope".into()),
+        ..labelled()
+    };
+    let (_, msg) = err_of(&p, &opts);
+    assert!(msg.contains("--text-pair-col"), "{msg}");
+    // One-hot label columns become JSON lists.
+    let opts = ReadOptions {
+        label_cols: Some(vec!["joy".into(), "anger".into()]),
+        ..labelled()
+    };
+    let t = read_table(&p, &opts).unwrap();
+    assert_eq!(
+        t.labels,
+        Some(vec!["[\"joy\"]".to_string(), "[\"anger\"]".to_string()])
+    );
+    let opts = ReadOptions {
+        label_cols: Some(vec!["joy".into(), "label".into()]),
+        ..labelled()
+    };
+    let (_, msg) = err_of(&p, &opts);
+    assert!(
+        msg.contains("must hold 0 or 1") && msg.contains("'yes'"),
+        "{msg}"
+    );
+    let opts = ReadOptions {
+        label_cols: Some(vec!["joy".into()]),
+        label_col: Some("label".into()),
+        ..labelled()
+    };
+    let (_, msg) = err_of(&p, &opts);
+    assert!(msg.contains("both given"), "{msg}");
 }

@@ -4,7 +4,7 @@
 //! the same labels and seed give the same result on every platform and every run.
 //! Labels are class ids; ids `>= num_classes` are tolerated (treated as further classes).
 
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -120,14 +120,21 @@ pub fn stratified_split(
 /// [`stratified_split`]). Returns the kept indices in ascending order, so the original row
 /// order is preserved. `frac >= 1` keeps everything; `frac <= 0` keeps nothing.
 pub fn stratified_subset(labels: &[usize], num_classes: usize, frac: f64, seed: u64) -> Vec<usize> {
+    subset_by(labels.len(), frac, |fracs| {
+        stratified_split(labels, num_classes, fracs, seed)
+    })
+}
+
+/// The first part of `split(&[frac, 1 - frac])`, ascending; everything for `frac >= 1`,
+/// nothing for `frac <= 0` (or NaN).
+fn subset_by(n: usize, frac: f64, split: impl FnOnce(&[f64]) -> Vec<Vec<usize>>) -> Vec<usize> {
     if frac >= 1.0 {
-        return (0..labels.len()).collect();
+        return (0..n).collect();
     }
     if frac.is_nan() || frac <= 0.0 {
         return Vec::new();
     }
-    let mut parts = stratified_split(labels, num_classes, &[frac, 1.0 - frac], seed);
-    let mut kept = parts.swap_remove(0);
+    let mut kept = split(&[frac, 1.0 - frac]).swap_remove(0);
     kept.sort_unstable();
     kept
 }
@@ -146,6 +153,181 @@ pub fn per_class_cap(labels: &[usize], num_classes: usize, cap: usize, seed: u64
     }
     kept.sort_unstable();
     kept
+}
+
+/// Partitions the rows of a multi-label dataset (`sets[i]`: the label ids of row `i`) into
+/// `fracs.len()` parts by iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011,
+/// "On the stratification of multi-label data"): labels are taken rarest first, and each
+/// row carrying the current label goes to the part that most lacks that label (ties: the
+/// part that most lacks rows, then a seeded random choice). Rows with no label go to the
+/// part that most lacks rows. Every part is then shuffled. Parts with a fraction of 0 stay
+/// empty; deterministic in `seed`.
+pub fn iterative_split(
+    sets: &[Vec<usize>],
+    num_labels: usize,
+    fracs: &[f64],
+    seed: u64,
+) -> Vec<Vec<usize>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut parts: Vec<Vec<usize>> = vec![Vec::new(); fracs.len()];
+    let total: f64 = fracs.iter().map(|f| f.max(0.0)).sum();
+    if fracs.is_empty() || total <= 0.0 {
+        return parts;
+    }
+    let norm: Vec<f64> = fracs.iter().map(|f| f.max(0.0) / total).collect();
+    let open: Vec<usize> = (0..fracs.len()).filter(|&j| norm[j] > 0.0).collect();
+    let k = sets
+        .iter()
+        .flatten()
+        .map(|&l| l + 1)
+        .max()
+        .unwrap_or(0)
+        .max(num_labels);
+    let mut label_rows: Vec<Vec<usize>> = vec![Vec::new(); k];
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.shuffle(&mut rng);
+    for &i in &order {
+        for &l in &sets[i] {
+            label_rows[l].push(i);
+        }
+    }
+    let mut want_rows: Vec<f64> = norm.iter().map(|f| f * sets.len() as f64).collect();
+    let mut want: Vec<Vec<f64>> = label_rows
+        .iter()
+        .map(|rows| norm.iter().map(|f| f * rows.len() as f64).collect())
+        .collect();
+    let mut placed = vec![false; sets.len()];
+    let mut left: Vec<usize> = label_rows.iter().map(Vec::len).collect();
+    // The best open part by `key` (larger is better); exact ties broken at random.
+    let pick = |key: &dyn Fn(usize) -> (f64, f64), rng: &mut ChaCha8Rng| -> usize {
+        let best =
+            open.iter()
+                .map(|&j| key(j))
+                .fold((f64::NEG_INFINITY, f64::NEG_INFINITY), |a, b| {
+                    if b.0 > a.0 || (b.0 == a.0 && b.1 > a.1) {
+                        b
+                    } else {
+                        a
+                    }
+                });
+        let tied: Vec<usize> = open.iter().copied().filter(|&j| key(j) == best).collect();
+        *tied.choose(rng).unwrap_or(&open[0])
+    };
+    while let Some(l) = (0..k)
+        .filter(|&l| left[l] > 0)
+        .min_by_key(|&l| (left[l], l))
+    {
+        let rows = std::mem::take(&mut label_rows[l]);
+        for &i in &rows {
+            if placed[i] {
+                continue;
+            }
+            let j = pick(&|j| (want[l][j], want_rows[j]), &mut rng);
+            placed[i] = true;
+            parts[j].push(i);
+            want_rows[j] -= 1.0;
+            for &m in &sets[i] {
+                want[m][j] -= 1.0;
+                left[m] -= 1;
+            }
+        }
+    }
+    for &i in &order {
+        if !placed[i] {
+            let j = pick(&|j| (want_rows[j], 0.0), &mut rng);
+            parts[j].push(i);
+            want_rows[j] -= 1.0;
+        }
+    }
+    for part in &mut parts {
+        part.shuffle(&mut rng);
+    }
+    parts
+}
+
+/// Keeps about `frac` of a multi-label dataset by [`iterative_split`], so every label keeps
+/// about that share of its rows. Returns ascending indices.
+pub fn iterative_subset(
+    sets: &[Vec<usize>],
+    num_labels: usize,
+    frac: f64,
+    seed: u64,
+) -> Vec<usize> {
+    subset_by(sets.len(), frac, |fracs| {
+        iterative_split(sets, num_labels, fracs, seed)
+    })
+}
+
+/// `--per-class` for multi-label data: labels are visited rarest first, and rows carrying
+/// the label (in a seeded random order) are kept until `cap` kept rows carry it. A row
+/// kept for one label counts for all of its labels, so a common label that co-occurs with
+/// rarer ones can end above `cap`; rows with no label are capped at `cap` as if "no label"
+/// were a label of its own. Returns ascending indices.
+pub fn per_label_cap(sets: &[Vec<usize>], num_labels: usize, cap: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let k = sets
+        .iter()
+        .flatten()
+        .map(|&l| l + 1)
+        .max()
+        .unwrap_or(0)
+        .max(num_labels);
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.shuffle(&mut rng);
+    let mut total = vec![0usize; k + 1];
+    for s in sets {
+        if s.is_empty() {
+            total[k] += 1;
+        }
+        for &l in s {
+            total[l] += 1;
+        }
+    }
+    let mut labels: Vec<usize> = (0..=k).collect();
+    labels.sort_by_key(|&l| (total[l], l));
+    let mut kept_for = vec![0usize; k + 1];
+    let mut keep = vec![false; sets.len()];
+    for l in labels {
+        for &i in &order {
+            if kept_for[l] >= cap {
+                break;
+            }
+            let has = if l == k {
+                sets[i].is_empty()
+            } else {
+                sets[i].contains(&l)
+            };
+            if has && !keep[i] {
+                keep[i] = true;
+                if sets[i].is_empty() {
+                    kept_for[k] += 1;
+                }
+                for &m in &sets[i] {
+                    kept_for[m] += 1;
+                }
+            }
+        }
+    }
+    (0..sets.len()).filter(|&i| keep[i]).collect()
+}
+
+/// How many bins [`target_bins`] uses: splits and subsets of regression data are stratified
+/// by these quantile bins of the target.
+pub const TARGET_BINS: usize = 10;
+
+/// The quantile bin (`0..bins`) of each target: rows sorted by target (ties by row) and cut
+/// into `bins` runs of equal size, so splits stratified by bin keep the target's spread in
+/// every part.
+pub fn target_bins(scores: &[f32], bins: usize) -> Vec<usize> {
+    let n = scores.len();
+    let bins = bins.clamp(1, n.max(1));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
+    let mut out = vec![0; n];
+    for (rank, &i) in order.iter().enumerate() {
+        out[i] = rank * bins / n;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -290,5 +472,79 @@ mod tests {
             }
             prop_assert_eq!(kept, per_class_cap(&labels, 4, cap, seed));
         }
+    }
+
+    fn label_share(sets: &[Vec<usize>], idx: &[usize], l: usize) -> usize {
+        idx.iter().filter(|&&i| sets[i].contains(&l)).count()
+    }
+
+    fn multilabel_sets(n: usize, seed: u64) -> Vec<Vec<usize>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        use rand::Rng;
+        (0..n)
+            .map(|_| {
+                let mut s: Vec<usize> = (0..6)
+                    .filter(|&l| rng.random::<f64>() < [0.5, 0.3, 0.1, 0.05, 0.02, 0.2][l])
+                    .collect();
+                s.sort_unstable();
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn iterative_split_keeps_every_label_near_its_share() {
+        let sets = multilabel_sets(2000, 3);
+        let parts = iterative_split(&sets, 6, &[0.8, 0.1, 0.1], 7);
+        let mut all: Vec<usize> = parts.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..2000).collect::<Vec<_>>());
+        assert!(
+            (parts[0].len() as i64 - 1600).abs() <= 2,
+            "{}",
+            parts[0].len()
+        );
+        for l in 0..6 {
+            let total = label_share(&sets, &all, l) as f64;
+            for (j, f) in [0.8, 0.1, 0.1].iter().enumerate() {
+                let got = label_share(&sets, &parts[j], l) as f64;
+                assert!(
+                    (got - f * total).abs() <= 1.0 + 1e-9,
+                    "label {l} part {j}: {got} of {total}"
+                );
+            }
+        }
+        assert_eq!(parts, iterative_split(&sets, 6, &[0.8, 0.1, 0.1], 7));
+        assert_ne!(parts, iterative_split(&sets, 6, &[0.8, 0.1, 0.1], 8));
+        let none = iterative_split(&sets, 6, &[0.9, 0.0, 0.1], 7);
+        assert!(none[1].is_empty());
+    }
+
+    #[test]
+    fn per_label_cap_reaches_the_cap_for_rare_labels() {
+        let sets = multilabel_sets(2000, 5);
+        let kept = per_label_cap(&sets, 6, 20, 1);
+        for l in 0..6 {
+            let avail = label_share(&sets, &(0..2000).collect::<Vec<_>>(), l);
+            assert!(label_share(&sets, &kept, l) >= avail.min(20), "label {l}");
+        }
+        let empty = kept.iter().filter(|&&i| sets[i].is_empty()).count();
+        assert!(empty <= 20);
+        assert!(kept.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn target_bins_are_equal_quantiles() {
+        let scores: Vec<f32> = (0..100).map(|i| ((i * 37) % 100) as f32 / 10.0).collect();
+        let bins = target_bins(&scores, 10);
+        for b in 0..10 {
+            assert_eq!(bins.iter().filter(|&&x| x == b).count(), 10);
+        }
+        let lowest = (0..100)
+            .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap();
+        assert_eq!(bins[lowest], 0);
+        assert_eq!(target_bins(&[1.0, 2.0], 10), vec![0, 1]);
+        assert!(target_bins(&[], 10).is_empty());
     }
 }

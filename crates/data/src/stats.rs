@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
-use textclf_core::LabelSet;
+use textclf_core::{LabelSet, Task};
 
 use crate::read::RawTable;
+use crate::targets::{infer_task, parse_label_list, TargetOptions};
 
 /// Statistics of several splits, plus texts shared between them.
 #[derive(Clone, Debug, Serialize)]
@@ -31,6 +32,44 @@ pub struct SplitStats {
     pub duplicate_texts: usize,
     /// Lengths in model tokens; filled in by tokenizer-aware callers, `None` here.
     pub token_lengths: Option<TokenStats>,
+    /// The task the labels describe (inferred as for training); `None` without labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    /// Lengths of the second texts, in words, for text pairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair_words: Option<LengthSummary>,
+    /// Labels per row and the most frequent label pairs, for multi-label data (the rows
+    /// of each label are in `classes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_label: Option<MultiLabelStats>,
+    /// The distribution of the target, for regression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetSummary>,
+}
+
+/// How many labels rows carry, and which labels occur together.
+#[derive(Clone, Debug, Serialize)]
+pub struct MultiLabelStats {
+    /// Mean labels per row (label cardinality).
+    pub cardinality: f64,
+    /// Rows with no label, one label, two, and three or more.
+    pub rows_with: [usize; 4],
+    /// The most frequent pairs of labels on one row, most frequent first (at most 10).
+    pub co_occurrence: Vec<(String, String, usize)>,
+}
+
+/// Summary of a regression target.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetSummary {
+    pub min: f64,
+    pub p10: f64,
+    pub median: f64,
+    pub mean: f64,
+    pub p90: f64,
+    pub max: f64,
+    pub std: f64,
+    /// Distinct values (a handful suggests classes rather than a score).
+    pub distinct: usize,
 }
 
 /// The rows of one class.
@@ -119,14 +158,120 @@ impl LengthSummary {
     }
 }
 
-/// Computes [`DataStats`] for named tables (e.g. `[("train", &t), ("test", &u)]`).
+/// Computes [`DataStats`] for named tables (e.g. `[("train", &t), ("test", &u)]`), with
+/// the task of labelled tables inferred as for training.
 pub fn compute_stats(tables: &[(String, &RawTable)]) -> DataStats {
+    compute_stats_with(tables, &TargetOptions::default())
+}
+
+/// Labels per label name and the multi-label summary, for multi-label `labels`.
+fn multi_label_stats(
+    labels: &[String],
+    opts: &TargetOptions,
+) -> (Vec<ClassShare>, MultiLabelStats) {
+    let rows: Vec<Vec<String>> = labels
+        .iter()
+        .map(|l| parse_label_list(l, &opts.label_sep).unwrap_or_default())
+        .collect();
+    let set = LabelSet::from_raw(rows.iter().flatten());
+    let k = set.len();
+    let mut counts = vec![0usize; k];
+    let mut pairs: std::collections::HashMap<(usize, usize), usize> = Default::default();
+    let mut rows_with = [0usize; 4];
+    let mut total = 0usize;
+    for r in &rows {
+        let mut ids: Vec<usize> = r.iter().filter_map(|n| set.id(n)).collect();
+        ids.sort_unstable();
+        total += ids.len();
+        rows_with[ids.len().min(3)] += 1;
+        for (a, &i) in ids.iter().enumerate() {
+            counts[i] += 1;
+            for &j in &ids[a + 1..] {
+                *pairs.entry((i, j)).or_default() += 1;
+            }
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    let classes = set
+        .names()
+        .iter()
+        .zip(&counts)
+        .map(|(label, &c)| ClassShare {
+            label: label.clone(),
+            rows: c,
+            share: c as f64 / n,
+        })
+        .collect();
+    let mut top: Vec<((usize, usize), usize)> = pairs.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let co_occurrence = top
+        .into_iter()
+        .take(10)
+        .map(|((i, j), c)| (set.name(i).to_string(), set.name(j).to_string(), c))
+        .collect();
+    (
+        classes,
+        MultiLabelStats {
+            cardinality: total as f64 / n,
+            rows_with,
+            co_occurrence,
+        },
+    )
+}
+
+/// The summary of regression targets (unparsable values are left out; training reports them).
+fn target_summary(labels: &[String]) -> TargetSummary {
+    let mut v: Vec<f64> = labels
+        .iter()
+        .filter_map(|l| l.trim().parse::<f64>().ok())
+        .filter(|x| x.is_finite())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        v.push(0.0);
+    }
+    let q = |p: f64| {
+        let rank = (p * v.len() as f64).ceil().max(1.0) as usize;
+        v[rank.min(v.len()) - 1]
+    };
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / v.len() as f64;
+    let mut distinct = v.clone();
+    distinct.dedup();
+    TargetSummary {
+        min: v[0],
+        p10: q(0.1),
+        median: q(0.5),
+        mean,
+        p90: q(0.9),
+        max: v[v.len() - 1],
+        std: var.sqrt(),
+        distinct: distinct.len(),
+    }
+}
+
+/// [`compute_stats`] with the task and label separator given (`--task`, `--label-sep`).
+pub fn compute_stats_with(tables: &[(String, &RawTable)], opts: &TargetOptions) -> DataStats {
     let mut splits = Vec::with_capacity(tables.len());
     let mut distinct: Vec<HashSet<&str>> = Vec::with_capacity(tables.len());
     for (name, table) in tables {
+        // Each table's task is inferred from its own labels (files given together need not
+        // be splits of one dataset), unless `--task` says.
+        let task = table.labels.as_ref().map(|l| infer_task(l, opts).task);
         let rows = table.texts.len();
-        let classes = match &table.labels {
-            Some(labels) => {
+        let mut multi_label = None;
+        let mut target = None;
+        let classes = match (&table.labels, task) {
+            (Some(labels), Some(Task::MultiLabel)) => {
+                let (classes, m) = multi_label_stats(labels, opts);
+                multi_label = Some(m);
+                classes
+            }
+            (Some(labels), Some(Task::Regression)) => {
+                target = Some(target_summary(labels));
+                Vec::new()
+            }
+            (Some(labels), _) => {
                 let set = LabelSet::from_raw(labels);
                 let mut counts = vec![0usize; set.len()];
                 for l in labels {
@@ -148,7 +293,7 @@ pub fn compute_stats(tables: &[(String, &RawTable)]) -> DataStats {
                     })
                     .collect()
             }
-            None => Vec::new(),
+            (None, _) => Vec::new(),
         };
         let lengths: Vec<usize> = table
             .texts
@@ -165,6 +310,16 @@ pub fn compute_stats(tables: &[(String, &RawTable)]) -> DataStats {
             empty_texts,
             duplicate_texts: rows - set.len(),
             token_lengths: None,
+            task: table.labels.as_ref().and(task),
+            pair_words: table.pairs.as_ref().map(|p| {
+                LengthSummary::from_lengths(
+                    &p.iter()
+                        .map(|t| t.split_whitespace().count())
+                        .collect::<Vec<_>>(),
+                )
+            }),
+            multi_label,
+            target,
         });
         distinct.push(set);
     }
@@ -250,8 +405,53 @@ impl fmt::Display for DataStats {
             }
             writeln!(f, "{}", s.name)?;
             writeln!(f, "  {:<KEY$}{}", "rows", thousands(s.rows))?;
+            if let Some(t) = s.task {
+                writeln!(f, "  {:<KEY$}{t}", "task")?;
+            }
+            if let Some(t) = &s.target {
+                writeln!(
+                    f,
+                    "  {:<KEY$}min {}  p10 {}  median {}  mean {:.3}  p90 {}  max {}  std {:.3}  ({} distinct values)",
+                    "target",
+                    t.min,
+                    t.p10,
+                    t.median,
+                    t.mean,
+                    t.p90,
+                    t.max,
+                    t.std,
+                    thousands(t.distinct)
+                )?;
+            }
+            if let Some(m) = &s.multi_label {
+                writeln!(
+                    f,
+                    "  {:<KEY$}{:.2} labels per row; rows with 0 / 1 / 2 / 3+ labels: {} / {} / {} / {}",
+                    "cardinality",
+                    m.cardinality,
+                    thousands(m.rows_with[0]),
+                    thousands(m.rows_with[1]),
+                    thousands(m.rows_with[2]),
+                    thousands(m.rows_with[3])
+                )?;
+                if !m.co_occurrence.is_empty() {
+                    writeln!(
+                        f,
+                        "  {:<KEY$}most frequent label pairs on one row:",
+                        "co-occurrence"
+                    )?;
+                    for (a, b, c) in &m.co_occurrence {
+                        writeln!(f, "  {:<KEY$}  {a} + {b}: {}", "", thousands(*c))?;
+                    }
+                }
+            }
             if !s.classes.is_empty() {
-                writeln!(f, "  {:<KEY$}{}", "classes", s.classes.len())?;
+                let what = if s.multi_label.is_some() {
+                    "labels (rows)"
+                } else {
+                    "classes"
+                };
+                writeln!(f, "  {:<KEY$}{}", what, s.classes.len())?;
                 let lw = s
                     .classes
                     .iter()
@@ -275,6 +475,9 @@ impl fmt::Display for DataStats {
                 }
             }
             writeln!(f, "  {:<KEY$}{}", "words", s.words)?;
+            if let Some(p) = &s.pair_words {
+                writeln!(f, "  {:<KEY$}{}", "words, 2nd text", p)?;
+            }
             if let Some(t) = &s.token_lengths {
                 writeln!(f, "  {:<KEY$}{} ({})", "tokens", t.summary, t.tokenizer)?;
                 for (len, share) in &t.truncated_at {
@@ -342,8 +545,10 @@ mod tests {
             source: PathBuf::from("t.csv"),
             ids: (1..=texts.len()).map(|i| format!("t.csv:{i}")).collect(),
             texts: texts.iter().map(|s| s.to_string()).collect(),
+            pairs: None,
             labels: labels.map(|l| l.iter().map(|s| s.to_string()).collect()),
             text_col: "text".into(),
+            pair_col: None,
             label_col: labels.map(|_| "label".into()),
             notes: vec![],
         }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use textclf_core::Dataset;
+use textclf_core::{Dataset, Targets};
 
 use crate::error::DataError;
 use crate::prepare::Splits;
@@ -20,7 +20,44 @@ pub const SMALL_VALIDATION: usize = 100;
 /// small to choose anything, with the width of its 95 % interval.
 pub fn check_splits(s: &Splits) -> Result<Vec<String>, DataError> {
     let names = s.label_set.names();
-    if names.len() < 2 {
+    let mut warnings = Vec::new();
+    match &s.train.targets {
+        Targets::Classes(_) => {}
+        Targets::LabelSets(sets) => {
+            if names.is_empty() {
+                return Err(DataError::Unusable(format!(
+                    "no label applies to any row of {}: check --label-col/--label-cols and \
+                     --label-sep",
+                    s.train.name
+                )));
+            }
+            let counts = s.train.class_counts();
+            for (l, &c) in counts.iter().enumerate() {
+                if c == 0 {
+                    warnings.push(format!(
+                        "label '{}' applies to no training row: no model can learn it",
+                        names[l]
+                    ));
+                } else if c == sets.len() {
+                    warnings.push(format!(
+                        "label '{}' applies to every training row: it carries no signal",
+                        names[l]
+                    ));
+                }
+            }
+        }
+        Targets::Scores(v) => {
+            let first = v.first().copied().unwrap_or(0.0);
+            if v.iter().all(|&x| x == first) {
+                return Err(DataError::Unusable(format!(
+                    "every target of {} is {first}: a regression needs targets that vary; \
+                     check --label-col",
+                    s.train.name
+                )));
+            }
+        }
+    }
+    if matches!(s.train.targets, Targets::Classes(_)) && names.len() < 2 {
         return Err(DataError::Unusable(format!(
             "the training data has a single class ({}): a classifier needs at least two; check --label-col, or add examples of the other classes",
             names.first().map_or("none".to_string(), |n| format!("'{n}'"))
@@ -46,7 +83,6 @@ pub fn check_splits(s: &Splits) -> Result<Vec<String>, DataError> {
             )));
         }
     }
-    let mut warnings = Vec::new();
     let parts: Vec<&Dataset> = std::iter::once(&s.train)
         .chain(s.valid.as_ref())
         .chain(std::iter::once(&s.test))
@@ -63,15 +99,20 @@ pub fn check_splits(s: &Splits) -> Result<Vec<String>, DataError> {
             ));
         }
     }
-    if let Some(w) = mixed_labels(names) {
-        warnings.push(w);
+    if matches!(s.train.targets, Targets::Classes(_)) {
+        if let Some(w) = mixed_labels(names) {
+            warnings.push(w);
+        }
     }
-    let train: HashSet<&str> = s.train.texts.iter().map(|t| t.trim()).collect();
+    // A row is its text, or its two texts for pairs.
+    let key = |d: &Dataset, i: usize| match &d.pairs {
+        Some(p) => format!("{}\u{1f}{}", d.texts[i].trim(), p[i].trim()),
+        None => d.texts[i].trim().to_string(),
+    };
+    let train: HashSet<String> = (0..s.train.len()).map(|i| key(&s.train, i)).collect();
     for d in parts.iter().skip(1) {
-        let shared = d
-            .texts
-            .iter()
-            .filter(|t| !t.trim().is_empty() && train.contains(t.trim()))
+        let shared = (0..d.len())
+            .filter(|&i| !d.texts[i].trim().is_empty() && train.contains(&key(d, i)))
             .count();
         if shared > 0 {
             warnings.push(format!(

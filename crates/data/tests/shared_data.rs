@@ -141,3 +141,152 @@ fn sst2_files_with_subset_of_train() {
         s.notes
     );
 }
+
+fn files(train: &str, valid: Option<&str>, test: &str) -> Option<Source> {
+    Some(Source::Files {
+        train: file(train)?,
+        valid: match valid {
+            Some(v) => Some(file(v)?),
+            None => None,
+        },
+        test: file(test)?,
+    })
+}
+
+#[test]
+fn rte_pairs_are_detected_and_single_label() {
+    let Some(src) = files("glue/rte/train.csv", None, "glue/rte/dev.csv") else {
+        return;
+    };
+    let s = prepare(&src, &PrepareOptions::default()).unwrap();
+    assert_eq!(s.train.task(), textclf_core::Task::SingleLabel);
+    assert_eq!(s.label_set.names(), ["entailment", "not_entailment"]);
+    let pairs = s
+        .train
+        .pairs
+        .as_ref()
+        .expect("sentence1/sentence2 detected as a pair");
+    assert_eq!(pairs.len(), s.train.len());
+    assert!(s.test.pairs.is_some());
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("second text column 'sentence2'")),
+        "{:?}",
+        s.notes
+    );
+    assert!(s.notes.iter().any(|n| n.starts_with("task: single-label")));
+}
+
+#[test]
+fn stsb_is_inferred_as_pair_regression() {
+    let Some(src) = files("glue/stsb/train.csv", None, "glue/stsb/dev.csv") else {
+        return;
+    };
+    let s = prepare(&src, &PrepareOptions::default()).unwrap();
+    assert_eq!(s.train.task(), textclf_core::Task::Regression);
+    assert_eq!(s.label_set.names(), ["score"]);
+    let scores = s.test.targets.scores().unwrap();
+    assert_eq!(scores.len(), 1_500);
+    assert!(scores.iter().all(|x| (0.0..=5.0).contains(x)));
+    let note = s.notes.iter().find(|n| n.starts_with("task:")).unwrap();
+    assert!(
+        note.contains("regression") && note.contains("not all whole"),
+        "{note}"
+    );
+    // Subsets of regression data keep the spread of the target (decile strata).
+    let sub = prepare(
+        &src,
+        &PrepareOptions {
+            subset_frac: Some(0.1),
+            ..PrepareOptions::default()
+        },
+    )
+    .unwrap();
+    let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+    let all = s.train.targets.scores().unwrap();
+    let part = sub.train.targets.scores().unwrap();
+    assert!((part.len() as f64 - 0.1 * all.len() as f64).abs() <= 10.0);
+    assert!(
+        (mean(part) - mean(all)).abs() < 0.05,
+        "{} vs {}",
+        mean(part),
+        mean(all)
+    );
+}
+
+#[test]
+fn goemotions_multilabel_from_pipes_and_onehot_agree() {
+    let (Some(dev), Some(onehot)) = (
+        file("goemotions/dev.csv"),
+        file("goemotions/dev_onehot.csv"),
+    ) else {
+        return;
+    };
+    let pipes = prepare(&Source::pool(vec![dev]), &PrepareOptions::default()).unwrap();
+    assert_eq!(pipes.train.task(), textclf_core::Task::MultiLabel);
+    assert_eq!(pipes.label_set.len(), 28);
+    let names: Vec<String> = std::fs::read_to_string(file("goemotions/labels.txt").unwrap())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let opts = PrepareOptions {
+        read: ReadOptions {
+            label_cols: Some(names.clone()),
+            ..ReadOptions::labelled()
+        },
+        ..PrepareOptions::default()
+    };
+    let hot = prepare(&Source::pool(vec![onehot]), &opts).unwrap();
+    assert_eq!(hot.label_set.names(), names.as_slice());
+    assert_eq!(hot.train.task(), textclf_core::Task::MultiLabel);
+    // Same rows, same label names per row.
+    let by_name = |s: &textclf_data::Splits| {
+        let mut rows: Vec<(String, Vec<String>)> = s
+            .test
+            .texts
+            .iter()
+            .zip(s.test.targets.label_sets().unwrap())
+            .map(|(t, set)| {
+                let mut n: Vec<String> = set
+                    .iter()
+                    .map(|&l| s.label_set.name(l).to_string())
+                    .collect();
+                n.sort();
+                (t.clone(), n)
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(by_name(&pipes), by_name(&hot));
+    // Iterative stratification: every label keeps about its share in the 10 % test part.
+    let all = pipes.train.class_counts();
+    let test = pipes.test.class_counts();
+    let total: Vec<usize> = all
+        .iter()
+        .zip(&test)
+        .zip(pipes.valid.as_ref().unwrap().class_counts())
+        .map(|((a, b), c)| a + b + c)
+        .collect();
+    for l in 0..28 {
+        let want = 0.1 * total[l] as f64;
+        assert!(
+            (test[l] as f64 - want).abs() <= 1.0,
+            "label {l}: {} in test, {want} wanted",
+            test[l]
+        );
+    }
+}
+
+#[test]
+fn cola_integer_labels_stay_classes() {
+    let Some(src) = files("glue/cola/train.csv", None, "glue/cola/dev.csv") else {
+        return;
+    };
+    let s = prepare(&src, &PrepareOptions::default()).unwrap();
+    assert_eq!(s.train.task(), textclf_core::Task::SingleLabel);
+    assert_eq!(s.label_set.names(), ["0", "1"]);
+    assert!(s.train.pairs.is_none());
+}

@@ -8,6 +8,21 @@
 //! * [`compare`] compares two models on the same test rows: the differences with
 //!   paired-bootstrap intervals and McNemar's test, summed up in a one-sentence verdict.
 //! * [`render_report`] / [`render_comparison`] format both for the terminal.
+//! * The other problem shapes (issue 18), each checked against scikit-learn/scipy by
+//!   `tests/shape_metrics.rs`:
+//!   * single-label MCC: [`matthews_corrcoef`], [`evaluate_mcc`] (with its interval) and
+//!     [`compare_mcc`];
+//!   * multi-label: [`evaluate_multilabel`] on a [`LabelMatrix`] of gold and predicted
+//!     label sets gives a [`MultiLabelReport`] (micro/macro/weighted/samples P/R/F1,
+//!     subset accuracy, Hamming loss, per-label metrics, ROC-AUC, intervals of micro and
+//!     macro F1); [`tune_thresholds`] / [`tune_global_threshold`] choose decision
+//!     thresholds on validation rows and [`apply_thresholds`] applies them;
+//!     [`compare_multilabel`] compares two models, McNemar on exact matches included;
+//!   * regression: [`evaluate_regression`] gives a [`RegressionReport`] (Pearson,
+//!     Spearman, MSE, MAE, R², intervals of both correlations) and
+//!     [`compare_regression`] compares two models;
+//!   * [`render_multilabel_report`], [`render_regression_report`], [`render_mcc`] and the
+//!     matching comparison renderers format them for the terminal.
 //! * [`Metrics`] (`metrics.json` with the test [`Report`]), [`write_predictions`],
 //!   [`load_run`] and [`align_runs`] write and read the run folders every run produces,
 //!   so runs can be compared later; the files' formats are `textclf-runs`'.
@@ -26,21 +41,47 @@
 //! println!("{}", render_report(&report, "example", None));
 //! ```
 
+mod bootstrap;
 mod compare;
 mod error;
+mod label_matrix;
+mod mcc;
 mod metrics;
+mod multilabel;
+mod paired;
+mod rank;
 mod record;
+mod regression;
 mod render;
+mod render_shapes;
+mod thresholds;
 
+pub use bootstrap::MetricDiff;
 pub use compare::{compare, mcnemar, Comparison, McNemar, EXACT_BELOW};
 pub use error::EvalError;
+pub use label_matrix::LabelMatrix;
+pub use mcc::{evaluate_mcc, matthews_corrcoef, Mcc};
 pub use metrics::{
     evaluate, ClassMetrics, ConfidenceIntervals, Confusion, ConfusionLine, EvalOptions, Report,
     LOG_LOSS_EPS, TOP_CONFUSIONS,
+};
+pub use multilabel::{
+    evaluate_multilabel, Averaged, LabelMetrics, MultiLabelIntervals, MultiLabelReport, RocAuc,
+};
+pub use paired::{
+    compare_mcc, compare_multilabel, compare_regression, MultiLabelComparison, RegressionComparison,
 };
 pub use record::{
     align_runs, load_run, read_predictions, write_predictions, write_predictions_file, AlignedRuns,
     Metrics, PredictionRow, RunRecord, Timing, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
     VALID_PREDICTIONS_FILE,
 };
+pub use regression::{evaluate_regression, RegressionIntervals, RegressionReport};
 pub use render::{render_comparison, render_report, render_timing};
+pub use render_shapes::{
+    render_mcc, render_mcc_comparison, render_multilabel_comparison, render_multilabel_report,
+    render_regression_comparison, render_regression_report,
+};
+pub use thresholds::{
+    apply_thresholds, tune_global_threshold, tune_thresholds, LabelThreshold, Thresholds,
+};

@@ -224,13 +224,13 @@ pub fn render_comparison(c: &Comparison, name_a: &str, name_b: &str) -> String {
     s
 }
 
-fn heading(s: &mut String, title: &str) {
+pub(crate) fn heading(s: &mut String, title: &str) {
     let _ = writeln!(s, "{title}");
     let _ = writeln!(s, "{}", "=".repeat(title.chars().count().max(1)));
 }
 
 /// `12345678` → `"12,345,678"`.
-fn thousands(v: u64) -> String {
+pub(crate) fn thousands(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     // Digits left before the next comma.
@@ -259,7 +259,7 @@ fn format_secs(secs: f64) -> String {
 }
 
 /// Cuts `s` to `max` characters, marking the cut with "…".
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -271,11 +271,11 @@ fn truncate(s: &str, max: usize) -> String {
 
 // `format!("{:<w$}")` pads by chars, which is what we want; these helpers keep the intent
 // explicit where widths are computed in chars.
-fn pad_right(s: &str, w: usize) -> String {
+pub(crate) fn pad_right(s: &str, w: usize) -> String {
     format!("{s:<w$}")
 }
 
-fn pad_left(s: &str, w: usize) -> String {
+pub(crate) fn pad_left(s: &str, w: usize) -> String {
     format!("{s:>w$}")
 }
 

@@ -26,6 +26,7 @@ pub fn prepare_splits(d: &DataSpec, obs: &dyn Observer) -> Result<Splits> {
         seed: d.seed,
         subset_frac: d.subset_frac,
         per_class: d.per_class,
+        targets: d.columns.target_options(),
     };
     let splits = prepare(&source, &opts).step("cannot prepare the data")?;
     for n in &splits.notes {
@@ -40,7 +41,7 @@ pub fn prepare_splits(d: &DataSpec, obs: &dyn Observer) -> Result<Splits> {
 /// Splits a stratified share `frac` of `train` off for validation: (rest, held out).
 pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset) {
     let parts = textclf_data::stratified_split(
-        &train.labels,
+        train.labels().unwrap_or_default(),
         train.label_set.len(),
         &[1.0 - frac, frac],
         seed,
@@ -54,4 +55,23 @@ pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset
             format!("{name} ({} held out for validation)", pct(frac)),
         ),
     )
+}
+
+/// Refuses data of a shape `what` cannot handle yet: sentence pairs, multi-label or
+/// regression. Nothing is dropped silently: a pair's second text is never ignored.
+pub fn require_single_text_single_label(splits: &Splits, what: &str) -> Result<()> {
+    let task = splits.train.task();
+    if task != textclf_core::Task::SingleLabel {
+        return Err(crate::ExperimentError::Invalid(format!(
+            "{what} handles single-label data only so far, and this data is {task} (see the \
+             'task:' note above); pass --task single-label if each label is one class"
+        )));
+    }
+    if splits.train.pairs.is_some() {
+        return Err(crate::ExperimentError::Invalid(format!(
+            "{what} handles single texts only so far, and this data holds text pairs (see the \
+             'second text column' note above); pass --text-col NAME to use one column"
+        )));
+    }
+    Ok(())
 }

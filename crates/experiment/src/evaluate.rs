@@ -48,7 +48,7 @@ pub fn predict_and_evaluate(
     timing.add(format!("predict_{what}"), t.elapsed().as_secs_f64());
     // Map the data's label ids onto the model's (they may order classes differently).
     let gold: Vec<usize> = data
-        .labels
+        .labels()?
         .iter()
         .map(|&l| model.labels().id(data.label_set.name(l)).unwrap_or(0))
         .collect();

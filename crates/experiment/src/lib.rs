@@ -18,7 +18,7 @@ mod weights;
 
 use std::path::Path;
 
-pub use data::{holdout_valid, prepare_splits};
+pub use data::{holdout_valid, prepare_splits, require_single_text_single_label};
 pub use error::{ExperimentError, Result, Step};
 pub use evaluate::{predict_and_evaluate, Evaluated};
 pub use linear::run_linear;

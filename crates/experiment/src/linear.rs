@@ -31,6 +31,7 @@ pub fn run_linear(
     obs.phase("reading data");
     let t = Instant::now();
     let splits = crate::data::prepare_splits(&spec.data, obs)?;
+    crate::data::require_single_text_single_label(&splits, "`textclf baseline`")?;
     timing.add("read", t.elapsed().as_secs_f64());
     check_class_weights(&spec.class_weights, splits.label_set.len())?;
     let mut params = params.clone();

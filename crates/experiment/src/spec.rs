@@ -77,7 +77,7 @@ pub enum DataSource {
 }
 
 /// How to find the text, label and id in a file (auto-detected when not given).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Columns {
     #[serde(default)]
     pub text_col: Option<String>,
@@ -87,9 +87,48 @@ pub struct Columns {
     pub id_col: Option<String>,
     #[serde(default)]
     pub format: Option<Format>,
+    /// The second text's column of sentence pairs (auto-detected when `None`).
+    #[serde(default)]
+    pub pair_col: Option<String>,
+    /// One 0/1 column per label, for multi-label data stored one-hot.
+    #[serde(default)]
+    pub label_cols: Option<Vec<String>>,
+    /// The separator of several labels in one cell.
+    #[serde(default = "default_label_sep")]
+    pub label_sep: String,
+    /// The task; inferred from the training labels when `None`.
+    #[serde(default)]
+    pub task: Option<textclf_core::Task>,
+}
+
+fn default_label_sep() -> String {
+    "|".into()
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            text_col: None,
+            label_col: None,
+            id_col: None,
+            format: None,
+            pair_col: None,
+            label_cols: None,
+            label_sep: default_label_sep(),
+            task: None,
+        }
+    }
 }
 
 impl Columns {
+    /// How label strings become targets.
+    pub fn target_options(&self) -> textclf_data::TargetOptions {
+        textclf_data::TargetOptions {
+            task: self.task,
+            label_sep: self.label_sep.clone(),
+        }
+    }
+
     /// Read options for labelled (or unlabelled) data.
     pub fn read_options(&self, labelled: bool) -> ReadOptions {
         let mut o = if labelled {
@@ -100,6 +139,8 @@ impl Columns {
         o.text_col = self.text_col.clone();
         o.label_col = self.label_col.clone();
         o.id_col = self.id_col.clone();
+        o.pair_col = self.pair_col.clone();
+        o.label_cols = self.label_cols.clone();
         o.format = self.format;
         o
     }

@@ -166,6 +166,7 @@ pub fn run_transformer(
     obs.phase("reading data");
     let t = Instant::now();
     let splits = prepare_splits(&spec.data, obs)?;
+    crate::data::require_single_text_single_label(&splits, "`textclf train`")?;
     let (train, valid) = match splits.valid.clone() {
         Some(v) => (splits.train.clone(), v),
         None => {
@@ -188,12 +189,7 @@ pub fn run_transformer(
     let (mut model, report) = SequenceClassifier::load(&model_dir, &opts)
         .step(format!("cannot load the model in {}", model_dir.display()))?;
     model.set_grad_checkpoint(s.grad_checkpoint);
-    let max_pos = model.config.max_positions
-        - if model.config.arch == textclf_models::Arch::Roberta {
-            model.config.pad_token_id as usize + 1
-        } else {
-            0
-        };
+    let max_pos = model.max_tokens();
     if s.max_len > max_pos {
         return Err(ExperimentError::Invalid(format!(
             "--max-len {} exceeds the {max_pos} positions of {}",
@@ -208,7 +204,7 @@ pub fn run_transformer(
     obs.finish();
     obs.note(&format!(
         "{} ({} layers{}, {:.1} M parameters); new: {}",
-        model.config.arch.hf_class(),
+        model.hf_class(),
         model.config.num_layers,
         s.layers
             .map_or(String::new(), |_| format!(" kept {:?}", report.kept_layers)),
@@ -288,7 +284,7 @@ pub fn run_transformer(
         model: TransformerModel {
             kind: clf.kind().to_string(),
             source: s.source.clone(),
-            class: clf.model.config.arch.hf_class().to_string(),
+            class: clf.model.hf_class().to_string(),
             layers: clf.model.config.num_layers,
             kept_layers: Some(report.kept_layers.clone()),
             parameters: Some(clf.model.params.num_params() as u64),

@@ -828,6 +828,7 @@ pub fn fit_with_progress(
 ) -> Result<(LinearClassifier, FitReport)> {
     params.check()?;
     let k = train.label_set.len();
+    let train_y: &[usize] = train.labels()?;
     if k < 2 {
         return Err(LinearError::Data(format!(
             "training data has {k} class(es); a classifier needs at least 2"
@@ -856,21 +857,21 @@ pub fn fit_with_progress(
     let sel: Option<Selection> = match x_valid.zip(valid) {
         Some((xv, v)) => Some(Selection {
             x: xv,
-            y: v.labels.clone(),
+            y: v.labels()?.to_vec(),
             split: "valid",
         }),
         None if needs_selection => {
-            let (fi, ho) = holdout_split(&train.labels, k, params.holdout_frac, params.seed);
+            let (fi, ho) = holdout_split(train_y, k, params.holdout_frac, params.seed);
             if ho.is_empty() {
                 return Err(LinearError::Data(
                         "training data is too small to hold out rows for choosing C: give --C or a --valid file".into(),
                     ));
             }
-            let fy = fi.iter().map(|&i| train.labels[i]).collect();
+            let fy = fi.iter().map(|&i| train_y[i]).collect();
             holdout_fit = Some((x_all.select_rows(&fi), fy));
             Some(Selection {
                 x: x_all.select_rows(&ho),
-                y: ho.iter().map(|&i| train.labels[i]).collect(),
+                y: ho.iter().map(|&i| train_y[i]).collect(),
                 split: "holdout",
             })
         }
@@ -882,7 +883,7 @@ pub fn fit_with_progress(
         None => {
             let c = params.c.unwrap_or(1.0);
             let t = Instant::now();
-            let m = fit_once(params, &x_all, &train.labels, k, &cw, c, None);
+            let m = fit_once(params, &x_all, train_y, k, &cw, c, None);
             progress(&FitProgress {
                 step: FitStep::Final {
                     c,
@@ -897,7 +898,7 @@ pub fn fit_with_progress(
         Some(sel) => {
             let (fit_x, fit_y): (&CsrMatrix, &[usize]) = match &holdout_fit {
                 Some((x, y)) => (x, y),
-                None => (&x_all, &train.labels),
+                None => (&x_all, train_y),
             };
             let mut grid: Vec<f64> = match params.c {
                 Some(c) => vec![c],
@@ -1004,15 +1005,7 @@ pub fn fit_with_progress(
     drop(holdout_fit);
     let model = if refit {
         let t = Instant::now();
-        let m = fit_once(
-            params,
-            &x_all,
-            &train.labels,
-            k,
-            &cw,
-            chosen_c,
-            Some(&model),
-        );
+        let m = fit_once(params, &x_all, train_y, k, &cw, chosen_c, Some(&model));
         let secs = t.elapsed().as_secs_f64();
         let done = steps + 1;
         progress(&FitProgress {
@@ -1210,8 +1203,8 @@ mod tests {
             let p = params(kind);
             let (_, x) = p.features.fit_transform(&train.text_refs()).unwrap();
             let d = x.ncols;
-            let plain = train_raw(&p, &x, &train.labels, 3, &[1.0, 1.0, 1.0], 0.5);
-            let weighted = train_raw(&p, &x, &train.labels, 3, &[1.0, 1.0, 5.0], 0.5);
+            let plain = train_raw(&p, &x, train.labels().unwrap(), 3, &[1.0, 1.0, 1.0], 0.5);
+            let weighted = train_raw(&p, &x, train.labels().unwrap(), 3, &[1.0, 1.0, 5.0], 0.5);
             assert_eq!(plain.w[..d], weighted.w[..d], "{kind:?}");
             assert_eq!(plain.b[0], weighted.b[0], "{kind:?}");
             assert_ne!(plain.w[2 * d..], weighted.w[2 * d..], "{kind:?}");
@@ -1236,7 +1229,10 @@ mod tests {
             let by_score = score_argmaxes(&m, &texts);
             assert_eq!(m.predict(&texts).unwrap(), by_score, "{kind:?}");
             // Better than chance, so the scores mean something.
-            assert!(accuracy(&by_score, &test.labels) > 0.6, "{kind:?}");
+            assert!(
+                accuracy(&by_score, test.labels().unwrap()) > 0.6,
+                "{kind:?}"
+            );
             let cal = report.calibration.unwrap();
             assert!(cal.log_loss.is_finite() && cal.log_loss > 0.0);
             assert!((0.0..=1.0).contains(&cal.ece));

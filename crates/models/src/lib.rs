@@ -7,15 +7,24 @@
 //! layer is one node). Dropout uses our seeded generator, so fine-tuning updates every
 //! parameter reproducibly.
 //!
+//! * [`families`]: one file per model family, registered in one list; `model_type` picks
+//!   the family, which is built from the shared blocks (`embeddings`, `encoder`, `heads`,
+//!   `weights`, [`params`]) and driven by the family-independent [`SequenceClassifier`].
 //! * [`ModelConfig`] reads `config.json` (family chosen by `model_type`).
 //! * [`SequenceClassifier::load`] reads `model.safetensors` with or without the family
 //!   prefix, keeps `--layers K` evenly spaced layers, and initialises a missing head.
 //! * [`SequenceClassifier::forward`] returns logits; [`cross_entropy`] the loss.
 
+mod batch;
 pub mod config;
+mod embeddings;
+mod encoder;
 mod error;
+pub mod families;
+mod family;
 pub mod fused;
 pub mod grads;
+mod heads;
 mod layer;
 pub mod layers;
 pub mod model;
@@ -23,8 +32,9 @@ pub mod params;
 pub mod profile;
 pub mod quant;
 pub mod simd;
+mod weights;
 
-pub use config::{Activation, Arch, ModelConfig};
+pub use config::{Activation, ModelConfig};
 pub use error::{ModelError, Result};
 pub use grads::{Gradients, SparseRows};
 pub use model::{cross_entropy, EncodedBatch, Forward, LoadOptions, SequenceClassifier};

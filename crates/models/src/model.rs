@@ -1,13 +1,8 @@
-//! `*ForSequenceClassification` for BERT, DistilBERT and RoBERTa, sharing one post-LN
-//! transformer encoder; the families differ in parameter names, embeddings and heads:
-//!
-//! * BERT (Devlin et al. 2019; transformers `modeling_bert.py`): word + position +
-//!   token-type embeddings; head = pooler `tanh(dense(h₀))` → dropout → classifier.
-//! * DistilBERT (Sanh et al. 2019; `modeling_distilbert.py`): no token types, no dropout
-//!   after the attention output projection; head = `relu(pre_classifier(h₀))` → dropout →
-//!   classifier.
-//! * RoBERTa (Liu et al. 2019; `modeling_roberta.py`): positions start at `pad + 1` and
-//!   skip padding; head = dropout → `tanh(dense(h₀))` → dropout → `out_proj`.
+//! The sequence classifier every family shares: loading a Hugging Face folder, the
+//! forward pass (embeddings → encoder layers → head on the first token), the backward
+//! pass with optional activation checkpointing, batched inference, int8 quantization and
+//! saving. What differs between families (names, embeddings, layers, head) comes from
+//! their [`Family`], chosen by `model_type` in the registry ([`crate::families`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,36 +10,21 @@ use std::path::Path;
 use candle_core::{backprop::GradStore, Device, Tensor, Var, D};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{Activation, Arch, ModelConfig};
-use crate::fused::activation;
-use crate::fused::{
-    add_layer_norm, attention, attention_packed, fusable, kernel, layer_norm, linear, linear_gelu,
-    Heads,
-};
+pub use crate::batch::EncodedBatch;
+use crate::config::ModelConfig;
+use crate::families::family;
+use crate::family::Family;
 use crate::grads::{gather_sparse, Gradients, SparseLookup};
-use crate::layer::{EncoderLayer, GradSink, LayerMasks, LayerWeights};
-use crate::layers::{attention_bias, dropout, dropout_rows, dropout_rows_keep};
-use crate::params::{
-    evenly_spaced_layers, layer_names, param_specs, read_checkpoint, LoadReport, ParamStore,
-};
+use crate::layer::GradSink;
+use crate::layers::attention_bias;
+use crate::params::{evenly_spaced_layers, read_checkpoint, LoadReport, ParamStore};
 use crate::profile::{span, Phase};
 use crate::quant::QuantLinear;
+use crate::weights::Weights;
 use crate::{ModelError, Result};
 
 /// Tokens per slice of [`SequenceClassifier::infer`].
 pub const INFER_TOKENS: usize = 1024;
-
-/// A padded batch of token ids, row-major `[batch, len]`.
-#[derive(Debug, Clone)]
-pub struct EncodedBatch {
-    pub batch: usize,
-    pub len: usize,
-    pub ids: Vec<u32>,
-    /// 1 for real tokens, 0 for padding.
-    pub mask: Vec<u32>,
-    /// Segment ids (all 0 for single texts).
-    pub type_ids: Vec<u32>,
-}
 
 /// What a forward pass returns.
 pub struct Forward {
@@ -87,9 +67,10 @@ pub struct LoadOptions {
     pub device: Device,
 }
 
-/// A BERT-family sequence classifier with trainable parameters.
+/// A sequence classifier of one of the registered families, with trainable parameters.
 pub struct SequenceClassifier {
     pub config: ModelConfig,
+    family: &'static dyn Family,
     pub num_labels: usize,
     pub params: ParamStore,
     device: Device,
@@ -143,9 +124,20 @@ impl SequenceClassifier {
             Some(k) => evenly_spaced_layers(config.num_layers, k),
             None => (0..config.num_layers).collect(),
         };
-        let (mut tensors, mut unused) = read_checkpoint(&weights, &config, &keep, &opts.device)?;
+        let fam = family(&config.model_type).map_err(|reason| ModelError::Config {
+            path: cfg_path.clone(),
+            reason,
+        })?;
         config.num_layers = keep.len();
-        let specs = param_specs(&config, opts.num_labels);
+        let specs = fam.param_specs(&config, opts.num_labels);
+        let (mut tensors, mut unused) = read_checkpoint(
+            &weights,
+            &specs,
+            fam.prefix(),
+            &fam.layers(),
+            &keep,
+            &opts.device,
+        )?;
         // A head trained for another number of classes cannot be reused.
         for s in specs.iter().filter(|s| s.head) {
             if let Some(t) = tensors.get(&s.name) {
@@ -178,6 +170,7 @@ impl SequenceClassifier {
         Ok((
             Self {
                 config,
+                family: fam,
                 num_labels: opts.num_labels,
                 params,
                 device: opts.device.clone(),
@@ -224,17 +217,37 @@ impl SequenceClassifier {
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         self.params.save(&dir.join("model.safetensors"))?;
-        let json = serde_json::to_string_pretty(&self.config.to_hf_json(labels))
-            .map_err(|e| ModelError::Weights(e.to_string()))?;
+        let hf = self
+            .config
+            .to_hf_json(labels, self.family.hf_class(), self.family.layers_key());
+        let json =
+            serde_json::to_string_pretty(&hf).map_err(|e| ModelError::Weights(e.to_string()))?;
         let tmp = dir.join(".config.json.tmp");
         std::fs::write(&tmp, json).map_err(io)?;
         std::fs::rename(&tmp, dir.join("config.json")).map_err(io)
     }
 
-    /// A parameter as a tensor; detached (no autograd bookkeeping) when not training.
-    fn w(&self, name: &str, track: bool) -> Result<Tensor> {
-        let t = self.params.t(name)?;
-        Ok(if track { t.clone() } else { t.detach() })
+    /// The transformers class a saved classifier declares (`BertForSequenceClassification`, …).
+    pub fn hf_class(&self) -> &'static str {
+        self.family.hf_class()
+    }
+
+    /// The longest sequence, in tokens, the model's positions allow (RoBERTa's start
+    /// after the padding id).
+    pub fn max_tokens(&self) -> usize {
+        self.family.max_tokens(&self.config)
+    }
+
+    /// The parameters as a pass reads them, tracked by autograd when `track`.
+    fn weights(&self, track: bool) -> Weights<'_> {
+        Weights {
+            cfg: &self.config,
+            params: &self.params,
+            device: &self.device,
+            quant: self.quant.as_ref(),
+            track,
+            fused_layers: self.fused_layers,
+        }
     }
 
     /// Quantizes the encoder's linear layers (attention projections and feed-forward) to
@@ -248,33 +261,20 @@ impl SequenceClassifier {
                 "int8 inference runs on the CPU only: drop --int8 or use --device cpu".into(),
             ));
         }
-        let p = self.config.arch.prefix();
-        let names = layer_names(self.config.arch);
         let mut out = HashMap::new();
-        for i in 0..self.config.num_layers {
-            let l = format!("{p}.{}.{i}", names.layer_prefix);
-            for part in [
-                names.q,
-                names.k,
-                names.v,
-                names.attn_out,
-                names.ffn_in,
-                names.ffn_out,
-            ] {
-                let name = format!("{l}.{part}");
-                let w = self.params.t(&format!("{name}.weight"))?;
-                let (o, k) = w.dims2()?;
-                let wv: Vec<f32> = w
-                    .to_dtype(candle_core::DType::F32)?
-                    .flatten_all()?
-                    .to_vec1()?;
-                let bv: Vec<f32> = self
-                    .params
-                    .t(&format!("{name}.bias"))?
-                    .to_dtype(candle_core::DType::F32)?
-                    .to_vec1()?;
-                out.insert(name, QuantLinear::new(&wv, &bv, o, k));
-            }
+        for name in self.family.linear_layers(&self.config) {
+            let w = self.params.t(&format!("{name}.weight"))?;
+            let (o, k) = w.dims2()?;
+            let wv: Vec<f32> = w
+                .to_dtype(candle_core::DType::F32)?
+                .flatten_all()?
+                .to_vec1()?;
+            let bv: Vec<f32> = self
+                .params
+                .t(&format!("{name}.bias"))?
+                .to_dtype(candle_core::DType::F32)?
+                .to_vec1()?;
+            out.insert(name, QuantLinear::new(&wv, &bv, o, k));
         }
         let n = out.len();
         self.quant = Some(out);
@@ -284,77 +284,6 @@ impl SequenceClassifier {
     /// Whether [`Self::quantize_int8`] has been applied.
     pub fn is_int8(&self) -> bool {
         self.quant.is_some()
-    }
-
-    /// The int8 layer `name` runs as: quantized layers serve inference only (`track` off).
-    fn quantized(&self, name: &str, track: bool) -> Option<&QuantLinear> {
-        self.quant.as_ref().filter(|_| !track)?.get(name)
-    }
-
-    fn lin(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
-        if let Some(q) = self.quantized(name, track) {
-            let _p = span("linear-int8", Phase::Forward);
-            let dims = x.dims().to_vec();
-            let rows = x.elem_count() / q.in_features().max(1);
-            let y = crate::fused::with_slice(&x.to_dtype(candle_core::DType::F32)?, |xv| {
-                Ok(q.forward(xv, rows))
-            })?;
-            let mut od = dims;
-            if let Some(last) = od.last_mut() {
-                *last = q.out_features();
-            }
-            return Ok(Tensor::from_vec(y, od, x.device())?);
-        }
-        linear(
-            x,
-            &self.w(&format!("{name}.weight"), track)?,
-            &self.w(&format!("{name}.bias"), track)?,
-        )
-    }
-
-    /// `LayerNorm(a + b)`: a residual connection and the LayerNorm after it, one node on
-    /// the CPU (see `fused::add_layer_norm`).
-    fn add_ln(&self, a: &Tensor, b: &Tensor, name: &str, track: bool) -> Result<Tensor> {
-        add_layer_norm(
-            a,
-            b,
-            &self.w(&format!("{name}.weight"), track)?,
-            &self.w(&format!("{name}.bias"), track)?,
-            self.config.layer_norm_eps,
-        )
-    }
-
-    fn ln(&self, x: &Tensor, name: &str, track: bool) -> Result<Tensor> {
-        layer_norm(
-            x,
-            &self.w(&format!("{name}.weight"), track)?,
-            &self.w(&format!("{name}.bias"), track)?,
-            self.config.layer_norm_eps,
-        )
-    }
-
-    /// Position ids: 0.. for BERT/DistilBERT; RoBERTa counts real tokens from `pad + 1`
-    /// and gives padding the pad id.
-    fn position_ids(&self, b: &EncodedBatch) -> Vec<u32> {
-        match self.config.arch {
-            Arch::Roberta => {
-                let pad = self.config.pad_token_id;
-                let mut out = Vec::with_capacity(b.ids.len());
-                for row in b.ids.chunks(b.len) {
-                    let mut count = 0;
-                    for &id in row {
-                        if id != pad {
-                            count += 1;
-                            out.push(pad + count);
-                        } else {
-                            out.push(pad);
-                        }
-                    }
-                }
-                out
-            }
-            _ => (0..b.batch).flat_map(|_| 0..b.len as u32).collect(),
-        }
     }
 
     /// Runs the model with gradient tracking. `rng` turns dropout on (training); `None`
@@ -394,7 +323,9 @@ impl SequenceClassifier {
                 let y = {
                     let _p = span("recompute", Phase::Backward);
                     let x = leaf.as_tensor();
-                    self.encoder_layer(i, x, &c.bias, rng.as_mut(), true, rows, &out.sink)?
+                    let w = self.weights(true);
+                    self.family
+                        .encoder_layer(&w, i, x, &c.bias, rng.as_mut(), rows, &out.sink)?
                 };
                 let mut seg = {
                     let _p = span("autograd", Phase::Backward);
@@ -462,9 +393,7 @@ impl SequenceClassifier {
         track: bool,
     ) -> Result<Forward> {
         let cfg = &self.config;
-        if b.len > cfg.max_positions
-            || (cfg.arch == Arch::Roberta && b.len + cfg.pad_token_id as usize >= cfg.max_positions)
-        {
+        if b.len > self.max_tokens() {
             return Err(ModelError::Weights(format!(
                 "sequences of {} tokens exceed the model's {} positions: lower --max-len",
                 b.len, cfg.max_positions
@@ -476,44 +405,10 @@ impl SequenceClassifier {
             ));
         }
         let dev = &self.device;
-        let p = cfg.arch.prefix();
         let shape = (b.batch, b.len);
-        let ids = Tensor::from_slice(&b.ids, shape, dev)?;
-        let pos = Tensor::from_vec(self.position_ids(b), shape, dev)?;
-        let emb_span = span("embeddings", Phase::Forward);
-        let word_name = format!("{p}.embeddings.word_embeddings.weight");
-        let table = self.params.t(&word_name)?;
-        let flat_ids = ids.flatten_all()?;
+        let w = self.weights(track);
         let mut lookups = vec![];
-        // Training on the CPU: the lookup's output is an autograd leaf, so the table's
-        // gradient can be gathered as sparse rows instead of a dense scatter.
-        let words = if track && fusable(&[table]) {
-            let leaf = Var::from_tensor(&table.detach().embedding(&flat_ids)?)?;
-            lookups.push(SparseLookup {
-                param: word_name,
-                ids: b.ids.clone(),
-                leaf: leaf.clone(),
-                height: table.dim(0)?,
-            });
-            leaf.as_tensor().clone()
-        } else {
-            self.w(&word_name, track)?.embedding(&flat_ids)?
-        };
-        let posw = self.w(&format!("{p}.embeddings.position_embeddings.weight"), track)?;
-        let h = cfg.hidden_size;
-        let mut x = words.add(&posw.embedding(&pos.flatten_all()?)?)?;
-        if cfg.type_vocab_size > 0 {
-            let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
-            let tw = self.w(
-                &format!("{p}.embeddings.token_type_embeddings.weight"),
-                track,
-            )?;
-            x = x.add(&tw.embedding(&tt)?)?;
-        }
-        let x = x.reshape((b.batch, b.len, h))?;
-        drop(emb_span);
-        let x = self.ln(&x, &format!("{p}.embeddings.LayerNorm"), track)?;
-        let mut x = dropout(&x, cfg.hidden_dropout, rng.as_deref_mut())?;
+        let mut x = self.family.embed(&w, b, rng.as_deref_mut(), &mut lookups)?;
         let mut hidden = vec![];
         if want_hidden {
             hidden.push(x.clone());
@@ -543,7 +438,10 @@ impl SequenceClassifier {
                 b.len
             };
             let t = track && !ckpt;
-            x = self.encoder_layer(i, &x, &bias, rng.as_deref_mut(), t, rows, &sink)?;
+            let wl = w.tracking(t);
+            x = self
+                .family
+                .encoder_layer(&wl, i, &x, &bias, rng.as_deref_mut(), rows, &sink)?;
             if want_hidden {
                 hidden.push(x.clone());
             }
@@ -564,29 +462,7 @@ impl SequenceClassifier {
         };
         let head_span = span("head", Phase::Forward);
         let first = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let (classifier_input, logits) = match cfg.arch {
-            Arch::Bert => {
-                let pooled = self
-                    .lin(&first, &format!("{p}.pooler.dense"), track)?
-                    .tanh()?;
-                let z = dropout(&pooled, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let logits = self.lin(&z, "classifier", track)?;
-                (pooled, logits)
-            }
-            Arch::DistilBert => {
-                let pre = self.lin(&first, "pre_classifier", track)?.relu()?;
-                let z = dropout(&pre, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let logits = self.lin(&z, "classifier", track)?;
-                (pre, logits)
-            }
-            Arch::Roberta => {
-                let z = dropout(&first, cfg.classifier_dropout, rng.as_deref_mut())?;
-                let dense = self.lin(&z, "classifier.dense", track)?.tanh()?;
-                let z = dropout(&dense, cfg.classifier_dropout, rng)?;
-                let logits = self.lin(&z, "classifier.out_proj", track)?;
-                (dense, logits)
-            }
-        };
+        let (classifier_input, logits) = self.family.head(&w, &first, rng)?;
         drop(head_span);
         Ok(Forward {
             logits,
@@ -596,158 +472,6 @@ impl SequenceClassifier {
             checkpoints,
             sink,
         })
-    }
-
-    /// The query, key and value weights (`part` = "weight") or biases of layer `l` (its
-    /// name prefix) stacked in that order, for one fused QKV projection.
-    fn stack_qkv(&self, l: &str, part: &str, track: bool) -> Result<Tensor> {
-        let names = layer_names(self.config.arch);
-        let ts = [names.q, names.k, names.v]
-            .map(|n| self.w(&format!("{l}.{n}.{part}"), track))
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Tensor::cat(&ts, 0)?)
-    }
-
-    /// The parameters of layer `l` (its name prefix) for the one-node layer, detached (their
-    /// gradients go to the node's sink), with the names those gradients are filed under.
-    fn layer_weights(&self, l: &str) -> Result<LayerWeights> {
-        let names = layer_names(self.config.arch);
-        let pair = |n: &str| -> Result<(Tensor, Tensor)> {
-            Ok((
-                self.w(&format!("{l}.{n}.weight"), false)?,
-                self.w(&format!("{l}.{n}.bias"), false)?,
-            ))
-        };
-        let all = [
-            names.q,
-            names.k,
-            names.v,
-            names.attn_out,
-            names.attn_ln,
-            names.ffn_in,
-            names.ffn_out,
-            names.out_ln,
-        ];
-        Ok(LayerWeights {
-            qkv: (
-                self.stack_qkv(l, "weight", false)?,
-                self.stack_qkv(l, "bias", false)?,
-            ),
-            attn_out: pair(names.attn_out)?,
-            ln1: pair(names.attn_ln)?,
-            ffn_in: pair(names.ffn_in)?,
-            ffn_out: pair(names.ffn_out)?,
-            ln2: pair(names.out_ln)?,
-            names: all.map(|n| format!("{l}.{n}")),
-            eps: self.config.layer_norm_eps as f32,
-        })
-    }
-
-    /// Encoder layer `i` on `x [B, L, H]`, with the additive attention `bias`, returning the
-    /// first `rows` rows of each sequence's output, `[B, rows, H]`: queries, output
-    /// projection and feed-forward run on those rows only, keys and values on all `L`.
-    /// Dropout draws from `rng` in a fixed order, the same for any `rows` (the masks of the
-    /// rows not computed are drawn and dropped), so a layer rerun from a saved generator
-    /// state gets the same masks.
-    ///
-    /// Training on the CPU in f32 (with the exact GELU) runs the layer as one node
-    /// ([`EncoderLayer`]) whose parameter gradients go to `sink`; elsewhere it is built
-    /// from the separate nodes, which compute the same.
-    #[allow(clippy::too_many_arguments)]
-    fn encoder_layer(
-        &self,
-        i: usize,
-        x: &Tensor,
-        bias: &Tensor,
-        mut rng: Option<&mut ChaCha8Rng>,
-        track: bool,
-        rows: usize,
-        sink: &GradSink,
-    ) -> Result<Tensor> {
-        let cfg = &self.config;
-        let p = cfg.arch.prefix();
-        let names = layer_names(cfg.arch);
-        let (batch, len, h) = x.dims3()?;
-        let (nh, dh) = (cfg.num_heads, h / cfg.num_heads);
-        let scale = 1.0 / (dh as f64).sqrt();
-        let l = format!("{p}.{}.{i}", names.layer_prefix);
-        let [qn, kn, vn] = [names.q, names.k, names.v].map(|n| format!("{l}.{n}"));
-        // Dropout on the attention probabilities, drawn here in the same order as an
-        // explicit dropout on the [B, H, L, L] probabilities would draw it (for the first
-        // `rows` query rows of each [L, L] block).
-        let pd = cfg.attention_dropout;
-        let keep = dropout_rows_keep((batch * nh, rows, len), pd, rng.as_deref_mut(), len);
-        let hs = Heads {
-            heads: nh,
-            scale,
-            queries: rows,
-        };
-        let ffn_in = format!("{l}.{}", names.ffn_in);
-        if track && self.fused_layers && fusable(&[x]) && cfg.activation == Activation::GeluErf {
-            let dims = (batch, rows, h);
-            let p = cfg.hidden_dropout;
-            let attn_out = match cfg.arch {
-                Arch::DistilBert => None,
-                _ => dropout_rows_keep(dims, p, rng.as_deref_mut(), len),
-            };
-            let masks = LayerMasks {
-                attn_out,
-                ffn_out: dropout_rows_keep(dims, p, rng, len),
-            };
-            let weights = self.layer_weights(&l)?;
-            let op = EncoderLayer::new(weights, kernel(bias, hs, keep, true)?, masks, sink.clone());
-            return Ok(x.contiguous()?.apply_op1(op)?);
-        }
-        // int8 inference keeps three quantized projections; otherwise one fused QKV
-        // projection feeds a packed attention node.
-        let qkv = if self.quantized(&qn, track).is_some() {
-            None
-        } else {
-            let (w, b) = (
-                self.stack_qkv(&l, "weight", track)?,
-                self.stack_qkv(&l, "bias", track)?,
-            );
-            Some(linear(x, &w, &b)?)
-        };
-        let ctx = match qkv {
-            Some(qkv) => attention_packed(&qkv, bias, hs, keep)?,
-            None => {
-                let q = self.lin(x, &qn, track)?;
-                let k = self.lin(x, &kn, track)?;
-                let v = self.lin(x, &vn, track)?;
-                attention(&q, &k, &v, bias, hs, keep)?
-            }
-        };
-        let x = if rows < len {
-            x.narrow(1, 0, rows)?
-        } else {
-            x.clone()
-        };
-        let mut attn = self.lin(&ctx, &format!("{l}.{}", names.attn_out), track)?;
-        if cfg.arch != Arch::DistilBert {
-            attn = dropout_rows(&attn, cfg.hidden_dropout, rng.as_deref_mut(), len)?;
-        }
-        let x1 = self.add_ln(&attn, &x, &format!("{l}.{}", names.attn_ln), track)?;
-        let one_node =
-            cfg.activation == Activation::GeluErf && self.quantized(&ffn_in, track).is_none();
-        let f = if one_node {
-            // One node for the projection and its activation (see `fused::linear_gelu`).
-            linear_gelu(
-                &x1,
-                &self.w(&format!("{ffn_in}.weight"), track)?,
-                &self.w(&format!("{ffn_in}.bias"), track)?,
-            )?
-        } else {
-            activation(&self.lin(&x1, &ffn_in, track)?, cfg.activation)?
-        };
-        let f = dropout_rows(
-            &self.lin(&f, &format!("{l}.{}", names.ffn_out), track)?,
-            cfg.hidden_dropout,
-            rng,
-            len,
-        )?;
-        self.add_ln(&f, &x1, &format!("{l}.{}", names.out_ln), track)
     }
 }
 

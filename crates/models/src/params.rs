@@ -2,7 +2,7 @@
 //! safetensors checkpoint (with or without the `bert.`/`distilbert.`/`roberta.` prefix),
 //! initialising a fresh classification head, and saving under the same names.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -10,7 +10,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::config::{Arch, ModelConfig};
 use crate::{ModelError, Result};
 
 /// How a parameter is initialised when the checkpoint lacks it (transformers'
@@ -32,119 +31,40 @@ pub struct ParamSpec {
     pub head: bool,
 }
 
-/// The names of the sub-modules of one encoder layer, per family.
-pub(crate) struct LayerNames {
-    pub q: &'static str,
-    pub k: &'static str,
-    pub v: &'static str,
-    pub attn_out: &'static str,
-    pub attn_ln: &'static str,
-    pub ffn_in: &'static str,
-    pub ffn_out: &'static str,
-    pub out_ln: &'static str,
-    pub layer_prefix: &'static str,
-}
+/// The list of parameters a model needs, in order, built block by block.
+#[derive(Default)]
+pub struct Specs(Vec<ParamSpec>);
 
-pub(crate) fn layer_names(arch: Arch) -> LayerNames {
-    match arch {
-        Arch::Bert | Arch::Roberta => LayerNames {
-            q: "attention.self.query",
-            k: "attention.self.key",
-            v: "attention.self.value",
-            attn_out: "attention.output.dense",
-            attn_ln: "attention.output.LayerNorm",
-            ffn_in: "intermediate.dense",
-            ffn_out: "output.dense",
-            out_ln: "output.LayerNorm",
-            layer_prefix: "encoder.layer",
-        },
-        Arch::DistilBert => LayerNames {
-            q: "attention.q_lin",
-            k: "attention.k_lin",
-            v: "attention.v_lin",
-            attn_out: "attention.out_lin",
-            attn_ln: "sa_layer_norm",
-            ffn_in: "ffn.lin1",
-            ffn_out: "ffn.lin2",
-            out_ln: "output_layer_norm",
-            layer_prefix: "transformer.layer",
-        },
-    }
-}
-
-/// Every parameter of `*ForSequenceClassification` with `num_labels` outputs, in a fixed order.
-pub fn param_specs(cfg: &ModelConfig, num_labels: usize) -> Vec<ParamSpec> {
-    let p = cfg.arch.prefix();
-    let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
-    let mut v = vec![];
-    let mut add = |name: String, shape: Vec<usize>, init: Init, head: bool| {
-        v.push(ParamSpec {
+impl Specs {
+    pub fn add(&mut self, name: String, shape: Vec<usize>, init: Init, head: bool) {
+        self.0.push(ParamSpec {
             name,
             shape,
             init,
             head,
-        })
-    };
-    let linear = |add: &mut dyn FnMut(String, Vec<usize>, Init, bool),
-                  n: String,
-                  out: usize,
-                  inp: usize,
-                  head: bool| {
-        add(format!("{n}.weight"), vec![out, inp], Init::Normal, head);
-        add(format!("{n}.bias"), vec![out], Init::Zeros, head);
-    };
-    let ln = |add: &mut dyn FnMut(String, Vec<usize>, Init, bool), n: String| {
-        add(format!("{n}.weight"), vec![h], Init::Ones, false);
-        add(format!("{n}.bias"), vec![h], Init::Zeros, false);
-    };
-    add(
-        format!("{p}.embeddings.word_embeddings.weight"),
-        vec![cfg.vocab_size, h],
-        Init::Normal,
-        false,
-    );
-    add(
-        format!("{p}.embeddings.position_embeddings.weight"),
-        vec![cfg.max_positions, h],
-        Init::Normal,
-        false,
-    );
-    if cfg.type_vocab_size > 0 {
-        add(
-            format!("{p}.embeddings.token_type_embeddings.weight"),
-            vec![cfg.type_vocab_size, h],
-            Init::Normal,
-            false,
-        );
+        });
     }
-    ln(&mut add, format!("{p}.embeddings.LayerNorm"));
-    let names = layer_names(cfg.arch);
-    for i in 0..cfg.num_layers {
-        let l = format!("{p}.{}.{i}", names.layer_prefix);
-        for n in [names.q, names.k, names.v, names.attn_out] {
-            linear(&mut add, format!("{l}.{n}"), h, h, false);
-        }
-        ln(&mut add, format!("{l}.{}", names.attn_ln));
-        linear(&mut add, format!("{l}.{}", names.ffn_in), f, h, false);
-        linear(&mut add, format!("{l}.{}", names.ffn_out), h, f, false);
-        ln(&mut add, format!("{l}.{}", names.out_ln));
+
+    /// A linear layer `n` (`n.weight [out, inp]`, `n.bias [out]`).
+    pub fn linear(&mut self, n: &str, out: usize, inp: usize, head: bool) {
+        self.add(format!("{n}.weight"), vec![out, inp], Init::Normal, head);
+        self.add(format!("{n}.bias"), vec![out], Init::Zeros, head);
     }
-    match cfg.arch {
-        Arch::Bert => {
-            // The pooler belongs to the encoder checkpoint but is fresh when a checkpoint lacks it.
-            linear(&mut add, format!("{p}.pooler.dense"), h, h, true);
-            linear(&mut add, "classifier".into(), num_labels, h, true);
-        }
-        Arch::DistilBert => {
-            linear(&mut add, "pre_classifier".into(), h, h, true);
-            linear(&mut add, "classifier".into(), num_labels, h, true);
-        }
-        Arch::Roberta => {
-            linear(&mut add, "classifier.dense".into(), h, h, true);
-            linear(&mut add, "classifier.out_proj".into(), num_labels, h, true);
-        }
+
+    /// A LayerNorm `n` over `h` features.
+    pub fn layer_norm(&mut self, n: &str, h: usize) {
+        self.add(format!("{n}.weight"), vec![h], Init::Ones, false);
+        self.add(format!("{n}.bias"), vec![h], Init::Zeros, false);
     }
-    v
+
+    /// An embedding table `n.weight [rows, h]`.
+    pub fn table(&mut self, n: &str, rows: usize, h: usize) {
+        self.add(format!("{n}.weight"), vec![rows, h], Init::Normal, false);
+    }
+
+    pub fn into_vec(self) -> Vec<ParamSpec> {
+        self.0
+    }
 }
 
 /// Whether AdamW decays this parameter: every weight except LayerNorm's (transformers'
@@ -154,7 +74,7 @@ pub fn decays(name: &str) -> bool {
     !(lower.ends_with("bias") || lower.contains("layernorm") || lower.contains("layer_norm"))
 }
 
-/// The parameters of a model, in the order of [`param_specs`].
+/// The parameters of a model, in the order of their [`Specs`].
 pub struct ParamStore {
     vars: Vec<(String, Var)>,
     index: HashMap<String, usize>,
@@ -276,25 +196,31 @@ impl ParamStore {
     }
 }
 
-/// Reads a checkpoint's tensors and renames them to the names of `cfg`'s classifier:
-/// adds the family prefix where it is missing, maps old `gamma`/`beta` LayerNorm names,
-/// and keeps only the layers in `keep` (renumbered 0..).
+/// Reads a checkpoint's tensors and renames them to the names of `specs`: adds the
+/// encoder's `prefix` where it is missing (a key is kept as it is when it starts with
+/// the first part of a spec's name, such as `classifier`), maps old `gamma`/`beta`
+/// LayerNorm names, and keeps only the layers in `keep` (renumbered 0..) of the layers
+/// named `{layers}.{i}.…`.
 pub fn read_checkpoint(
     path: &Path,
-    cfg: &ModelConfig,
+    specs: &[ParamSpec],
+    prefix: &str,
+    layers: &str,
     keep: &[usize],
     device: &Device,
 ) -> Result<(HashMap<String, Tensor>, Vec<String>)> {
     let raw = candle_core::safetensors::load(path, device)
         .map_err(|e| ModelError::Weights(format!("cannot read {}: {e}", path.display())))?;
-    let prefix = cfg.arch.prefix();
-    let layer_prefix = format!("{prefix}.{}.", layer_names(cfg.arch).layer_prefix);
+    let layer_prefix = format!("{layers}.");
     let new_index: BTreeMap<usize, usize> = keep
         .iter()
         .enumerate()
         .map(|(new, &old)| (old, new))
         .collect();
-    let head_roots = ["classifier", "pre_classifier"];
+    let roots: HashSet<&str> = specs
+        .iter()
+        .filter_map(|s| s.name.split('.').next())
+        .collect();
     let mut out = HashMap::new();
     let mut unused = vec![];
     for (key, t) in raw {
@@ -302,7 +228,7 @@ pub fn read_checkpoint(
             .replace("LayerNorm.gamma", "LayerNorm.weight")
             .replace("LayerNorm.beta", "LayerNorm.bias");
         let root = name.split('.').next().unwrap_or("");
-        if root != prefix && !head_roots.contains(&root) {
+        if !roots.contains(root) {
             name = format!("{prefix}.{name}");
         }
         if let Some(rest) = name.strip_prefix(&layer_prefix) {

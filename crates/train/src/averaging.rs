@@ -1,10 +1,17 @@
-//! Weight averaging: the running mean of the weights at validation points.
+//! Weight averaging: the running mean of the weights at validation points, and the
+//! choice at the end between the average and the single checkpoint.
 
 use std::collections::HashMap;
 
 use candle_core::Tensor;
 use textclf_models::SequenceClassifier;
 
+use crate::config::{Monitor, TrainConfig};
+use crate::infer::{validate, Validation};
+use crate::progress::Progress;
+use crate::record::AveragedWeights;
+use crate::state::State;
+use crate::tokenize::TextEncoder;
 use crate::{Result, TrainError};
 
 /// Adds the model's current weights to the running mean of `count` earlier snapshots.
@@ -34,4 +41,72 @@ pub(crate) fn snapshot(model: &SequenceClassifier) -> Result<HashMap<String, Ten
         .iter()
         .map(|(n, v)| Ok((n.clone(), v.as_tensor().copy()?)))
         .collect()
+}
+
+/// Validates the averaged weights and keeps them when they beat the weights the run
+/// would otherwise end with (the restored best checkpoint, or the final weights) on the
+/// monitor (validation loss without early stopping); ties keep the single checkpoint.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn try_average(
+    model: &mut SequenceClassifier,
+    encoder: &TextEncoder,
+    config: &TrainConfig,
+    avg: &HashMap<String, Tensor>,
+    count: usize,
+    from_step: u64,
+    st: &State,
+    restored: bool,
+    val: Validation,
+    progress: &dyn Progress,
+) -> Result<AveragedWeights> {
+    let current = snapshot(model)?;
+    model.params.assign(avg)?;
+    let (val_loss, val_accuracy, val_macro_f1, kept) = match (val.data, val.seqs) {
+        (Some(v), Some(s)) => {
+            let (vl, va, vf) = validate(
+                model,
+                s,
+                val.labels,
+                &v.label_set,
+                encoder,
+                config.eval_batch_size,
+            )?;
+            let single = match (restored, st.best) {
+                (true, Some(b)) => &st.history[b],
+                _ => st
+                    .history
+                    .last()
+                    .ok_or_else(|| TrainError::Config("no validation was recorded".into()))?,
+            };
+            let monitor = config
+                .early_stopping
+                .map_or(Monitor::ValLoss, |e| e.monitor);
+            let kept = monitor.better(monitor.pick(vl, va, vf), monitor.value(single), 0.0);
+            progress.message(&format!(
+                "averaged weights of {count} validation points from step {from_step}: val loss {vl:.4}, val accuracy {va:.4} against {:.4} / {:.4} for the single checkpoint (step {}): {}",
+                single.val_loss,
+                single.val_accuracy,
+                single.step,
+                if kept { "keeping the average" } else { "keeping the single checkpoint" }
+            ));
+            (vl, va, vf, kept)
+        }
+        _ => {
+            progress.message(&format!(
+                "keeping the averaged weights of {count} checkpoints from step {from_step} (no validation data to compare on)"
+            ));
+            (f64::NAN, f64::NAN, f64::NAN, true)
+        }
+    };
+    if !kept {
+        model.params.assign(&current)?;
+    }
+    Ok(AveragedWeights {
+        from_step,
+        count,
+        val_loss,
+        val_accuracy,
+        val_macro_f1,
+        kept,
+    })
 }

@@ -2,7 +2,7 @@
 //! used by the training loop and by [`crate::TransformerClassifier`], which therefore does
 //! not depend on the trainer.
 
-use textclf_core::Predictions;
+use textclf_core::{Dataset, Predictions};
 use textclf_eval::{evaluate, EvalOptions};
 use textclf_models::SequenceClassifier;
 
@@ -67,4 +67,12 @@ pub fn validate(
     };
     let r = evaluate(labels, &probs, label_set, &opts)?;
     Ok((loss, r.accuracy, r.macro_f1))
+}
+
+/// The validation split, tokenized (all `None` / empty without one).
+#[derive(Clone, Copy)]
+pub(crate) struct Validation<'a> {
+    pub data: Option<&'a Dataset>,
+    pub seqs: Option<&'a [Vec<u32>]>,
+    pub labels: &'a [usize],
 }

@@ -5,8 +5,9 @@
 //! * [`batch`]: length-bucketed batches with dynamic padding.
 //! * [`optim`]: AdamW with decoupled weight decay (none on biases and LayerNorm), linear
 //!   warmup and decay, gradient clipping and accumulation.
-//! * [`trainer`]: the loop — validation, early stopping with best-weight restore, exact
-//!   resume from checkpoints, divergence detection.
+//! * [`trainer`]: fine-tuning — validation, early stopping with best-weight restore, exact
+//!   resume from checkpoints, divergence detection; the loop over epochs, one optimisation
+//!   step, and validation cadence with early stopping are modules of their own.
 //! * [`classifier`]: [`TransformerClassifier`], the shared `Classifier` interface over a
 //!   fine-tuned model, saved in the Hugging Face layout.
 
@@ -15,14 +16,17 @@ pub mod batch;
 mod checkpoint;
 pub mod classifier;
 pub mod config;
+mod epochs;
 mod error;
 pub mod infer;
 pub mod optim;
 pub mod progress;
 pub mod record;
 mod state;
+mod step;
 pub mod tokenize;
 pub mod trainer;
+mod validation;
 
 pub use classifier::{InferenceSettings, TransformerClassifier};
 pub use config::{EarlyStopping, Monitor, TrainConfig};

@@ -162,6 +162,88 @@ impl FromStr for Truncation {
     }
 }
 
+/// How the two texts of a pair share `max_len` when together they are too long (the
+/// `truncation` argument of a transformers tokenizer called on pairs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairTruncation {
+    /// Remove one token at a time from the end of the longer text (the second when they are
+    /// equally long) until the pair fits: transformers' `longest_first`, its default.
+    #[default]
+    LongestFirst,
+    /// Cut only the first text; a pair whose second text alone is too long is an error.
+    OnlyFirst,
+    /// Cut only the second text; a pair whose first text alone is too long is an error.
+    OnlySecond,
+}
+
+impl PairTruncation {
+    /// The name accepted by [`FromStr`]: `longest_first`, `only_first`, `only_second`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairTruncation::LongestFirst => "longest_first",
+            PairTruncation::OnlyFirst => "only_first",
+            PairTruncation::OnlySecond => "only_second",
+        }
+    }
+
+    /// Cuts `a` and `b` (content ids, no special tokens) so that together they hold at most
+    /// `budget` tokens. `None` when the strategy cannot: the text it may not cut is itself
+    /// longer than `budget`.
+    pub fn apply(self, a: &[u32], b: &[u32], budget: usize) -> Option<(Vec<u32>, Vec<u32>)> {
+        let (mut na, mut nb) = (a.len(), b.len());
+        if na + nb > budget {
+            match self {
+                PairTruncation::LongestFirst => {
+                    // Equivalent to removing one token at a time from the longer text, the
+                    // second on ties: both end at half the budget when both are long.
+                    let excess = na + nb - budget;
+                    for _ in 0..excess {
+                        if na > nb {
+                            na -= 1;
+                        } else {
+                            nb -= 1;
+                        }
+                    }
+                }
+                PairTruncation::OnlyFirst => na = budget.checked_sub(nb)?,
+                PairTruncation::OnlySecond => nb = budget.checked_sub(na)?,
+            }
+        }
+        Some((a[..na].to_vec(), b[..nb].to_vec()))
+    }
+}
+
+impl fmt::Display for PairTruncation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PairTruncation {
+    type Err = TokenizeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "longest_first" => Ok(PairTruncation::LongestFirst),
+            "only_first" => Ok(PairTruncation::OnlyFirst),
+            "only_second" => Ok(PairTruncation::OnlySecond),
+            _ => Err(TokenizeError::UnknownTruncation(format!(
+                "{s} (for pairs use longest_first, only_first or only_second)"
+            ))),
+        }
+    }
+}
+
+/// One encoded pair: token ids with special tokens, and the segment (token type) of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairIds {
+    pub ids: Vec<u32>,
+    /// 0 for `[CLS] A [SEP]`, 1 for `B [SEP]` (BERT's layout); all 0 for RoBERTa's
+    /// `<s> A </s></s> B </s>`, which has no segments.
+    pub type_ids: Vec<u32>,
+}
+
 /// Tokenizer of one model with a fixed maximum length and truncation strategy.
 pub struct TextEncoder {
     tokenizer: Tokenizer,
@@ -290,6 +372,83 @@ impl TextEncoder {
             ids.push(self.sep_id);
             ids
         })
+    }
+
+    /// True when pairs use RoBERTa's layout `<s> A </s></s> B </s>` (the leading special
+    /// token is `<s>`), else BERT's `[CLS] A [SEP] B [SEP]` with segments.
+    pub fn double_separator(&self) -> bool {
+        self.tokenizer.id_to_token(self.cls_id).as_deref() == Some("<s>")
+    }
+
+    /// Encodes text pairs as transformers' tokenizers do for this model family:
+    /// `[CLS] A [SEP] B [SEP]` with token types 0…0 1…1, or RoBERTa's
+    /// `<s> A </s></s> B </s>` with token types all 0, cut to `max_len` by `strategy`.
+    /// A pair the strategy cannot fit is an error naming its row.
+    pub fn encode_pair_batch(
+        &self,
+        a: &[&str],
+        b: &[&str],
+        strategy: PairTruncation,
+    ) -> Result<Vec<PairIds>, TokenizeError> {
+        if a.len() != b.len() {
+            return Err(TokenizeError::Encode(format!(
+                "{} first texts but {} second texts",
+                a.len(),
+                b.len()
+            )));
+        }
+        let double = self.double_separator();
+        let specials = if double { 4 } else { 3 };
+        let budget = self.max_len.saturating_sub(specials);
+        let cap = budget.saturating_mul(CHARS_PER_TOKEN);
+        let first = self.map_texts(
+            &a.iter()
+                .map(|t| precut(t, cap, Truncation::Head))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|c| c.as_ref())
+                .collect::<Vec<_>>(),
+            |ids| ids,
+        )?;
+        let second = self.map_texts(
+            &b.iter()
+                .map(|t| precut(t, cap, Truncation::Head))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|c| c.as_ref())
+                .collect::<Vec<_>>(),
+            |ids| ids,
+        )?;
+        first
+            .iter()
+            .zip(&second)
+            .enumerate()
+            .map(|(row, (x, y))| {
+                let (x, y) = strategy.apply(x, y, budget).ok_or_else(|| {
+                    TokenizeError::Encode(format!(
+                        "pair {}: with --pair-truncation {strategy} the text that may not be \
+                         cut is longer than --max-len {} allows; use longest_first or a larger \
+                         --max-len",
+                        row + 1,
+                        self.max_len
+                    ))
+                })?;
+                let mut ids = Vec::with_capacity(x.len() + y.len() + specials);
+                ids.push(self.cls_id);
+                ids.extend_from_slice(&x);
+                ids.push(self.sep_id);
+                if double {
+                    ids.push(self.sep_id);
+                }
+                let first_len = ids.len();
+                ids.extend_from_slice(&y);
+                ids.push(self.sep_id);
+                let type_ids = (0..ids.len())
+                    .map(|i| u32::from(!double && i >= first_len))
+                    .collect();
+                Ok(PairIds { ids, type_ids })
+            })
+            .collect()
     }
 
     /// Number of tokens each text would have without truncation, special tokens included.

@@ -1,6 +1,7 @@
-//! The fine-tuning loop: bucketed batches, dropout, class-weighted cross-entropy,
-//! gradient accumulation and clipping, AdamW with warmup + linear decay, validation,
-//! early stopping with restore of the best weights, and resumable checkpoints.
+//! Fine-tuning: [`Trainer::fit`] checks the inputs, tokenizes, fingerprints the run,
+//! resumes from a checkpoint, runs the loop over epochs (`epochs.rs`; one optimisation
+//! step is `step.rs`, validation cadence and early stopping `validation.rs`), then
+//! restores the best weights and decides on the weight average (`averaging.rs`).
 //!
 //! **Reproducible and resumable by construction.** The batch order of epoch `e` and the
 //! dropout masks of batch `b` derive from `(seed, e, b)` alone, so a run resumed from a
@@ -9,26 +10,23 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use candle_core::Tensor;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use textclf_core::Dataset;
-use textclf_models::{cross_entropy, SequenceClassifier};
+use textclf_models::SequenceClassifier;
 
-use crate::batch::{collate, padding_waste, train_batches};
-use crate::optim::{accumulate, clip_factor, grad_norm, linear_schedule, AdamW, Grads};
-use crate::tokenize::TextEncoder;
-use crate::{Result, TrainError};
-
-use crate::averaging::{add_to_average, snapshot};
-use crate::checkpoint::{load_checkpoint, save_checkpoint};
-use crate::config::{Monitor, TrainConfig};
-use crate::infer::validate;
+use crate::averaging::try_average;
+use crate::checkpoint::load_checkpoint;
+use crate::config::TrainConfig;
+use crate::epochs::{self, Carry, Run};
+use crate::infer::Validation;
+use crate::optim::AdamW;
 use crate::progress::Progress;
-use crate::record::{AveragedWeights, EvalRecord, TrainOutcome};
-use crate::state::{mix, State};
+use crate::record::TrainOutcome;
+use crate::state::State;
+use crate::tokenize::TextEncoder;
+use crate::validation::restore_best;
+use crate::{Result, TrainError};
 
 /// Fine-tunes `model` on `train`, validating on `valid`. Checkpoints go to `ckpt_dir`;
 /// with `resume`, training continues from the checkpoint there.
@@ -53,6 +51,9 @@ impl Trainer<'_> {
             return Err(TrainError::Data("the training split is empty".into()));
         }
         let k = train.label_set.len();
+        let train_labels = train
+            .labels()
+            .map_err(|e| TrainError::Data(e.to_string()))?;
         if self.model.num_labels != k {
             return Err(TrainError::Config(format!(
                 "model has {} outputs for {k} classes",
@@ -105,7 +106,7 @@ impl Trainer<'_> {
         // Everything that decides the updates: settings, tokenization and the data itself.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
-        for (s, &y) in seqs.iter().zip(&train.labels) {
+        for (s, &y) in seqs.iter().zip(train_labels) {
             eat(s.len() as u64);
             s.iter().for_each(|&t| eat(t as u64));
             eat(y as u64);
@@ -161,183 +162,62 @@ impl Trainer<'_> {
                 None => progress.message("no checkpoint found: starting from the beginning"),
             }
         }
-        let val_labels: Vec<usize> = valid.map(|v| v.labels.clone()).unwrap_or_default();
-        let class_w = cfg.class_weights.clone();
-
-        while !st.finished && st.epoch < cfg.epochs {
-            let epoch = st.epoch;
-            let batches = train_batches(&lens, cfg.batch_size, cfg.bucketed, cfg.seed, epoch);
-            let waste = padding_waste(&lens, &batches, cfg.padding, self.encoder.max_len());
-            progress.start_epoch(epoch, cfg.epochs, batches.len(), st.next_batch);
-            let mut acc: Option<Grads> = None;
-            let mut in_group = 0usize;
-            let mut t_epoch = Instant::now();
-            let mut lr = linear_schedule(cfg.lr, st.global_step, warmup, total_steps);
-            let mut stop = false;
-            for bi in st.next_batch..batches.len() {
-                let idx = &batches[bi];
-                let b = collate(
-                    &seqs,
-                    idx,
-                    self.encoder.pad_id(),
-                    cfg.padding,
-                    self.encoder.max_len(),
-                );
-                let y: Vec<u32> = idx.iter().map(|&i| train.labels[i] as u32).collect();
-                let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch as u64 + 1, bi as u64));
-                let out = self.model.forward(&b, Some(&mut rng), false)?;
-                let loss = cross_entropy(&out.logits, &y, class_w.as_deref())?;
-                let lv: f32 = loss.to_scalar()?;
-                if !lv.is_finite() {
-                    return Err(TrainError::Diverged {
-                        value: lv,
-                        step: st.global_step,
-                        epoch: epoch + 1,
-                        lr,
-                        suggest: (cfg.lr / 10.0).min(5e-5),
-                    });
-                }
-                let preds = out.logits.argmax(1)?.to_vec1::<u32>()?;
-                st.correct += preds.iter().zip(&y).filter(|(a, b)| a == b).count();
-                let g =
-                    opt.collect_grads(&self.model.params, &self.model.backward(&out, &loss)?)?;
-                match acc.as_mut() {
-                    Some(a) => accumulate(a, g)?,
-                    None => acc = Some(g),
-                }
-                in_group += 1;
-                st.loss_sum += lv as f64 * idx.len() as f64;
-                st.seen += idx.len();
-                st.tokens += b.mask.iter().filter(|&&m| m == 1).count();
-                if in_group == cfg.grad_accum || bi + 1 == batches.len() {
-                    let grads = acc.take().unwrap_or_default();
-                    let scale = 1.0 / in_group as f64;
-                    let norm = grad_norm(&grads)? * scale;
-                    if !norm.is_finite() {
-                        return Err(TrainError::Diverged {
-                            value: f32::NAN,
-                            step: st.global_step,
-                            epoch: epoch + 1,
-                            lr,
-                            suggest: (cfg.lr / 10.0).min(5e-5),
-                        });
-                    }
-                    lr = linear_schedule(cfg.lr, st.global_step, warmup, total_steps);
-                    opt.step(
-                        &self.model.params,
-                        &grads,
-                        lr,
-                        scale * clip_factor(norm, cfg.grad_clip),
-                    )?;
-                    st.global_step += 1;
-                    in_group = 0;
-                    st.next_batch = bi + 1;
-                    let secs = st.train_seconds + t_epoch.elapsed().as_secs_f64();
-                    progress.batch(
-                        bi + 1,
-                        st.loss_sum / st.seen.max(1) as f64,
-                        lr,
-                        st.seen as f64 / secs.max(1e-9),
-                    );
-                    let epoch_end = bi + 1 == batches.len();
-                    let eval_now = epoch_end
-                        || cfg
-                            .eval_every_steps
-                            .is_some_and(|n| st.global_step.is_multiple_of(n));
-                    if eval_now {
-                        st.train_seconds += t_epoch.elapsed().as_secs_f64();
-                        let rec = self.evaluation(
-                            &st,
-                            epoch,
-                            epoch_end,
-                            lr,
-                            waste,
-                            valid,
-                            val_seqs.as_deref(),
-                            &val_labels,
-                        )?;
-                        progress.evaluated(&rec);
-                        st.history.push(rec);
-                        if valid.is_some() {
-                            stop = self.update_best(&mut st, &mut best_weights)?;
-                        }
-                        if avg_start.is_some_and(|s| st.global_step >= s) {
-                            add_to_average(&mut avg, st.avg_count, self.model)?;
-                            st.avg_count += 1;
-                        }
-                        t_epoch = Instant::now();
-                    }
-                    if epoch_end {
-                        st.epoch += 1;
-                        st.next_batch = 0;
-                        st.loss_sum = 0.0;
-                        st.seen = 0;
-                        st.correct = 0;
-                        st.tokens = 0;
-                        st.train_seconds = 0.0;
-                    }
-                    if stop {
-                        st.stopped_early = true;
-                        st.finished = true;
-                    }
-                    let interrupted = !st.finished && progress.should_stop();
-                    let ckpt_now = epoch_end
-                        || stop
-                        || interrupted
-                        || cfg
-                            .checkpoint_every_steps
-                            .is_some_and(|n| st.global_step.is_multiple_of(n));
-                    if ckpt_now {
-                        if !epoch_end {
-                            st.train_seconds += t_epoch.elapsed().as_secs_f64();
-                            t_epoch = Instant::now();
-                        }
-                        if st.epoch >= cfg.epochs {
-                            st.finished = true;
-                        }
-                        save_checkpoint(
-                            &self.ckpt_dir,
-                            self.model,
-                            &opt,
-                            &st,
-                            best_weights.as_ref(),
-                            avg.as_ref(),
-                        )?;
-                    }
-                    if interrupted && !st.finished {
-                        return Err(TrainError::Interrupted {
-                            step: st.global_step,
-                            dir: self.ckpt_dir.clone(),
-                        });
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-            }
-        }
-        let mut restored = false;
-        if let (Some(best), Some(weights)) = (st.best, best_weights.as_ref()) {
-            if cfg.early_stopping.is_some() && best + 1 != st.history.len() {
-                self.model.params.assign(weights)?;
-                restored = true;
-                progress.message(&format!(
-                    "restored the best weights (epoch {}, step {})",
-                    st.history[best].epoch + 1,
-                    st.history[best].step
-                ));
-            }
-        }
+        let val_labels: Vec<usize> = match valid {
+            Some(v) => v
+                .labels()
+                .map_err(|e| TrainError::Data(e.to_string()))?
+                .to_vec(),
+            None => Vec::new(),
+        };
+        let val = Validation {
+            data: valid,
+            seqs: val_seqs.as_deref(),
+            labels: &val_labels,
+        };
+        let mut carry = Carry {
+            opt,
+            st,
+            best_weights,
+            avg,
+        };
+        let run = Run {
+            encoder: self.encoder,
+            cfg: &cfg,
+            ckpt_dir: &self.ckpt_dir,
+            train,
+            seqs: &seqs,
+            lens: &lens,
+            val,
+            progress,
+            warmup,
+            total_steps,
+            avg_start,
+        };
+        epochs::run(&run, self.model, &mut carry)?;
+        let Carry {
+            st,
+            best_weights,
+            avg,
+            ..
+        } = carry;
+        let restored = restore_best(
+            self.model,
+            cfg.early_stopping,
+            &st,
+            best_weights.as_ref(),
+            progress,
+        )?;
         let averaged = match (avg_start, avg.as_ref()) {
-            (Some(from_step), Some(a)) if st.avg_count > 0 => Some(self.try_average(
+            (Some(from_step), Some(a)) if st.avg_count > 0 => Some(try_average(
+                self.model,
+                self.encoder,
+                &cfg,
                 a,
                 st.avg_count,
                 from_step,
                 &st,
                 restored,
-                valid,
-                val_seqs.as_deref(),
-                &val_labels,
+                val,
                 progress,
             )?),
             (Some(_), _) => {
@@ -362,150 +242,5 @@ impl Trainer<'_> {
             restored_best_weights: restored,
             averaged,
         })
-    }
-
-    /// Validates the averaged weights and keeps them when they beat the weights the run
-    /// would otherwise end with (the restored best checkpoint, or the final weights) on the
-    /// monitor (validation loss without early stopping); ties keep the single checkpoint.
-    #[allow(clippy::too_many_arguments)]
-    fn try_average(
-        &mut self,
-        avg: &HashMap<String, Tensor>,
-        count: usize,
-        from_step: u64,
-        st: &State,
-        restored: bool,
-        valid: Option<&Dataset>,
-        val_seqs: Option<&[Vec<u32>]>,
-        val_labels: &[usize],
-        progress: &dyn Progress,
-    ) -> Result<AveragedWeights> {
-        let current = snapshot(self.model)?;
-        self.model.params.assign(avg)?;
-        let (val_loss, val_accuracy, val_macro_f1, kept) = match (valid, val_seqs) {
-            (Some(v), Some(s)) => {
-                let (vl, va, vf) = validate(
-                    self.model,
-                    s,
-                    val_labels,
-                    &v.label_set,
-                    self.encoder,
-                    self.config.eval_batch_size,
-                )?;
-                let single = match (restored, st.best) {
-                    (true, Some(b)) => &st.history[b],
-                    _ => st
-                        .history
-                        .last()
-                        .ok_or_else(|| TrainError::Config("no validation was recorded".into()))?,
-                };
-                let monitor = self
-                    .config
-                    .early_stopping
-                    .map_or(Monitor::ValLoss, |e| e.monitor);
-                let kept = monitor.better(monitor.pick(vl, va, vf), monitor.value(single), 0.0);
-                progress.message(&format!(
-                    "averaged weights of {count} validation points from step {from_step}: val loss {vl:.4}, val accuracy {va:.4} against {:.4} / {:.4} for the single checkpoint (step {}): {}",
-                    single.val_loss,
-                    single.val_accuracy,
-                    single.step,
-                    if kept { "keeping the average" } else { "keeping the single checkpoint" }
-                ));
-                (vl, va, vf, kept)
-            }
-            _ => {
-                progress.message(&format!(
-                    "keeping the averaged weights of {count} checkpoints from step {from_step} (no validation data to compare on)"
-                ));
-                (f64::NAN, f64::NAN, f64::NAN, true)
-            }
-        };
-        if !kept {
-            self.model.params.assign(&current)?;
-        }
-        Ok(AveragedWeights {
-            from_step,
-            count,
-            val_loss,
-            val_accuracy,
-            val_macro_f1,
-            kept,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn evaluation(
-        &self,
-        st: &State,
-        epoch: usize,
-        epoch_end: bool,
-        lr: f64,
-        waste: f64,
-        valid: Option<&Dataset>,
-        val_seqs: Option<&[Vec<u32>]>,
-        val_labels: &[usize],
-    ) -> Result<EvalRecord> {
-        let (vl, va, vf) = match (valid, val_seqs) {
-            (Some(v), Some(s)) => validate(
-                self.model,
-                s,
-                val_labels,
-                &v.label_set,
-                self.encoder,
-                self.config.eval_batch_size,
-            )?,
-            _ => (f64::NAN, f64::NAN, f64::NAN),
-        };
-        let secs = st.train_seconds.max(1e-9);
-        Ok(EvalRecord {
-            epoch,
-            step: st.global_step,
-            epoch_end,
-            train_loss: st.loss_sum / st.seen.max(1) as f64,
-            train_accuracy: st.correct as f64 / st.seen.max(1) as f64,
-            val_loss: vl,
-            val_accuracy: va,
-            val_macro_f1: vf,
-            lr,
-            train_seconds: st.train_seconds,
-            samples_per_s: st.seen as f64 / secs,
-            tokens_per_s: st.tokens as f64 / secs,
-            padding_waste: waste,
-        })
-    }
-
-    /// Updates the best evaluation and patience; true when training should stop.
-    fn update_best(
-        &self,
-        st: &mut State,
-        best_weights: &mut Option<HashMap<String, Tensor>>,
-    ) -> Result<bool> {
-        let Some(es) = self.config.early_stopping else {
-            // Without early stopping the best is still tracked by validation loss.
-            let last = st.history.len() - 1;
-            if st
-                .best
-                .is_none_or(|b| st.history[last].val_loss < st.history[b].val_loss)
-            {
-                st.best = Some(last);
-            }
-            return Ok(false);
-        };
-        let last = st.history.len() - 1;
-        let new = es.monitor.value(&st.history[last]);
-        let improved = match st.best {
-            None => true,
-            Some(b) => es
-                .monitor
-                .better(new, es.monitor.value(&st.history[b]), es.min_delta),
-        };
-        if improved {
-            st.best = Some(last);
-            st.bad_evals = 0;
-            *best_weights = Some(snapshot(self.model)?);
-        } else {
-            st.bad_evals += 1;
-        }
-        Ok(st.bad_evals >= es.patience)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use textclf_train::tokenize::{TextEncoder, TokenizeError, Truncation};
+use textclf_train::tokenize::{PairTruncation, TextEncoder, TokenizeError, Truncation};
 
 fn shared() -> PathBuf {
     match std::env::var_os("TEXTCLF_SHARED_DIR") {
@@ -349,4 +349,70 @@ fn a_huge_text_is_cut_before_tokenising_and_encodes_as_the_whole_would() {
         // Lengths of huge texts are bounded but still past max_len.
         assert!(enc.full_lengths(&[&huge]).unwrap()[0] > 32);
     }
+}
+
+/// Sentence pairs: `[CLS] A [SEP] B [SEP]` with token types, cut `longest_first` to 48, as
+/// transformers' tokenizer produced bert-tiny/texts_pair.json (one pair is truncated).
+#[test]
+fn pairs_match_the_reference_encodings() {
+    let json = read_json(&fixture("bert-tiny/texts_pair.json"));
+    let enc = TextEncoder::from_dir(&fixture("bert-tiny"), 48, Truncation::Head).unwrap();
+    assert!(!enc.double_separator());
+    let cases = json["encodings"].as_array().unwrap();
+    let a: Vec<&str> = cases
+        .iter()
+        .map(|e| e["text_a"].as_str().unwrap())
+        .collect();
+    let b: Vec<&str> = cases
+        .iter()
+        .map(|e| e["text_b"].as_str().unwrap())
+        .collect();
+    let got = enc
+        .encode_pair_batch(&a, &b, PairTruncation::LongestFirst)
+        .unwrap();
+    let mut truncated = 0;
+    for (e, g) in cases.iter().zip(&got) {
+        let types: Vec<u32> = e["token_type_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(g.ids, ids_of(e), "{}", e["text_a"]);
+        assert_eq!(g.type_ids, types, "{}", e["text_a"]);
+        truncated += usize::from(e["truncated"].as_bool().unwrap());
+    }
+    assert_eq!(truncated, 1, "the fixture exercises truncation");
+}
+
+#[test]
+fn pair_truncation_strategies() {
+    let a: Vec<u32> = (0..10).collect();
+    let b: Vec<u32> = (100..106).collect();
+    // longest_first: the longer loses tokens until both are equal, then the second first.
+    let (x, y) = PairTruncation::LongestFirst.apply(&a, &b, 9).unwrap();
+    assert_eq!((x.len(), y.len()), (5, 4));
+    let (x, y) = PairTruncation::LongestFirst.apply(&a, &b, 14).unwrap();
+    assert_eq!((x.len(), y.len()), (8, 6));
+    let (x, y) = PairTruncation::OnlyFirst.apply(&a, &b, 9).unwrap();
+    assert_eq!((x, y.len()), ((0..3).collect::<Vec<u32>>(), 6));
+    let (x, y) = PairTruncation::OnlySecond.apply(&a, &b, 12).unwrap();
+    assert_eq!((x.len(), y), (10, vec![100, 101]));
+    assert!(PairTruncation::OnlySecond.apply(&a, &b, 9).is_none());
+    assert_eq!(
+        "only-second".parse::<PairTruncation>().unwrap(),
+        PairTruncation::OnlySecond
+    );
+    assert!("middle".parse::<PairTruncation>().is_err());
+    // A strategy that cannot fit the pair is an error naming the pair.
+    let enc = TextEncoder::from_dir(&fixture("bert-tiny"), 8, Truncation::Head).unwrap();
+    let err = enc
+        .encode_pair_batch(
+            &["short", "a b"],
+            &["x", "one two three four five six seven"],
+            PairTruncation::OnlyFirst,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pair 2"), "{err}");
 }

@@ -657,7 +657,7 @@ fn the_average_is_kept_only_when_it_validates_better() {
     let (vl, _, _) = textclf_train::infer::validate(
         &model,
         &seqs,
-        &valid.labels,
+        valid.labels().unwrap(),
         &valid.label_set,
         &encoder(),
         16,

@@ -28,7 +28,16 @@ pub fn columns(c: &ColumnArgs) -> Columns {
             FormatArg::Parquet => Format::Parquet,
             FormatArg::Folder => Format::Folder,
         }),
+        pair_col: c.text_pair_col.clone(),
+        label_cols: c.label_cols.clone(),
+        label_sep: c.label_sep.clone(),
+        task: c.task,
     }
+}
+
+/// How label strings become targets (`--task`, `--label-sep`).
+pub fn target_options(c: &ColumnArgs) -> textclf_data::TargetOptions {
+    columns(c).target_options()
 }
 
 pub fn read_options(c: &ColumnArgs, labelled: bool) -> ReadOptions {

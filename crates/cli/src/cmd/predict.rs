@@ -168,8 +168,14 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 &a.input,
                 &read_options(&a.columns, false),
                 CHUNK,
-                &mut |ids, texts, _| {
-                    write_chunk(ids, texts).map_err(|e| {
+                &mut |c| {
+                    if c.pairs.is_some() {
+                        failed = Some(single_texts_only(&a.input));
+                        return Err(textclf_data::DataError::Unusable(
+                            "prediction failed".into(),
+                        ));
+                    }
+                    write_chunk(c.ids, c.texts).map_err(|e| {
                         failed = Some(e);
                         textclf_data::DataError::Unusable("prediction failed".into())
                     })
@@ -190,6 +196,16 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         ui.print_json(&json!({"output": p, "rows": done, "labels": labels.names()}))?;
     }
     Ok(())
+}
+
+/// Saved models read single texts so far: a file of text pairs is refused, never read as
+/// its first column alone.
+fn single_texts_only(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: the file holds text pairs, but saved models read single texts so far; pass \
+         --text-col NAME to use one column",
+        path.display()
+    )
 }
 
 pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -220,11 +236,15 @@ fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished>
         &a.data,
         &read_options(&a.columns, true),
         8192,
-        &mut |chunk_ids, texts, chunk_labels| {
+        &mut |c| {
             let stop = |e: anyhow::Error, failed: &mut Option<anyhow::Error>| {
                 *failed = Some(e);
                 textclf_data::DataError::Unusable("evaluation stopped".into())
             };
+            if c.pairs.is_some() {
+                return Err(stop(single_texts_only(&a.data), &mut failed));
+            }
+            let (chunk_ids, texts, chunk_labels) = (c.ids, c.texts, c.labels);
             let chunk_labels = chunk_labels.unwrap_or_default();
             for (row, l) in chunk_labels.iter().enumerate() {
                 match labels.id(l) {

@@ -1,9 +1,9 @@
 //! `textclf data stats`.
 
 use anyhow::Context;
-use textclf_data::{compute_stats, read_table};
+use textclf_data::{compute_stats_with, read_table};
 
-use super::common::read_options;
+use super::common::{read_options, target_options};
 use crate::args::StatsArgs;
 use crate::ui::Ui;
 
@@ -21,7 +21,7 @@ pub fn run(a: StatsArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.finish();
     let named: Vec<(String, &textclf_data::RawTable)> =
         tables.iter().map(|(n, t)| (n.clone(), t)).collect();
-    let mut stats = compute_stats(&named);
+    let mut stats = compute_stats_with(&named, &target_options(&a.columns));
     if let Some(dir) = &a.tokenizer {
         ui.phase("counting tokens");
         let enc = textclf_train::tokenize::TextEncoder::from_dir(

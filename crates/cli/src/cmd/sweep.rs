@@ -73,7 +73,7 @@ fn write_jsonl(path: &Path, d: &Dataset) -> anyhow::Result<()> {
     for i in 0..d.len() {
         serde_json::to_writer(
             &mut out,
-            &json!({"id": d.ids[i], "text": d.texts[i], "label": d.label_set.name(d.labels[i])}),
+            &json!({"id": d.ids[i], "text": d.texts[i], "label": d.label_set.name(d.labels()?[i])}),
         )?;
         out.push(b'\n');
     }
@@ -130,8 +130,10 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
         seed: spec.seed,
         subset_frac: spec.subset_frac,
         per_class: spec.per_class,
+        targets: Default::default(),
     };
     let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
+    textclf_experiment::require_single_text_single_label(&splits, "`textclf sweep`")?;
     for w in textclf_data::check_splits(&splits)? {
         ui.warn(&w);
     }

@@ -1,0 +1,92 @@
+//! The embeddings block of BERT-style encoders: word + position (+ token-type) embeddings,
+//! LayerNorm, dropout, under transformers' names `{prefix}.embeddings.…`. Families choose
+//! the position ids.
+
+use candle_core::{Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+use crate::batch::EncodedBatch;
+use crate::config::ModelConfig;
+use crate::fused::fusable;
+use crate::grads::SparseLookup;
+use crate::layers::dropout;
+use crate::params::Specs;
+use crate::profile::{span, Phase};
+use crate::weights::Weights;
+use crate::Result;
+
+/// The parameters of the block.
+pub(crate) fn specs(s: &mut Specs, prefix: &str, cfg: &ModelConfig) {
+    let h = cfg.hidden_size;
+    s.table(
+        &format!("{prefix}.embeddings.word_embeddings"),
+        cfg.vocab_size,
+        h,
+    );
+    s.table(
+        &format!("{prefix}.embeddings.position_embeddings"),
+        cfg.max_positions,
+        h,
+    );
+    if cfg.type_vocab_size > 0 {
+        s.table(
+            &format!("{prefix}.embeddings.token_type_embeddings"),
+            cfg.type_vocab_size,
+            h,
+        );
+    }
+    s.layer_norm(&format!("{prefix}.embeddings.LayerNorm"), h);
+}
+
+/// Position ids 0, 1, … of every sequence (BERT, DistilBERT).
+pub(crate) fn positions_from_zero(b: &EncodedBatch) -> Vec<u32> {
+    (0..b.batch).flat_map(|_| 0..b.len as u32).collect()
+}
+
+/// The embedded batch `[B, L, H]` with position ids `positions`. Training on the CPU, the
+/// word lookup is recorded in `lookups` so its gradient is gathered as sparse rows.
+pub(crate) fn forward(
+    w: &Weights,
+    prefix: &str,
+    b: &EncodedBatch,
+    positions: Vec<u32>,
+    rng: Option<&mut ChaCha8Rng>,
+    lookups: &mut Vec<SparseLookup>,
+) -> Result<Tensor> {
+    let cfg = w.cfg;
+    let p = prefix;
+    let dev = w.device;
+    let shape = (b.batch, b.len);
+    let ids = Tensor::from_slice(&b.ids, shape, dev)?;
+    let pos = Tensor::from_vec(positions, shape, dev)?;
+    let emb_span = span("embeddings", Phase::Forward);
+    let word_name = format!("{p}.embeddings.word_embeddings.weight");
+    let table = w.params.t(&word_name)?;
+    let flat_ids = ids.flatten_all()?;
+    // Training on the CPU: the lookup's output is an autograd leaf, so the table's
+    // gradient can be gathered as sparse rows instead of a dense scatter.
+    let words = if w.track && fusable(&[table]) {
+        let leaf = Var::from_tensor(&table.detach().embedding(&flat_ids)?)?;
+        lookups.push(SparseLookup {
+            param: word_name,
+            ids: b.ids.clone(),
+            leaf: leaf.clone(),
+            height: table.dim(0)?,
+        });
+        leaf.as_tensor().clone()
+    } else {
+        w.w(&word_name)?.embedding(&flat_ids)?
+    };
+    let posw = w.w(&format!("{p}.embeddings.position_embeddings.weight"))?;
+    let h = cfg.hidden_size;
+    let mut x = words.add(&posw.embedding(&pos.flatten_all()?)?)?;
+    if cfg.type_vocab_size > 0 {
+        let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
+        let tw = w.w(&format!("{p}.embeddings.token_type_embeddings.weight"))?;
+        x = x.add(&tw.embedding(&tt)?)?;
+    }
+    let x = x.reshape((b.batch, b.len, h))?;
+    drop(emb_span);
+    let x = w.ln(&x, &format!("{p}.embeddings.LayerNorm"))?;
+    dropout(&x, cfg.hidden_dropout, rng)
+}
