@@ -40,5 +40,8 @@ fn run_spec(a: crate::args::RunSpecArgs, ui: &Ui) -> anyhow::Result<()> {
     match spec.model {
         textclf_experiment::ModelSpec::Linear { .. } => baseline::run_spec(&spec, &a.out, ui),
         textclf_experiment::ModelSpec::Transformer { .. } => train::run_spec(&spec, &a.out, ui),
+        textclf_experiment::ModelSpec::Saved { .. } => {
+            anyhow::bail!("{}: run-spec runs train and baseline experiments; score a saved model with `textclf eval`", a.spec.display())
+        }
     }
 }

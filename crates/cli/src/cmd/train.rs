@@ -182,7 +182,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
 pub fn run_spec(spec: &ExperimentSpec, out: &OutArgs, ui: &Ui) -> anyhow::Result<()> {
     let resume = match &spec.model {
         ModelSpec::Transformer { settings } => settings.resume,
-        ModelSpec::Linear { .. } => false,
+        _ => false,
     };
     let mut folder = begin_run(out, "textclf train")?;
     if folder.has_leftover() && !out.in_place {
