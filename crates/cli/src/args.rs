@@ -71,6 +71,18 @@ pub enum Command {
     Advise(AdviseArgs),
     /// Average the class probabilities of finished runs and evaluate the ensemble.
     Ensemble(EnsembleArgs),
+    /// Run one experiment from its spec file (what each run of a sweep runs).
+    #[command(hide = true)]
+    RunSpec(RunSpecArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunSpecArgs {
+    /// The experiment spec (JSON), e.g. `<run>/spec.json`.
+    pub spec: PathBuf,
+    /// Output folder: metrics.json, predictions.csv and model/.
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 #[derive(Args, Debug)]

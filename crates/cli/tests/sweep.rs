@@ -107,6 +107,14 @@ fn sweep_runs_every_configuration_once_and_resumes_by_skipping_finished_runs() {
         assert!(!dir.join("model").exists(), "save_models = false");
         assert_eq!(json_file(&dir.join("run.json"))["status"], "done");
     }
+    // Each child got its settings as a typed spec file, not as flags.
+    let spec = json_file(&out.join("runs/tiny__lr-0.003/spec.json"));
+    assert_eq!(spec["model"]["family"], "transformer");
+    assert_eq!(spec["model"]["settings"]["train"]["lr"], 0.003);
+    assert_eq!(spec["save_model"], false);
+    let spec = json_file(&out.join("runs/nbsvm/spec.json"));
+    assert_eq!(spec["model"]["family"], "linear");
+    assert_eq!(spec["model"]["params"]["kind"], "nbsvm");
     let run = json_file(&out.join("runs/tiny__lr-0.003/run.json"));
     assert_eq!(run["params"]["lr"], 0.003);
     assert!(

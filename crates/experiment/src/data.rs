@@ -4,7 +4,7 @@
 use textclf_core::Dataset;
 use textclf_data::{prepare, PrepareOptions, Source, Splits};
 
-use crate::error::{Result, Step};
+use crate::error::{ExperimentError, Result, Step};
 use crate::observer::Observer;
 use crate::spec::{DataSource, DataSpec};
 
@@ -20,6 +20,12 @@ pub fn prepare_splits(d: &DataSpec, obs: &dyn Observer) -> Result<Splits> {
             files: files.clone(),
             fractions: *fractions,
         },
+        DataSource::Test { file } => {
+            return Err(ExperimentError::Invalid(format!(
+                "fitting a model needs train and test data (files or a pool), not only {}",
+                file.display()
+            )))
+        }
     };
     let opts = PrepareOptions {
         read: d.columns.read_options(true),

@@ -12,6 +12,7 @@ mod evaluate;
 mod linear;
 mod observer;
 mod record;
+mod saved;
 mod spec;
 mod transformer;
 mod weights;
@@ -26,6 +27,7 @@ pub use observer::{Observer, Silent};
 pub use record::{
     save_model, split_counts, split_info, valid_summary, write_run, write_valid_predictions,
 };
+pub use saved::{load_saved_model, run_saved};
 pub use spec::{
     ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
 };
@@ -61,5 +63,6 @@ pub fn run(
         ModelSpec::Transformer { settings } => {
             run_transformer(spec, settings, out, target, obs, env)
         }
+        ModelSpec::Saved { path, int8 } => run_saved(spec, path, *int8, out, obs),
     }
 }

@@ -41,6 +41,12 @@ pub enum ModelSpec {
     /// A fine-tuned transformer. Its trainer's `seed` and `class_weights` are set from
     /// the experiment's.
     Transformer { settings: TransformerSpec },
+    /// A model saved by an earlier run, scored on one labelled file (`textclf eval`).
+    Saved {
+        path: PathBuf,
+        #[serde(default)]
+        int8: bool,
+    },
 }
 
 /// Where the data comes from and how it is split.
@@ -74,6 +80,8 @@ pub enum DataSource {
         /// Train, valid and test fractions, summing to one.
         fractions: [f64; 3],
     },
+    /// One labelled file to score a saved model on.
+    Test { file: PathBuf },
 }
 
 /// How to find the text, label and id in a file (auto-detected when not given).

@@ -57,6 +57,8 @@ pub struct TransformerSpec {
     pub keep_checkpoint: bool,
 }
 
+// The trainer's settings have no PartialEq of their own: two specs are equal when they
+// record the same.
 impl PartialEq for TransformerSpec {
     fn eq(&self, other: &Self) -> bool {
         serde_json::to_value(self).ok() == serde_json::to_value(other).ok()

@@ -5,7 +5,7 @@ use textclf_experiment::{EvalSpec, ExperimentSpec, ModelSpec};
 use textclf_linear::{LinearKind, LinearParams, TokenMode};
 
 use super::common::{begin_run, data_spec, finish_run, parse_class_weights};
-use crate::args::{BaselineArgs, ModelArg, TokensArg};
+use crate::args::{BaselineArgs, ModelArg, OutArgs, TokensArg};
 use crate::ui::Ui;
 
 fn parse_range(s: &str, flag: &str) -> anyhow::Result<(usize, usize)> {
@@ -80,15 +80,19 @@ pub fn spec_from_args(a: &BaselineArgs) -> anyhow::Result<ExperimentSpec> {
 }
 
 pub fn run(a: BaselineArgs, ui: &Ui) -> anyhow::Result<()> {
-    let spec = spec_from_args(&a)?;
-    let mut folder = begin_run(&a.out, "textclf baseline")?;
-    if folder.has_leftover() && !a.out.in_place {
+    run_spec(&spec_from_args(&a)?, &a.out, ui)
+}
+
+/// Runs a linear experiment into the run folder `out`.
+pub fn run_spec(spec: &ExperimentSpec, out: &OutArgs, ui: &Ui) -> anyhow::Result<()> {
+    let mut folder = begin_run(out, "textclf baseline")?;
+    if folder.has_leftover() && !out.in_place {
         // A baseline keeps no checkpoint: what an interrupted attempt left is discarded.
         folder.clear()?;
     }
     finish_run(folder, ui, |f| {
         Ok(textclf_experiment::run(
-            &spec,
+            spec,
             f.work(),
             f.target(),
             ui,

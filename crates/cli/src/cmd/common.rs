@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use textclf_data::{Format, ReadOptions};
 use textclf_eval::{Report, Timing};
-pub use textclf_experiment::{holdout_valid, split_counts, Finished};
+pub use textclf_experiment::{holdout_valid, Finished};
 use textclf_experiment::{ClassWeights, Columns, DataSource, DataSpec};
 
 use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};

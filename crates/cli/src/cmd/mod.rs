@@ -19,6 +19,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
     match command {
         Command::Baseline(a) => baseline::run(*a, ui),
         Command::Train(a) => train::run(*a, ui),
+        Command::RunSpec(a) => run_spec(a, ui),
         Command::Data(DataCommand::Stats(a)) => stats::run(a, ui),
         Command::Compare(a) => compare::run(a, ui),
         Command::Predict(a) => predict::predict(a, ui),
@@ -30,5 +31,17 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Report(a) => report::report(a, ui),
         Command::Advise(a) => report::advise(a, ui),
         Command::Ensemble(a) => ensemble::run(a, ui),
+    }
+}
+
+/// `textclf run-spec`: runs the experiment a spec file describes (a sweep's child).
+fn run_spec(a: crate::args::RunSpecArgs, ui: &Ui) -> anyhow::Result<()> {
+    let spec = textclf_experiment::ExperimentSpec::read(&a.spec)?;
+    match spec.model {
+        textclf_experiment::ModelSpec::Linear { .. } => baseline::run_spec(&spec, &a.out, ui),
+        textclf_experiment::ModelSpec::Transformer { .. } => train::run_spec(&spec, &a.out, ui),
+        textclf_experiment::ModelSpec::Saved { .. } => {
+            anyhow::bail!("{}: run-spec runs train and baseline experiments; score a saved model with `textclf eval`", a.spec.display())
+        }
     }
 }

@@ -2,48 +2,23 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Map};
 use textclf_core::Classifier;
 use textclf_data::read_table;
-use textclf_eval::Timing;
-use textclf_linear::LinearClassifier;
-use textclf_runs::{EvalData, EvalRun, RunBody, SavedModel};
+use textclf_experiment::{
+    ClassWeights, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, TrainEnv,
+};
 
-use super::common::{begin_run, finish_run, read_options, refuse_foreign_run, Finished};
+use super::common::{begin_run, columns, finish_run, read_options, refuse_foreign_run};
 use crate::args::{EvalArgs, PredictArgs};
 use crate::ui::Ui;
 
 /// Loads any saved textclf model folder; `int8` quantizes a transformer's encoder
 /// layers for faster CPU inference.
 pub fn load_model(dir: &Path, int8: bool, ui: &Ui) -> anyhow::Result<Box<dyn Classifier>> {
-    if dir.is_dir() {
-        textclf_runs::verify_manifest(dir, "the model")?;
-    }
-    if dir.join("model.json").is_file() {
-        if int8 {
-            bail!("--int8 applies to fine-tuned transformer models; {} is a linear baseline (already fast): drop --int8", dir.display());
-        }
-        let m = LinearClassifier::load(dir)?;
-        return Ok(Box::new(m));
-    }
-    if dir.join("config.json").is_file() {
-        let (mut m, notes) =
-            textclf_train::TransformerClassifier::load_noting(dir, &candle_core::Device::Cpu)?;
-        for n in notes {
-            ui.warn(&n);
-        }
-        if int8 {
-            m.model.quantize_int8()?;
-        }
-        return Ok(Box::new(m));
-    }
-    bail!(
-        "{} is not a saved textclf model: expected model.json (a `textclf baseline` model) or config.json (a `textclf train` model), as in <run>/model",
-        dir.display()
-    )
+    Ok(textclf_experiment::load_saved_model(dir, int8, ui)?)
 }
 
 /// Whether two paths name the same file (the same inode when both exist).
@@ -169,8 +144,14 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 &read_options(&a.columns, false),
                 CHUNK,
                 &mut |c| {
+                    // Saved models read single texts so far: a file of pairs is refused,
+                    // never read as its first column alone.
                     if c.pairs.is_some() {
-                        failed = Some(single_texts_only(&a.input));
+                        failed = Some(anyhow::anyhow!(
+                            "{}: the file holds text pairs, but saved models read single texts \
+                             so far; pass --text-col NAME to use one column",
+                            a.input.display()
+                        ));
                         return Err(textclf_data::DataError::Unusable(
                             "prediction failed".into(),
                         ));
@@ -198,130 +179,40 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Saved models read single texts so far: a file of text pairs is refused, never read as
-/// its first column alone.
-fn single_texts_only(path: &Path) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}: the file holds text pairs, but saved models read single texts so far; pass \
-         --text-col NAME to use one column",
-        path.display()
-    )
-}
-
 pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
     refuse_foreign_run(&a.out, "eval")?;
     let mut folder = begin_run(&a.out, "textclf eval")?;
     if folder.has_leftover() && !a.out.in_place {
         folder.clear()?;
     }
-    finish_run(folder, ui, |f| eval_and_write(&a, f.work(), ui))
-}
-
-fn eval_and_write(a: &EvalArgs, out: &Path, ui: &Ui) -> anyhow::Result<Finished> {
-    let started = Instant::now();
-    let mut timing = Timing::new();
-    ui.phase("loading model");
-    let t = Instant::now();
-    let model = load_model(&a.model, a.int8, ui)?;
-    timing.add("load_model", t.elapsed().as_secs_f64());
-    // The file is read and predicted a chunk at a time: only ids, gold labels and
-    // probabilities are kept (what the report and its bootstrap need), never all texts.
-    let labels = model.labels().clone();
-    let k = labels.len();
-    let t = Instant::now();
-    let (mut ids, mut gold, mut probs) = (Vec::new(), Vec::new(), Vec::<f32>::new());
-    let mut predict_s = 0.0;
-    let mut failed: Option<anyhow::Error> = None;
-    let read = textclf_data::read_table_chunked(
-        &a.data,
-        &read_options(&a.columns, true),
-        8192,
-        &mut |c| {
-            let stop = |e: anyhow::Error, failed: &mut Option<anyhow::Error>| {
-                *failed = Some(e);
-                textclf_data::DataError::Unusable("evaluation stopped".into())
-            };
-            if c.pairs.is_some() {
-                return Err(stop(single_texts_only(&a.data), &mut failed));
-            }
-            let (chunk_ids, texts, chunk_labels) = (c.ids, c.texts, c.labels);
-            let chunk_labels = chunk_labels.unwrap_or_default();
-            for (row, l) in chunk_labels.iter().enumerate() {
-                match labels.id(l) {
-                    Some(i) => gold.push(i),
-                    None => {
-                        let e = anyhow::anyhow!(
-                            "{}: row {} has label '{l}', which the model never saw (its classes: {:?})",
-                            a.data.display(),
-                            chunk_ids.get(row).cloned().unwrap_or_default(),
-                            labels.names()
-                        );
-                        return Err(stop(e, &mut failed));
-                    }
-                }
-            }
-            ui.phase(&format!(
-                "predicting texts {}–{}",
-                ids.len() + 1,
-                ids.len() + texts.len()
-            ));
-            let tp = Instant::now();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let p = model
-                .predict_proba(&refs)
-                .map_err(|e| stop(e.into(), &mut failed))?;
-            predict_s += tp.elapsed().as_secs_f64();
-            for i in 0..p.len() {
-                probs.extend_from_slice(p.row(i));
-            }
-            ids.extend(chunk_ids);
-            Ok(())
+    let spec = ExperimentSpec {
+        format: ExperimentSpec::FORMAT,
+        data: DataSpec {
+            source: DataSource::Test {
+                file: a.data.clone(),
+            },
+            columns: columns(&a.columns),
+            seed: a.seed,
+            subset_frac: None,
+            per_class: None,
         },
-    );
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    read.with_context(|| format!("cannot read {}", a.data.display()))?;
-    ui.finish();
-    timing.add("read", t.elapsed().as_secs_f64() - predict_s);
-    timing.add("predict_test", predict_s);
-    let probs = textclf_core::Predictions::new(k, probs)?;
-    ui.phase("evaluating test");
-    let t = Instant::now();
-    let opts = textclf_eval::EvalOptions {
-        bootstrap: a.eval.bootstrap,
-        seed: a.seed,
-        ..textclf_eval::EvalOptions::default()
-    };
-    let report = textclf_eval::evaluate(&gold, &probs, &labels, &opts)?;
-    timing.add("evaluate_test", t.elapsed().as_secs_f64());
-    ui.finish();
-    let mut counts = vec![0usize; k];
-    for &g in &gold {
-        counts[g] += 1;
-    }
-    let name = a.data.display().to_string();
-    let test_info = super::common::split_counts(&name, labels.names(), &counts);
-    timing.add("total", started.elapsed().as_secs_f64());
-    let run = RunBody::Eval(EvalRun {
-        model: SavedModel {
-            kind: model.kind().to_string(),
-            path: a.model.display().to_string(),
+        model: ModelSpec::Saved {
+            path: a.model.clone(),
             int8: a.int8,
         },
-        data: EvalData { test: test_info },
-    });
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    textclf_eval::write_predictions(out, &ids, Some(&gold), &probs, &labels)
-        .with_context(|| format!("cannot write predictions into {}", out.display()))?;
-    textclf_eval::Metrics::new(report.clone(), timing.clone(), run)
-        .write(out)
-        .with_context(|| format!("cannot write metrics into {}", out.display()))?;
-    let title = format!("{} on {} ({} texts)", model.kind(), name, ids.len());
-    Ok(Finished {
-        report,
-        title,
-        timing,
-        trailer: String::new(),
+        eval: EvalSpec {
+            bootstrap: a.eval.bootstrap,
+        },
+        class_weights: ClassWeights::None,
+        save_model: false,
+    };
+    finish_run(folder, ui, |f| {
+        Ok(textclf_experiment::run(
+            &spec,
+            f.work(),
+            f.target(),
+            ui,
+            &TrainEnv::plain(),
+        )?)
     })
 }

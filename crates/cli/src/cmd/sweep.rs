@@ -188,6 +188,29 @@ fn child_args(
     args
 }
 
+/// Writes the experiment the child command line `full` describes into
+/// `<partial>/spec.json` and returns the command line that runs it there: the child gets
+/// its settings as a typed spec, not as flags.
+fn spec_child(full: &[String], partial: &Path) -> anyhow::Result<Vec<String>> {
+    let mut argv = vec!["textclf".to_string()];
+    argv.extend(full.iter().cloned());
+    let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{}", e.render()))?;
+    let spec = match &cli.command {
+        crate::args::Command::Train(a) => super::train::spec_from_args(a)?,
+        crate::args::Command::Baseline(a) => super::baseline::spec_from_args(a)?,
+        _ => bail!("a sweep runs `train` or `baseline`, not {:?}", full.first()),
+    };
+    let path = partial.join(textclf_experiment::SPEC_FILE);
+    spec.write(&path)?;
+    Ok(vec![
+        "run-spec".into(),
+        path.display().to_string(),
+        "--out".into(),
+        partial.display().to_string(),
+        "--in-place".into(),
+    ])
+}
+
 /// Fails early (before anything runs) when a run's settings are not valid flags.
 fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::Result<()> {
     let mut argv = vec!["textclf".to_string()];
@@ -198,13 +221,22 @@ fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::R
         save_models,
         true,
     ));
-    if let Err(e) = Cli::try_parse_from(&argv) {
-        bail!(
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => bail!(
             "run '{}' has settings textclf {} does not accept:\n{}",
             r.id,
             r.args[0],
             e.render()
-        );
+        ),
+    };
+    let spec = match &cli.command {
+        crate::args::Command::Train(a) => super::train::spec_from_args(a),
+        crate::args::Command::Baseline(a) => super::baseline::spec_from_args(a),
+        _ => bail!("run '{}': a sweep runs `train` or `baseline`", r.id),
+    };
+    if let Err(e) = spec {
+        bail!("run '{}' has settings that cannot work: {e:#}", r.id);
     }
     Ok(())
 }
@@ -456,7 +488,8 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             full.push("--resume".into());
             c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
         }
-        let (status, tail) = spawn(&full, &partial.join("log.txt"), &r.id, c.ui)?;
+        let child = spec_child(&full, &partial)?;
+        let (status, tail) = spawn(&child, &partial.join("log.txt"), &r.id, c.ui)?;
         let final_dir = c.folder.run_dir(&r.id);
         let mut record = SweepRunRecord {
             format: SweepRunRecord::FORMAT,

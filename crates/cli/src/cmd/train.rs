@@ -17,7 +17,7 @@ use textclf_train::tokenize::Truncation;
 use textclf_train::{EarlyStopping, EvalRecord, Monitor, Progress, TrainConfig};
 
 use super::common::{begin_run, data_spec, finish_run, parse_class_weights};
-use crate::args::{DeviceArg, MonitorArg, PaddingArg, TrainArgs, TruncationArg};
+use crate::args::{DeviceArg, MonitorArg, OutArgs, PaddingArg, TrainArgs, TruncationArg};
 use crate::ui::Ui;
 
 /// The `--device` flag as the experiment's.
@@ -172,27 +172,37 @@ impl Progress for Bar {
 }
 
 pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+    let spec = spec_from_args(&a)?;
     adopt_interrupted_run_of_old_layout(&a, ui)?;
-    let mut folder = begin_run(&a.out, "textclf train")?;
-    if folder.has_leftover() && !a.out.in_place {
+    run_spec(&spec, &a.out, ui)
+}
+
+/// Runs a fine-tuning experiment into the run folder `out`: a leftover checkpoint there
+/// is resumed (with `resume`), or refused unless `--overwrite`.
+pub fn run_spec(spec: &ExperimentSpec, out: &OutArgs, ui: &Ui) -> anyhow::Result<()> {
+    let resume = match &spec.model {
+        ModelSpec::Transformer { settings } => settings.resume,
+        _ => false,
+    };
+    let mut folder = begin_run(out, "textclf train")?;
+    if folder.has_leftover() && !out.in_place {
         let ckpt = has_checkpoint(folder.work());
-        if ckpt && a.resume {
+        if ckpt && resume {
             ui.note(&format!(
                 "resuming the interrupted run in {}",
                 folder.work().display()
             ));
-        } else if ckpt && !a.out.overwrite {
+        } else if ckpt && !out.overwrite {
             bail!(
                 "{} holds the checkpoint of an interrupted run of {}: add --resume to continue it, or --overwrite to start again (its checkpoint is then deleted)",
                 folder.work().display(),
-                a.out.out.display()
+                out.out.display()
             );
         } else {
             folder.clear()?;
         }
     }
     finish_run(folder, ui, |f| {
-        let spec = spec_from_args(&a)?;
         let bar = progress_bar(ui);
         let env = TrainEnv {
             resolve_model: &|name: &str| crate::hub::resolve(name).map_err(|e| format!("{e:#}")),
@@ -200,7 +210,7 @@ pub fn run(a: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             training_done: &|| bar.pb.finish_and_clear(),
         };
         Ok(textclf_experiment::run(
-            &spec,
+            spec,
             f.work(),
             f.target(),
             ui,
