@@ -31,10 +31,15 @@
 
 pub mod analyzer;
 mod error;
+pub mod features;
 mod io;
 pub mod model;
+pub mod pairs;
+pub mod regression;
+mod select;
 pub mod solver;
 pub mod sparse;
+mod store;
 pub mod tfidf;
 
 pub use analyzer::{AnalyzerParams, TokenMode};
