@@ -34,6 +34,7 @@ mod error;
 pub mod features;
 mod io;
 pub mod model;
+pub mod multilabel;
 pub mod pairs;
 pub mod regression;
 mod select;
