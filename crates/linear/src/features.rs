@@ -57,7 +57,8 @@ impl FeatureParams {
 #[derive(Debug, Clone)]
 pub enum Featurizer {
     Single(Tfidf),
-    Pair(PairVectorizer),
+    /// Boxed: much larger than a single vectorizer.
+    Pair(Box<PairVectorizer>),
 }
 
 impl Featurizer {
@@ -71,7 +72,7 @@ impl Featurizer {
             }
             TextInput::Pair(a, b) => {
                 let (v, x) = PairVectorizer::fit_transform(&params.tfidf, &params.pair, a, b)?;
-                Ok((Featurizer::Pair(v), x))
+                Ok((Featurizer::Pair(Box::new(v)), x))
             }
         }
     }
@@ -157,12 +158,12 @@ impl Featurizer {
         } else {
             None
         };
-        Ok(Featurizer::Pair(PairVectorizer {
+        Ok(Featurizer::Pair(Box::new(PairVectorizer {
             params: p.clone(),
             side_a,
             side_b,
             shared,
-        }))
+        })))
     }
 }
 

@@ -926,7 +926,7 @@ pub(crate) fn fit_rows(
             split: "valid",
         }),
         None if needs_selection => {
-            let (fi, ho) = holdout_split(&labels, k, params.holdout_frac, params.seed);
+            let (fi, ho) = holdout_split(labels, k, params.holdout_frac, params.seed);
             if ho.is_empty() {
                 return Err(LinearError::Data(
                         "training data is too small to hold out rows for choosing C: give --C or a --valid file".into(),
@@ -948,7 +948,7 @@ pub(crate) fn fit_rows(
         None => {
             let c = params.c.unwrap_or(1.0);
             let t = Instant::now();
-            let m = fit_once(params, &x_all, &labels, k, &cw, c, None);
+            let m = fit_once(params, x_all, labels, k, &cw, c, None);
             progress(&FitProgress {
                 step: FitStep::Final {
                     c,
@@ -963,7 +963,7 @@ pub(crate) fn fit_rows(
         Some(sel) => {
             let (fit_x, fit_y): (&CsrMatrix, &[usize]) = match &holdout_fit {
                 Some((x, y)) => (x, y),
-                None => (&x_all, &labels),
+                None => (x_all, labels),
             };
             let mut grid: Vec<f64> = match params.c {
                 Some(c) => vec![c],
@@ -1070,7 +1070,7 @@ pub(crate) fn fit_rows(
     drop(holdout_fit);
     let model = if refit {
         let t = Instant::now();
-        let m = fit_once(params, &x_all, &labels, k, &cw, chosen_c, Some(&model));
+        let m = fit_once(params, x_all, labels, k, &cw, chosen_c, Some(&model));
         let secs = t.elapsed().as_secs_f64();
         let done = steps + 1;
         progress(&FitProgress {

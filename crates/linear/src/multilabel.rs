@@ -685,7 +685,10 @@ mod tests {
         let probs = [0.95, 0.9, 0.8, 0.3, 0.05];
         let pos = [true, false, false, true, false];
         let (t, f) = tune_threshold(&probs, &pos);
-        assert!((t - 0.175).abs() < 1e-12 && (f - 2.0 / 3.0).abs() < 1e-12, "{t} {f}");
+        assert!(
+            (t - 0.175).abs() < 1e-12 && (f - 2.0 / 3.0).abs() < 1e-12,
+            "{t} {f}"
+        );
         // Equal probabilities are never split; no positives keeps 0.5.
         let (t, _) = tune_threshold(&[0.4, 0.4, 0.2], &[true, false, false]);
         assert!((t - 0.3).abs() < 1e-12);

@@ -125,7 +125,7 @@ mod tests {
             .map(|i| {
                 let mut r = vec![];
                 for j in 0..6u32 {
-                    if (i * 7 + j as usize * 3) % 4 != 0 {
+                    if !(i * 7 + j as usize * 3).is_multiple_of(4) {
                         r.push((j, ((i * 13 + j as usize * 5) % 9) as f32 / 4.0));
                     }
                 }
