@@ -667,6 +667,19 @@ mod tests {
     }
 
     #[test]
+    fn f1_scores_by_hand() {
+        let gold = vec![vec![0], vec![0, 1], vec![]];
+        let pred = vec![vec![0], vec![1], vec![1, 0]];
+        // Label 0: tp 1, fp 1, fn 1 → 1/2; label 1: tp 1, fp 1 → 2/3; micro: 4/7.
+        let (micro, macro_) = f1_scores(&gold, &pred, 2);
+        assert!((micro - 4.0 / 7.0).abs() < 1e-12, "{micro}");
+        assert!((macro_ - (0.5 + 2.0 / 3.0) / 2.0).abs() < 1e-12, "{macro_}");
+        // A label never gold nor predicted counts 0 in the macro mean.
+        let (_, macro3) = f1_scores(&gold, &pred, 3);
+        assert!((macro3 - (0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
     fn threshold_rule() {
         let probs = [0.9, 0.8, 0.6, 0.4, 0.3, 0.1];
         let pos = [true, true, false, true, false, false];
