@@ -9,20 +9,22 @@
 # not handle these shapes yet); scikit-learn through bench/sklearn_shapes.py, which builds
 # the same features and fits the C values textclf tried (its grid plus any extension),
 # choosing C by the same rule. Both are timed as whole processes (read CSV, vectorize, the
-# C search, predict), alternating textclf and scikit-learn, BENCH_RUNS times (default 3);
-# times are medians.
+# C search, predict), alternating textclf and scikit-learn, BENCH_RUNS times (default 3;
+# GoEmotions BENCH_RUNS_GE times, default 1); times are medians.
 #
 # Data: GoEmotions train / dev / test as distributed (C and thresholds chosen on dev,
 # scored on test). GLUE STS-B, RTE, CoLA: the train file split 90/10 (seeded shuffle,
 # seed 13) into train / valid for choosing C; scored on the GLUE dev file.
 #
 # Env: TEXTCLF_DATA_DIR (default ../shared/data), BENCH_RUNS (default 3),
+#      BENCH_RUNS_GE (runs of the GoEmotions comparison, default 1: scikit-learn takes minutes),
 #      TEXTCLF_BENCH_VENV (default ~/.cache/textclf/bench-venv, with scikit-learn, pandas, scipy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 DATA=${TEXTCLF_DATA_DIR:-../shared/data}
 RUNS=${BENCH_RUNS:-3}
+RUNS_GE=${BENCH_RUNS_GE:-1}  # GoEmotions with scikit-learn takes minutes
 VENV=${TEXTCLF_BENCH_VENV:-$HOME/.cache/textclf/bench-venv}
 PY="$VENV/bin/python"
 [ -x "$PY" ] || { echo "no python in $VENV: create it with scikit-learn, pandas and scipy" >&2; exit 1; }
@@ -53,8 +55,9 @@ ROWS=""
 # run NAME LABEL METRIC TASK FILES… : textclf then scikit-learn, RUNS times.
 run() {
   local name=$1 label=$2 metric=$3 task=$4; shift 4
-  local tw=() sw=()
-  for i in $(seq "$RUNS"); do
+  local tw=() sw=() runs=$RUNS
+  [ "$task" = multilabel ] && runs=$RUNS_GE
+  for i in $(seq "$runs"); do
     tw+=("$(timed "$WORK/$name.t.json" "$BIN" "$task" "$@")")
     local grid=""
     grid=$(python3 -c "import json; d=json.load(open('$WORK/$name.t.json')); print(','.join(repr(p['c']) for p in d.get('c_search', [])))")
@@ -116,7 +119,7 @@ SECTION=$(cat <<MD
 ## Linear baselines for pairs, multi-label and regression (\`bench/baseline_shapes.sh\`)
 
 Measured $(date -u +%Y-%m-%d) on $CPU, $(nproc) cores (shared with other jobs: times are noisy); scikit-learn $SKVER
-in the same run, alternating, median of $RUNS run(s) each. Both tools run as whole processes (read CSV, vectorize, the
+in the same run, alternating, median of $RUNS run(s) each ($RUNS_GE for the GoEmotions comparison). Both tools run as whole processes (read CSV, vectorize, the
 C search, predict); textclf through the bench driver \`crates/linear/examples/shapes_bench.rs\` (the CLI does not handle
 these shapes yet), scikit-learn through \`bench/sklearn_shapes.py\`. Same features on both sides: TF-IDF of word 1-2
 grams, min_df 2, sublinear tf, punctuation tokens; for pairs, TF-IDF of each side in its own vocabulary, the product

@@ -98,7 +98,9 @@ def best(points, key):
 
 def main():
     task, args = sys.argv[1], sys.argv[2:]
-    grid = [float(c) for c in os.environ.get("C_GRID", "1").split(",") if c]
+    grid = [float(c) for c in os.environ.get("C_GRID", "").split(",") if c]
+    if task != "cosine" and not grid:
+        sys.exit("set C_GRID to the C values to fit (comma-separated)")
     t0 = time.perf_counter()
     out = {}
     if task == "multilabel":

@@ -233,7 +233,7 @@ fn main() -> Res<()> {
                 .unwrap_or(0) as f64
                 / ydev.len() as f64;
             serde_json::json!({"accuracy": accuracy(&pred, &ydev), "majority": majority,
-                "c": rep.chosen_c, "read_s": read_s, "vectorize_s": rep.vectorize_s,
+                "c": rep.chosen_c, "c_search": rep.c_search, "read_s": read_s, "vectorize_s": rep.vectorize_s,
                 "fit_s": rep.fit_s, "features": rep.num_features})
         }
         Some("single-lr") => {
@@ -256,7 +256,7 @@ fn main() -> Res<()> {
             let (m, rep) = fit(&LinearParams::new(LinearKind::Lr), &tr, Some(&va))?;
             let pred = m.predict(&dev.text_refs())?;
             serde_json::json!({"mcc": mcc(&pred, &dev.labels), "accuracy": accuracy(&pred, &dev.labels),
-                "c": rep.chosen_c, "read_s": read_s, "vectorize_s": rep.vectorize_s,
+                "c": rep.chosen_c, "c_search": rep.c_search, "read_s": read_s, "vectorize_s": rep.vectorize_s,
                 "fit_s": rep.fit_s, "features": rep.num_features})
         }
         _ => return Err("usage: see the comment at the top of examples/shapes_bench.rs".into()),
