@@ -9,6 +9,10 @@
 //!   algorithms LIBLINEAR uses), L-BFGS for multinomial logistic regression, Platt scaling.
 //! * [`model`]: [`LinearParams`] → [`fit`] → [`LinearClassifier`], which implements the
 //!   shared [`textclf_core::Classifier`] interface and saves to / loads from a folder.
+//! * Other shapes of problem, over single texts or text pairs ([`features`]):
+//!   [`pairs`] (pair features, documented there, and the TF-IDF cosine baseline),
+//!   [`pair_classifier`] (single-label pairs), [`multilabel`] (one-vs-rest with per-label
+//!   thresholds) and [`regression`] (ridge and linear SVR).
 //!
 //! We implement the solvers ourselves rather than bind LIBLINEAR: the algorithms are
 //! short, a pure-Rust build needs no C toolchain, and working on our own CSR matrix
@@ -31,16 +35,33 @@
 
 pub mod analyzer;
 mod error;
+pub mod features;
 mod io;
 pub mod model;
+pub mod multilabel;
+pub mod pair_classifier;
+pub mod pairs;
+pub mod regression;
+mod select;
 pub mod solver;
 pub mod sparse;
+mod store;
 pub mod tfidf;
 
 pub use analyzer::{AnalyzerParams, TokenMode};
 pub use error::{LinearError, Result};
+pub use features::{FeatureParams, Featurizer, TextInput};
 pub use model::{
     fit, fit_with_progress, ClassWeights, FitProgress, FitReport, FitStep, GridExtension,
     LinearClassifier, LinearKind, LinearParams,
+};
+pub use multilabel::{
+    fit_multilabel, MultiLabelClassifier, MultiLabelParams, MultiLabelReport, MultiLabelSet,
+};
+pub use pair_classifier::{fit_pairs, PairClassifier, PairLabelSet};
+pub use pairs::{PairCosine, PairParams, PairVectorizer};
+pub use regression::{
+    fit_regression, Criterion, LinearRegressor, RegressionKind, RegressionParams, RegressionReport,
+    RegressionSet,
 };
 pub use tfidf::{Tfidf, TfidfParams};

@@ -495,6 +495,73 @@ fn ovr_costs(y: &[usize], k: usize, t: usize, cost_per_class: &[f64], c: f64) ->
     }
 }
 
+/// One binary model of `params.kind` on (x, `positive`) with per-row costs: weights in the
+/// original feature space (NBSVM ratios folded in) and the intercept. Shared by the
+/// one-vs-rest classifiers and the multi-label models.
+pub(crate) fn fit_binary(
+    params: &LinearParams,
+    x: &CsrMatrix,
+    positive: &[bool],
+    cost: &[f64],
+    opt: &SolverOptions,
+) -> (Vec<f64>, f64) {
+    let d = x.ncols;
+    let ys: Vec<f64> = positive
+        .iter()
+        .map(|&p| if p { 1.0 } else { -1.0 })
+        .collect();
+    match params.kind {
+        LinearKind::Lr => {
+            let m = dual_cd::logistic(
+                &BinaryProblem {
+                    x,
+                    y: &ys,
+                    cost,
+                    bias: 1.0,
+                },
+                opt,
+            );
+            (m.w, m.b)
+        }
+        LinearKind::Svm => {
+            let m = dual_cd::svm_l2_loss(
+                &BinaryProblem {
+                    x,
+                    y: &ys,
+                    cost,
+                    bias: 1.0,
+                },
+                opt,
+            );
+            (m.w, m.b)
+        }
+        LinearKind::Nbsvm => {
+            let r = nb_ratio(x, positive, params.nb_alpha);
+            let r32: Vec<f32> = r.iter().map(|&v| v as f32).collect();
+            let mut xs = x.clone();
+            xs.scale_columns(&r32);
+            let m = dual_cd::svm_l2_loss(
+                &BinaryProblem {
+                    x: &xs,
+                    y: &ys,
+                    cost,
+                    bias: 1.0,
+                },
+                opt,
+            );
+            // w' = (1−β)·mean|w| + β·w; the intercept is scaled by β as well.
+            let beta = params.nb_beta;
+            let mean_abs = m.w.iter().map(|v| v.abs()).sum::<f64>() / d as f64;
+            let w: Vec<f64> =
+                m.w.iter()
+                    .zip(&r)
+                    .map(|(wj, rj)| ((1.0 - beta) * mean_abs + beta * wj) * rj)
+                    .collect();
+            (w, beta * m.b)
+        }
+    }
+}
+
 /// Trains one binary or one-vs-rest model (not the multinomial one) at a given C on
 /// (x, y). Returns weights in the original feature space (NBSVM ratios folded in).
 fn train_raw(
@@ -518,60 +585,7 @@ fn train_raw(
         .map(|&t| {
             let cost = ovr_costs(y, k, t, cost_per_class, c);
             let positive: Vec<bool> = y.iter().map(|&l| l == t).collect();
-            let ys: Vec<f64> = positive
-                .iter()
-                .map(|&p| if p { 1.0 } else { -1.0 })
-                .collect();
-            match params.kind {
-                LinearKind::Lr => {
-                    let m = dual_cd::logistic(
-                        &BinaryProblem {
-                            x,
-                            y: &ys,
-                            cost: &cost,
-                            bias: 1.0,
-                        },
-                        &opt,
-                    );
-                    (m.w, m.b)
-                }
-                LinearKind::Svm => {
-                    let m = dual_cd::svm_l2_loss(
-                        &BinaryProblem {
-                            x,
-                            y: &ys,
-                            cost: &cost,
-                            bias: 1.0,
-                        },
-                        &opt,
-                    );
-                    (m.w, m.b)
-                }
-                LinearKind::Nbsvm => {
-                    let r = nb_ratio(x, &positive, params.nb_alpha);
-                    let r32: Vec<f32> = r.iter().map(|&v| v as f32).collect();
-                    let mut xs = x.clone();
-                    xs.scale_columns(&r32);
-                    let m = dual_cd::svm_l2_loss(
-                        &BinaryProblem {
-                            x: &xs,
-                            y: &ys,
-                            cost: &cost,
-                            bias: 1.0,
-                        },
-                        &opt,
-                    );
-                    // w' = (1−β)·mean|w| + β·w; the intercept is scaled by β as well.
-                    let beta = params.nb_beta;
-                    let mean_abs = m.w.iter().map(|v| v.abs()).sum::<f64>() / d as f64;
-                    let w: Vec<f64> =
-                        m.w.iter()
-                            .zip(&r)
-                            .map(|(wj, rj)| ((1.0 - beta) * mean_abs + beta * wj) * rj)
-                            .collect();
-                    (w, beta * m.b)
-                }
-            }
+            fit_binary(params, x, &positive, &cost, &opt)
         })
         .collect();
     let outputs = parts.len();
@@ -763,7 +777,7 @@ impl Search<'_, '_> {
 /// [`GRID_EXTENSION_FACTOR`] beyond it with `try_c` (which returns the best C after
 /// trying) while the newest C is the best, within the bounds. `None` when the best C is
 /// inside the grid (or the grid has one value).
-fn extend_grid(
+pub(crate) fn extend_grid(
     grid: &[f64],
     best: f64,
     mut try_c: impl FnMut(f64) -> f64,
@@ -828,7 +842,6 @@ pub fn fit_with_progress(
 ) -> Result<(LinearClassifier, FitReport)> {
     params.check()?;
     let k = train.label_set.len();
-    let train_y: &[usize] = train.labels()?;
     if k < 2 {
         return Err(LinearError::Data(format!(
             "training data has {k} class(es); a classifier needs at least 2"
@@ -843,10 +856,65 @@ pub fn fit_with_progress(
     }
     let t0 = Instant::now();
     let (vectorizer, x_all) = params.features.fit_transform(&train.text_refs())?;
-    let x_valid = valid.map(|v| vectorizer.transform(&v.text_refs()));
+    let x_valid = match valid {
+        Some(v) => Some((vectorizer.transform(&v.text_refs()), v.labels()?.to_vec())),
+        None => None,
+    };
     let vectorize_s = t0.elapsed().as_secs_f64();
+    let (fitted, report) = fit_rows(params, &x_all, train.labels()?, k, x_valid, progress)?;
+    let clf = LinearClassifier {
+        kind_name: format!("tfidf-{}", params.kind.name()),
+        params: LinearParams {
+            c: Some(fitted.c),
+            ..params.clone()
+        },
+        labels: train.label_set.clone(),
+        vectorizer,
+        weights: fitted.weights,
+        bias: fitted.bias,
+        calibration: fitted.calibration,
+        c: fitted.c,
+    };
+    Ok((
+        clf,
+        FitReport {
+            vectorize_s,
+            ..report
+        },
+    ))
+}
+
+/// A single-label model fitted on already-vectorised rows (weights class-major,
+/// `outputs × num_features`).
+pub(crate) struct RowsFit {
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub calibration: Calibration,
+    pub c: f64,
+}
+
+/// The C search, calibration and refit of [`fit_with_progress`] on rows already
+/// vectorised: `x_all` with class ids `labels` (`k` classes), and the validation rows
+/// with theirs. The report's `vectorize_s` is 0 (the caller knows it).
+pub(crate) fn fit_rows(
+    params: &LinearParams,
+    x_all: &CsrMatrix,
+    labels: &[usize],
+    k: usize,
+    x_valid: Option<(CsrMatrix, Vec<usize>)>,
+    progress: &dyn Fn(&FitProgress),
+) -> Result<(RowsFit, FitReport)> {
+    params.check()?;
+    if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
+        return Err(LinearError::Data(format!(
+            "class id {bad} is out of range for {k} classes"
+        )));
+    }
     let t1 = Instant::now();
-    let counts = train.class_counts();
+    let mut counts = vec![0usize; k];
+    for &l in labels {
+        counts[l] += 1;
+    }
     let cw = params.class_weights.weights(&counts)?;
     let d = x_all.ncols;
 
@@ -854,24 +922,24 @@ pub fn fit_with_progress(
     // The rows to fit on (a copy only for a holdout), and where C is chosen and
     // calibration fitted.
     let mut holdout_fit: Option<(CsrMatrix, Vec<usize>)> = None;
-    let sel: Option<Selection> = match x_valid.zip(valid) {
-        Some((xv, v)) => Some(Selection {
+    let sel: Option<Selection> = match x_valid {
+        Some((xv, yv)) => Some(Selection {
             x: xv,
-            y: v.labels()?.to_vec(),
+            y: yv,
             split: "valid",
         }),
         None if needs_selection => {
-            let (fi, ho) = holdout_split(train_y, k, params.holdout_frac, params.seed);
+            let (fi, ho) = holdout_split(labels, k, params.holdout_frac, params.seed);
             if ho.is_empty() {
                 return Err(LinearError::Data(
                         "training data is too small to hold out rows for choosing C: give --C or a --valid file".into(),
                     ));
             }
-            let fy = fi.iter().map(|&i| train_y[i]).collect();
+            let fy = fi.iter().map(|&i| labels[i]).collect();
             holdout_fit = Some((x_all.select_rows(&fi), fy));
             Some(Selection {
                 x: x_all.select_rows(&ho),
-                y: ho.iter().map(|&i| train_y[i]).collect(),
+                y: ho.iter().map(|&i| labels[i]).collect(),
                 split: "holdout",
             })
         }
@@ -883,7 +951,7 @@ pub fn fit_with_progress(
         None => {
             let c = params.c.unwrap_or(1.0);
             let t = Instant::now();
-            let m = fit_once(params, &x_all, train_y, k, &cw, c, None);
+            let m = fit_once(params, x_all, labels, k, &cw, c, None);
             progress(&FitProgress {
                 step: FitStep::Final {
                     c,
@@ -898,7 +966,7 @@ pub fn fit_with_progress(
         Some(sel) => {
             let (fit_x, fit_y): (&CsrMatrix, &[usize]) = match &holdout_fit {
                 Some((x, y)) => (x, y),
-                None => (&x_all, train_y),
+                None => (x_all, labels),
             };
             let mut grid: Vec<f64> = match params.c {
                 Some(c) => vec![c],
@@ -1005,7 +1073,7 @@ pub fn fit_with_progress(
     drop(holdout_fit);
     let model = if refit {
         let t = Instant::now();
-        let m = fit_once(params, &x_all, train_y, k, &cw, chosen_c, Some(&model));
+        let m = fit_once(params, x_all, labels, k, &cw, chosen_c, Some(&model));
         let secs = t.elapsed().as_secs_f64();
         let done = steps + 1;
         progress(&FitProgress {
@@ -1028,27 +1096,67 @@ pub fn fit_with_progress(
         c_grid_extension: extension,
         selection_split,
         calibration: calibration_report,
-        num_features: vectorizer.num_features(),
+        num_features: d,
         train_nnz: x_all.nnz(),
         refit_on_full_train: refit,
-        vectorize_s,
+        vectorize_s: 0.0,
         fit_s,
     };
     let (w, b) = model.into_class_major(d);
-    let clf = LinearClassifier {
-        kind_name: format!("tfidf-{}", params.kind.name()),
-        params: LinearParams {
-            c: Some(chosen_c),
-            ..params.clone()
-        },
-        labels: train.label_set.clone(),
-        vectorizer,
+    let fitted = RowsFit {
         weights: w.iter().map(|&v| v as f32).collect(),
         bias: b.iter().map(|&v| v as f32).collect(),
         calibration,
         c: chosen_c,
     };
-    Ok((clf, report))
+    Ok((fitted, report))
+}
+
+/// Scores (`rows × outputs`) of class-major weights (`outputs × d`) on rows of `x`.
+pub(crate) fn linear_scores(weights: &[f32], bias: &[f32], d: usize, x: &CsrMatrix) -> Vec<f64> {
+    let o = bias.len();
+    let mut s = vec![0f64; x.nrows() * o];
+    s.par_chunks_mut(o).enumerate().for_each(|(i, r)| {
+        let (idx, val) = x.row(i);
+        for (c, v) in r.iter_mut().enumerate() {
+            let w = &weights[c * d..(c + 1) * d];
+            let mut acc = bias[c] as f64;
+            for (&j, &x) in idx.iter().zip(val) {
+                acc += w[j as usize] as f64 * x as f64;
+            }
+            *v = acc;
+        }
+    });
+    s
+}
+
+/// Probabilities (rows × `k` classes) of raw scores (rows × `o` outputs). Except with a
+/// two-class Platt sigmoid, the most probable class is the class with the highest score,
+/// also after rounding to `f32` (a probability tied by rounding is raised by one ulp).
+pub(crate) fn class_probabilities(
+    cal: &Calibration,
+    scores: &[f64],
+    o: usize,
+    k: usize,
+) -> Vec<f32> {
+    let p = calibrated_probs(cal, scores, o, k);
+    let mut out: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+    if matches!(cal, Calibration::Platt { .. }) && o == 1 {
+        return out;
+    }
+    for (row, r) in out.chunks_mut(k).zip(scores.chunks(o)) {
+        let top = score_argmax(r);
+        let rival = (0..k)
+            .filter(|&c| c != top)
+            .map(|c| row[c])
+            .fold(f32::NEG_INFINITY, f32::max);
+        let beaten =
+            (0..k).any(|c| c != top && (row[c] > row[top] || (c < top && row[c] == row[top])));
+        if beaten {
+            row[top] = rival.next_up();
+        }
+    }
+    out
 }
 
 impl LinearClassifier {
@@ -1059,47 +1167,12 @@ impl LinearClassifier {
 
     /// Raw decision scores for already vectorised rows (`rows × outputs`).
     pub fn decision_function(&self, x: &CsrMatrix) -> Vec<f64> {
-        let d = self.vectorizer.num_features();
-        let o = self.outputs();
-        let mut s = vec![0f64; x.nrows() * o];
-        s.par_chunks_mut(o).enumerate().for_each(|(i, r)| {
-            let (idx, val) = x.row(i);
-            for (c, v) in r.iter_mut().enumerate() {
-                let w = &self.weights[c * d..(c + 1) * d];
-                let mut acc = self.bias[c] as f64;
-                for (&j, &x) in idx.iter().zip(val) {
-                    acc += w[j as usize] as f64 * x as f64;
-                }
-                *v = acc;
-            }
-        });
-        s
+        linear_scores(&self.weights, &self.bias, self.vectorizer.num_features(), x)
     }
 
-    /// Probabilities (rows × classes) of raw scores. Except with a two-class Platt
-    /// sigmoid, the most probable class is the class with the highest score, also after
-    /// rounding to `f32` (a probability tied by rounding is raised by one ulp).
+    /// Probabilities (rows × classes) of raw scores: [`class_probabilities`].
     fn probabilities(&self, scores: &[f64]) -> Vec<f32> {
-        let o = self.outputs();
-        let k = self.labels.len();
-        let p = calibrated_probs(&self.calibration, scores, o, k);
-        let mut out: Vec<f32> = p.iter().map(|&v| v as f32).collect();
-        if matches!(self.calibration, Calibration::Platt { .. }) && o == 1 {
-            return out;
-        }
-        for (row, r) in out.chunks_mut(k).zip(scores.chunks(o)) {
-            let top = score_argmax(r);
-            let rival = (0..k)
-                .filter(|&c| c != top)
-                .map(|c| row[c])
-                .fold(f32::NEG_INFINITY, f32::max);
-            let beaten =
-                (0..k).any(|c| c != top && (row[c] > row[top] || (c < top && row[c] == row[top])));
-            if beaten {
-                row[top] = rival.next_up();
-            }
-        }
-        out
+        class_probabilities(&self.calibration, scores, self.outputs(), self.labels.len())
     }
 
     /// Loads a model written by [`Classifier::save`].

@@ -4,6 +4,8 @@
 pub mod dual_cd;
 pub mod lbfgs;
 pub mod platt;
+pub mod ridge;
+pub mod svr;
 pub mod temperature;
 
 use crate::sparse::CsrMatrix;
