@@ -318,7 +318,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
     {
         let stop = stop.clone();
         // First Ctrl-C: finish the current step, checkpoint and exit; second: exit now.
-        let _ = ctrlc::set_handler(move || {
+        crate::ui::on_interrupt(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
@@ -354,7 +354,7 @@ fn train_and_write(a: &TrainArgs, out: &Path, target: &Path, ui: &Ui) -> anyhow:
         config: cfg.clone(),
         ckpt_dir: ckpt.clone(),
     }
-    .fit(&train, Some(&valid), a.resume, &bar);
+    .fit(&train, Some(&valid), a.resume, &crate::ui::observe(&bar));
     bar.pb.finish_and_clear();
     let outcome = match outcome {
         Err(e @ TrainError::Interrupted { .. }) => {
