@@ -142,6 +142,23 @@ pub struct CommandError {
     pub message: String,
 }
 
+/// Output goes to the embedding program while this lives; dropping it (also when the
+/// command panics) ends that, which closes the event channel the host waits on.
+struct Embedded;
+
+impl Embedded {
+    fn start(events: std::sync::mpsc::Sender<ui::Event>) -> Self {
+        ui::embed(events);
+        Embedded
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        ui::unembed();
+    }
+}
+
 /// One embedded command at a time per process: the event routing is process-wide.
 static EMBEDDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -152,10 +169,19 @@ pub fn run_embedded(
     argv: Vec<OsString>,
     events: std::sync::mpsc::Sender<ui::Event>,
 ) -> Result<(), CommandError> {
-    let _one = EMBEDDED.try_lock().map_err(|_| CommandError {
-        failure: Failure::Error,
-        message: "another textclf command is running in this process; wait for it to finish".into(),
-    })?;
+    let _one = match EMBEDDED.try_lock() {
+        Ok(guard) => guard,
+        // A command that panicked left nothing behind that matters (see `Embedded`).
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            return Err(CommandError {
+                failure: Failure::Error,
+                message:
+                    "another textclf command is running in this process; wait for it to finish"
+                        .into(),
+            })
+        }
+    };
     let full = std::iter::once(OsString::from("textclf")).chain(argv);
     let cli = args::Cli::try_parse_from(full).map_err(|e| {
         let text = e.to_string();
@@ -165,11 +191,10 @@ pub fn run_embedded(
             message: text.strip_prefix("error: ").unwrap_or(text).to_string(),
         }
     })?;
-    ui::embed(events);
+    let _embedded = Embedded::start(events);
     let ui = ui::Ui::new(false, true);
     let result = cmd::run(cli.command, &ui);
     ui.finish();
-    ui::unembed();
     result.map_err(|e| CommandError {
         failure: if is_interrupted(&e) {
             Failure::Interrupted
@@ -188,10 +213,10 @@ pub fn load_model(
 ) -> Result<(Box<dyn textclf_core::Classifier>, Vec<String>), CommandError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let _one = EMBEDDED.lock().unwrap_or_else(|p| p.into_inner());
-    ui::embed(tx);
+    let embedded = Embedded::start(tx);
     let ui = ui::Ui::new(false, true);
     let loaded = cmd::load_model(dir, int8, &ui);
-    ui::unembed();
+    drop(embedded);
     let warnings = rx
         .try_iter()
         .filter_map(|e| match e {

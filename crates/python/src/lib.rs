@@ -127,6 +127,8 @@ fn run(py: Python<'_>, argv: Vec<String>, on_event: Option<Py<PyAny>>) -> PyResu
                     }
                 }
             }
+            // A worker that died without closing the channel (it cannot, but be sure).
+            Err(RecvTimeoutError::Timeout) if worker.is_finished() => break,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -138,6 +140,8 @@ fn run(py: Python<'_>, argv: Vec<String>, on_event: Option<Py<PyAny>>) -> PyResu
         .detach(|| worker.join())
         .map_err(|_| TextclfError::new_err("textclf panicked; this is a bug, please report it"))?;
     match result {
+        // Stopped because of the interrupt (a sweep reports it as its own error).
+        Err(e) if interrupted => Err(PyKeyboardInterrupt::new_err(e.message)),
         Err(e) => Err(to_py_err(e)),
         Ok(()) if interrupted => Err(PyKeyboardInterrupt::new_err(
             "interrupted, but the command had no checkpoint to stop at and finished first; its results are in place",
