@@ -90,7 +90,9 @@ so no conversion), {a.rounds} alternating rounds, each a fresh process timed who
 **Python / CLI = {ratio:.3f}** (median over median). The predictions files are
 {'identical' if same else 'DIFFERENT'}. The Python layer adds its interpreter's start and
 import, builds the command line, and runs the same Rust code on a worker thread while the
-calling thread relays progress.
+calling thread relays progress. The rounds spread over {min(cli_s):.2f}–{max(cli_s):.2f} s (CLI)
+and {min(py_s):.2f}–{max(py_s):.2f} s (Python): a difference smaller than that spread is noise
+of the shared machine, not a cost of either side.
 """
     path = REPO / "BENCHMARKS.md"
     text = path.read_text()

@@ -177,11 +177,6 @@ pub fn unembed() {
     with_embedding(|emb| *emb = None);
 }
 
-/// Whether an interrupt was asked for during the embedded command.
-pub fn interrupt_requested() -> bool {
-    with_embedding(|emb| emb.as_ref().is_some_and(|e| e.pending || e.fired))
-}
-
 /// Registers what Ctrl-C does: on the terminal, a signal handler (Ctrl-C, SIGTERM, SIGHUP);
 /// embedded, a handler that [`interrupt`] calls once.
 pub fn on_interrupt(f: impl Fn() + Send + 'static) {
@@ -315,5 +310,56 @@ impl textclf_train::Progress for Observed<'_> {
 impl Drop for Observed<'_> {
     fn drop(&mut self) {
         emit(Event::BarEnd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn embedded_output_and_interrupts_go_to_the_host() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        embed(tx);
+        let ui = Ui::new(false, true);
+        ui.note("a note");
+        ui.warn("a warning");
+        ui.print_json(&serde_json::json!({"k": 1})).unwrap();
+        // A handler registered before the interrupt runs once, however often it comes.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        on_interrupt(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        interrupt();
+        interrupt();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        unembed();
+        assert!(!emit(Event::Note("after".into())));
+        let got: Vec<Event> = rx.try_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                Event::Note("a note".into()),
+                Event::Warning("a warning".into()),
+                Event::Json(serde_json::json!({"k": 1})),
+            ]
+        );
+
+        // An interrupt before any handler is kept for the handler registered next.
+        let (tx, _rx) = std::sync::mpsc::channel();
+        embed(tx);
+        interrupt();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        on_interrupt(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        interrupt();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        unembed();
     }
 }
