@@ -62,3 +62,38 @@ def test_keyboard_interrupt_checkpoints_and_resume_ends_identical(sst2, tmp_path
     assert b["accuracy"] == a["accuracy"]
     assert [e["val_loss"] for e in b["epochs"]] == [e["val_loss"] for e in a["epochs"]]
     assert (out / "predictions.csv").read_text() == (tmp_path / "whole" / "predictions.csv").read_text()
+
+
+def test_keyboard_interrupt_stops_a_sweep_and_it_resumes(sst2, tmp_path, monkeypatch):
+    _, files = sst2
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(
+        f"""
+name = "py-interrupt"
+save_models = false
+[data]
+train = "{files['train']}"
+valid = "{files['valid']}"
+test = "{files['test']}"
+[base]
+model = "{TINY_BERT}"
+epochs = 2
+max_len = 32
+batch_size = 16
+lr = 1e-3
+bootstrap = 50
+[[models]]
+name = "tiny"
+model = "{TINY_BERT}"
+"""
+    )
+    # The child run holds after its 5th batch; Ctrl-C reaches the sweep, which passes it on.
+    monkeypatch.setenv("TEXTCLF_TEST_HOLD_AFTER_BATCHES", "5")
+    killer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    killer.start()
+    with pytest.raises(KeyboardInterrupt, match="run the same command again to resume"):
+        textclf.sweep(cfg, out=tmp_path / "sw", quiet=True)
+    killer.join()
+    monkeypatch.delenv("TEXTCLF_TEST_HOLD_AFTER_BATCHES")
+    done = textclf.sweep(cfg, out=tmp_path / "sw", quiet=True)
+    assert [r["status"] for r in done["runs"]] == ["done"]
