@@ -3,6 +3,7 @@ plain lines otherwise (never carriage returns in a log), or a callback of your o
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -40,6 +41,18 @@ def _tqdm_class(kind: str) -> Optional[Any]:
         return None
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_level() -> int:
+    """The `stacklevel` that points a warning at the first frame outside this package."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 class Reporter:
     """Receives a command's events (see ``textclf._native.run``) and shows them."""
 
@@ -62,7 +75,7 @@ class Reporter:
         if kind == "text":
             self.texts.append(a)
         if kind == "warning":
-            warnings.warn(a, TextclfWarning, stacklevel=2)
+            warnings.warn(a, TextclfWarning, stacklevel=_caller_level())
             return
         if self.callback is not None:
             self.callback(kind, a, b, c)
