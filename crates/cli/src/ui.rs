@@ -46,11 +46,11 @@ impl Ui {
         if let Some((pb, t, name)) = self.current.borrow_mut().take() {
             pb.finish_and_clear();
             let line = format!("{name} ({:.2} s)", t.elapsed().as_secs_f64());
-            if emit(Event::Note(line)) {
+            if emit(Event::Note(line.clone())) {
                 return;
             }
             if !self.quiet && !self.json {
-                eprintln!("  {name} ({:.2} s)", t.elapsed().as_secs_f64());
+                eprintln!("  {line}");
             }
         }
     }
