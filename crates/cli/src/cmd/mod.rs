@@ -15,6 +15,8 @@ mod train;
 use crate::args::{BenchCommand, Command, DataCommand};
 use crate::ui::Ui;
 
+pub(crate) use predict::load_model;
+
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
     match command {
         Command::Baseline(a) => baseline::run(*a, ui),

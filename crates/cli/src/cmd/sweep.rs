@@ -343,7 +343,7 @@ fn spawn(
     id: &str,
     ui: &Ui,
 ) -> anyhow::Result<(std::process::ExitStatus, String)> {
-    let exe = std::env::current_exe().context("cannot find the textclf executable")?;
+    let (exe, lead) = crate::ui::child_command()?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -352,7 +352,8 @@ fn spawn(
     let file = Arc::new(Mutex::new(file));
     let tail = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut cmd = Command::new(exe);
-    cmd.args(args)
+    cmd.args(lead)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -401,9 +402,7 @@ fn spawn(
                 if let Ok(mut f) = file.lock() {
                     let _ = writeln!(f, "{line}");
                 }
-                if show && !line.trim().is_empty() {
-                    eprintln!("[{id}] {line}");
-                }
+                crate::ui::relay_child_line(&id, &line, show);
                 if let Ok(mut t) = tail.lock() {
                     t.push(line);
                     if t.len() > 40 {
@@ -653,7 +652,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         let stop = stop.clone();
         // Ctrl-C, SIGTERM or SIGHUP: passed on to the running child (in its own process
         // group), which checkpoints and exits; a second one ends both at once.
-        let _ = ctrlc::set_handler(move || {
+        crate::ui::on_interrupt(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 signal_child(SIGTERM);
                 std::process::exit(130);

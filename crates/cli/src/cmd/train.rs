@@ -204,9 +204,11 @@ pub fn run_spec(spec: &ExperimentSpec, out: &OutArgs, ui: &Ui) -> anyhow::Result
     }
     finish_run(folder, ui, |f| {
         let bar = progress_bar(ui);
+        // Progress also goes to a host that embeds the CLI (the Python package).
+        let observed = crate::ui::observe(&bar);
         let env = TrainEnv {
             resolve_model: &|name: &str| crate::hub::resolve(name).map_err(|e| format!("{e:#}")),
-            progress: &bar,
+            progress: &observed,
             training_done: &|| bar.pb.finish_and_clear(),
         };
         Ok(textclf_experiment::run(
@@ -225,7 +227,7 @@ fn progress_bar(ui: &Ui) -> Bar {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
+        crate::ui::on_interrupt(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
