@@ -231,14 +231,12 @@ impl SequenceClassifier {
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         self.params.save(&dir.join("model.safetensors"))?;
-        let hf = self
-            .config
-            .to_hf_json_as(
-                labels,
-                self.family.hf_class(),
-                self.family.layers_key(),
-                problem_type,
-            );
+        let hf = self.config.to_hf_json_as(
+            labels,
+            self.family.hf_class(),
+            self.family.layers_key(),
+            problem_type,
+        );
         let json =
             serde_json::to_string_pretty(&hf).map_err(|e| ModelError::Weights(e.to_string()))?;
         let tmp = dir.join(".config.json.tmp");
@@ -535,7 +533,8 @@ pub fn cross_entropy(logits: &Tensor, labels: &[u32], weights: Option<&[f32]>) -
 
 /// Softplus `log(1 + exp(x))`, stable for any `x`: `max(x, 0) + log(1 + exp(−|x|))`.
 fn softplus(x: &Tensor) -> Result<Tensor> {
-    Ok(x.relu()?.add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
+    Ok(x.relu()?
+        .add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
 }
 
 /// Mean binary cross-entropy with logits over every element of `logits [B, K]` against

@@ -296,7 +296,10 @@ fn bce_positive_weights_follow_torch() {
         .unwrap()
         .to_scalar()
         .unwrap();
-    assert!((plain - got).abs() > 1e-2, "the weights change the loss: {plain} vs {got}");
+    assert!(
+        (plain - got).abs() > 1e-2,
+        "the weights change the loss: {plain} vs {got}"
+    );
     assert!(bce_with_logits(&logits, &y[..5], None).is_err());
     assert!(mse_loss(&logits, &y[..2]).is_err(), "one output only");
 }
