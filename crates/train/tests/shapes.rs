@@ -330,8 +330,7 @@ fn shapes_that_do_not_fit_are_refused_with_a_reason() {
             ckpt_dir: tmp.path().join("ckpt"),
         }
         .fit(t, Some(v), false, &Silent)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string()
     };
     let reg = regression(8);
