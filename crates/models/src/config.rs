@@ -158,10 +158,32 @@ impl ModelConfig {
         Ok(self)
     }
 
-    /// The config.json of a fine-tuned classifier with these class names, keeping every
-    /// field of the original that we do not own: `class` goes into `architectures`, the
-    /// layer count into the family's `layers_key`.
+    /// `problem_type` as the file gives it (`single_label_classification`,
+    /// `multi_label_classification` or `regression`), when present and not null.
+    /// transformers' rule when it is absent: one output is regression, otherwise
+    /// single-label classification unless told.
+    pub fn problem_type(&self) -> Option<&str> {
+        self.raw.get("problem_type").and_then(Value::as_str)
+    }
+
+    /// The config.json of a fine-tuned single-label classifier: [`Self::to_hf_json_as`]
+    /// with `single_label_classification`.
     pub fn to_hf_json(&self, labels: &[String], class: &str, layers_key: &str) -> Value {
+        self.to_hf_json_as(labels, class, layers_key, "single_label_classification")
+    }
+
+    /// The config.json of a fine-tuned classifier with these output names (class names;
+    /// for regression the one target's name) and transformers' `problem_type`, keeping
+    /// every field of the original that we do not own: `class` goes into `architectures`,
+    /// the layer count into the family's `layers_key`. `num_labels` follows from
+    /// `id2label`, as transformers reads it.
+    pub fn to_hf_json_as(
+        &self,
+        labels: &[String],
+        class: &str,
+        layers_key: &str,
+        problem_type: &str,
+    ) -> Value {
         let mut m = self.raw.clone();
         m.insert("architectures".into(), json!([class]));
         let id2label: Map<String, Value> = labels
@@ -176,7 +198,7 @@ impl ModelConfig {
             .collect();
         m.insert("id2label".into(), Value::Object(id2label));
         m.insert("label2id".into(), Value::Object(label2id));
-        m.insert("problem_type".into(), json!("single_label_classification"));
+        m.insert("problem_type".into(), json!(problem_type));
         m.insert(layers_key.into(), json!(self.num_layers));
         m.remove("_name_or_path");
         Value::Object(m)

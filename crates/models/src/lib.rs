@@ -13,7 +13,8 @@
 //! * [`ModelConfig`] reads `config.json` (family chosen by `model_type`).
 //! * [`SequenceClassifier::load`] reads `model.safetensors` with or without the family
 //!   prefix, keeps `--layers K` evenly spaced layers, and initialises a missing head.
-//! * [`SequenceClassifier::forward`] returns logits; [`cross_entropy`] the loss.
+//! * [`SequenceClassifier::forward`] returns logits; [`cross_entropy`] (single-label),
+//!   [`bce_with_logits`] (multi-label) and [`mse_loss`] (regression) the loss.
 
 mod batch;
 pub mod config;
@@ -37,5 +38,8 @@ mod weights;
 pub use config::{Activation, ModelConfig};
 pub use error::{ModelError, Result};
 pub use grads::{Gradients, SparseRows};
-pub use model::{cross_entropy, EncodedBatch, Forward, LoadOptions, SequenceClassifier};
+pub use model::{
+    bce_with_logits, cross_entropy, mse_loss, EncodedBatch, Forward, LoadOptions,
+    SequenceClassifier,
+};
 pub use params::{decays, LoadReport, ParamStore};

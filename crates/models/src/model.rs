@@ -211,15 +211,32 @@ impl SequenceClassifier {
     /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
     /// `model.safetensors` with transformers' key names into `dir`.
     pub fn save(&self, dir: &Path, labels: &[String]) -> Result<()> {
+        self.save_as(dir, labels, "single_label_classification")
+    }
+
+    /// [`Self::save`] for any task: `problem_type` is transformers' name of it
+    /// (`single_label_classification`, `multi_label_classification`, `regression`), and
+    /// `labels` the output names (for regression, the one target's name).
+    pub fn save_as(&self, dir: &Path, labels: &[String], problem_type: &str) -> Result<()> {
+        if labels.len() != self.num_labels {
+            return Err(ModelError::Weights(format!(
+                "{} output names for a head of {} outputs",
+                labels.len(),
+                self.num_labels
+            )));
+        }
         let io = |e| ModelError::Io {
             path: dir.to_path_buf(),
             source: e,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         self.params.save(&dir.join("model.safetensors"))?;
-        let hf = self
-            .config
-            .to_hf_json(labels, self.family.hf_class(), self.family.layers_key());
+        let hf = self.config.to_hf_json_as(
+            labels,
+            self.family.hf_class(),
+            self.family.layers_key(),
+            problem_type,
+        );
         let json =
             serde_json::to_string_pretty(&hf).map_err(|e| ModelError::Weights(e.to_string()))?;
         let tmp = dir.join(".config.json.tmp");
@@ -512,4 +529,55 @@ pub fn cross_entropy(logits: &Tensor, labels: &[u32], weights: Option<&[f32]>) -
             Ok((picked.mul(&wt)?.sum_all()? / (-(total as f64)))?)
         }
     }
+}
+
+/// Softplus `log(1 + exp(x))`, stable for any `x`: `max(x, 0) + log(1 + exp(−|x|))`.
+fn softplus(x: &Tensor) -> Result<Tensor> {
+    Ok(x.relu()?
+        .add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
+}
+
+/// Mean binary cross-entropy with logits over every element of `logits [B, K]` against
+/// the 0/1 `targets` (row-major `B × K`), as PyTorch's `BCEWithLogitsLoss`:
+/// `p_c·y·softplus(−z) + (1 − y)·softplus(z)` averaged over all `B·K` elements, with the
+/// positive weight `p_c` of label `c` from `pos_weight` (1 without).
+pub fn bce_with_logits(
+    logits: &Tensor,
+    targets: &[f32],
+    pos_weight: Option<&[f32]>,
+) -> Result<Tensor> {
+    let _p = span("loss", Phase::Forward);
+    let dev = logits.device();
+    let (b, k) = logits.dims2()?;
+    if targets.len() != b * k || pos_weight.is_some_and(|w| w.len() != k) {
+        return Err(ModelError::Weights(format!(
+            "binary cross-entropy: {} targets and {} positive weights for {b} rows of {k} labels",
+            targets.len(),
+            pos_weight.map_or(k, <[f32]>::len)
+        )));
+    }
+    let y = Tensor::from_slice(targets, (b, k), dev)?;
+    let neg = y.affine(-1.0, 1.0)?.mul(&softplus(logits)?)?;
+    let pos = y.mul(&softplus(&logits.neg()?)?)?;
+    let pos = match pos_weight {
+        Some(w) => pos.broadcast_mul(&Tensor::from_slice(w, (1, k), dev)?)?,
+        None => pos,
+    };
+    Ok(pos.add(&neg)?.mean_all()?)
+}
+
+/// Mean squared error of one-output `logits [B, 1]` against `targets` (`B` values), as
+/// transformers' regression loss (`MSELoss` on the squeezed logits).
+pub fn mse_loss(logits: &Tensor, targets: &[f32]) -> Result<Tensor> {
+    let _p = span("loss", Phase::Forward);
+    let (b, k) = logits.dims2()?;
+    if k != 1 || targets.len() != b {
+        return Err(ModelError::Weights(format!(
+            "mean squared error: a regression head has one output, and needs one target per \
+             row; got {k} outputs and {} targets for {b} rows",
+            targets.len()
+        )));
+    }
+    let y = Tensor::from_slice(targets, (b, 1), logits.device())?;
+    Ok(logits.sub(&y)?.sqr()?.mean_all()?)
 }

@@ -7,7 +7,8 @@ use candle_core::Tensor;
 use textclf_models::SequenceClassifier;
 
 use crate::config::{Monitor, TrainConfig};
-use crate::infer::{validate, Validation};
+use crate::infer::Validation;
+use crate::objective::ValFigures;
 use crate::progress::Progress;
 use crate::record::AveragedWeights;
 use crate::state::State;
@@ -61,16 +62,10 @@ pub(crate) fn try_average(
 ) -> Result<AveragedWeights> {
     let current = snapshot(model)?;
     model.params.assign(avg)?;
-    let (val_loss, val_accuracy, val_macro_f1, kept) = match (val.data, val.seqs) {
-        (Some(v), Some(s)) => {
-            let (vl, va, vf) = validate(
-                model,
-                s,
-                val.labels,
-                &v.label_set,
-                encoder,
-                config.eval_batch_size,
-            )?;
+    let (f, kept) = match (val.data, val.seqs) {
+        (Some(_), Some(_)) => {
+            let f = val.figures(model, encoder, config.eval_batch_size)?;
+            let (vl, va) = (f.loss, f.accuracy);
             let single = match (restored, st.best) {
                 (true, Some(b)) => &st.history[b],
                 _ => st
@@ -81,7 +76,7 @@ pub(crate) fn try_average(
             let monitor = config
                 .early_stopping
                 .map_or(Monitor::ValLoss, |e| e.monitor);
-            let kept = monitor.better(monitor.pick(vl, va, vf), monitor.value(single), 0.0);
+            let kept = monitor.better(monitor.pick(&f), monitor.value(single), 0.0);
             progress.message(&format!(
                 "averaged weights of {count} validation points from step {from_step}: val loss {vl:.4}, val accuracy {va:.4} against {:.4} / {:.4} for the single checkpoint (step {}): {}",
                 single.val_loss,
@@ -89,13 +84,13 @@ pub(crate) fn try_average(
                 single.step,
                 if kept { "keeping the average" } else { "keeping the single checkpoint" }
             ));
-            (vl, va, vf, kept)
+            (f, kept)
         }
         _ => {
             progress.message(&format!(
                 "keeping the averaged weights of {count} checkpoints from step {from_step} (no validation data to compare on)"
             ));
-            (f64::NAN, f64::NAN, f64::NAN, true)
+            (ValFigures::NONE, true)
         }
     };
     if !kept {
@@ -104,9 +99,11 @@ pub(crate) fn try_average(
     Ok(AveragedWeights {
         from_step,
         count,
-        val_loss,
-        val_accuracy,
-        val_macro_f1,
+        val_loss: f.loss,
+        val_accuracy: f.accuracy,
+        val_macro_f1: f.macro_f1,
+        val_micro_f1: f.micro_f1,
+        val_pearson: f.pearson,
         kept,
     })
 }

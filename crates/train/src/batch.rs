@@ -95,6 +95,19 @@ pub fn collate(
     padding: Padding,
     max_len: usize,
 ) -> EncodedBatch {
+    collate_typed(seqs, None, idx, pad_id, padding, max_len)
+}
+
+/// [`collate`] with each sequence's token types (`types[i]` as long as `seqs[i]`; the
+/// segments of a sentence pair), padded with 0; all 0 without them.
+pub fn collate_typed(
+    seqs: &[Vec<u32>],
+    types: Option<&[Vec<u32>]>,
+    idx: &[usize],
+    pad_id: u32,
+    padding: Padding,
+    max_len: usize,
+) -> EncodedBatch {
     let longest = idx.iter().map(|&i| seqs[i].len()).max().unwrap_or(0);
     let len = padded_len(longest, padding, max_len);
     let batch = idx.len();
@@ -107,12 +120,23 @@ pub fn collate(
         mask.resize(mask.len() + seq.len(), 1);
         mask.resize(mask.len() + len - seq.len(), 0);
     }
+    let type_ids = match types {
+        Some(t) => {
+            let mut out = Vec::with_capacity(batch * len);
+            for &i in idx {
+                out.extend_from_slice(&t[i]);
+                out.resize(out.len() + len - t[i].len(), 0);
+            }
+            out
+        }
+        None => vec![0; batch * len],
+    };
     EncodedBatch {
         batch,
         len,
         ids,
         mask,
-        type_ids: vec![0; batch * len],
+        type_ids,
     }
 }
 
@@ -236,6 +260,16 @@ mod tests {
         );
         assert_eq!(b.mask, vec![1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
         assert_eq!(b.type_ids, vec![0; 15]);
+    }
+
+    #[test]
+    fn collate_carries_token_types() {
+        let seqs = vec![vec![101, 5, 102, 6, 102], vec![101, 7, 102, 8, 9, 102]];
+        let types = vec![vec![0, 0, 0, 1, 1], vec![0, 0, 0, 1, 1, 1]];
+        let b = collate_typed(&seqs, Some(&types), &[0, 1], 0, Padding::Dynamic, 16);
+        assert_eq!(b.len, 6);
+        assert_eq!(b.type_ids, vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1]);
+        assert_eq!(b.mask, vec![1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
     }
 
     #[test]

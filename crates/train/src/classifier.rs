@@ -5,12 +5,13 @@ use std::path::Path;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
-use textclf_core::{Classifier, LabelSet, Predictions};
+use textclf_core::{Classifier, LabelSet, Predictions, Task};
 use textclf_models::{LoadOptions, SequenceClassifier};
 
 use crate::error::io_err;
-use crate::infer::batched_logits;
-use crate::tokenize::{TextEncoder, Truncation};
+use crate::infer::{batched_logits, batched_logits_typed};
+use crate::objective::scores_from_logits;
+use crate::tokenize::{PairTruncation, TextEncoder, Truncation};
 use crate::{Result, TrainError};
 
 /// textclf's own settings saved beside the HF files (`textclf.json`), so `predict`
@@ -22,13 +23,18 @@ pub struct InferenceSettings {
     pub eval_batch_size: usize,
 }
 
-/// A fine-tuned sequence classifier ready to predict.
+/// A fine-tuned sequence classifier ready to predict, for any task: its outputs are
+/// class probabilities (single-label), one sigmoid probability per label (multi-label) or
+/// the predicted value (regression; `labels` then holds the one target's name). Inputs
+/// are single texts ([`Classifier::predict_proba`]) or sentence pairs
+/// ([`Self::predict_pairs`]).
 pub struct TransformerClassifier {
     pub model: SequenceClassifier,
     pub encoder: TextEncoder,
     pub labels: LabelSet,
     pub settings: InferenceSettings,
     kind: String,
+    task: Task,
 }
 
 impl TransformerClassifier {
@@ -45,7 +51,20 @@ impl TransformerClassifier {
             labels,
             settings,
             kind,
+            task: Task::SingleLabel,
         }
+    }
+
+    /// The same classifier for `task` (single-label unless set): what its scores mean and
+    /// the `problem_type` it is saved with.
+    pub fn with_task(mut self, task: Task) -> Self {
+        self.task = task;
+        self
+    }
+
+    /// The task the model was trained for.
+    pub fn task(&self) -> Task {
+        self.task
     }
 
     /// Loads a model saved by [`Classifier::save`] (or any HF sequence-classification
@@ -66,10 +85,20 @@ impl TransformerClassifier {
             ))
         })?;
         let shapes = safetensors_shapes(&dir.join("model.safetensors"))?;
+        let task = task_of(&cfg, names.len())
+            .map_err(|e| TrainError::Config(format!("{}/config.json: {e}", dir.display())))?;
+        let mut pair_truncation = PairTruncation::default();
         let settings: InferenceSettings = match std::fs::read_to_string(dir.join("textclf.json")) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| {
-                TrainError::Config(format!("{}: {e}", dir.join("textclf.json").display()))
-            })?,
+            Ok(t) => {
+                let bad = |e: serde_json::Error| {
+                    TrainError::Config(format!("{}: {e}", dir.join("textclf.json").display()))
+                };
+                let v: serde_json::Value = serde_json::from_str(&t).map_err(bad)?;
+                if let Some(p) = v.get(PAIR_TRUNCATION_KEY) {
+                    pair_truncation = serde_json::from_value(p.clone()).map_err(bad)?;
+                }
+                serde_json::from_value(v).map_err(bad)?
+            }
             Err(_) => {
                 let (max_len, from) = match trained_length(dir) {
                     Some(n) => (n, "tokenizer_config.json's model_max_length"),
@@ -113,8 +142,12 @@ impl TransformerClassifier {
             )));
         }
         let max_len = settings.max_len.min(model.config.max_positions);
-        let encoder = TextEncoder::from_dir(dir, max_len, settings.truncation)?;
-        Ok((Self::new(model, encoder, labels, settings), notes))
+        let encoder = TextEncoder::from_dir(dir, max_len, settings.truncation)?
+            .with_pair_truncation(pair_truncation);
+        Ok((
+            Self::new(model, encoder, labels, settings).with_task(task),
+            notes,
+        ))
     }
 
     /// Logits for texts, in input order.
@@ -128,14 +161,77 @@ impl TransformerClassifier {
         )
     }
 
-    /// Writes the HF-layout folder: config.json, model.safetensors, tokenizer files and
-    /// textclf.json.
+    /// Logits for sentence pairs `(first[i], second[i])`, in input order, encoded as in
+    /// training (the encoder's pair truncation).
+    pub fn pair_logits(&self, first: &[&str], second: &[&str]) -> Result<Vec<f32>> {
+        let pairs =
+            self.encoder
+                .encode_pair_batch(first, second, self.encoder.pair_truncation())?;
+        let (seqs, types): (Vec<_>, Vec<_>) =
+            pairs.into_iter().map(|p| (p.ids, p.type_ids)).unzip();
+        batched_logits_typed(
+            &self.model,
+            &self.encoder,
+            &seqs,
+            Some(&types),
+            self.settings.eval_batch_size.max(1),
+        )
+    }
+
+    /// The task's scores for sentence pairs, row-major (`rows × outputs`): class
+    /// probabilities, per-label sigmoid probabilities, or the predicted value (see
+    /// [`scores_from_logits`]). The pair counterpart of [`Classifier::predict_proba`].
+    pub fn predict_pairs(
+        &self,
+        first: &[&str],
+        second: &[&str],
+    ) -> textclf_core::Result<Predictions> {
+        let logits = self.pair_logits(first, second)?;
+        self.to_predictions(logits)
+    }
+
+    fn to_predictions(&self, logits: Vec<f32>) -> textclf_core::Result<Predictions> {
+        let k = self.model.num_labels;
+        match self.task {
+            Task::SingleLabel => Predictions::from_logits(k, logits),
+            t => Predictions::new(k, scores_from_logits(t, k, logits)),
+        }
+    }
+
+    /// Writes the HF-layout folder: config.json (with the task's `problem_type`),
+    /// model.safetensors, tokenizer files and textclf.json.
     pub fn save_dir(&self, dir: &Path) -> Result<()> {
-        self.model.save(dir, self.labels.names())?;
+        self.model
+            .save_as(dir, self.labels.names(), self.task.problem_type())?;
         self.encoder.save_files(dir)?;
-        let json = serde_json::to_string_pretty(&self.settings)
-            .map_err(|e| TrainError::Config(e.to_string()))?;
+        let mut v =
+            serde_json::to_value(&self.settings).map_err(|e| TrainError::Config(e.to_string()))?;
+        let pt = self.encoder.pair_truncation();
+        if pt != PairTruncation::default() {
+            if let Some(m) = v.as_object_mut() {
+                m.insert(PAIR_TRUNCATION_KEY.into(), serde_json::json!(pt));
+            }
+        }
+        let json =
+            serde_json::to_string_pretty(&v).map_err(|e| TrainError::Config(e.to_string()))?;
         std::fs::write(dir.join("textclf.json"), json).map_err(io_err(dir))
+    }
+}
+
+/// textclf.json's key for the pair truncation (written when it is not `longest_first`).
+const PAIR_TRUNCATION_KEY: &str = "pair_truncation";
+
+/// The task of a saved classifier with `num_labels` outputs: `problem_type` when given,
+/// else transformers' rule (one output is regression, more are single-label).
+fn task_of(cfg: &textclf_models::ModelConfig, num_labels: usize) -> Result<Task, String> {
+    match cfg.problem_type() {
+        Some(p) => Task::from_problem_type(p).ok_or_else(|| {
+            format!(
+                "problem_type '{p}' is not one of single_label_classification, multi_label_classification, regression"
+            )
+        }),
+        None if num_labels == 1 => Ok(Task::Regression),
+        None => Ok(Task::SingleLabel),
     }
 }
 
@@ -148,9 +244,11 @@ impl Classifier for TransformerClassifier {
         &self.labels
     }
 
+    /// Class probabilities for a single-label model; for the other tasks the task's scores
+    /// (per-label sigmoid probabilities, or the predicted value), which do not sum to 1.
     fn predict_proba(&self, texts: &[&str]) -> textclf_core::Result<Predictions> {
         let logits = self.logits(texts)?;
-        Predictions::from_logits(self.labels.len(), logits)
+        self.to_predictions(logits)
     }
 
     fn save(&self, dir: &Path) -> textclf_core::Result<()> {

@@ -6,32 +6,52 @@ use crate::batch::Padding;
 use crate::optim::AdamWConfig;
 use crate::{Result, TrainError};
 
+use crate::objective::ValFigures;
 use crate::record::EvalRecord;
 
-/// What early stopping watches.
+/// What early stopping (and the choice of the best weights) watches.
+///
+/// Every task has a validation loss (cross-entropy, BCE or MSE: see
+/// [`crate::objective`]), the default. `ValAccuracy` and `ValMacroF1` are the single-label
+/// figures (for multi-label: subset accuracy and macro-F1 at threshold 0.5; they do not
+/// exist for regression). `ValScore` is the task's score: accuracy (single-label),
+/// micro-F1 with every label at threshold 0.5 (multi-label), Pearson's r (regression).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
     ValLoss,
     ValAccuracy,
     ValMacroF1,
+    ValScore,
 }
 
 impl Monitor {
     pub(crate) fn value(self, r: &EvalRecord) -> f64 {
-        self.pick(r.val_loss, r.val_accuracy, r.val_macro_f1)
+        self.pick(&ValFigures {
+            loss: r.val_loss,
+            accuracy: r.val_accuracy,
+            macro_f1: r.val_macro_f1,
+            micro_f1: r.val_micro_f1,
+            pearson: r.val_pearson,
+        })
     }
 
-    /// The watched figure among a validation's loss, accuracy and macro-F1.
-    pub(crate) fn pick(self, loss: f64, accuracy: f64, macro_f1: f64) -> f64 {
+    /// The watched figure of a validation.
+    pub(crate) fn pick(self, f: &ValFigures) -> f64 {
         match self {
-            Monitor::ValLoss => loss,
-            Monitor::ValAccuracy => accuracy,
-            Monitor::ValMacroF1 => macro_f1,
+            Monitor::ValLoss => f.loss,
+            Monitor::ValAccuracy => f.accuracy,
+            Monitor::ValMacroF1 => f.macro_f1,
+            Monitor::ValScore => f.score(),
         }
     }
 
+    /// Whether `new` beats `best` by more than `min_delta`; a figure that is not a number
+    /// (Pearson's r of constant predictions) never does, and any number beats one.
     pub(crate) fn better(self, new: f64, best: f64, min_delta: f64) -> bool {
+        if best.is_nan() {
+            return !new.is_nan();
+        }
         match self {
             Monitor::ValLoss => new < best - min_delta,
             _ => new > best + min_delta,
@@ -65,6 +85,9 @@ pub struct TrainConfig {
     /// Also checkpoint every N optimizer steps (besides every epoch end).
     pub checkpoint_every_steps: Option<u64>,
     pub early_stopping: Option<EarlyStopping>,
+    /// Single-label: one weight per class (the loss is `Σ w_y·ℓ / Σ w_y`). Multi-label:
+    /// one positive weight per label, torch's `pos_weight` (see
+    /// [`crate::balanced_pos_weights`] for `--class-weights balanced`). Not for regression.
     pub class_weights: Option<Vec<f32>>,
     /// Average the weights of every validation point (epoch ends and every
     /// `eval_every_steps`) from this fraction of the optimizer steps on, in the manner of

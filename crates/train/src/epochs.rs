@@ -15,10 +15,11 @@ use textclf_core::Dataset;
 use textclf_models::SequenceClassifier;
 
 use crate::averaging::add_to_average;
-use crate::batch::{collate, padding_waste, train_batches};
+use crate::batch::{collate_typed, padding_waste, train_batches};
 use crate::checkpoint::save_checkpoint;
 use crate::config::TrainConfig;
 use crate::infer::Validation;
+use crate::objective::Objective;
 use crate::optim::{accumulate, linear_schedule, AdamW, Grads};
 use crate::progress::Progress;
 use crate::state::{mix, State};
@@ -33,8 +34,12 @@ pub(crate) struct Run<'a> {
     pub cfg: &'a TrainConfig,
     pub ckpt_dir: &'a Path,
     pub train: &'a Dataset,
-    /// The training texts' token ids and their lengths.
+    /// The training texts' token ids (with their token types for pairs) and their
+    /// lengths.
     pub seqs: &'a [Vec<u32>],
+    pub types: Option<&'a [Vec<u32>]>,
+    /// The targets and the loss.
+    pub objective: &'a Objective<'a>,
     pub lens: &'a [usize],
     pub val: Validation<'a>,
     pub progress: &'a dyn Progress,
@@ -60,6 +65,8 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
         ckpt_dir,
         train,
         seqs,
+        types,
+        objective,
         lens,
         val,
         progress,
@@ -73,10 +80,7 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
         best_weights,
         avg,
     } = c;
-    let class_w = cfg.class_weights.clone();
-    let train_labels = train
-        .labels()
-        .map_err(|e| TrainError::Data(e.to_string()))?;
+    let task = train.task();
     while !st.finished && st.epoch < cfg.epochs {
         let epoch = st.epoch;
         let batches = train_batches(lens, cfg.batch_size, cfg.bucketed, cfg.seed, epoch);
@@ -89,8 +93,15 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
         let mut stop = false;
         for bi in st.next_batch..batches.len() {
             let idx = &batches[bi];
-            let b = collate(seqs, idx, encoder.pad_id(), cfg.padding, encoder.max_len());
-            let y: Vec<u32> = idx.iter().map(|&i| train_labels[i] as u32).collect();
+            let b = collate_typed(
+                seqs,
+                types,
+                idx,
+                encoder.pad_id(),
+                cfg.padding,
+                encoder.max_len(),
+            );
+            let y = objective.batch(idx);
             let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch as u64 + 1, bi as u64));
             let at = At {
                 step: st.global_step,
@@ -98,7 +109,7 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
                 lr,
                 base_lr: cfg.lr,
             };
-            let pass = forward_backward(model, opt, &b, &y, &mut rng, class_w.as_deref(), &at)?;
+            let pass = forward_backward(model, opt, &b, &y, &mut rng, objective, &at)?;
             st.correct += pass.correct;
             match acc.as_mut() {
                 Some(a) => accumulate(a, pass.grads)?,
@@ -131,6 +142,7 @@ pub(crate) fn run(run: &Run, model: &mut SequenceClassifier, c: &mut Carry) -> R
                         encoder,
                         cfg.eval_batch_size,
                         val,
+                        task,
                         st,
                         epoch,
                         epoch_end,

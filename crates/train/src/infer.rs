@@ -2,11 +2,12 @@
 //! used by the training loop and by [`crate::TransformerClassifier`], which therefore does
 //! not depend on the trainer.
 
-use textclf_core::{Dataset, Predictions};
+use textclf_core::{Dataset, Predictions, Targets};
 use textclf_eval::{evaluate, EvalOptions};
 use textclf_models::SequenceClassifier;
 
-use crate::batch::{collate, eval_batches, Padding};
+use crate::batch::{collate_typed, eval_batches, Padding};
+use crate::objective::{multi_label_figures, regression_figures, ValFigures};
 use crate::tokenize::TextEncoder;
 use crate::{Result, TrainError};
 
@@ -18,12 +19,25 @@ pub fn batched_logits(
     seqs: &[Vec<u32>],
     batch_size: usize,
 ) -> Result<Vec<f32>> {
+    batched_logits_typed(model, encoder, seqs, None, batch_size)
+}
+
+/// [`batched_logits`] with each sequence's token types (the segments of sentence pairs,
+/// from [`TextEncoder::encode_pair_batch`]).
+pub fn batched_logits_typed(
+    model: &SequenceClassifier,
+    encoder: &TextEncoder,
+    seqs: &[Vec<u32>],
+    types: Option<&[Vec<u32>]>,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
     let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
     let k = model.num_labels;
     let mut logits = vec![0f32; seqs.len() * k];
     for idx in eval_batches(&lens, batch_size) {
-        let b = collate(
+        let b = collate_typed(
             seqs,
+            types,
             &idx,
             encoder.pad_id(),
             Padding::Dynamic,
@@ -46,8 +60,17 @@ pub fn validate(
     encoder: &TextEncoder,
     batch_size: usize,
 ) -> Result<(f64, f64, f64)> {
-    let k = label_set.len();
     let logits = batched_logits(model, encoder, seqs, batch_size)?;
+    figures_of_logits(logits, labels, label_set)
+}
+
+/// Loss, accuracy and macro-F1 of single-label `logits` against `labels`.
+fn figures_of_logits(
+    logits: Vec<f32>,
+    labels: &[usize],
+    label_set: &textclf_core::LabelSet,
+) -> Result<(f64, f64, f64)> {
+    let k = label_set.len();
     // Cross-entropy from the logits in f64: log Σ exp(z) − z_y.
     let loss = labels
         .iter()
@@ -74,5 +97,52 @@ pub fn validate(
 pub(crate) struct Validation<'a> {
     pub data: Option<&'a Dataset>,
     pub seqs: Option<&'a [Vec<u32>]>,
+    /// Token types of sentence pairs.
+    pub types: Option<&'a [Vec<u32>]>,
+    /// Class ids of single-label data (empty otherwise).
     pub labels: &'a [usize],
+}
+
+impl Validation<'_> {
+    /// The model's figures on the validation split, by its task (see
+    /// [`crate::objective`]); all NaN without one. Single-label figures are [`validate`]'s.
+    pub fn figures(
+        &self,
+        model: &SequenceClassifier,
+        encoder: &TextEncoder,
+        batch_size: usize,
+    ) -> Result<ValFigures> {
+        let (Some(v), Some(s)) = (self.data, self.seqs) else {
+            return Ok(ValFigures::NONE);
+        };
+        if let Targets::Classes(_) = v.targets {
+            if self.types.is_none() {
+                let (loss, accuracy, macro_f1) =
+                    validate(model, s, self.labels, &v.label_set, encoder, batch_size)?;
+                return Ok(ValFigures {
+                    loss,
+                    accuracy,
+                    macro_f1,
+                    micro_f1: None,
+                    pearson: None,
+                });
+            }
+        }
+        let logits = batched_logits_typed(model, encoder, s, self.types, batch_size)?;
+        Ok(match &v.targets {
+            Targets::Classes(_) => {
+                let (loss, accuracy, macro_f1) =
+                    figures_of_logits(logits, self.labels, &v.label_set)?;
+                ValFigures {
+                    loss,
+                    accuracy,
+                    macro_f1,
+                    micro_f1: None,
+                    pearson: None,
+                }
+            }
+            Targets::LabelSets(sets) => multi_label_figures(&logits, sets, model.num_labels),
+            Targets::Scores(gold) => regression_figures(&logits, gold),
+        })
+    }
 }

@@ -8,6 +8,8 @@
 //! * [`trainer`]: fine-tuning — validation, early stopping with best-weight restore, exact
 //!   resume from checkpoints, divergence detection; the loop over epochs, one optimisation
 //!   step, and validation cadence with early stopping are modules of their own.
+//! * [`objective`]: what each task learns — cross-entropy (single-label), BCE-with-logits
+//!   (multi-label), MSE (regression) — and what its validation measures.
 //! * [`classifier`]: [`TransformerClassifier`], the shared `Classifier` interface over a
 //!   fine-tuned model, saved in the Hugging Face layout.
 
@@ -19,6 +21,7 @@ pub mod config;
 mod epochs;
 mod error;
 pub mod infer;
+pub mod objective;
 pub mod optim;
 pub mod progress;
 pub mod record;
@@ -31,6 +34,7 @@ mod validation;
 pub use classifier::{InferenceSettings, TransformerClassifier};
 pub use config::{EarlyStopping, Monitor, TrainConfig};
 pub use error::{Result, TrainError};
+pub use objective::{balanced_pos_weights, outputs_for, scores_from_logits};
 pub use progress::{Progress, Silent};
 pub use record::{AveragedWeights, EvalRecord, TrainOutcome};
 pub use trainer::Trainer;

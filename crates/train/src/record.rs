@@ -10,6 +10,12 @@ fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f6
 
 /// One validation (at an epoch end, or every N steps). Without validation data the
 /// `val_*` fields are NaN (null in JSON).
+///
+/// By task (see [`crate::objective`]): `val_loss` is cross-entropy, BCE or MSE;
+/// `val_accuracy` and `val_macro_f1` are accuracy and macro-F1 (single-label), subset
+/// accuracy and macro-F1 at threshold 0.5 (multi-label) or NaN (regression);
+/// `train_accuracy` is likewise the share of exactly right training rows (NaN for
+/// regression).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalRecord {
     pub epoch: usize,
@@ -24,6 +30,12 @@ pub struct EvalRecord {
     pub val_accuracy: f64,
     #[serde(deserialize_with = "null_as_nan")]
     pub val_macro_f1: f64,
+    /// Multi-label: micro-F1 with every label at threshold 0.5 (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_micro_f1: Option<f64>,
+    /// Regression: Pearson's r (absent for other tasks; null when not a number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_pearson: Option<f64>,
     pub lr: f64,
     /// Training time of the epoch so far (validation excluded).
     pub train_seconds: f64,
@@ -47,6 +59,12 @@ pub struct TrainOutcome {
     /// The averaged weights, when `average_from` was set.
     #[serde(default)]
     pub averaged: Option<AveragedWeights>,
+    /// Multi-label with validation data: each label's decision threshold, tuned on the
+    /// validation split after training (the weights the run ends with) to maximise that
+    /// label's F1 (`textclf_eval::tune_thresholds`; a label without a positive validation
+    /// row keeps 0.5). Apply them to the sigmoid scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<textclf_eval::Thresholds>,
 }
 
 /// The weight average of a run (see [`TrainConfig::average_from`]) and its validation.
@@ -62,6 +80,12 @@ pub struct AveragedWeights {
     pub val_accuracy: f64,
     #[serde(deserialize_with = "null_as_nan")]
     pub val_macro_f1: f64,
+    /// Multi-label micro-F1 at threshold 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_micro_f1: Option<f64>,
+    /// Regression: Pearson's r.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_pearson: Option<f64>,
     /// True when the run ends with the averaged weights: they validated better than the
     /// best single checkpoint, or there was no validation data to compare on.
     pub kept: bool,

@@ -3,7 +3,9 @@
 //! gathered over the step's batches.
 
 use rand_chacha::ChaCha8Rng;
-use textclf_models::{cross_entropy, EncodedBatch, SequenceClassifier};
+use textclf_models::{EncodedBatch, SequenceClassifier};
+
+use crate::objective::{BatchTargets, Objective};
 
 use crate::optim::{clip_factor, grad_norm, AdamW, Grads};
 use crate::{Result, TrainError};
@@ -36,29 +38,29 @@ pub(crate) struct BatchPass {
     pub grads: Grads,
     /// The batch's mean loss.
     pub loss: f32,
-    /// Texts whose argmax was the gold label.
+    /// Rows predicted exactly right (see [`Objective::correct`]).
     pub correct: usize,
 }
 
-/// Forward pass of batch `b` with gold labels `y` (dropout from `rng`), class-weighted
-/// cross-entropy, and its backward pass; a loss that is not finite is an error.
+/// Forward pass of batch `b` with gold targets `y` (dropout from `rng`), the task's loss
+/// (see [`crate::objective`]) and its backward pass; a loss that is not finite is an
+/// error.
 pub(crate) fn forward_backward(
     model: &SequenceClassifier,
     opt: &AdamW,
     b: &EncodedBatch,
-    y: &[u32],
+    y: &BatchTargets,
     rng: &mut ChaCha8Rng,
-    class_w: Option<&[f32]>,
+    objective: &Objective,
     at: &At,
 ) -> Result<BatchPass> {
     let out = model.forward(b, Some(rng), false)?;
-    let loss = cross_entropy(&out.logits, y, class_w)?;
+    let loss = objective.loss(&out.logits, y)?;
     let lv: f32 = loss.to_scalar()?;
     if !lv.is_finite() {
         return Err(at.diverged(lv));
     }
-    let preds = out.logits.argmax(1)?.to_vec1::<u32>()?;
-    let correct = preds.iter().zip(y).filter(|(a, b)| a == b).count();
+    let correct = objective.correct(&out.logits, y)?;
     let grads = opt.collect_grads(&model.params, &model.backward(&out, &loss)?)?;
     Ok(BatchPass {
         grads,

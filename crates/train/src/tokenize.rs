@@ -249,6 +249,8 @@ pub struct TextEncoder {
     tokenizer: Tokenizer,
     max_len: usize,
     truncation: Truncation,
+    /// How sentence pairs are cut (see [`Self::with_pair_truncation`]).
+    pair_truncation: PairTruncation,
     cls_id: u32,
     sep_id: u32,
     pad_id: u32,
@@ -261,6 +263,7 @@ impl fmt::Debug for TextEncoder {
             .field("source_dir", &self.source_dir)
             .field("max_len", &self.max_len)
             .field("truncation", &self.truncation)
+            .field("pair_truncation", &self.pair_truncation)
             .field("cls_id", &self.cls_id)
             .field("sep_id", &self.sep_id)
             .field("pad_id", &self.pad_id)
@@ -316,11 +319,24 @@ impl TextEncoder {
             tokenizer,
             max_len,
             truncation,
+            pair_truncation: PairTruncation::default(),
             cls_id,
             sep_id,
             pad_id,
             source_dir: dir.to_path_buf(),
         })
+    }
+
+    /// The same encoder cutting sentence pairs by `strategy` (`longest_first` unless set):
+    /// what training and prediction pass to [`Self::encode_pair_batch`].
+    pub fn with_pair_truncation(mut self, strategy: PairTruncation) -> Self {
+        self.pair_truncation = strategy;
+        self
+    }
+
+    /// How this encoder's users cut sentence pairs.
+    pub fn pair_truncation(&self) -> PairTruncation {
+        self.pair_truncation
     }
 
     /// Maximum sequence length, special tokens included.

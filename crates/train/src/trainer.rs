@@ -12,14 +12,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::Tensor;
-use textclf_core::Dataset;
+use textclf_core::{Dataset, Targets, Task};
+use textclf_eval::{tune_thresholds, LabelMatrix, Thresholds};
 use textclf_models::SequenceClassifier;
 
 use crate::averaging::try_average;
 use crate::checkpoint::load_checkpoint;
-use crate::config::TrainConfig;
+use crate::config::{Monitor, TrainConfig};
 use crate::epochs::{self, Carry, Run};
-use crate::infer::Validation;
+use crate::infer::{batched_logits_typed, Validation};
+use crate::objective::{outputs_for, scores_from_logits, Objective};
 use crate::optim::AdamW;
 use crate::progress::Progress;
 use crate::record::TrainOutcome;
@@ -30,6 +32,13 @@ use crate::{Result, TrainError};
 
 /// Fine-tunes `model` on `train`, validating on `valid`. Checkpoints go to `ckpt_dir`;
 /// with `resume`, training continues from the checkpoint there.
+///
+/// The task and the input shape come from the data: single texts or sentence pairs
+/// (`Dataset::pairs`, encoded by [`TextEncoder::encode_pair_batch`] with the encoder's
+/// pair truncation), and single-label, multi-label or regression targets, each with its
+/// head size, loss and validation figures ([`crate::objective`]). The model must have
+/// [`outputs_for`] outputs. For multi-label data with validation, the outcome carries
+/// per-label decision thresholds tuned after training.
 pub struct Trainer<'a> {
     pub model: &'a mut SequenceClassifier,
     pub encoder: &'a TextEncoder,
@@ -50,23 +59,52 @@ impl Trainer<'_> {
         if train.is_empty() {
             return Err(TrainError::Data("the training split is empty".into()));
         }
-        let k = train.label_set.len();
-        let train_labels = train
-            .labels()
-            .map_err(|e| TrainError::Data(e.to_string()))?;
+        let task = train.task();
+        let k = outputs_for(task, &train.label_set);
+        let what = match task {
+            Task::SingleLabel => "classes",
+            Task::MultiLabel => "labels",
+            Task::Regression => "target (regression)",
+        };
         if self.model.num_labels != k {
             return Err(TrainError::Config(format!(
-                "model has {} outputs for {k} classes",
+                "model has {} outputs for {k} {what}",
                 self.model.num_labels
             )));
         }
-        if cfg.class_weights.as_ref().is_some_and(|w| w.len() != k) {
-            return Err(TrainError::Config(format!(
-                "{} class weights for {k} classes",
-                cfg.class_weights.as_ref().map_or(0, Vec::len)
-            )));
+        match (&cfg.class_weights, task) {
+            (Some(_), Task::Regression) => return Err(TrainError::Config(
+                "class weights are for classification; regression has none (drop --class-weights)"
+                    .into(),
+            )),
+            (Some(w), _) if w.len() != k => {
+                return Err(TrainError::Config(format!(
+                    "{} class weights for {k} {what}",
+                    w.len()
+                )))
+            }
+            _ => {}
+        }
+        if let (Some(es), Task::Regression) = (cfg.early_stopping, task) {
+            if matches!(es.monitor, Monitor::ValAccuracy | Monitor::ValMacroF1) {
+                return Err(TrainError::Config(
+                    "regression has no accuracy or macro-F1 to monitor: use val_loss (MSE) or val_score (Pearson)"
+                        .into(),
+                ));
+            }
         }
         if let Some(v) = valid {
+            if v.task() != task {
+                return Err(TrainError::Data(format!(
+                    "the validation data is {} but the training data is {task}",
+                    v.task()
+                )));
+            }
+            if v.pairs.is_some() != train.pairs.is_some() {
+                return Err(TrainError::Data(
+                    "one of the training and validation data has text pairs and the other not: give both the same columns".into(),
+                ));
+            }
             if v.label_set != train.label_set {
                 return Err(TrainError::Data(
                     "validation and training data have different label sets".into(),
@@ -92,12 +130,23 @@ impl Trainer<'_> {
                 self.ckpt_dir.display()
             )));
         }
-        progress.message(&format!("tokenizing {} training texts", train.len()));
-        let seqs = self.encoder.encode_batch(&train.text_refs())?;
+        progress.message(&format!(
+            "tokenizing {} training {}",
+            train.len(),
+            if train.pairs.is_some() {
+                "pairs"
+            } else {
+                "texts"
+            }
+        ));
+        let (seqs, types) = encode(self.encoder, train)?;
         let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
-        let val_seqs = match valid {
-            Some(v) => Some(self.encoder.encode_batch(&v.text_refs())?),
-            None => None,
+        let (val_seqs, val_types) = match valid {
+            Some(v) => {
+                let (s, t) = encode(self.encoder, v)?;
+                (Some(s), t)
+            }
+            None => (None, None),
         };
         let n_batches = train.len().div_ceil(cfg.batch_size);
         let steps_per_epoch = n_batches.div_ceil(cfg.grad_accum) as u64;
@@ -106,10 +155,20 @@ impl Trainer<'_> {
         // Everything that decides the updates: settings, tokenization and the data itself.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
-        for (s, &y) in seqs.iter().zip(train_labels) {
+        for (i, s) in seqs.iter().enumerate() {
             eat(s.len() as u64);
             s.iter().for_each(|&t| eat(t as u64));
-            eat(y as u64);
+            match &train.targets {
+                Targets::Classes(y) => eat(y[i] as u64),
+                Targets::LabelSets(y) => {
+                    eat(u64::MAX - y[i].len() as u64);
+                    y[i].iter().for_each(|&l| eat(l as u64));
+                }
+                Targets::Scores(y) => eat(y[i].to_bits() as u64),
+            }
+        }
+        for t in types.iter().flatten() {
+            eat(t.iter().map(|&x| x as u64).sum());
         }
         for s in val_seqs.iter().flatten() {
             s.iter().for_each(|&t| eat(t as u64));
@@ -162,17 +221,20 @@ impl Trainer<'_> {
                 None => progress.message("no checkpoint found: starting from the beginning"),
             }
         }
-        let val_labels: Vec<usize> = match valid {
-            Some(v) => v
-                .labels()
-                .map_err(|e| TrainError::Data(e.to_string()))?
-                .to_vec(),
-            None => Vec::new(),
-        };
+        let val_labels: Vec<usize> = valid
+            .and_then(|v| v.targets.classes())
+            .map(<[usize]>::to_vec)
+            .unwrap_or_default();
         let val = Validation {
             data: valid,
             seqs: val_seqs.as_deref(),
+            types: val_types.as_deref(),
             labels: &val_labels,
+        };
+        let objective = Objective {
+            targets: &train.targets,
+            k,
+            weights: cfg.class_weights.as_deref(),
         };
         let mut carry = Carry {
             opt,
@@ -186,6 +248,8 @@ impl Trainer<'_> {
             ckpt_dir: &self.ckpt_dir,
             train,
             seqs: &seqs,
+            types: types.as_deref(),
+            objective: &objective,
             lens: &lens,
             val,
             progress,
@@ -232,7 +296,25 @@ impl Trainer<'_> {
             .iter()
             .filter(|r| r.val_loss.is_finite())
             .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
-            .map(|r| r.val_accuracy);
+            .map(|r| r.val_accuracy)
+            .filter(|_| task != Task::Regression);
+        let thresholds = match (task, valid, val_seqs.as_deref()) {
+            (Task::MultiLabel, Some(v), Some(s)) => Some(tune_on(
+                self.model,
+                self.encoder,
+                &cfg,
+                v,
+                s,
+                val_types.as_deref(),
+            )?),
+            _ => None,
+        };
+        if let Some(t) = &thresholds {
+            progress.message(&format!(
+                "tuned per-label thresholds on validation: micro-F1 {:.4}",
+                t.micro_f1.unwrap_or(f64::NAN)
+            ));
+        }
         Ok(TrainOutcome {
             history: st.history,
             best: st.best,
@@ -241,6 +323,41 @@ impl Trainer<'_> {
             val_accuracy_at_min_val_loss: val_acc_at_min_loss,
             restored_best_weights: restored,
             averaged,
+            thresholds,
         })
     }
+}
+
+/// The token ids of every row (pairs: `[CLS] A [SEP] B [SEP]` or RoBERTa's layout, cut
+/// by the encoder's pair truncation) and, for pairs, their token types.
+#[allow(clippy::type_complexity)]
+fn encode(encoder: &TextEncoder, data: &Dataset) -> Result<(Vec<Vec<u32>>, Option<Vec<Vec<u32>>>)> {
+    match &data.pairs {
+        None => Ok((encoder.encode_batch(&data.text_refs())?, None)),
+        Some(b) => {
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            let pairs =
+                encoder.encode_pair_batch(&data.text_refs(), &b, encoder.pair_truncation())?;
+            let (ids, types) = pairs.into_iter().map(|p| (p.ids, p.type_ids)).unzip();
+            Ok((ids, Some(types)))
+        }
+    }
+}
+
+/// Per-label thresholds maximising each label's F1 on the validation rows, from the
+/// model's sigmoid scores (0.5 for a label without a positive validation row).
+fn tune_on(
+    model: &SequenceClassifier,
+    encoder: &TextEncoder,
+    cfg: &TrainConfig,
+    valid: &Dataset,
+    seqs: &[Vec<u32>],
+    types: Option<&[Vec<u32>]>,
+) -> Result<Thresholds> {
+    let k = model.num_labels;
+    let logits = batched_logits_typed(model, encoder, seqs, types, cfg.eval_batch_size)?;
+    let scores = scores_from_logits(Task::MultiLabel, k, logits);
+    let sets = valid.targets.label_sets().unwrap_or_default();
+    let gold = LabelMatrix::from_sets(k, sets)?;
+    Ok(tune_thresholds(&gold, &scores, &valid.label_set, 0.5)?)
 }

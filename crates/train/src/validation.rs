@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 
 use candle_core::Tensor;
+use textclf_core::Task;
 use textclf_models::SequenceClassifier;
 
 use crate::averaging::snapshot;
 use crate::config::{EarlyStopping, TrainConfig};
-use crate::infer::{validate, Validation};
+use crate::infer::Validation;
 use crate::progress::Progress;
 use crate::record::EvalRecord;
 use crate::state::State;
@@ -26,35 +27,36 @@ pub(crate) fn due(cfg: &TrainConfig, global_step: u64, epoch_end: bool) -> bool 
 }
 
 /// The record of a validation point: the training figures since the epoch began and,
-/// with validation data, the model's loss, accuracy and macro-F1 on it.
+/// with validation data, the model's figures on it (by task: [`crate::objective`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluation(
     model: &SequenceClassifier,
     encoder: &TextEncoder,
     eval_batch_size: usize,
     val: Validation,
+    task: Task,
     st: &State,
     epoch: usize,
     epoch_end: bool,
     lr: f64,
     waste: f64,
 ) -> Result<EvalRecord> {
-    let (vl, va, vf) = match (val.data, val.seqs) {
-        (Some(v), Some(s)) => {
-            validate(model, s, val.labels, &v.label_set, encoder, eval_batch_size)?
-        }
-        _ => (f64::NAN, f64::NAN, f64::NAN),
-    };
+    let f = val.figures(model, encoder, eval_batch_size)?;
     let secs = st.train_seconds.max(1e-9);
     Ok(EvalRecord {
         epoch,
         step: st.global_step,
         epoch_end,
         train_loss: st.loss_sum / st.seen.max(1) as f64,
-        train_accuracy: st.correct as f64 / st.seen.max(1) as f64,
-        val_loss: vl,
-        val_accuracy: va,
-        val_macro_f1: vf,
+        train_accuracy: match task {
+            Task::Regression => f64::NAN,
+            _ => st.correct as f64 / st.seen.max(1) as f64,
+        },
+        val_loss: f.loss,
+        val_accuracy: f.accuracy,
+        val_macro_f1: f.macro_f1,
+        val_micro_f1: f.micro_f1,
+        val_pearson: f.pearson,
         lr,
         train_seconds: st.train_seconds,
         samples_per_s: st.seen as f64 / secs,
