@@ -17,7 +17,11 @@ use crate::Result;
 
 /// The parameters of the block.
 pub(crate) fn specs(s: &mut Specs, prefix: &str, cfg: &ModelConfig) {
-    let h = cfg.hidden_size;
+    specs_width(s, prefix, cfg, cfg.hidden_size)
+}
+
+/// The parameters of the block with tables `h` wide (ELECTRA's `embedding_size`).
+pub(crate) fn specs_width(s: &mut Specs, prefix: &str, cfg: &ModelConfig, h: usize) {
     s.table(
         &format!("{prefix}.embeddings.word_embeddings"),
         cfg.vocab_size,
@@ -78,7 +82,8 @@ pub(crate) fn forward(
         w.w(&word_name)?.embedding(&flat_ids)?
     };
     let posw = w.w(&format!("{p}.embeddings.position_embeddings.weight"))?;
-    let h = cfg.hidden_size;
+    // The table's width: the hidden size, or ELECTRA's smaller `embedding_size`.
+    let h = table.dim(1)?;
     let mut x = words.add(&posw.embedding(&pos.flatten_all()?)?)?;
     if cfg.type_vocab_size > 0 {
         let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;

@@ -443,7 +443,12 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
 /// draws) must not change.
 #[test]
 fn checkpointed_backward_gives_the_plain_gradients() {
-    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+    for fix in [
+        "bert-tiny",
+        "distilbert-tiny",
+        "roberta-tiny",
+        "electra-tiny",
+    ] {
         let (mut model, b, labels) = with_dropout(fix);
         let (plain_loss, plain, plain_next) = train_pass(&model, &b, &labels, 5, false);
         let no_dropout = {
@@ -483,7 +488,12 @@ fn checkpointed_backward_gives_the_plain_gradients() {
 /// without the last layer's first-row shortcut.
 #[test]
 fn the_fused_encoder_layer_matches_the_separate_nodes() {
-    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+    for fix in [
+        "bert-tiny",
+        "distilbert-tiny",
+        "roberta-tiny",
+        "electra-tiny",
+    ] {
         let (mut model, b, labels) = with_dropout(fix);
         for all_rows in [true, false] {
             let (loss, fused, next) = train_pass(&model, &b, &labels, 11, all_rows);

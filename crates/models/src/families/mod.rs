@@ -4,6 +4,7 @@
 
 mod bert;
 mod distilbert;
+mod electra;
 mod roberta;
 
 use std::path::Path;
@@ -15,7 +16,12 @@ use crate::family::Family;
 use crate::{ModelError, Result};
 
 /// Every family textclf can fine-tune, in the order error messages list them.
-static FAMILIES: &[&dyn Family] = &[&bert::Bert, &distilbert::DistilBert, &roberta::Roberta];
+static FAMILIES: &[&dyn Family] = &[
+    &bert::Bert,
+    &distilbert::DistilBert,
+    &roberta::Roberta,
+    &electra::Electra,
+];
 
 /// The `model_type` values accepted, for error messages.
 pub fn supported() -> String {
@@ -79,12 +85,16 @@ mod tests {
 
     #[test]
     fn every_model_type_has_one_family() {
-        assert_eq!(supported(), "bert, distilbert, roberta, xlm-roberta");
+        assert_eq!(
+            supported(),
+            "bert, distilbert, roberta, xlm-roberta, electra"
+        );
         for (t, class) in [
             ("bert", "BertForSequenceClassification"),
             ("distilbert", "DistilBertForSequenceClassification"),
             ("roberta", "RobertaForSequenceClassification"),
             ("xlm-roberta", "RobertaForSequenceClassification"),
+            ("electra", "ElectraForSequenceClassification"),
         ] {
             assert_eq!(family(t).map(|f| f.hf_class()), Ok(class));
         }
