@@ -277,6 +277,22 @@ fn folder_without_tokenizer_files_is_an_error() {
 }
 
 #[test]
+fn a_sentencepiece_only_folder_says_how_to_convert_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spm.model"), b"not read").unwrap();
+    let err = TextEncoder::from_dir(dir.path(), 128, Truncation::Head).unwrap_err();
+    assert!(matches!(err, TokenizeError::SentencePieceOnly { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("spm.model")
+            && msg.contains("DebertaV2TokenizerFast.from_pretrained(")
+            && msg.contains(".save_pretrained(")
+            && msg.contains(&dir.path().display().to_string()),
+        "{msg}"
+    );
+}
+
+#[test]
 fn parallel_encoding_preserves_order() {
     let cases = minilm_cases();
     let enc = minilm(64, Truncation::HeadTail);
@@ -359,8 +375,14 @@ fn pairs_match_the_reference_encodings() {
     let enc = TextEncoder::from_dir(&fixture("bert-tiny"), 48, Truncation::Head).unwrap();
     assert!(!enc.double_separator());
     let cases = json["encodings"].as_array().unwrap();
-    let a: Vec<&str> = cases.iter().map(|e| e["text_a"].as_str().unwrap()).collect();
-    let b: Vec<&str> = cases.iter().map(|e| e["text_b"].as_str().unwrap()).collect();
+    let a: Vec<&str> = cases
+        .iter()
+        .map(|e| e["text_a"].as_str().unwrap())
+        .collect();
+    let b: Vec<&str> = cases
+        .iter()
+        .map(|e| e["text_b"].as_str().unwrap())
+        .collect();
     let got = enc
         .encode_pair_batch(&a, &b, PairTruncation::LongestFirst)
         .unwrap();

@@ -3,6 +3,7 @@
 //! `FAMILIES`.
 
 mod bert;
+mod deberta_v2;
 mod distilbert;
 mod electra;
 mod roberta;
@@ -21,6 +22,7 @@ static FAMILIES: &[&dyn Family] = &[
     &distilbert::DistilBert,
     &roberta::Roberta,
     &electra::Electra,
+    &deberta_v2::DebertaV2,
 ];
 
 /// The `model_type` values accepted, for error messages.
@@ -87,7 +89,7 @@ mod tests {
     fn every_model_type_has_one_family() {
         assert_eq!(
             supported(),
-            "bert, distilbert, roberta, xlm-roberta, electra"
+            "bert, distilbert, roberta, xlm-roberta, electra, deberta-v2"
         );
         for (t, class) in [
             ("bert", "BertForSequenceClassification"),
@@ -95,6 +97,7 @@ mod tests {
             ("roberta", "RobertaForSequenceClassification"),
             ("xlm-roberta", "RobertaForSequenceClassification"),
             ("electra", "ElectraForSequenceClassification"),
+            ("deberta-v2", "DebertaV2ForSequenceClassification"),
         ] {
             assert_eq!(family(t).map(|f| f.hf_class()), Ok(class));
         }
