@@ -78,8 +78,20 @@ pub(crate) trait Family: Sync {
         sink: &GradSink,
     ) -> Result<Tensor>;
 
-    /// `(input of the final linear layer, logits)` from the first tokens' final hidden
-    /// states `first [B, H]`.
+    /// Whether the head reads every row of the last layer's output (mean pooling), so the
+    /// last layer must compute them all; by default it reads the first token only.
+    fn pools_all_rows(&self, _cfg: &ModelConfig) -> bool {
+        false
+    }
+
+    /// The vector the head reads, `[B, H]`, from the last layer's output `x [B, rows, H]`:
+    /// by default the first token's.
+    fn pool(&self, _w: &Weights, x: &Tensor, _b: &EncodedBatch) -> Result<Tensor> {
+        Ok(x.narrow(1, 0, 1)?.squeeze(1)?)
+    }
+
+    /// `(input of the final linear layer, logits)` from the pooled final hidden states
+    /// `first [B, H]` (see [`Family::pool`]).
     fn head(
         &self,
         w: &Weights,

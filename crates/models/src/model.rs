@@ -425,7 +425,11 @@ impl SequenceClassifier {
         // The head reads the first token only, so unless the hidden states are wanted the
         // last layer computes that row alone (its keys and values still span the sequence):
         // about a seventh of a 6-layer encoder's work, the same logits and gradients.
-        let last_rows = if want_hidden { b.len } else { 1 };
+        let last_rows = if want_hidden || self.family.pools_all_rows(cfg) {
+            b.len
+        } else {
+            1
+        };
         let sink = GradSink::default();
         for i in 0..cfg.num_layers {
             if ckpt {
@@ -461,7 +465,7 @@ impl SequenceClassifier {
             None
         };
         let head_span = span("head", Phase::Forward);
-        let first = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let first = self.family.pool(&w, &x, b)?;
         let (classifier_input, logits) = self.family.head(&w, &first, rng)?;
         drop(head_span);
         Ok(Forward {

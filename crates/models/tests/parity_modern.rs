@@ -385,3 +385,28 @@ fn deberta_v2_tiny_matches_transformers() {
 fn deberta_v2_saves_and_loads_in_the_transformers_layout() {
     round_trip("deberta-v2-tiny", "DebertaV2ForSequenceClassification");
 }
+
+#[test]
+fn modernbert_tiny_matches_transformers() {
+    decay_groups_match("modernbert-tiny");
+    let n = parity("modernbert-tiny", None, "io.safetensors");
+    assert!(n > 60, "{n} checks");
+    let n = parity("modernbert-tiny", None, "io_pair.safetensors");
+    assert!(n > 20, "{n} checks");
+}
+
+#[test]
+fn modernbert_mean_pooling_matches_transformers() {
+    decay_groups_match("modernbert-tiny-mean");
+    let n = parity(
+        "modernbert-tiny-mean",
+        Some("modernbert-tiny"),
+        "io.safetensors",
+    );
+    assert!(n > 20, "{n} checks");
+}
+
+#[test]
+fn modernbert_saves_and_loads_in_the_transformers_layout() {
+    round_trip("modernbert-tiny", "ModernBertForSequenceClassification");
+}

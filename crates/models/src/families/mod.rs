@@ -6,6 +6,7 @@ mod bert;
 mod deberta_v2;
 mod distilbert;
 mod electra;
+mod modernbert;
 mod roberta;
 
 use std::path::Path;
@@ -23,6 +24,7 @@ static FAMILIES: &[&dyn Family] = &[
     &roberta::Roberta,
     &electra::Electra,
     &deberta_v2::DebertaV2,
+    &modernbert::ModernBert,
 ];
 
 /// The `model_type` values accepted, for error messages.
@@ -89,7 +91,7 @@ mod tests {
     fn every_model_type_has_one_family() {
         assert_eq!(
             supported(),
-            "bert, distilbert, roberta, xlm-roberta, electra, deberta-v2"
+            "bert, distilbert, roberta, xlm-roberta, electra, deberta-v2, modernbert"
         );
         for (t, class) in [
             ("bert", "BertForSequenceClassification"),
@@ -98,6 +100,7 @@ mod tests {
             ("xlm-roberta", "RobertaForSequenceClassification"),
             ("electra", "ElectraForSequenceClassification"),
             ("deberta-v2", "DebertaV2ForSequenceClassification"),
+            ("modernbert", "ModernBertForSequenceClassification"),
         ] {
             assert_eq!(family(t).map(|f| f.hf_class()), Ok(class));
         }
