@@ -19,10 +19,10 @@ use crate::batch::EncodedBatch;
 use crate::config::{bert_style, get_f64, get_usize, Common, ModelConfig};
 use crate::embeddings;
 use crate::family::Family;
-use crate::fused::{activation, gelu_erf};
+use crate::fused::{activation, gelu_erf, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
-use crate::layers::{dropout, softmax_last};
+use crate::layers::dropout;
 use crate::params::{ParamSpec, Specs};
 use crate::weights::Weights;
 use crate::{ModelError, Result};
@@ -319,8 +319,7 @@ impl Family for DebertaV2 {
                 scores = (scores + g.transpose(2, 3)?)?;
             }
         }
-        let scores = (scores / scale)?.broadcast_add(bias)?;
-        let probs = softmax_last(&scores)?;
+        let probs = masked_softmax(&scores, bias, 1.0 / scale)?;
         let probs = dropout(&probs, cfg.attention_dropout, rng.as_deref_mut())?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h))?;
         let a = w.lin(&ctx, &format!("{l}.{ATTN_OUT}"))?;

@@ -19,10 +19,10 @@ use crate::batch::EncodedBatch;
 use crate::config::{get_activation, get_f64, get_usize, Activation, Common, ModelConfig};
 use crate::embeddings;
 use crate::family::Family;
-use crate::fused::{activation, layer_norm, linear};
+use crate::fused::{activation, layer_norm, linear, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
-use crate::layers::{dropout, softmax_last};
+use crate::layers::dropout;
 use crate::params::{Init, ParamSpec, Specs};
 use crate::weights::Weights;
 use crate::{ModelError, Result};
@@ -182,15 +182,17 @@ impl ModernBert {
         Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
     }
 
-    /// The additive mask of a local layer, `[B, 1, L, L]`: the padding `bias [B, 1, 1, L]`
-    /// plus the lowest f32 outside the window (kept finite).
-    fn window_bias(bias: &Tensor, len: usize, window: usize) -> Result<Tensor> {
+    /// What a local layer adds to the scores, `[1, 1, L, L]`: 0 inside the window
+    /// (`|i − j| ≤ window / 2`), −1e30 outside: far enough below any score that its
+    /// probability is exactly 0, and small enough that, scaled and added to the padding
+    /// mask's lowest f32, it stays finite (the diagonal is always inside, so no row is
+    /// entirely masked by the window).
+    fn window(len: usize, window: usize, dev: &candle_core::Device) -> Result<Tensor> {
         let half = window / 2;
         let win: Vec<f32> = (0..len)
-            .flat_map(|i| (0..len).map(move |j| if i.abs_diff(j) <= half { 0.0 } else { f32::MIN }))
+            .flat_map(|i| (0..len).map(move |j| if i.abs_diff(j) <= half { 0.0 } else { -1e30 }))
             .collect();
-        let win = Tensor::from_vec(win, (1, 1, len, len), bias.device())?;
-        Ok(bias.broadcast_add(&win)?.maximum(f32::MIN as f64)?)
+        Ok(Tensor::from_vec(win, (1, 1, len, len), dev)?)
     }
 }
 
@@ -355,13 +357,13 @@ impl Family for ModernBert {
         let (cos, sin) = Self::rope(len, d, theta, w.device)?;
         let q = Self::rotate(&q, &cos, &sin)?;
         let k = Self::rotate(&k, &cos, &sin)?;
-        let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?;
-        let mask = if global {
-            bias.clone()
+        let scores = q.matmul(&k.t()?)?;
+        let scores = if global {
+            scores
         } else {
-            Self::window_bias(bias, len, s.window)?
+            scores.broadcast_add(&Self::window(len, s.window, w.device)?)?
         };
-        let probs = softmax_last(&scores.broadcast_add(&mask)?)?;
+        let probs = masked_softmax(&scores, bias, 1.0 / (d as f64).sqrt())?;
         let probs = dropout(&probs, cfg.attention_dropout, rng.as_deref_mut())?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h))?;
         let a = Self::lin(w, &ctx, &format!("{l}.attn.Wo"))?;
@@ -463,7 +465,11 @@ mod tests {
         // One sequence of 6 with the last key padded; window 4 (|i - j| <= 2).
         let bias =
             Tensor::from_vec(vec![0f32, 0., 0., 0., 0., f32::MIN], (1, 1, 1, 6), &dev).unwrap();
-        let m: Vec<Vec<f32>> = ModernBert::window_bias(&bias, 6, 4)
+        let scores = Tensor::ones((1, 1, 6, 6), DType::F32, &dev).unwrap();
+        let scores = scores
+            .broadcast_add(&ModernBert::window(6, 4, &dev).unwrap())
+            .unwrap();
+        let p: Vec<Vec<f32>> = masked_softmax(&scores, &bias, 0.25)
             .unwrap()
             .squeeze(0)
             .unwrap()
@@ -471,11 +477,15 @@ mod tests {
             .unwrap()
             .to_vec2()
             .unwrap();
-        for (i, row) in m.iter().enumerate() {
+        for (i, row) in p.iter().enumerate() {
+            let seen = (0..6).filter(|&j| i.abs_diff(j) <= 2 && j != 5).count() as f32;
             for (j, &v) in row.iter().enumerate() {
-                let seen = i.abs_diff(j) <= 2 && j != 5;
-                assert_eq!(v == 0.0, seen, "({i}, {j})");
-                assert!(v.is_finite());
+                let want = if i.abs_diff(j) <= 2 && j != 5 {
+                    1.0 / seen
+                } else {
+                    0.0
+                };
+                assert!((v - want).abs() < 1e-6, "({i}, {j}): {v} vs {want}");
             }
         }
     }
