@@ -81,6 +81,9 @@ pub struct SequenceClassifier {
     grad_checkpoint: bool,
     /// One node per encoder layer when training on the CPU (see [`Self::set_fused_layers`]).
     fused_layers: bool,
+    /// Families that can run the linear layers on the packed real tokens do (see
+    /// [`Self::set_unpadded`]).
+    unpadded: bool,
 }
 
 impl SequenceClassifier {
@@ -177,6 +180,7 @@ impl SequenceClassifier {
                 quant: None,
                 grad_checkpoint: false,
                 fused_layers: true,
+                unpadded: true,
             },
             report,
         ))
@@ -206,6 +210,14 @@ impl SequenceClassifier {
     /// checking one against the other.
     pub fn set_fused_layers(&mut self, on: bool) {
         self.fused_layers = on;
+    }
+
+    /// Whether a family that supports it (ModernBERT) runs the linear layers, norms and
+    /// feed-forward on the packed real tokens of a batch, without its padding rows (on by
+    /// default). Off, every row is computed, as for the other families: the same logits
+    /// and gradients, for checking one against the other.
+    pub fn set_unpadded(&mut self, on: bool) {
+        self.unpadded = on;
     }
 
     /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
@@ -247,6 +259,7 @@ impl SequenceClassifier {
             quant: self.quant.as_ref(),
             track,
             fused_layers: self.fused_layers,
+            unpadded: self.unpadded,
         }
     }
 

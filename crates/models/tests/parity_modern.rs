@@ -410,3 +410,91 @@ fn modernbert_mean_pooling_matches_transformers() {
 fn modernbert_saves_and_loads_in_the_transformers_layout() {
     round_trip("modernbert-tiny", "ModernBertForSequenceClassification");
 }
+
+/// ModernBERT runs its token-wise layers on the packed real tokens (unpadded) by default:
+/// the logits, hidden states on real tokens and every gradient equal those of the padded
+/// run, for cls and mean pooling, and the padded positions of the unpadded run are zeros
+/// (so the packed path was taken).
+#[test]
+fn modernbert_unpadded_matches_padded() {
+    for (dir, weights) in [
+        ("modernbert-tiny", None),
+        ("modernbert-tiny-mean", Some("modernbert-tiny")),
+    ] {
+        let model_dir = match weights {
+            None => fixture(dir),
+            Some(w) => {
+                let tmp = std::env::temp_dir()
+                    .join(format!("textclf-unpad-{}-{dir}", std::process::id()));
+                std::fs::create_dir_all(&tmp).unwrap();
+                std::fs::copy(fixture(dir).join("config.json"), tmp.join("config.json")).unwrap();
+                std::fs::copy(
+                    fixture(w).join("model.safetensors"),
+                    tmp.join("model.safetensors"),
+                )
+                .unwrap();
+                tmp
+            }
+        };
+        let opts = LoadOptions {
+            num_labels: 3,
+            layers: None,
+            seed: 0,
+            device: Device::Cpu,
+        };
+        let (mut model, _) = SequenceClassifier::load(&model_dir, &opts).unwrap();
+        let io = candle_core::safetensors::load(fixture(dir).join("io.safetensors"), &Device::Cpu)
+            .unwrap();
+        let b = batch(&io);
+        assert!(b.mask.contains(&0), "the batch has padding");
+        let labels = ints(&io["labels"]);
+        let mut runs = vec![];
+        for unpadded in [true, false] {
+            model.set_unpadded(unpadded);
+            let hidden = model.forward(&b, None, true).unwrap().hidden_states;
+            let out = model.forward(&b, None, false).unwrap();
+            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
+            let grads = model.backward(&out, &loss).unwrap();
+            let g: Vec<(String, Vec<f32>)> = model
+                .params
+                .vars()
+                .iter()
+                .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
+                .collect();
+            runs.push((floats(&out.logits), hidden, g));
+        }
+        let (unpad, pad) = (&runs[0], &runs[1]);
+        let d = max_diff_where(&unpad.0, &pad.0, |_| true);
+        assert!(d <= 1e-6, "{dir}: logits differ by {d:e}");
+        let (hu, hp) = (
+            floats(unpad.1.last().unwrap()),
+            floats(pad.1.last().unwrap()),
+        );
+        let h = hu.len() / b.mask.len();
+        let d = max_diff_where(&hu, &hp, |i| b.mask[i / h] == 1);
+        assert!(d <= 1e-5, "{dir}: last hidden state differs by {d:e}");
+        let padded_rows = |v: &[f32]| {
+            (0..v.len())
+                .filter(|&i| b.mask[i / h] == 0)
+                .map(|i| v[i].abs())
+                .fold(0f32, f32::max)
+        };
+        assert_eq!(
+            padded_rows(&hu),
+            0.0,
+            "{dir}: unpadded run leaves padding at 0"
+        );
+        assert!(
+            padded_rows(&hp) > 0.0,
+            "{dir}: the padded run computes padding rows"
+        );
+        for ((name, a), (_, c)) in unpad.2.iter().zip(&pad.2) {
+            let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+            let d = max_diff_where(a, c, |_| true);
+            assert!(
+                d <= 1e-5 * scale,
+                "{dir}: gradient of {name} differs by {d:e}"
+            );
+        }
+    }
+}

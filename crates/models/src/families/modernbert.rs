@@ -9,7 +9,10 @@
 //! dropout, `classifier` (with a bias), pooling the first token (`cls`) or the masked mean
 //! (`mean`).
 //!
-//! Built from candle's ops (every one has a backward pass) over padded batches.
+//! Built from candle's ops (every one has a backward pass). Unpadded by default (see
+//! [`crate::SequenceClassifier::set_unpadded`]): within each layer the norms, projections
+//! and feed-forward run on the packed real tokens of the batch, and attention on the
+//! padded layout; padded positions of the layers' outputs are zeros.
 
 use candle_core::{DType, Tensor, D};
 use rand_chacha::ChaCha8Rng;
@@ -196,6 +199,60 @@ impl ModernBert {
     }
 }
 
+/// The real tokens of a padded batch (Portes et al. 2023 and the ModernBERT paper call
+/// running only those "unpadding"): their rows in the flattened `[B·L, …]` batch, and for
+/// each of the `B·L` positions its row in the packed `[T + 1, …]` tensor whose last row is
+/// zeros (where padding reads from).
+struct Packing {
+    rows: Tensor,
+    back: Tensor,
+    batch: usize,
+    len: usize,
+}
+
+impl Packing {
+    /// The packing of the batch the additive mask `bias [B, 1, 1, L]` belongs to, or
+    /// `None` when it has no padding (nothing to gain).
+    fn of(bias: &Tensor) -> Result<Option<Self>> {
+        let (batch, _, _, len) = bias.dims4()?;
+        let m: Vec<f32> = bias.flatten_all()?.to_vec1()?;
+        let real: Vec<u32> = (0..m.len() as u32)
+            .filter(|&i| m[i as usize] > f32::MIN / 2.0)
+            .collect();
+        if real.len() == m.len() {
+            return Ok(None);
+        }
+        let t = real.len() as u32;
+        let mut back = vec![t; m.len()];
+        for (k, &i) in real.iter().enumerate() {
+            back[i as usize] = k as u32;
+        }
+        let dev = bias.device();
+        Ok(Some(Packing {
+            rows: Tensor::from_vec(real, t as usize, dev)?,
+            back: Tensor::from_vec(back, m.len(), dev)?,
+            batch,
+            len,
+        }))
+    }
+
+    /// `x [B, L, n]` → the real tokens' rows `[T, n]`.
+    fn pack(&self, x: &Tensor) -> Result<Tensor> {
+        let n = x.dim(D::Minus1)?;
+        Ok(x.reshape((self.batch * self.len, n))?
+            .index_select(&self.rows, 0)?)
+    }
+
+    /// `x [T, n]` → `[B, L, n]` with zero rows at the padding.
+    fn unpack(&self, x: &Tensor) -> Result<Tensor> {
+        let n = x.dim(D::Minus1)?;
+        let zero = Tensor::zeros((1, n), x.dtype(), x.device())?;
+        Ok(Tensor::cat(&[x, &zero], 0)?
+            .index_select(&self.back, 0)?
+            .reshape((self.batch, self.len, n))?)
+    }
+}
+
 impl Family for ModernBert {
     fn model_types(&self) -> &'static [&'static str] {
         &["modernbert"]
@@ -334,13 +391,25 @@ impl Family for ModernBert {
         let nh = cfg.num_heads;
         let d = h / nh;
         let l = format!("{LAYERS}.{i}");
+        // Unpadded: the token-wise parts (norms, projections, feed-forward) run on the
+        // packed real tokens `[T, H]`; only attention sees the padded `[B, L, ·]` layout.
+        let packing = if w.unpadded { Packing::of(bias)? } else { None };
+        let x = match &packing {
+            Some(p) => p.pack(x)?,
+            None => x.clone(),
+        };
         // Attention.
         let hn = if i == 0 {
             x.clone()
         } else {
-            Self::norm(w, x, &format!("{l}.attn_norm"))?
+            Self::norm(w, &x, &format!("{l}.attn_norm"))?
         };
-        let qkv = Self::lin(w, &hn, &format!("{l}.attn.Wqkv"))?.reshape((b, len, 3, nh, d))?;
+        let qkv = Self::lin(w, &hn, &format!("{l}.attn.Wqkv"))?;
+        let qkv = match &packing {
+            Some(p) => p.unpack(&qkv)?,
+            None => qkv,
+        };
+        let qkv = qkv.reshape((b, len, 3, nh, d))?;
         let part = |k: usize| -> Result<Tensor> {
             Ok(qkv
                 .narrow(2, k, 1)?
@@ -366,6 +435,10 @@ impl Family for ModernBert {
         let probs = masked_softmax(&scores, bias, 1.0 / (d as f64).sqrt())?;
         let probs = dropout(&probs, cfg.attention_dropout, rng.as_deref_mut())?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h))?;
+        let ctx = match &packing {
+            Some(p) => p.pack(&ctx)?,
+            None => ctx,
+        };
         let a = Self::lin(w, &ctx, &format!("{l}.attn.Wo"))?;
         let a = dropout(&a, cfg.attention_dropout, rng.as_deref_mut())?;
         let x = (x + a)?;
@@ -382,6 +455,10 @@ impl Family for ModernBert {
             Self::norm(w, &y, FINAL_NORM)?
         } else {
             y
+        };
+        let y = match &packing {
+            Some(p) => p.unpack(&y)?,
+            None => y,
         };
         Ok(if rows < len { y.narrow(1, 0, rows)? } else { y })
     }
