@@ -34,6 +34,13 @@ pub(crate) trait Family: Sync {
         "num_hidden_layers"
     }
 
+    /// Records in `cfg` that only the checkpoint's layers `keep` are used (`--layers`),
+    /// for families whose config describes layers one by one (ModernBERT's layer types);
+    /// `cfg.num_layers` is already `keep.len()`.
+    fn keep_layers(&self, _cfg: &mut ModelConfig, _keep: &[usize]) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The longest sequence, in tokens, the position embeddings allow.
     fn max_tokens(&self, cfg: &ModelConfig) -> usize {
         cfg.max_positions

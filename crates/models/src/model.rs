@@ -132,6 +132,11 @@ impl SequenceClassifier {
             reason,
         })?;
         config.num_layers = keep.len();
+        fam.keep_layers(&mut config, &keep)
+            .map_err(|reason| ModelError::Config {
+                path: cfg_path.clone(),
+                reason,
+            })?;
         let specs = fam.param_specs(&config, opts.num_labels);
         let (mut tensors, mut unused) = read_checkpoint(
             &weights,

@@ -498,3 +498,46 @@ fn modernbert_unpadded_matches_padded() {
         }
     }
 }
+
+/// `--layers 2` of ModernBERT's 4 keeps layers 0 (global) and 2 (local): the kept layers
+/// keep their attention types, and the saved config describes the 2 layers it has.
+#[test]
+fn modernbert_fewer_layers_keep_their_attention_types() {
+    let opts = LoadOptions {
+        num_labels: 3,
+        layers: Some(2),
+        seed: 0,
+        device: Device::Cpu,
+    };
+    let (model, report) = SequenceClassifier::load(&fixture("modernbert-tiny"), &opts).unwrap();
+    assert_eq!(report.kept_layers, vec![0, 2]);
+    let types = serde_json::json!(["full_attention", "sliding_attention"]);
+    assert_eq!(model.config.raw["layer_types"], types);
+    let out = std::env::temp_dir().join(format!("textclf-layers-{}", std::process::id()));
+    model
+        .save(&out, &["a", "b", "c"].map(String::from))
+        .unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["num_hidden_layers"], 2);
+    assert_eq!(cfg["layer_types"], types);
+    let io = candle_core::safetensors::load(
+        fixture("modernbert-tiny").join("io.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let b = batch(&io);
+    let (back, _) = SequenceClassifier::load(
+        &out,
+        &LoadOptions {
+            layers: None,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        floats(&model.infer(&b).unwrap()),
+        floats(&back.infer(&b).unwrap())
+    );
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -288,6 +288,24 @@ impl Family for ModernBert {
         })
     }
 
+    /// The kept layers keep their attention type: `layer_types` is rewritten for them
+    /// (and written out so when the model is saved).
+    fn keep_layers(&self, cfg: &mut ModelConfig, keep: &[usize]) -> Result<(), String> {
+        let s = Settings::read(&cfg.raw)?;
+        let types: Vec<Value> = keep
+            .iter()
+            .map(|&i| match s.global.get(i) {
+                Some(true) => Ok(Value::from("full_attention")),
+                Some(false) => Ok(Value::from("sliding_attention")),
+                None => Err(format!("no layer {i} to keep")),
+            })
+            .collect::<Result<_, String>>()?;
+        cfg.raw.insert("layer_types".into(), Value::Array(types));
+        cfg.raw
+            .insert("num_hidden_layers".into(), Value::from(keep.len()));
+        Ok(())
+    }
+
     fn prefix(&self) -> &'static str {
         PREFIX
     }
