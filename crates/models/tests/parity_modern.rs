@@ -541,3 +541,37 @@ fn modernbert_fewer_layers_keep_their_attention_types() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `--int8` quantizes ELECTRA's and DeBERTa's encoder projections (none of ModernBERT's,
+/// which have no biases) and stays close to f32.
+#[test]
+fn int8_inference_of_the_new_families() {
+    for (dir, layers) in [
+        ("electra-tiny", 12),
+        ("deberta-v2-tiny", 12),
+        ("modernbert-tiny", 0),
+    ] {
+        let opts = LoadOptions {
+            num_labels: 3,
+            layers: None,
+            seed: 0,
+            device: Device::Cpu,
+        };
+        let (mut model, _) = SequenceClassifier::load(&fixture(dir), &opts).unwrap();
+        let io = candle_core::safetensors::load(fixture(dir).join("io.safetensors"), &Device::Cpu)
+            .unwrap();
+        let b = batch(&io);
+        let f32_logits = floats(&model.infer(&b).unwrap());
+        assert_eq!(model.quantize_int8().unwrap(), layers, "{dir}");
+        let q = floats(&model.infer(&b).unwrap());
+        let d = max_diff_where(&q, &f32_logits, |_| true);
+        let range = f32_logits.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            d < 0.05 * range.max(0.1),
+            "{dir}: int8 logits differ by {d}"
+        );
+        if layers > 0 {
+            assert!(d > 0.0, "{dir}: the int8 path was not taken");
+        }
+    }
+}
