@@ -22,7 +22,7 @@ use crate::family::Family;
 use crate::fused::{activation, gelu_erf, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
-use crate::layers::dropout;
+use crate::layers::{dropout, dropout_rows};
 use crate::params::{ParamSpec, Specs};
 use crate::weights::Weights;
 use crate::{ModelError, Result};
@@ -273,11 +273,19 @@ impl Family for DebertaV2 {
         let cfg = w.cfg;
         let rel = Self::relative(cfg)?;
         let (b, len, h) = x.dims3()?;
+        let rows = rows.min(len);
         let nh = cfg.num_heads;
         let d = h / nh;
         let l = format!("{LAYERS}.{i}");
         let (qn, kn) = (format!("{l}.{Q}"), format!("{l}.{K}"));
-        let q = Self::heads(&w.lin(x, &qn)?, nh)?;
+        // Queries, the output projection and the feed-forward run on the first `rows` rows
+        // (all the head reads, in the last layer); keys and values on all `len`.
+        let xq = if rows < len {
+            x.narrow(1, 0, rows)?
+        } else {
+            x.clone()
+        };
+        let q = Self::heads(&w.lin(&xq, &qn)?, nh)?;
         let k = Self::heads(&w.lin(x, &kn)?, nh)?;
         let v = Self::heads(&w.lin(x, &format!("{l}.{V}"))?, nh)?;
         let terms = 1 + rel.c2p as usize + rel.p2c as usize;
@@ -297,40 +305,57 @@ impl Family for DebertaV2 {
                 let p = w.lin(&table.unsqueeze(0)?, name)?;
                 Ok(Self::heads(&p, nh)?.squeeze(0)?)
             };
-            let idx: Vec<u32> = (0..len)
-                .flat_map(|qi| (0..len).map(move |kj| (qi, kj)))
-                .map(|(qi, kj)| rel.index(qi, kj))
-                .collect();
-            let idx = Tensor::from_vec(idx, (1, 1, len, len), w.device)?
-                .broadcast_as((b, nh, len, len))?
-                .contiguous()?;
+            // δ(i, j) for the query rows i < rows and every key j.
+            let index = |outer: usize, inner: usize, query_outer: bool| -> Result<Tensor> {
+                let idx: Vec<u32> = (0..outer)
+                    .flat_map(|o| (0..inner).map(move |n| (o, n)))
+                    .map(|(o, n)| {
+                        if query_outer {
+                            rel.index(o, n)
+                        } else {
+                            rel.index(n, o)
+                        }
+                    })
+                    .collect();
+                Ok(Tensor::from_vec(idx, (1, 1, outer, inner), w.device)?
+                    .broadcast_as((b, nh, outer, inner))?
+                    .contiguous()?)
+            };
             if rel.c2p {
                 let kr = proj(&kn)?;
                 // q_i · Kr[δ(i, j)]
                 let c2p = q.broadcast_matmul(&kr.t()?.unsqueeze(0)?)?;
+                let idx = index(rows, len, true)?;
                 scores = (scores + c2p.contiguous()?.gather(&idx, D::Minus1)?)?;
             }
             if rel.p2c {
                 let qr = proj(&qn)?;
                 // k_j · Qr[δ(i, j)]: gathered per key row j at δ(i, j), then transposed.
                 let p2c = k.broadcast_matmul(&qr.t()?.unsqueeze(0)?)?;
-                let idx_t = idx.transpose(2, 3)?.contiguous()?;
+                let idx_t = index(len, rows, false)?;
                 let g = p2c.contiguous()?.gather(&idx_t, D::Minus1)?;
                 scores = (scores + g.transpose(2, 3)?)?;
             }
         }
         let probs = masked_softmax(&scores, bias, 1.0 / scale)?;
-        let probs = dropout(&probs, cfg.attention_dropout, rng.as_deref_mut())?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h))?;
+        // Dropout draws as for all `len` rows (see `dropout_rows`), so a layer gets the same
+        // masks whatever `rows` is.
+        let probs = dropout_rows(
+            &probs.reshape((b * nh, rows, len))?,
+            cfg.attention_dropout,
+            rng.as_deref_mut(),
+            len,
+        )?
+        .reshape((b, nh, rows, len))?;
+        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, rows, h))?;
         let a = w.lin(&ctx, &format!("{l}.{ATTN_OUT}"))?;
-        let a = dropout(&a, cfg.hidden_dropout, rng.as_deref_mut())?;
-        let x1 = w.add_ln(&a, x, &format!("{l}.{ATTN_LN}"))?;
+        let a = dropout_rows(&a, cfg.hidden_dropout, rng.as_deref_mut(), len)?;
+        let x1 = w.add_ln(&a, &xq, &format!("{l}.{ATTN_LN}"))?;
         let f = w.lin(&x1, &format!("{l}.{FFN_IN}"))?;
         let f = activation(&f, cfg.activation)?;
         let f = w.lin(&f, &format!("{l}.{FFN_OUT}"))?;
-        let f = dropout(&f, cfg.hidden_dropout, rng)?;
-        let y = w.add_ln(&f, &x1, &format!("{l}.{OUT_LN}"))?;
-        Ok(if rows < len { y.narrow(1, 0, rows)? } else { y })
+        let f = dropout_rows(&f, cfg.hidden_dropout, rng, len)?;
+        w.add_ln(&f, &x1, &format!("{l}.{OUT_LN}"))
     }
 
     fn head(
