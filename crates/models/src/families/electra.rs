@@ -54,8 +54,8 @@ impl Family for Electra {
     }
 
     fn read_config(&self, m: Map<String, Value>, common: Common) -> Result<ModelConfig, String> {
-        let e = get_usize(&m, "embedding_size", None)
-            .or_else(|_| get_usize(&m, "hidden_size", None))?;
+        let hidden = get_usize(&m, "hidden_size", None)?;
+        let e = get_usize(&m, "embedding_size", Some(hidden))?;
         if e == 0 {
             return Err("'embedding_size' must be positive".into());
         }
