@@ -7,12 +7,15 @@
 # resident memory of each process. Writes the modern-families section of BENCHMARKS.md.
 #
 # Env: TEXTCLF_TORCH_VENV (~/.cache/textclf/torch-venv), BENCH_ROUNDS (3),
-#      MODERN_FAMILIES ("modernbert-base deberta-v3-base electra-base"), BENCH_THREADS (2).
+#      MODERN_FAMILIES ("modernbert-base deberta-v3-base electra-base"), BENCH_THREADS (2),
+#      BENCH_STEPS (3 timed steps per process, after 1 untimed), MODERN_MODELS (a folder to
+#      keep the generated models in between runs; default: a temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
+STEPS=${BENCH_STEPS:-3}
 FAMILIES=${MODERN_FAMILIES:-"modernbert-base deberta-v3-base electra-base"}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -21,7 +24,10 @@ export TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=$THREADS
 cargo build --release -q -p textclf-cli
 BIN=${CARGO_TARGET_DIR:-target}/release/textclf
 PY=$(torch_python)
-"$PY" bench/modern_configs.py "$WORK" >&2
+MODELS=${MODERN_MODELS:-$WORK/models}
+for fam in $FAMILIES; do
+  [ -f "$MODELS/$fam/model.safetensors" ] || { "$PY" bench/modern_configs.py "$MODELS" >&2; break; }
+done
 
 # peak CMD…: runs CMD, prints its stdout, and writes its peak RSS in MiB to $WORK/peak.
 peak() {
@@ -31,20 +37,20 @@ peak() {
 
 ROWS=""
 for fam in $FAMILIES; do
-  M="$WORK/$fam"
+  M="$MODELS/$fam"
   tt=(); pt=(); tm=(); pm=()
   for r in $(seq "$ROUNDS"); do
-    j=$(peak "$BIN" bench train-step --model "$M" --batch 16 --len 128 --steps 3 --quiet); tm+=("$(cat "$WORK/peak")")
+    j=$(peak "$BIN" bench train-step --model "$M" --batch 16 --len 128 --steps "$STEPS" --quiet); tm+=("$(cat "$WORK/peak")")
     tt+=("$(field "$j" step.median_ms)")
-    j=$(peak "$PY" bench/torch_step.py train-step --model "$M" --batch 16 --len 128 --steps 3 --threads "$THREADS" 2>/dev/null); pm+=("$(cat "$WORK/peak")")
+    j=$(peak "$PY" bench/torch_step.py train-step --model "$M" --batch 16 --len 128 --steps "$STEPS" --threads "$THREADS" 2>/dev/null); pm+=("$(cat "$WORK/peak")")
     pt+=("$(field "$j" step.median_ms)")
     echo "  $fam train step 16x128 round $r: textclf ${tt[-1]} ms, torch ${pt[-1]} ms" >&2
   done
   ti=(); pi=(); im=(); qm=()
   for r in $(seq "$ROUNDS"); do
-    j=$(peak "$BIN" bench infer --model "$M" --batch 32 --len 128 --steps 3 --quiet); im+=("$(cat "$WORK/peak")")
+    j=$(peak "$BIN" bench infer --model "$M" --batch 32 --len 128 --steps "$STEPS" --quiet); im+=("$(cat "$WORK/peak")")
     ti+=("$(field "$j" seq_per_s)")
-    j=$(peak "$PY" bench/torch_step.py infer --model "$M" --batch 32 --len 128 --steps 3 --threads "$THREADS" 2>/dev/null); qm+=("$(cat "$WORK/peak")")
+    j=$(peak "$PY" bench/torch_step.py infer --model "$M" --batch 32 --len 128 --steps "$STEPS" --threads "$THREADS" 2>/dev/null); qm+=("$(cat "$WORK/peak")")
     pi+=("$(field "$j" seq_per_s)")
     echo "  $fam infer 32x128 round $r: textclf ${ti[-1]} seq/s, torch ${pi[-1]} seq/s" >&2
   done
