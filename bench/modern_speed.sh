@@ -35,6 +35,7 @@ peak() {
   python3 -c "print(round(int(open('$WORK/rss').read().split()[-1]) / 1024))" > "$WORK/peak"
 }
 
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 ROWS=""
 for fam in $FAMILIES; do
   M="$MODELS/$fam"
@@ -57,6 +58,7 @@ for fam in $FAMILIES; do
   T=$(med "${tt[@]}"); P=$(med "${pt[@]}"); TI=$(med "${ti[@]}"); PI=$(med "${pi[@]}")
   ROWS+=$(python3 -c "print(f'| {\"$fam\"} | {$T/1e3:.2f} s ({$(med "${tm[@]}"):.0f} MiB) | {$P/1e3:.2f} s ({$(med "${pm[@]}"):.0f} MiB) | {$T/$P:.2f}× | {$TI:.1f} seq/s ({$(med "${im[@]}"):.0f} MiB) | {$PI:.1f} seq/s ({$(med "${qm[@]}"):.0f} MiB) | {$TI/$PI:.2f}× |')")$'\n'
 done
+LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
 SECTION="<!-- modern-families:start -->
 ## Modern families: ModernBERT, DeBERTa-v3, ELECTRA (bench/modern_speed.sh)
 
@@ -65,6 +67,7 @@ $CPU, $THREADS threads each, $ROUNDS alternating rounds (median), PyTorch $("$PY
 attention. Train step = forward + backward + AdamW at 16×128 (dropout off); inference at
 32×128. Peak resident memory of the whole process in parentheses. Ratios: train-step time
 textclf / PyTorch (issue target ≤ 0.8×), inference throughput textclf / PyTorch (target ≥ 1.3×).
+Load average (1 min) at the start and the end: $LOAD_START, $LOAD_END.
 
 | model | textclf step | PyTorch step | time ratio | textclf infer | PyTorch infer | throughput ratio |
 |---|---|---|---|---|---|---|
