@@ -375,14 +375,8 @@ fn pairs_match_the_reference_encodings() {
     let enc = TextEncoder::from_dir(&fixture("bert-tiny"), 48, Truncation::Head).unwrap();
     assert!(!enc.double_separator());
     let cases = json["encodings"].as_array().unwrap();
-    let a: Vec<&str> = cases
-        .iter()
-        .map(|e| e["text_a"].as_str().unwrap())
-        .collect();
-    let b: Vec<&str> = cases
-        .iter()
-        .map(|e| e["text_b"].as_str().unwrap())
-        .collect();
+    let a: Vec<&str> = cases.iter().map(|e| e["text_a"].as_str().unwrap()).collect();
+    let b: Vec<&str> = cases.iter().map(|e| e["text_b"].as_str().unwrap()).collect();
     let got = enc
         .encode_pair_batch(&a, &b, PairTruncation::LongestFirst)
         .unwrap();
