@@ -51,7 +51,8 @@ def main():
     # from_pretrained rejects BERT's).
     cfg = AutoConfig.from_pretrained(a.model, num_labels=2)
     for key in ["hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout",
-                "pooler_dropout", "embedding_dropout", "attention_dropout", "mlp_dropout"]:
+                "pooler_dropout", "embedding_dropout", "attention_dropout", "mlp_dropout",
+                "dropout", "seq_classif_dropout"]:
         if hasattr(cfg, key):
             setattr(cfg, key, 0.0)
     model = AutoModelForSequenceClassification.from_pretrained(
