@@ -15,7 +15,7 @@ import statistics
 import time
 
 import torch
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification
 
 
 def summary(ms):
@@ -47,9 +47,16 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    # Dropout off, under whichever keys the family's config has (ModernBERT's
+    # from_pretrained rejects BERT's).
+    cfg = AutoConfig.from_pretrained(a.model, num_labels=2)
+    for key in ["hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout",
+                "pooler_dropout", "embedding_dropout", "attention_dropout", "mlp_dropout",
+                "dropout", "seq_classif_dropout"]:
+        if hasattr(cfg, key):
+            setattr(cfg, key, 0.0)
     model = AutoModelForSequenceClassification.from_pretrained(
-        a.model, num_labels=2, attn_implementation=a.attn,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout=0.0).to(dev)
+        a.model, config=cfg, attn_implementation=a.attn).to(dev)
     vocab = model.config.vocab_size
     g = torch.Generator().manual_seed(1)
     lens = torch.randint((a.len + 1) // 2, a.len + 1, (a.batch,), generator=g)

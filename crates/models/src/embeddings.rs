@@ -17,7 +17,11 @@ use crate::Result;
 
 /// The parameters of the block.
 pub(crate) fn specs(s: &mut Specs, prefix: &str, cfg: &ModelConfig) {
-    let h = cfg.hidden_size;
+    specs_width(s, prefix, cfg, cfg.hidden_size)
+}
+
+/// The parameters of the block with tables `h` wide (ELECTRA's `embedding_size`).
+pub(crate) fn specs_width(s: &mut Specs, prefix: &str, cfg: &ModelConfig, h: usize) {
     s.table(
         &format!("{prefix}.embeddings.word_embeddings"),
         cfg.vocab_size,
@@ -57,28 +61,14 @@ pub(crate) fn forward(
     let p = prefix;
     let dev = w.device;
     let shape = (b.batch, b.len);
-    let ids = Tensor::from_slice(&b.ids, shape, dev)?;
     let pos = Tensor::from_vec(positions, shape, dev)?;
     let emb_span = span("embeddings", Phase::Forward);
     let word_name = format!("{p}.embeddings.word_embeddings.weight");
     let table = w.params.t(&word_name)?;
-    let flat_ids = ids.flatten_all()?;
-    // Training on the CPU: the lookup's output is an autograd leaf, so the table's
-    // gradient can be gathered as sparse rows instead of a dense scatter.
-    let words = if w.track && fusable(&[table]) {
-        let leaf = Var::from_tensor(&table.detach().embedding(&flat_ids)?)?;
-        lookups.push(SparseLookup {
-            param: word_name,
-            ids: b.ids.clone(),
-            leaf: leaf.clone(),
-            height: table.dim(0)?,
-        });
-        leaf.as_tensor().clone()
-    } else {
-        w.w(&word_name)?.embedding(&flat_ids)?
-    };
+    let words = lookup(w, &word_name, b, lookups)?;
     let posw = w.w(&format!("{p}.embeddings.position_embeddings.weight"))?;
-    let h = cfg.hidden_size;
+    // The table's width: the hidden size, or ELECTRA's smaller `embedding_size`.
+    let h = table.dim(1)?;
     let mut x = words.add(&posw.embedding(&pos.flatten_all()?)?)?;
     if cfg.type_vocab_size > 0 {
         let tt = Tensor::from_slice(&b.type_ids, b.ids.len(), dev)?;
@@ -89,4 +79,29 @@ pub(crate) fn forward(
     drop(emb_span);
     let x = w.ln(&x, &format!("{p}.embeddings.LayerNorm"))?;
     dropout(&x, cfg.hidden_dropout, rng)
+}
+
+/// The rows of the table `name` for the batch's ids, `[B·L, width]`. Training on the CPU,
+/// the lookup's output is an autograd leaf recorded in `lookups`, so the table's gradient
+/// is gathered as sparse rows instead of a dense scatter.
+pub(crate) fn lookup(
+    w: &Weights,
+    name: &str,
+    b: &EncodedBatch,
+    lookups: &mut Vec<SparseLookup>,
+) -> Result<Tensor> {
+    let table = w.params.t(name)?;
+    let flat_ids = Tensor::from_slice(&b.ids, b.ids.len(), w.device)?;
+    Ok(if w.track && fusable(&[table]) {
+        let leaf = Var::from_tensor(&table.detach().embedding(&flat_ids)?)?;
+        lookups.push(SparseLookup {
+            param: name.to_string(),
+            ids: b.ids.clone(),
+            leaf: leaf.clone(),
+            height: table.dim(0)?,
+        });
+        leaf.as_tensor().clone()
+    } else {
+        w.w(name)?.embedding(&flat_ids)?
+    })
 }

@@ -34,6 +34,13 @@ pub(crate) trait Family: Sync {
         "num_hidden_layers"
     }
 
+    /// Records in `cfg` that only the checkpoint's layers `keep` are used (`--layers`),
+    /// for families whose config describes layers one by one (ModernBERT's layer types);
+    /// `cfg.num_layers` is already `keep.len()`.
+    fn keep_layers(&self, _cfg: &mut ModelConfig, _keep: &[usize]) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The longest sequence, in tokens, the position embeddings allow.
     fn max_tokens(&self, cfg: &ModelConfig) -> usize {
         cfg.max_positions
@@ -78,8 +85,20 @@ pub(crate) trait Family: Sync {
         sink: &GradSink,
     ) -> Result<Tensor>;
 
-    /// `(input of the final linear layer, logits)` from the first tokens' final hidden
-    /// states `first [B, H]`.
+    /// Whether the head reads every row of the last layer's output (mean pooling), so the
+    /// last layer must compute them all; by default it reads the first token only.
+    fn pools_all_rows(&self, _cfg: &ModelConfig) -> bool {
+        false
+    }
+
+    /// The vector the head reads, `[B, H]`, from the last layer's output `x [B, rows, H]`:
+    /// by default the first token's.
+    fn pool(&self, _w: &Weights, x: &Tensor, _b: &EncodedBatch) -> Result<Tensor> {
+        Ok(x.narrow(1, 0, 1)?.squeeze(1)?)
+    }
+
+    /// `(input of the final linear layer, logits)` from the pooled final hidden states
+    /// `first [B, H]` (see [`Family::pool`]).
     fn head(
         &self,
         w: &Weights,

@@ -16,6 +16,8 @@ use crate::Result;
 pub(crate) enum HeadActivation {
     Tanh,
     Relu,
+    /// The exact (erf) GELU (ELECTRA, DeBERTa).
+    Gelu,
 }
 
 /// A dense head, by its two linear layers' names.
@@ -53,6 +55,7 @@ impl DenseHead {
         let dense = match self.activation {
             HeadActivation::Tanh => dense.tanh()?,
             HeadActivation::Relu => dense.relu()?,
+            HeadActivation::Gelu => crate::fused::gelu_erf(&dense)?,
         };
         let z = dropout(&dense, p, rng)?;
         let logits = w.lin(&z, self.out)?;

@@ -1,6 +1,7 @@
-//! BERT-family sequence classifiers on candle tensors: BERT (and BERT-architecture
-//! checkpoints such as MiniLM), DistilBERT and RoBERTa, with transformers' parameter names
-//! and heads, so checkpoints load from and save to the Hugging Face layout.
+//! Transformer-encoder sequence classifiers on candle tensors: BERT (and BERT-architecture
+//! checkpoints such as MiniLM), DistilBERT, RoBERTa, ELECTRA, DeBERTa-v3 and ModernBERT,
+//! with transformers' parameter names and heads, so checkpoints load from and save to the
+//! Hugging Face layout.
 //!
 //! Every block has a backward pass: candle primitives on any device, and on the CPU in f32
 //! fused nodes with hand-written backward passes ([`fused`]; in training, a whole encoder

@@ -81,6 +81,9 @@ pub struct SequenceClassifier {
     grad_checkpoint: bool,
     /// One node per encoder layer when training on the CPU (see [`Self::set_fused_layers`]).
     fused_layers: bool,
+    /// Families that can run the linear layers on the packed real tokens do (see
+    /// [`Self::set_unpadded`]).
+    unpadded: bool,
 }
 
 impl SequenceClassifier {
@@ -129,6 +132,11 @@ impl SequenceClassifier {
             reason,
         })?;
         config.num_layers = keep.len();
+        fam.keep_layers(&mut config, &keep)
+            .map_err(|reason| ModelError::Config {
+                path: cfg_path.clone(),
+                reason,
+            })?;
         let specs = fam.param_specs(&config, opts.num_labels);
         let (mut tensors, mut unused) = read_checkpoint(
             &weights,
@@ -177,6 +185,7 @@ impl SequenceClassifier {
                 quant: None,
                 grad_checkpoint: false,
                 fused_layers: true,
+                unpadded: true,
             },
             report,
         ))
@@ -206,6 +215,14 @@ impl SequenceClassifier {
     /// checking one against the other.
     pub fn set_fused_layers(&mut self, on: bool) {
         self.fused_layers = on;
+    }
+
+    /// Whether a family that supports it (ModernBERT) runs the linear layers, norms and
+    /// feed-forward on the packed real tokens of a batch, without its padding rows (on by
+    /// default). Off, every row is computed, as for the other families: the same logits
+    /// and gradients, for checking one against the other.
+    pub fn set_unpadded(&mut self, on: bool) {
+        self.unpadded = on;
     }
 
     /// Writes `config.json` (with `architectures`, `id2label`, `label2id`) and
@@ -264,6 +281,7 @@ impl SequenceClassifier {
             quant: self.quant.as_ref(),
             track,
             fused_layers: self.fused_layers,
+            unpadded: self.unpadded,
         }
     }
 
@@ -442,7 +460,11 @@ impl SequenceClassifier {
         // The head reads the first token only, so unless the hidden states are wanted the
         // last layer computes that row alone (its keys and values still span the sequence):
         // about a seventh of a 6-layer encoder's work, the same logits and gradients.
-        let last_rows = if want_hidden { b.len } else { 1 };
+        let last_rows = if want_hidden || self.family.pools_all_rows(cfg) {
+            b.len
+        } else {
+            1
+        };
         let sink = GradSink::default();
         for i in 0..cfg.num_layers {
             if ckpt {
@@ -478,7 +500,7 @@ impl SequenceClassifier {
             None
         };
         let head_span = span("head", Phase::Forward);
-        let first = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let first = self.family.pool(&w, &x, b)?;
         let (classifier_input, logits) = self.family.head(&w, &first, rng)?;
         drop(head_span);
         Ok(Forward {

@@ -67,11 +67,19 @@ impl Specs {
     }
 }
 
-/// Whether AdamW decays this parameter: every weight except LayerNorm's (transformers'
-/// `Trainer.get_decay_parameter_names`); never biases.
+/// Whether AdamW decays this parameter: every weight except normalisation layers'
+/// (transformers' `Trainer.get_decay_parameter_names`: no decay for names matching `bias`,
+/// `layernorm`, `rmsnorm`, `(^|\.)norm($|\.)` or `_norm($|\.)`, lower-cased); never biases.
 pub fn decays(name: &str) -> bool {
     let lower = name.to_lowercase();
-    !(lower.ends_with("bias") || lower.contains("layernorm") || lower.contains("layer_norm"))
+    let norm_part = lower
+        .split('.')
+        .any(|part| part == "norm" || part.ends_with("_norm"));
+    !(lower.contains("bias")
+        || lower.contains("layernorm")
+        || lower.contains("rmsnorm")
+        || lower.contains("layer_norm")
+        || norm_part)
 }
 
 /// The parameters of a model, in the order of their [`Specs`].
@@ -270,6 +278,18 @@ mod tests {
         assert!(!decays(
             "distilbert.transformer.layer.0.sa_layer_norm.weight"
         ));
+        // ModernBERT's bias-free norms.
+        for n in [
+            "model.embeddings.norm.weight",
+            "model.layers.1.attn_norm.weight",
+            "model.final_norm.weight",
+            "head.norm.weight",
+        ] {
+            assert!(!decays(n), "{n}");
+        }
+        assert!(decays("model.layers.1.attn.Wqkv.weight"));
+        assert!(decays("head.dense.weight"));
+        assert!(decays("deberta.encoder.rel_embeddings.weight"));
     }
 
     #[test]

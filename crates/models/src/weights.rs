@@ -25,6 +25,8 @@ pub(crate) struct Weights<'a> {
     pub track: bool,
     /// Training on the CPU runs each encoder layer as one node (see `layer.rs`).
     pub fused_layers: bool,
+    /// Families that support it run the token-wise layers on the packed real tokens.
+    pub unpadded: bool,
 }
 
 impl Weights<'_> {

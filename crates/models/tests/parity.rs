@@ -434,8 +434,8 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
 }
 
 /// Activation checkpointing recomputes each layer in the backward pass with the dropout
-/// masks of the forward pass: the loss and every gradient match the plain pass, for the
-/// three families, with dropout on (a replay with other masks would be far off).
+/// masks of the forward pass: the loss and every gradient match the plain pass, for every
+/// family, with dropout on (a replay with other masks would be far off).
 ///
 /// The same comparison covers the last layer's shortcut: without hidden states it computes
 /// only the first token's row (all the head reads). Asking for the hidden states computes
@@ -443,7 +443,14 @@ fn a_large_batch_is_inferred_in_slices_with_the_same_logits() {
 /// draws) must not change.
 #[test]
 fn checkpointed_backward_gives_the_plain_gradients() {
-    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+    for fix in [
+        "bert-tiny",
+        "distilbert-tiny",
+        "roberta-tiny",
+        "electra-tiny",
+        "deberta-v2-tiny",
+        "modernbert-tiny",
+    ] {
         let (mut model, b, labels) = with_dropout(fix);
         let (plain_loss, plain, plain_next) = train_pass(&model, &b, &labels, 5, false);
         let no_dropout = {
@@ -483,7 +490,12 @@ fn checkpointed_backward_gives_the_plain_gradients() {
 /// without the last layer's first-row shortcut.
 #[test]
 fn the_fused_encoder_layer_matches_the_separate_nodes() {
-    for fix in ["bert-tiny", "distilbert-tiny", "roberta-tiny"] {
+    for fix in [
+        "bert-tiny",
+        "distilbert-tiny",
+        "roberta-tiny",
+        "electra-tiny",
+    ] {
         let (mut model, b, labels) = with_dropout(fix);
         for all_rows in [true, false] {
             let (loss, fused, next) = train_pass(&model, &b, &labels, 11, all_rows);

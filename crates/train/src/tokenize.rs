@@ -43,6 +43,13 @@ pub enum TokenizeError {
         "no tokenizer found in {dir}: looked for tokenizer.json, then vocab.txt (BERT WordPiece)"
     )]
     NoTokenizer { dir: PathBuf },
+    #[error(
+        "{dir} has only a SentencePiece model (spm.model, as DeBERTa-v3 checkpoints do), which textclf does not read. \
+         Convert it once to tokenizer.json in Python (pip install transformers sentencepiece protobuf):\n  \
+         from transformers import DebertaV2TokenizerFast\n  \
+         DebertaV2TokenizerFast.from_pretrained(\"{dir}\").save_pretrained(\"{dir}\")"
+    )]
+    SentencePieceOnly { dir: PathBuf },
     #[error("cannot load tokenizer from {path}: {message}")]
     Load { path: PathBuf, message: String },
     #[error("cannot read {path}: {message}")]
@@ -296,6 +303,10 @@ impl TextEncoder {
             (tok, pad)
         } else if vocab_path.is_file() {
             (wordpiece_from_vocab(dir, &vocab_path)?, None)
+        } else if dir.join("spm.model").is_file() {
+            return Err(TokenizeError::SentencePieceOnly {
+                dir: dir.to_path_buf(),
+            });
         } else {
             return Err(TokenizeError::NoTokenizer {
                 dir: dir.to_path_buf(),

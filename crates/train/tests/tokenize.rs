@@ -277,6 +277,22 @@ fn folder_without_tokenizer_files_is_an_error() {
 }
 
 #[test]
+fn a_sentencepiece_only_folder_says_how_to_convert_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spm.model"), b"not read").unwrap();
+    let err = TextEncoder::from_dir(dir.path(), 128, Truncation::Head).unwrap_err();
+    assert!(matches!(err, TokenizeError::SentencePieceOnly { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("spm.model")
+            && msg.contains("DebertaV2TokenizerFast.from_pretrained(")
+            && msg.contains(".save_pretrained(")
+            && msg.contains(&dir.path().display().to_string()),
+        "{msg}"
+    );
+}
+
+#[test]
 fn parallel_encoding_preserves_order() {
     let cases = minilm_cases();
     let enc = minilm(64, Truncation::HeadTail);

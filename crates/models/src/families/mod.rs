@@ -3,7 +3,10 @@
 //! `FAMILIES`.
 
 mod bert;
+mod deberta_v2;
 mod distilbert;
+mod electra;
+mod modernbert;
 mod roberta;
 
 use std::path::Path;
@@ -15,7 +18,14 @@ use crate::family::Family;
 use crate::{ModelError, Result};
 
 /// Every family textclf can fine-tune, in the order error messages list them.
-static FAMILIES: &[&dyn Family] = &[&bert::Bert, &distilbert::DistilBert, &roberta::Roberta];
+static FAMILIES: &[&dyn Family] = &[
+    &bert::Bert,
+    &distilbert::DistilBert,
+    &roberta::Roberta,
+    &electra::Electra,
+    &deberta_v2::DebertaV2,
+    &modernbert::ModernBert,
+];
 
 /// The `model_type` values accepted, for error messages.
 pub fn supported() -> String {
@@ -79,12 +89,18 @@ mod tests {
 
     #[test]
     fn every_model_type_has_one_family() {
-        assert_eq!(supported(), "bert, distilbert, roberta, xlm-roberta");
+        assert_eq!(
+            supported(),
+            "bert, distilbert, roberta, xlm-roberta, electra, deberta-v2, modernbert"
+        );
         for (t, class) in [
             ("bert", "BertForSequenceClassification"),
             ("distilbert", "DistilBertForSequenceClassification"),
             ("roberta", "RobertaForSequenceClassification"),
             ("xlm-roberta", "RobertaForSequenceClassification"),
+            ("electra", "ElectraForSequenceClassification"),
+            ("deberta-v2", "DebertaV2ForSequenceClassification"),
+            ("modernbert", "ModernBertForSequenceClassification"),
         ] {
             assert_eq!(family(t).map(|f| f.hf_class()), Ok(class));
         }
