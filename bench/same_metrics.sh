@@ -24,7 +24,10 @@ for tag in before after; do
     --test "$DATA/sst2/test.csv" --per-class 1000 --epochs 2 --max-len 64 --lr 5e-5 --seed 42 \
     --out "$WORK/$tag-sst2" --quiet
 done
-RESULT=$(python3 bench/metrics_diff.py "$WORK/before-imdb" "$WORK/after-imdb" "$WORK/before-sst2" "$WORK/after-sst2")
+# A difference makes metrics_diff.py exit non-zero: print what differs before failing
+# (under `set -e` a failing command substitution would end the script silently).
+STATUS=0
+RESULT=$(python3 bench/metrics_diff.py "$WORK/before-imdb" "$WORK/after-imdb" "$WORK/before-sst2" "$WORK/after-sst2") || STATUS=$?
 echo "$RESULT"
 if [ "$RECORD" = --record ]; then
   update_section same-metrics "<!-- same-metrics:start -->
@@ -33,3 +36,4 @@ if [ "$RECORD" = --record ]; then
 $RESULT
 <!-- same-metrics:end -->"
 fi
+exit "$STATUS"
