@@ -24,7 +24,7 @@ fn positive_steps(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Text classification that tells you what actually helps: fine-tuned BERT-family
+/// Text classification that tells you what actually helps: fine-tuned transformer
 /// encoders and TF-IDF linear baselines, one evaluation report for all of them.
 #[derive(Parser, Debug)]
 #[command(name = "textclf", version, about, long_about = None, propagate_version = true)]
@@ -49,7 +49,7 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Train and evaluate a TF-IDF linear baseline (logistic regression, SVM, NBSVM).
     Baseline(Box<BaselineArgs>),
-    /// Fine-tune a BERT-family encoder (BERT, MiniLM, DistilBERT, RoBERTa) for classification.
+    /// Fine-tune an encoder (BERT, MiniLM, DistilBERT, RoBERTa, ELECTRA, DeBERTa-v3, ModernBERT) for classification.
     Train(Box<TrainArgs>),
     /// Inspect datasets.
     #[command(subcommand)]

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-const FILES: [&str; 7] = [
+/// What is fetched of a Hub model. `spm.model` too, so that a DeBERTa-v3 checkpoint with
+/// only a SentencePiece model gets the message that says how to convert it.
+const FILES: [&str; 8] = [
     "config.json",
     "model.safetensors",
     "tokenizer.json",
@@ -14,6 +16,7 @@ const FILES: [&str; 7] = [
     "tokenizer_config.json",
     "special_tokens_map.json",
     "merges.txt",
+    "spm.model",
 ];
 
 fn offline() -> bool {

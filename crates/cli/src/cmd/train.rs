@@ -1,4 +1,4 @@
-//! `textclf train`: fine-tune a BERT-family encoder.
+//! `textclf train`: fine-tune a transformer encoder (every family of `textclf-models`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
