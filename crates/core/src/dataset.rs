@@ -107,13 +107,7 @@ impl Dataset {
     /// Rows per class (single-label) or per label (multi-label: rows where it applies).
     /// Empty for regression, which has no classes.
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut c = vec![0; self.label_set.len()];
-        match &self.targets {
-            Targets::Classes(v) => v.iter().for_each(|&l| c[l] += 1),
-            Targets::LabelSets(v) => v.iter().flatten().for_each(|&l| c[l] += 1),
-            Targets::Scores(_) => return Vec::new(),
-        }
-        c
+        self.targets.counts(self.label_set.len())
     }
 
     /// Borrowed texts, the form [`crate::Classifier::predict_proba`] takes.

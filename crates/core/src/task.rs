@@ -162,6 +162,18 @@ impl Targets {
         }
     }
 
+    /// Rows per class (single-label) or per label (multi-label: rows where it applies),
+    /// for `k` classes or labels. Empty for regression, which has no classes.
+    pub fn counts(&self, k: usize) -> Vec<usize> {
+        let mut c = vec![0; k];
+        match self {
+            Targets::Classes(v) => v.iter().for_each(|&l| c[l] += 1),
+            Targets::LabelSets(v) => v.iter().flatten().for_each(|&l| c[l] += 1),
+            Targets::Scores(_) => return Vec::new(),
+        }
+        c
+    }
+
     /// Checks ids against a label set of `k` names and scores for finiteness.
     pub(crate) fn check(&self, k: usize, name: &str) -> crate::Result<()> {
         let bad = |what: String| Err(crate::Error::Invalid(format!("{name}: {what}")));

@@ -203,23 +203,45 @@ fn check_singletons(data: &Dataset, what: &str) -> Result<(), DataError> {
     Ok(())
 }
 
-/// The strata of each row for splits and subsets: its class (single-label) or the quantile
-/// bin of its target (regression). `None` for multi-label, which is stratified by label sets.
-fn strata(data: &Dataset) -> Option<(Vec<usize>, usize)> {
-    match &data.targets {
-        Targets::Classes(v) => Some((v.clone(), data.label_set.len())),
-        Targets::Scores(v) => Some((target_bins(v, TARGET_BINS), TARGET_BINS)),
-        Targets::LabelSets(_) => None,
+/// How splits and subsets of `task` are stratified, for the notes: "per class" etc.
+fn unit(task: Task) -> &'static str {
+    match task {
+        Task::SingleLabel => "per class",
+        Task::MultiLabel => "per label",
+        Task::Regression => "per target decile",
     }
 }
 
-/// Splits `data` into parts with `fracs`: stratified by class, by label sets (iterative
-/// stratification) or by target bins.
-fn split_rows(data: &Dataset, fracs: &[f64], seed: u64) -> Vec<Vec<usize>> {
-    match (&data.targets, strata(data)) {
-        (Targets::LabelSets(sets), _) => iterative_split(sets, data.label_set.len(), fracs, seed),
-        (_, Some((s, k))) => stratified_split(&s, k, fracs, seed),
-        (_, None) => unreachable!("every task but multi-label has strata"),
+/// Row indices of `t` split into parts with `fracs`: stratified by class, by label sets
+/// (iterative stratification) or by the decile of the target; `k` classes or labels.
+fn split_targets(t: &Targets, k: usize, fracs: &[f64], seed: u64) -> Vec<Vec<usize>> {
+    match t {
+        Targets::Classes(v) => stratified_split(v, k, fracs, seed),
+        Targets::LabelSets(sets) => iterative_split(sets, k, fracs, seed),
+        Targets::Scores(v) => {
+            stratified_split(&target_bins(v, TARGET_BINS), TARGET_BINS, fracs, seed)
+        }
+    }
+}
+
+/// `--per-class` on `t`: at most `cap` rows per class, per label (rarest first) or per
+/// target decile. Ascending indices.
+fn cap_targets(t: &Targets, k: usize, cap: usize, seed: u64) -> Vec<usize> {
+    match t {
+        Targets::Classes(v) => per_class_cap(v, k, cap, seed),
+        Targets::LabelSets(sets) => per_label_cap(sets, k, cap, seed),
+        Targets::Scores(v) => per_class_cap(&target_bins(v, TARGET_BINS), TARGET_BINS, cap, seed),
+    }
+}
+
+/// `--subset-frac` on `t`, stratified as [`split_targets`]. Ascending indices.
+fn subset_targets(t: &Targets, k: usize, frac: f64, seed: u64) -> Vec<usize> {
+    match t {
+        Targets::Classes(v) => stratified_subset(v, k, frac, seed),
+        Targets::LabelSets(sets) => iterative_subset(sets, k, frac, seed),
+        Targets::Scores(v) => {
+            stratified_subset(&target_bins(v, TARGET_BINS), TARGET_BINS, frac, seed)
+        }
     }
 }
 
@@ -234,34 +256,19 @@ fn reduce(
     }
     let k = data.label_set.len();
     let mut idx: Vec<usize> = (0..data.len()).collect();
-    let unit = match data.task() {
-        Task::SingleLabel => "per class",
-        Task::MultiLabel => "per label",
-        Task::Regression => "per target decile",
-    };
+    let unit = unit(data.task());
     if let Some(cap) = opts.per_class {
-        let part = data.select(&idx, "");
-        let keep = match (&part.targets, strata(&part)) {
-            (Targets::LabelSets(sets), _) => per_label_cap(sets, k, cap, opts.seed ^ 0x5EED_CA95),
-            (_, Some((s, nk))) => per_class_cap(&s, nk, cap, opts.seed ^ 0x5EED_CA95),
-            (_, None) => unreachable!("every task but multi-label has strata"),
-        };
+        let keep = cap_targets(&data.targets, k, cap, opts.seed ^ 0x5EED_CA95);
         notes.push(format!(
             "kept {} of {} (at most {cap} {unit})",
             keep.len(),
             idx.len()
         ));
-        idx = keep.into_iter().map(|j| idx[j]).collect();
+        idx = keep;
     }
     if let Some(frac) = opts.subset_frac.filter(|&f| f < 1.0) {
-        let part = data.select(&idx, "");
-        let keep = match (&part.targets, strata(&part)) {
-            (Targets::LabelSets(sets), _) => {
-                iterative_subset(sets, k, frac, opts.seed ^ 0x5EED_5B5E)
-            }
-            (_, Some((s, nk))) => stratified_subset(&s, nk, frac, opts.seed ^ 0x5EED_5B5E),
-            (_, None) => unreachable!("every task but multi-label has strata"),
-        };
+        let part = data.targets.select(&idx);
+        let keep = subset_targets(&part, k, frac, opts.seed ^ 0x5EED_5B5E);
         let how = match data.task() {
             Task::SingleLabel => "stratified",
             Task::MultiLabel => "stratified by labels",
@@ -274,10 +281,9 @@ fn reduce(
         ));
         idx = keep.into_iter().map(|j| idx[j]).collect();
     }
-    let kept = data.select(&idx, "");
     if data.task() != Task::Regression {
         let before = data.class_counts();
-        let counts = kept.class_counts();
+        let counts = data.targets.select(&idx).counts(k);
         if let Some(c) = (0..k).find(|&c| counts[c] == 0 && before[c] > 0) {
             let what = if data.task() == Task::MultiLabel {
                 "label"
@@ -409,7 +415,7 @@ fn prepare_pool(
         Some(idx) => pool.select(&idx, pool.name.clone()),
         None => pool,
     };
-    let parts = split_rows(&pool, &fractions, opts.seed);
+    let parts = split_targets(&pool.targets, label_set.len(), &fractions, opts.seed);
     let name = |i: usize, what: &str| format!("{what} ({} of {desc})", pct(fractions[i]));
     let train = pool.select(&parts[0], name(0, "train"));
     let valid = (fractions[1] > 0.0).then(|| pool.select(&parts[1], name(1, "valid")));
@@ -488,11 +494,7 @@ fn prepare_files(
 
     let train = match reduce(&train, opts, &mut notes)? {
         Some(idx) => {
-            let unit = match task {
-                Task::SingleLabel => "per class",
-                Task::MultiLabel => "per label",
-                Task::Regression => "per target decile",
-            };
+            let unit = unit(task);
             let mut what = Vec::new();
             if let Some(cap) = opts.per_class {
                 what.push(format!("at most {cap} {unit}"));

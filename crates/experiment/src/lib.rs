@@ -27,7 +27,7 @@ pub use observer::{Observer, Silent};
 pub use record::{
     save_model, split_counts, split_info, valid_summary, write_run, write_valid_predictions,
 };
-pub use saved::{load_saved_model, run_saved};
+pub use saved::{load_saved_model, pairs_refused, run_saved};
 pub use spec::{
     ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
 };

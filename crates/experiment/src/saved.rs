@@ -86,17 +86,8 @@ pub fn run_saved(
                 *failed = Some(e);
                 textclf_data::DataError::Unusable("evaluation stopped".into())
             };
-            // Saved models read single texts so far: a file of pairs is refused, never
-            // read as its first column alone.
             if c.pairs.is_some() {
-                return Err(stop(
-                    ExperimentError::Invalid(format!(
-                        "{}: the file holds text pairs, but saved models read single texts so \
-                         far; pass --text-col NAME to use one column",
-                        file.display()
-                    )),
-                    &mut failed,
-                ));
+                return Err(stop(pairs_refused(file), &mut failed));
             }
             let (chunk_ids, texts, chunk_labels) = (c.ids, c.texts, c.labels);
             let chunk_labels = chunk_labels.unwrap_or_default();
@@ -178,4 +169,14 @@ pub fn run_saved(
         timing,
         trailer: String::new(),
     })
+}
+
+/// Saved models read single texts so far: a file of text pairs is refused, never read as
+/// its first column alone (`eval` here, `predict` in the CLI).
+pub fn pairs_refused(file: &Path) -> ExperimentError {
+    ExperimentError::Invalid(format!(
+        "{}: the file holds text pairs, but saved models read single texts so far; pass \
+         --text-col NAME to use one column",
+        file.display()
+    ))
 }

@@ -144,14 +144,8 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 &read_options(&a.columns, false),
                 CHUNK,
                 &mut |c| {
-                    // Saved models read single texts so far: a file of pairs is refused,
-                    // never read as its first column alone.
                     if c.pairs.is_some() {
-                        failed = Some(anyhow::anyhow!(
-                            "{}: the file holds text pairs, but saved models read single texts \
-                             so far; pass --text-col NAME to use one column",
-                            a.input.display()
-                        ));
+                        failed = Some(textclf_experiment::pairs_refused(&a.input).into());
                         return Err(textclf_data::DataError::Unusable(
                             "prediction failed".into(),
                         ));
