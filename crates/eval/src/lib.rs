@@ -54,6 +54,7 @@ mod record;
 mod regression;
 mod render;
 mod render_shapes;
+mod test_report;
 mod thresholds;
 
 pub use bootstrap::MetricDiff;
@@ -72,8 +73,9 @@ pub use paired::{
     compare_mcc, compare_multilabel, compare_regression, MultiLabelComparison, RegressionComparison,
 };
 pub use record::{
-    align_runs, load_run, read_predictions, write_predictions, write_predictions_file, AlignedRuns,
-    Metrics, PredictionRow, RunRecord, Timing, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
+    align_runs, load_run, read_predictions, write_multilabel_predictions, write_predictions,
+    write_predictions_file, write_regression_predictions, AlignedRuns, Metrics, PredictionRow,
+    RunRecord, ShapedMetrics, Timing, LABEL_JOIN, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
     VALID_PREDICTIONS_FILE,
 };
 pub use regression::{evaluate_regression, RegressionIntervals, RegressionReport};
@@ -82,6 +84,7 @@ pub use render_shapes::{
     render_mcc, render_mcc_comparison, render_multilabel_comparison, render_multilabel_report,
     render_regression_comparison, render_regression_report,
 };
+pub use test_report::{TestReport, TASK_KEY};
 pub use thresholds::{
     apply_thresholds, tune_global_threshold, tune_thresholds, LabelThreshold, Thresholds,
 };

@@ -17,8 +17,12 @@ use textclf_runs::{MetricsRecord, PredictionsWriter};
 use crate::metrics::check_ids;
 use crate::{EvalError, Report};
 
-/// `metrics.json` with the evaluation's test report (see [`textclf_runs::MetricsRecord`]).
+/// `metrics.json` with the evaluation's single-label test report (see
+/// [`textclf_runs::MetricsRecord`]).
 pub type Metrics = MetricsRecord<Report>;
+
+/// `metrics.json` with the test report of any task ([`crate::TestReport`]).
+pub type ShapedMetrics = MetricsRecord<crate::TestReport>;
 
 /// Writes `<dir>/predictions.csv` (creating `dir` if needed) with the header
 /// `id,gold,predicted,p_<label1>,p_<label2>,…`: one row per prediction, the gold label
@@ -72,6 +76,104 @@ pub fn write_predictions_file(
     for (i, id) in ids.iter().enumerate() {
         let g = gold.map(|g| names[g[i]].as_str());
         w.row(id, g, &names[pred[i]], probs.row(i))?;
+    }
+    Ok(w.finish(path)?)
+}
+
+/// The separator of label names in a multi-label predictions file's `gold` and
+/// `predicted` cells.
+pub const LABEL_JOIN: char = '|';
+
+/// Writes a multi-label predictions file to `path`: `id,gold,predicted,p_<label>,…` with
+/// the gold and predicted label sets' names joined by [`LABEL_JOIN`] (empty for no
+/// label) and each label's score (sigmoid probability, row-major `n × k` in `scores`).
+pub fn write_multilabel_predictions(
+    path: &Path,
+    ids: &[String],
+    gold: Option<&[Vec<usize>]>,
+    predicted: &[Vec<usize>],
+    scores: &[f32],
+    labels: &LabelSet,
+) -> Result<(), EvalError> {
+    let k = labels.len();
+    let n = ids.len();
+    let mismatch = |what: &str, left: usize, right: usize| EvalError::LengthMismatch {
+        what: what.into(),
+        left,
+        right,
+    };
+    if predicted.len() != n {
+        return Err(mismatch(
+            "predicted label sets vs row ids",
+            predicted.len(),
+            n,
+        ));
+    }
+    if scores.len() != n * k {
+        return Err(mismatch("scores vs rows × labels", scores.len(), n * k));
+    }
+    if let Some(g) = gold {
+        if g.len() != n {
+            return Err(mismatch("gold label sets vs row ids", g.len(), n));
+        }
+    }
+    let names = labels.names();
+    let join = |set: &[usize]| -> Result<String, EvalError> {
+        let mut out = String::new();
+        for (j, &c) in set.iter().enumerate() {
+            let name = names.get(c).ok_or(EvalError::ColumnMismatch {
+                columns: c + 1,
+                labels: k,
+            })?;
+            if j > 0 {
+                out.push(LABEL_JOIN);
+            }
+            out.push_str(name);
+        }
+        Ok(out)
+    };
+    let mut w = PredictionsWriter::new(names)?;
+    for (i, id) in ids.iter().enumerate() {
+        let g = gold.map(|g| join(&g[i])).transpose()?;
+        w.row(
+            id,
+            g.as_deref(),
+            &join(&predicted[i])?,
+            &scores[i * k..(i + 1) * k],
+        )?;
+    }
+    Ok(w.finish(path)?)
+}
+
+/// Writes a regression predictions file to `path`: `id,gold,predicted`, the values with
+/// 6 significant decimals (gold empty without `gold`).
+pub fn write_regression_predictions(
+    path: &Path,
+    ids: &[String],
+    gold: Option<&[f32]>,
+    predicted: &[f32],
+) -> Result<(), EvalError> {
+    let n = ids.len();
+    if predicted.len() != n {
+        return Err(EvalError::LengthMismatch {
+            what: "predictions vs row ids".into(),
+            left: predicted.len(),
+            right: n,
+        });
+    }
+    if let Some(g) = gold {
+        if g.len() != n {
+            return Err(EvalError::LengthMismatch {
+                what: "gold values vs row ids".into(),
+                left: g.len(),
+                right: n,
+            });
+        }
+    }
+    let mut w = PredictionsWriter::new(&[])?;
+    for (i, id) in ids.iter().enumerate() {
+        let g = gold.map(|g| format!("{:.6}", g[i]));
+        w.row(id, g.as_deref(), &format!("{:.6}", predicted[i]), &[])?;
     }
     Ok(w.finish(path)?)
 }
@@ -396,5 +498,42 @@ mod tests {
         d.labels[0] = "negative".into();
         let e = align_runs(&a, &d).unwrap_err();
         assert!(e.to_string().contains("different labels"), "{e}");
+    }
+
+    #[test]
+    fn multilabel_and_regression_predictions_files_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let labels = LabelSet::new(vec!["joy".into(), "anger".into(), "fear".into()]).unwrap();
+        let ids: Vec<String> = vec!["r1".into(), "r2".into()];
+        let p = tmp.path().join("ml.csv");
+        write_multilabel_predictions(
+            &p,
+            &ids,
+            Some(&[vec![0, 2], vec![]]),
+            &[vec![0], vec![1, 2]],
+            &[0.9, 0.1, 0.4, 0.2, 0.7, 0.6],
+            &labels,
+        )
+        .unwrap();
+        let (names, rows) = read_predictions(&p).unwrap();
+        assert_eq!(names, labels.names());
+        assert_eq!(rows[0].gold.as_deref(), Some("joy|fear"));
+        assert_eq!(rows[0].predicted, "joy");
+        assert_eq!(rows[1].gold, None);
+        assert_eq!(rows[1].predicted, "anger|fear");
+        assert_eq!(rows[1].probs, vec![0.2, 0.7, 0.6]);
+        let e = write_multilabel_predictions(&p, &ids, None, &[vec![0]], &[0.0; 6], &labels);
+        assert!(e.is_err());
+
+        let p = tmp.path().join("rg.csv");
+        write_regression_predictions(&p, &ids, Some(&[1.5, 0.25]), &[1.25, 0.5]).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            "id,gold,predicted\nr1,1.500000,1.250000\nr2,0.250000,0.500000\n"
+        );
+        let (names, rows) = read_predictions(&p).unwrap();
+        assert!(names.is_empty());
+        assert_eq!(rows[1].predicted, "0.500000");
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! Format 1, the only one so far, is told by its header: `id,gold,predicted,p_<label>,…`:
 //! one row per text, the gold label name (empty when the data had none), the most
-//! probable label and one probability per label with 6 decimals. One writer
+//! probable label and one probability per label with 6 decimals. The same columns hold
+//! the other tasks: a multi-label run's `gold` and `predicted` are label sets joined by
+//! `|` (empty for none) and its `p_` columns the per-label scores; a regression run has
+//! no `p_` columns and numbers in `gold` and `predicted`. One writer
 //! ([`PredictionsWriter`]) and one reader ([`read_predictions`]).
 
 use std::path::Path;
@@ -121,7 +124,7 @@ pub fn read_predictions(path: &Path) -> Result<(Vec<String>, Vec<PredictionRow>)
         .has_headers(true)
         .from_reader(std::io::BufReader::new(file));
     let header = r.headers().map_err(csv_err)?.clone();
-    if header.len() < 4 || header.iter().take(3).ne(FIXED) {
+    if header.len() < 3 || header.iter().take(3).ne(FIXED) {
         return Err(bad(
             1,
             format!(
@@ -160,11 +163,20 @@ pub fn read_predictions(path: &Path) -> Result<(Vec<String>, Vec<PredictionRow>)
             })
             .collect::<Result<Vec<f32>>>()?;
         let predicted = rec[2].to_string();
-        if !labels.contains(&predicted) {
-            return Err(bad(
-                line,
-                format!("predicted label '{predicted}' has no p_ column in the header"),
-            ));
+        let known = if labels.is_empty() {
+            predicted.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        } else {
+            labels.contains(&predicted)
+                || predicted.is_empty()
+                || predicted.split('|').all(|p| labels.iter().any(|l| l == p))
+        };
+        if !known {
+            let reason = if labels.is_empty() {
+                format!("predicted value '{predicted}' is not a number (a file without p_ columns holds a regression's values)")
+            } else {
+                format!("predicted label '{predicted}' has no p_ column in the header")
+            };
+            return Err(bad(line, reason));
         }
         rows.push(PredictionRow {
             id: rec[0].to_string(),
@@ -202,5 +214,21 @@ mod tests {
         std::fs::write(&p, "id,gold,predicted,p_a\nr0,a,b,1.0\n").unwrap();
         let e = read_predictions(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("'b'"), "{e}");
+        std::fs::write(
+            &p,
+            "id,gold,predicted,p_a,p_b\nr0,a|b,b|a,1.0,0.5\nr1,,,0.1,0.2\n",
+        )
+        .unwrap();
+        let (_, rows) = read_predictions(&p).unwrap();
+        assert_eq!(rows[0].predicted, "b|a");
+        assert_eq!(rows[1].predicted, "");
+        std::fs::write(&p, "id,gold,predicted,p_a,p_b\nr0,a,a|c,1.0,0.5\n").unwrap();
+        assert!(read_predictions(&p).is_err());
+        std::fs::write(&p, "id,gold,predicted\nr0,1.5,2.25\n").unwrap();
+        let (l, rows) = read_predictions(&p).unwrap();
+        assert!(l.is_empty() && rows[0].probs.is_empty());
+        std::fs::write(&p, "id,gold,predicted\nr0,1.5,high\n").unwrap();
+        let e = read_predictions(&p).unwrap_err().to_string();
+        assert!(e.contains("not a number"), "{e}");
     }
 }
