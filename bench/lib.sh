@@ -18,7 +18,8 @@ PY
 # bench_init [ROUNDS]: what every bench script starts with. Sets DATA ($TEXTCLF_DATA_DIR,
 # default ../shared/data), MODEL ($TEXTCLF_MODEL, default ../shared/models/all-MiniLM-L6-v2),
 # ROUNDS ($BENCH_ROUNDS, default $1 or 3), WORK (a temporary folder removed on exit), CPU
-# (the processor's name) and BIN (a release build of textclf, built here).
+# (the processor's name) and BIN (a release build of textclf, built here, in $CARGO_TARGET_DIR
+# when set; or the binary $TEXTCLF_BIN names, with no build).
 bench_init() {
   DATA=${TEXTCLF_DATA_DIR:-../shared/data}
   MODEL=${TEXTCLF_MODEL:-../shared/models/all-MiniLM-L6-v2}
@@ -27,8 +28,12 @@ bench_init() {
   trap 'rm -rf "$WORK"' EXIT
   CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   export TOKENIZERS_PARALLELISM=false
-  cargo build --release -q -p textclf-cli
-  BIN=target/release/textclf
+  if [ -n "${TEXTCLF_BIN:-}" ]; then
+    BIN=$TEXTCLF_BIN
+  else
+    cargo build --release -q -p textclf-cli
+    BIN=${CARGO_TARGET_DIR:-target}/release/textclf
+  fi
 }
 
 # torch_python: makes sure the PyTorch reference venv ($TEXTCLF_TORCH_VENV, default
