@@ -232,7 +232,7 @@ def section(results):
             pass
     if not rs:
         sys.exit(f"no results in {results}: run bench/finetune_shapes.sh first")
-    rows = []
+    rows, apart = [], []
     for r in rs:
         kind, head, second, label = TASKS[r["task"]]
         fmt = lambda m: (lambda x: f"{x:.3f}") if (kind == "regression" or m == "mcc") else (lambda x: f"{100 * x:.2f}")
@@ -241,6 +241,9 @@ def section(results):
         d = r["diff"][head]
         noise = "yes" if d["ci"][0] <= 0 <= d["ci"][1] else "**no**"
         st, sp = r["textclf"]["seconds_per_epoch"], r["torch"]["seconds_per_epoch"]
+        mark = "" if r.get("torch_same_run", True) else " †"
+        if mark:
+            apart.append(f"{label}: PyTorch run separately, {r['torch_threads']} thread(s)")
         own = r["textclf"]["own_agrees"]
         c = r["counts"]
         name = {"accuracy": "accuracy %", "macro_f1": "macro-F1 %", "micro_f1": "micro-F1 %", "mcc": "MCC",
@@ -250,7 +253,7 @@ def section(results):
             f"({ci(r['textclf']['ci'][head], f)}) | {f(r['torch'][head])} ({ci(r['torch']['ci'][head], f)}) | "
             f"{f(d['value'])} ({ci(d['ci'], f)}) | {noise} | "
             f"{name[second]}: {g(r['textclf'][second])} / {g(r['torch'][second])} | "
-            f"{r['textclf']['best_epoch']} / {r['torch']['best_epoch']} | {st:.0f} | {sp:.0f} | **{st / sp:.2f}×** | "
+            f"{r['textclf']['best_epoch']} / {r['torch']['best_epoch']} | {st:.0f} | {sp:.0f}{mark} | **{st / sp:.2f}×**{mark} | "
             f"{'yes' if all(own.values()) else 'no: ' + ', '.join(k for k, v in own.items() if not v)} |")
     m = rs[0]
     dates = sorted({r["measured"] for r in rs})
@@ -284,7 +287,8 @@ whether the figures textclf wrote in its own `metrics.json` equal these recomput
 
 | task (train / valid / scored) | metric | textclf (95 % CI) | PyTorch (95 % CI) | textclf − PyTorch (paired 95 % CI) | within noise | second metric, textclf / PyTorch | best epoch, textclf / PyTorch | textclf s/epoch | PyTorch s/epoch | time ratio | textclf's metrics.json agrees |
 |---|---|---|---|---|---|---|---|---|---|---|---|
-""" + "\n".join(rows) + """
+""" + "\n".join(rows) + ("" if not apart else "\n\n† Not one run: " + "; ".join(apart) +
+                           " (FT_SIDES), so that time and its ratio are not a like-for-like comparison.") + """
 
 Published anchors (BERT-base, 110 M parameters):
 """ + "\n".join(f"- {a}" for a in ANCHORS) + f"""

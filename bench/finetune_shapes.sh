@@ -17,7 +17,12 @@
 # Env: TEXTCLF_DATA_DIR (../shared/data), TEXTCLF_MODEL (../shared/models/all-MiniLM-L6-v2),
 #      TEXTCLF_TORCH_VENV (~/.cache/textclf/torch-venv), TEXTCLF_BENCH_VENV
 #      (~/.cache/textclf/bench-venv: numpy, pandas, scikit-learn, scipy),
-#      FT_GE_TRAIN (GoEmotions training rows, 8000), FT_EPOCHS (3), FT_LR (5e-5), FT_SEED (42).
+#      FT_GE_TRAIN (GoEmotions training rows, 8000), FT_EPOCHS (3), FT_LR (5e-5), FT_SEED (42),
+#      FT_TORCH_THREADS (the twin's threads, default all cores).
+#      When the two cannot run in one go: FT_SIDES=torch FT_TORCH_DIR=DIR runs only the twin and
+#      keeps its outputs in DIR; FT_SIDES=textclf FT_TORCH_DIR=DIR later runs textclf and scores
+#      it against them (refused unless the settings match). Such rows are marked in the table:
+#      their times are not from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -36,6 +41,11 @@ LR=${FT_LR:-5e-5}
 SEED=${FT_SEED:-42}
 RES=bench/results/finetune_shapes
 mkdir -p "$RES"
+SIDES=${FT_SIDES:-both}
+case $SIDES in both|torch|textclf) ;; *) echo "FT_SIDES is both, torch or textclf, not $SIDES" >&2; exit 2 ;; esac
+TDIR=${FT_TORCH_DIR:-$WORK}
+mkdir -p "$TDIR"
+TORCH_THREADS=${FT_TORCH_THREADS:-$(nproc)}
 "$BPY" bench/finetune_shapes.py prep "$DATA" "$WORK" "$GE_TRAIN"
 REF=$("$PY" -c 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")')
 
@@ -66,28 +76,44 @@ run_task() {
   # --patience EPOCHS: early stopping that cannot stop early but puts the best epoch's weights back
   # (with --patience 0 textclf scores the last epoch; the twin scores the best one).
   local -a tcmd=("$BIN" train "${common[@]}" --patience "$EPOCHS" --no-save-model --out "$WORK/$task-run")
-  local -a pcmd=("$PY" bench/torch_finetune.py "${common[@]}" --group-by-length --predictions "$WORK/$task-torch.csv")
-  local tw pw
+  local -a pcmd=("$PY" bench/torch_finetune.py "${common[@]}" --group-by-length --threads "$TORCH_THREADS"
+    --predictions "$TDIR/$task-torch.csv")
+  # The twin's command without the temporary folder: what a reused run must match.
+  local twin="${common[*]}"
+  twin=${twin//$WORK\//}
+  local tw pw same_run=true
+  if [ "$SIDES" = textclf ]; then
+    [ -f "$TDIR/$task-torch.json" ] && [ "$(cat "$TDIR/$task-torch.cmd" 2>/dev/null)" = "$twin" ] || {
+      echo "$task: no PyTorch run with these settings in $TDIR (FT_SIDES=torch makes one)" >&2; exit 1; }
+    first=textclf; same_run=false; pw=$(cat "$TDIR/$task-torch.wall")
+  fi
+  [ "$SIDES" = torch ] && first=torch
   for side in $first; do
     case $side in
       textclf) echo "  $task: textclf" >&2; tw=$(timed "$WORK/$task-textclf.log" "${tcmd[@]}") ;;
       torch)   echo "  $task: PyTorch" >&2
-               pw=$(timed "$WORK/$task-torch.log" bash -c '"$@" >"'"$WORK/$task-torch.json"'"' _ "${pcmd[@]}") ;;
+               pw=$(timed "$TDIR/$task-torch.log" bash -c '"$@" >"'"$TDIR/$task-torch.json"'"' _ "${pcmd[@]}")
+               echo "$twin" >"$TDIR/$task-torch.cmd"; echo "$pw" >"$TDIR/$task-torch.wall" ;;
     esac
   done
+  if [ "$SIDES" = torch ]; then
+    echo "  $task: PyTorch ${pw} s (kept in $TDIR)" >&2
+    return
+  fi
   echo "  $task: textclf ${tw} s, PyTorch ${pw} s (whole processes)" >&2
   local shown="textclf train ${common[*]} --patience $EPOCHS --no-save-model --out runs/$task"
   shown=${shown//$WORK\//}
   shown=${shown//--label-sep |/--label-sep \'|\'}
-  FT_META=$(python3 - "$(date -u +%Y-%m-%d)" "$CPU" "$(nproc)" "$REF" "$EPOCHS" "$LR" "$SEED" "$GE_TRAIN" "$tw" "$pw" "$shown" <<'PY'
+  FT_META=$(python3 - "$(date -u +%Y-%m-%d)" "$CPU" "$(nproc)" "$REF" "$EPOCHS" "$LR" "$SEED" "$GE_TRAIN" "$tw" "$pw" "$shown" \
+    "$same_run" "$TORCH_THREADS" <<'PY'
 import json, sys
 a = sys.argv[1:]
 print(json.dumps({"measured": a[0], "cpu": a[1], "cores": int(a[2]), "reference": a[3],
                   "settings": f"{a[4]} epochs, lr {a[5]}, batch 32, seed {a[6]}, max-len 128 for pairs and 64 for single texts",
                   "ge_train": int(a[7]), "textclf_wall_s": float(a[8]), "torch_wall_s": float(a[9]),
-                  "textclf_command": a[10]}))
+                  "textclf_command": a[10], "torch_same_run": a[11] == "true", "torch_threads": int(a[12])}))
 PY
-) "$BPY" bench/finetune_shapes.py compare "$task" "$WORK/$task-run" "$WORK/$task-torch.csv" "$WORK/$task-torch.json" \
+) "$BPY" bench/finetune_shapes.py compare "$task" "$WORK/$task-run" "$TDIR/$task-torch.csv" "$TDIR/$task-torch.json" \
     "$WORK/counts.json" > "$RES/$task.json"
 }
 
@@ -98,6 +124,7 @@ for t in "${TASKS[@]}"; do
   esac
 done
 
+[ "$SIDES" = torch ] && exit 0
 SECTION=$("$BPY" bench/finetune_shapes.py section "$RES")
 echo "$SECTION"
 update_section finetune-shapes "$SECTION"
