@@ -1,7 +1,7 @@
 """Helpers of bench/finetune_shapes.sh (run with the bench venv: numpy, pandas, scikit-learn, scipy).
 
     finetune_shapes.py prep DATA WORK GE_TRAIN     # the splits both tools train on
-    finetune_shapes.py compare TASK TEXTCLF_RUN TORCH_PRED TORCH_JSON COUNTS  # one JSON line
+    finetune_shapes.py compare TASK TEXTCLF_RUN TORCH_PRED TORCH_JSON COUNTS [TEXTCLF_LOG]  # one JSON line
     finetune_shapes.py section RESULTS_DIR         # the section of BENCHMARKS.md
 
 `compare` scores both tools' test predictions the same way: point figures with
@@ -13,6 +13,7 @@ figures from its metrics.json and records whether they agree with the recomputed
 import csv
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -136,8 +137,9 @@ def interval(v):
     return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
 
 
-def textclf_own(kind, m):
-    """textclf's own test figures from its metrics.json (whatever of them it records)."""
+def textclf_own(kind, m, log=None):
+    """textclf's own test figures from its metrics.json (whatever of them it records); the
+    MCC, which textclf prints with its report but does not write there, from its output."""
     out = {}
     if kind == "single-label":
         out["accuracy"], out["macro_f1"] = m.get("accuracy"), m.get("macro_f1")
@@ -147,6 +149,12 @@ def textclf_own(kind, m):
         out["ci"] = {k: ci.get(k) for k in ["accuracy", "macro_f1"]}
         if isinstance(mcc, dict):
             out["ci"]["mcc"] = mcc.get("ci")
+        if out["mcc"] is None and log:
+            found = re.search(r"^\s*MCC\s+(-?[0-9.]+)\s+\(.*CI (-?[0-9.]+) to (-?[0-9.]+)\)", open(log).read(), re.M)
+            if found:
+                out["mcc"] = float(found.group(1))
+                out["ci"]["mcc"] = [float(found.group(2)), float(found.group(3))]
+                out["mcc_from"] = "printed report"
     elif kind == "multi-label":
         out["micro_f1"] = (m.get("micro") or {}).get("f1")
         out["macro_f1"] = (m.get("macro") or {}).get("f1")
@@ -162,7 +170,7 @@ def seconds_per_epoch(m):
     return sum(e["train_seconds"] for e in eps) / len(eps) if eps else None
 
 
-def compare(task, run, torch_pred, torch_json, counts):
+def compare(task, run, torch_pred, torch_json, counts, log=None):
     kind, head, second, _ = TASKS[task]
     tc = read_predictions(f"{run}/predictions.csv", kind)
     pc = read_predictions(torch_pred, kind)
@@ -189,8 +197,9 @@ def compare(task, run, torch_pred, torch_json, counts):
         assert abs(fast(kind, m, gold, pt) - ft[m]) < 1e-9 and abs(fast(kind, m, gold, pp) - fp_[m]) < 1e-9, m
     mt = json.load(open(f"{run}/metrics.json"))
     tj = json.load(open(torch_json))
-    own = textclf_own(kind, mt)
-    agree = {m: (own.get(m) is not None and abs(own[m] - ft[m]) < 1e-4) for m in (head, second)}
+    own = textclf_own(kind, mt, log)
+    # True / False, or None where textclf did not record the figure
+    agree = {m: None if own.get(m) is None else bool(abs(own[m] - ft[m]) < 1e-4) for m in (head, second)}
     ci4 = lambda v: "[" + ", ".join(f"{x:.4f}" for x in interval(v)) + "]"
     print(f"  {task}: {head} textclf {ft[head]:.4f} {ci4(draws[head]['textclf'])}, PyTorch {fp_[head]:.4f} "
           f"{ci4(draws[head]['torch'])}, textclf - PyTorch {ft[head] - fp_[head]:+.4f} {ci4(draws[head]['diff'])}; "
@@ -221,6 +230,13 @@ ANCHORS = [
     "README); the issue's range, 0.52–0.59.",
     "GoEmotions macro-F1: BERT-base 0.46 on the test set, 28 labels (Demszky et al., ACL 2020, Table 4).",
 ]
+
+
+def agrees(own):
+    bad = [k.replace("_", "-") for k, v in own.items() if v is False]
+    missing = [k.replace("_", "-") for k, v in own.items() if v is None]
+    text = "**no**: " + ", ".join(bad) if bad else "yes"
+    return text + (f" ({', '.join(missing)} not recorded)" if missing else "")
 
 
 def section(results):
@@ -254,7 +270,7 @@ def section(results):
             f"{f(d['value'])} ({ci(d['ci'], f)}) | {noise} | "
             f"{name[second]}: {g(r['textclf'][second])} / {g(r['torch'][second])} | "
             f"{r['textclf']['best_epoch']} / {r['torch']['best_epoch']} | {st:.0f} | {sp:.0f}{mark} | **{st / sp:.2f}×**{mark} | "
-            f"{'yes' if all(own.values()) else 'no: ' + ', '.join(k for k, v in own.items() if not v)} |")
+            f"{agrees(own)} |")
     m = rs[0]
     dates = sorted({r["measured"] for r in rs})
     cmds = "\n".join(r["textclf_command"] for r in rs)
@@ -305,7 +321,7 @@ if __name__ == "__main__":
     if cmd == "prep":
         prep(*sys.argv[2:5])
     elif cmd == "compare":
-        compare(*sys.argv[2:7])
+        compare(*sys.argv[2:8])
     elif cmd == "section":
         print(section(sys.argv[2]))
     else:

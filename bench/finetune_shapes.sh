@@ -114,7 +114,7 @@ print(json.dumps({"measured": a[0], "cpu": a[1], "cores": int(a[2]), "reference"
                   "textclf_command": a[10], "torch_same_run": a[11] == "true", "torch_threads": int(a[12])}))
 PY
 ) "$BPY" bench/finetune_shapes.py compare "$task" "$WORK/$task-run" "$TDIR/$task-torch.csv" "$TDIR/$task-torch.json" \
-    "$WORK/counts.json" > "$RES/$task.json"
+    "$WORK/counts.json" "$WORK/$task-textclf.log" > "$RES/$task.json"
 }
 
 for t in "${TASKS[@]}"; do
