@@ -397,6 +397,7 @@ fn token_length_summary(
         p50: q(0.5),
         p90: q(0.9),
         max: lens[lens.len() - 1],
+        pairs: None,
     }))
 }
 

@@ -49,8 +49,8 @@ pub use manifest::{verify_manifest, write_manifest, FileEntry, Manifest, MANIFES
 pub use metrics::{
     AveragedRecord, BaselineData, BaselineRun, CGridExtension, CPoint, ClassCounts, EnsembleData,
     EnsembleMember, EnsembleModel, EnsembleRun, EpochRecord, EvalData, EvalRun, FitSummary,
-    LinearModel, MetricsRecord, RunBody, SavedModel, SplitInfo, TokenLengths, TrainData, TrainRun,
-    TransformerModel, ValidSummary, METRICS_FILE, METRICS_FORMAT,
+    LinearModel, MetricsRecord, PairTruncation, RunBody, SavedModel, SplitInfo, TokenLengths,
+    TrainData, TrainRun, TransformerModel, ValidSummary, METRICS_FILE, METRICS_FORMAT,
 };
 pub use predictions::{
     read_predictions, PredictionRow, PredictionsWriter, PREDICTIONS_FILE, PREDICTIONS_FORMAT,

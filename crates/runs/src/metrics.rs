@@ -181,6 +181,24 @@ pub struct TokenLengths {
     pub p50: usize,
     pub p90: usize,
     pub max: usize,
+    /// Sentence pairs only: how truncation to `max_len` fell on the two texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<PairTruncation>,
+}
+
+/// How truncating sentence pairs to `max_len` fell on their two texts (shares of the
+/// sampled pairs; a pair can lose tokens of both).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PairTruncation {
+    /// The truncation strategy (`longest_first`, `only_first`, `only_second`).
+    pub strategy: String,
+    /// Share of pairs whose first text lost tokens.
+    pub first_cut_share: f64,
+    /// Share of pairs whose second text lost tokens.
+    pub second_cut_share: f64,
+    /// Median token length of the first and of the second texts (untruncated).
+    pub first_p50: usize,
+    pub second_p50: usize,
 }
 
 /// `textclf train`: a fine-tuned transformer.
