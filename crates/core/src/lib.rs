@@ -8,6 +8,8 @@
 //!   scores.
 //! * [`Dataset`]: labelled texts (or text pairs) with their row ids and [`Targets`].
 //! * [`Predictions`]: an `n × k` matrix of class probabilities (row-stochastic).
+//! * [`Choices`]: how an enum's values are chosen by name (the flags and sweep values of
+//!   settings such as `--truncation`), declared beside the enum that owns the setting.
 //! * [`Classifier`]: the one interface every model implements — linear baselines and
 //!   transformers alike — so evaluation, reports, sweeps and ensembles never care which
 //!   kind of model they were given.
@@ -20,6 +22,7 @@
 //! assert_eq!(p.argmax(), vec![0, 1]);
 //! ```
 
+mod choices;
 mod classifier;
 mod dataset;
 mod error;
@@ -28,6 +31,7 @@ mod predictions;
 pub mod similar;
 mod task;
 
+pub use choices::Choices;
 pub use classifier::Classifier;
 pub use dataset::Dataset;
 pub use error::{Error, Result};

@@ -96,6 +96,22 @@ impl DeviceSpec {
     }
 }
 
+/// `--device cpu|cuda`.
+impl textclf_core::Choices for DeviceSpec {
+    const VALUES: &'static [DeviceSpec] = &[DeviceSpec::Cpu, DeviceSpec::Cuda];
+
+    fn name(self) -> &'static str {
+        DeviceSpec::name(self)
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            DeviceSpec::Cpu => "",
+            DeviceSpec::Cuda => "NVIDIA GPU 0 (needs a build with `--features cuda`)",
+        }
+    }
+}
+
 /// What only the caller can provide to a fine-tuning run: where a model name is found
 /// (a folder, or the Hub), and how training progress is shown and stopped.
 pub struct TrainEnv<'a> {
