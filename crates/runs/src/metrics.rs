@@ -758,7 +758,10 @@ mod tests {
         assert_eq!(b.model.thresholds.unwrap().values, vec![0.4, 0.6]);
         let plain = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), old).unwrap();
         let text = plain.to_json().unwrap().to_string();
-        assert!(!text.contains("test_metric") && !text.contains("thresholds"), "{text}");
+        assert!(
+            !text.contains("test_metric") && !text.contains("thresholds"),
+            "{text}"
+        );
     }
 
     #[test]
