@@ -157,7 +157,8 @@ pub struct EnsembleArgs {
     #[command(flatten)]
     pub out: OutArgs,
     /// `equal`, `val` (chosen on the runs' validation predictions by greedy forward
-    /// selection on log loss), or one positive number per run.
+    /// selection on the task's validation loss: log loss, binary cross-entropy over the
+    /// labels, or MSE), or one positive number per run.
     #[arg(long, default_value = "equal")]
     pub weights: String,
     #[command(flatten)]

@@ -399,6 +399,22 @@ pub struct EnsembleModel {
     /// How the weights were chosen.
     pub weights: String,
     pub members: Vec<EnsembleMember>,
+    /// Multi-label ensembles: the per-label decision thresholds applied to the averaged
+    /// scores, and how they were chosen (absent for other tasks and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<EnsembleThresholds>,
+}
+
+/// The decision thresholds of a multi-label ensemble.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EnsembleThresholds {
+    /// How they were chosen: `tuned on the averaged validation scores` or `the members'
+    /// mean threshold` (and where the members' came from).
+    pub chosen: String,
+    /// Label names, in the order of `values`.
+    pub labels: Vec<String>,
+    /// One threshold per label.
+    pub values: Vec<f64>,
 }
 
 /// One member of an ensemble.
@@ -409,7 +425,15 @@ pub struct EnsembleMember {
     /// Its `model.kind`.
     pub kind: Option<String>,
     pub weight: f64,
+    /// Single-label members: test accuracy (null for the other tasks).
     pub test_accuracy: Option<f64>,
+    /// The member's headline test measure under its task's name (`accuracy`,
+    /// `micro_f1`, `pearson`), absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_metric: Option<String>,
+    /// Its value (null when undefined, e.g. the correlation of constant predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_score: Option<f64>,
 }
 
 /// `data` of an ensemble.
@@ -698,6 +722,46 @@ mod tests {
                 },
             }),
         )
+    }
+
+    #[test]
+    fn ensemble_records_read_with_and_without_the_task_neutral_fields() {
+        let old = r#"{"n": 4, "accuracy": 0.75, "command": "ensemble", "format": 2,
+            "model": {"kind": "ensemble", "weights": "equal", "members": [
+                {"run": "a", "kind": "tfidf-lr", "weight": 0.5, "test_accuracy": 0.7}]},
+            "data": {"labels": ["neg", "pos"], "test": {"rows": 4}}}"#;
+        let m = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), old).unwrap();
+        let RunBody::Ensemble(e) = &m.run else {
+            panic!("not an ensemble")
+        };
+        assert_eq!(e.model.members[0].test_metric, None);
+        assert_eq!(e.model.thresholds, None);
+        // The new fields are written only when set, and read back.
+        let mut e = e.clone();
+        e.model.members[0].test_metric = Some("micro_f1".into());
+        e.model.members[0].test_score = Some(0.5);
+        e.model.thresholds = Some(EnsembleThresholds {
+            chosen: "tuned on the averaged validation scores".into(),
+            labels: vec!["neg".into(), "pos".into()],
+            values: vec![0.4, 0.6],
+        });
+        let rec = MetricsRecord::new(m.test.clone(), m.timing.clone(), RunBody::Ensemble(e));
+        let back = MetricsRecord::<Toy>::parse(
+            Path::new("metrics.json"),
+            &rec.to_json().unwrap().to_string(),
+        )
+        .unwrap();
+        let RunBody::Ensemble(b) = back.run else {
+            panic!("not an ensemble")
+        };
+        assert_eq!(b.model.members[0].test_score, Some(0.5));
+        assert_eq!(b.model.thresholds.unwrap().values, vec![0.4, 0.6]);
+        let plain = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), old).unwrap();
+        let text = plain.to_json().unwrap().to_string();
+        assert!(
+            !text.contains("test_metric") && !text.contains("thresholds"),
+            "{text}"
+        );
     }
 
     #[test]
