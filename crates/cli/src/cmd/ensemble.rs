@@ -284,6 +284,7 @@ fn ensemble_and_write(
             log_loss: vr.log_loss,
             n: vr.n,
             split: None,
+            ..ValidSummary::default()
         });
         write_predictions_file(
             &out.join(VALID_PREDICTIONS_FILE),
@@ -341,7 +342,7 @@ fn ensemble_and_write(
         target.display()
     );
     Ok(super::common::Finished {
-        report,
+        report: report.into(),
         title,
         timing,
         trailer,

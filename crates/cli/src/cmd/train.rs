@@ -85,6 +85,10 @@ pub fn spec_from_args(a: &TrainArgs) -> anyhow::Result<ExperimentSpec> {
                     TruncationArg::Tail => Truncation::Tail,
                     TruncationArg::HeadTail => Truncation::HeadTail,
                 },
+                pair_truncation: a
+                    .pair_truncation
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--pair-truncation: {e}"))?,
                 train,
                 grad_checkpoint: a.grad_checkpoint,
                 device: device_spec(a.device),
