@@ -393,6 +393,11 @@ pub struct TrainArgs {
     pub max_len: usize,
     #[arg(long, value_parser = choices::<Truncation>(), help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
     pub truncation: Truncation,
+    /// How a sentence pair shares --max-len when together the two texts are too long:
+    /// longest_first (cut the longer text first, as transformers does by default),
+    /// only_first or only_second.
+    #[arg(long, value_name = "STRATEGY", default_value = "longest_first")]
+    pub pair_truncation: String,
     #[arg(long, help = settings::LR.help, default_value = settings::LR.default_text())]
     pub lr: f64,
     #[arg(long, value_parser = positive_usize, help = settings::BATCH_SIZE.help, default_value = settings::BATCH_SIZE.default_text())]

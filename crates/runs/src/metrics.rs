@@ -121,7 +121,12 @@ pub struct AveragedRecord {
 }
 
 /// `valid`: the validation figures of the model that was kept.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+///
+/// By task: single-label runs give accuracy, macro-F1 and log loss; multi-label runs give
+/// subset accuracy as `accuracy`, macro-F1 and `micro_f1` (with the decision thresholds
+/// the model predicts with), and null `log_loss`; regression runs give `pearson` and
+/// `spearman`, with null `accuracy` and `log_loss`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ValidSummary {
     #[serde(deserialize_with = "null_as_nan")]
     pub accuracy: f64,
@@ -133,6 +138,15 @@ pub struct ValidSummary {
     /// `holdout` when C was chosen on a holdout of train (no validation split).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
+    /// Multi-label: micro-F1 (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_f1: Option<f64>,
+    /// Regression: Pearson's r (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pearson: Option<f64>,
+    /// Regression: Spearman's ρ (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spearman: Option<f64>,
 }
 
 /// Rows per class, in label order (a JSON object from label to count).
@@ -221,6 +235,11 @@ pub struct TrainRun {
     pub restored_best_weights: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub averaged: Option<AveragedRecord>,
+    /// Multi-label: the per-label decision thresholds tuned on validation after training,
+    /// as the evaluation records them (`method`, `micro_f1`, and per label `label`,
+    /// `threshold`, `f1`, `tuned`). Absent for other tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Value>,
     pub model: TransformerModel,
     pub data: TrainData,
 }
@@ -687,12 +706,14 @@ mod tests {
                 best_epoch: Some(2),
                 best: Some(epoch(2)),
                 val_accuracy_at_min_val_loss: None,
+                thresholds: None,
                 valid: Some(ValidSummary {
                     accuracy: 0.6,
                     macro_f1: Some(0.6),
                     log_loss: 0.7,
                     n: 4,
                     split: None,
+                    ..ValidSummary::default()
                 }),
                 stopped_early: false,
                 restored_best_weights: true,
