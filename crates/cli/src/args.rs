@@ -3,8 +3,32 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use textclf_core::Choices;
+use textclf_data::Format;
+use textclf_experiment::DeviceSpec;
+use textclf_linear::{LinearKind, TokenMode};
 use textclf_settings as settings;
+use textclf_train::batch::Padding;
+use textclf_train::tokenize::Truncation;
+use textclf_train::Monitor;
+
+/// The parser of a flag whose values a library enum declares ([`Choices`]): clap lists,
+/// checks and suggests the names (aliases accepted, not listed) as for its own value enums,
+/// and the flag holds the library's value.
+fn choices<T: Choices>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::VALUES.iter().map(|&v| {
+        let p = PossibleValue::new(v.name()).aliases(v.aliases().iter().copied());
+        match v.help() {
+            "" => p,
+            help => p.help(help),
+        }
+    }))
+    .try_map(|name| {
+        T::from_name(&name).ok_or_else(|| format!("unknown value '{name}'; use {}", T::names()))
+    })
+}
 
 /// A count that must be at least 1 (a batch, a length, a number of steps…).
 fn positive_usize(s: &str) -> Result<usize, String> {
@@ -133,7 +157,8 @@ pub struct EnsembleArgs {
     #[command(flatten)]
     pub out: OutArgs,
     /// `equal`, `val` (chosen on the runs' validation predictions by greedy forward
-    /// selection on log loss), or one positive number per run.
+    /// selection on the task's validation loss: log loss, binary cross-entropy over the
+    /// labels, or MSE), or one positive number per run.
     #[arg(long, default_value = "equal")]
     pub weights: String,
     #[command(flatten)]
@@ -226,47 +251,20 @@ pub struct ColumnArgs {
     #[arg(long, value_parser = parse_task)]
     pub task: Option<textclf_core::Task>,
     /// File format, when the extension does not tell.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[arg(long, value_parser = choices::<Format>())]
+    pub format: Option<Format>,
 }
 
 fn parse_task(s: &str) -> Result<textclf_core::Task, String> {
     s.parse().map_err(|e: textclf_core::Error| e.to_string())
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    Csv,
-    Tsv,
-    Jsonl,
-    Parquet,
-    Folder,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum ModelArg {
-    /// Logistic regression on TF-IDF (multinomial for more than two classes).
-    Lr,
-    /// Linear SVM (squared hinge) on TF-IDF, Platt-calibrated.
-    Svm,
-    /// NBSVM (Wang & Manning 2012) on binarised n-gram counts.
-    Nbsvm,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum TokensArg {
-    /// Words plus punctuation marks as tokens (default; helps sentiment).
-    WordsPunct,
-    /// Words of two or more characters only (scikit-learn's default pattern).
-    Words,
-}
-
 #[derive(Args, Debug)]
 pub struct BaselineArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    #[arg(long, value_enum, help = settings::BASELINE.help, default_value = settings::BASELINE.default_text())]
-    pub model: ModelArg,
+    #[arg(long, value_parser = choices::<LinearKind>(), help = settings::BASELINE.help, default_value = settings::BASELINE.default_text())]
+    pub model: LinearKind,
     /// Output folder for metrics.json, predictions.csv and model/.
     #[command(flatten)]
     pub out: OutArgs,
@@ -290,8 +288,8 @@ pub struct BaselineArgs {
     pub no_lowercase: bool,
     #[arg(long, help = settings::KEEP_HTML.help)]
     pub keep_html: bool,
-    #[arg(long, value_enum, help = settings::TOKENS.help, default_value = settings::TOKENS.default_text())]
-    pub tokens: TokensArg,
+    #[arg(long, value_parser = choices::<TokenMode>(), help = settings::TOKENS.help, default_value = settings::TOKENS.default_text())]
+    pub tokens: TokenMode,
     /// Do not write model/ (metrics and predictions only; e.g. inside large sweeps).
     #[arg(long)]
     pub no_save_model: bool,
@@ -381,39 +379,6 @@ pub struct EvalArgs {
     pub int8: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum TruncationArg {
-    /// Keep the beginning.
-    Head,
-    /// Keep the end.
-    Tail,
-    /// Keep the first quarter and the last three quarters of the budget (Sun et al. 2019).
-    #[value(name = "head+tail", alias = "head-tail")]
-    HeadTail,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum PaddingArg {
-    /// Pad each batch to its longest text (with length-bucketed batches: little waste).
-    Dynamic,
-    /// Pad every batch to --max-len (for comparison).
-    MaxLen,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum MonitorArg {
-    ValLoss,
-    ValAccuracy,
-    ValMacroF1,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum DeviceArg {
-    Cpu,
-    /// NVIDIA GPU 0 (needs a build with `--features cuda`).
-    Cuda,
-}
-
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[arg(long, help = settings::MODEL.help)]
@@ -426,8 +391,13 @@ pub struct TrainArgs {
     pub out: OutArgs,
     #[arg(long, help = settings::MAX_LEN.help, default_value = settings::MAX_LEN.default_text())]
     pub max_len: usize,
-    #[arg(long, value_enum, help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
-    pub truncation: TruncationArg,
+    #[arg(long, value_parser = choices::<Truncation>(), help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
+    pub truncation: Truncation,
+    /// How a sentence pair shares --max-len when together the two texts are too long:
+    /// longest_first (cut the longer text first, as transformers does by default),
+    /// only_first or only_second.
+    #[arg(long, value_name = "STRATEGY", default_value = "longest_first")]
+    pub pair_truncation: String,
     #[arg(long, help = settings::LR.help, default_value = settings::LR.default_text())]
     pub lr: f64,
     #[arg(long, value_parser = positive_usize, help = settings::BATCH_SIZE.help, default_value = settings::BATCH_SIZE.default_text())]
@@ -457,24 +427,24 @@ pub struct TrainArgs {
     pub grad_clip: f64,
     #[arg(long, value_parser = positive_usize, help = settings::GRAD_ACCUM.help, default_value = settings::GRAD_ACCUM.default_text())]
     pub grad_accum: usize,
-    #[arg(long, value_enum, help = settings::PADDING.help, default_value = settings::PADDING.default_text())]
-    pub padding: PaddingArg,
+    #[arg(long, value_parser = choices::<Padding>(), help = settings::PADDING.help, default_value = settings::PADDING.default_text())]
+    pub padding: Padding,
     #[arg(long, help = settings::NO_BUCKETING.help)]
     pub no_bucketing: bool,
     #[arg(long, value_name = "N", value_parser = positive_steps, help = settings::EVAL_EVERY.help)]
     pub eval_every: Option<u64>,
     #[arg(long, value_name = "N", value_parser = positive_steps, help = settings::CHECKPOINT_EVERY.help)]
     pub checkpoint_every: Option<u64>,
-    #[arg(long, value_enum, help = settings::MONITOR.help, default_value = settings::MONITOR.default_text())]
-    pub monitor: MonitorArg,
+    #[arg(long, value_parser = choices::<Monitor>(), help = settings::MONITOR.help, default_value = settings::MONITOR.default_text())]
+    pub monitor: Monitor,
     #[arg(long, help = settings::PATIENCE.help, default_value = settings::PATIENCE.default_text())]
     pub patience: usize,
     #[arg(long, help = settings::MIN_DELTA.help, default_value = settings::MIN_DELTA.default_text())]
     pub min_delta: f64,
     #[arg(long, value_name = "F", help = settings::AVERAGE_FROM.help)]
     pub average_from: Option<f64>,
-    #[arg(long, value_enum, help = settings::DEVICE.help, default_value = settings::DEVICE.default_text())]
-    pub device: DeviceArg,
+    #[arg(long, value_parser = choices::<DeviceSpec>(), help = settings::DEVICE.help, default_value = settings::DEVICE.default_text())]
+    pub device: DeviceSpec,
     /// Do not write model/ (metrics, predictions and epochs only; e.g. inside large sweeps).
     #[arg(long)]
     pub no_save_model: bool,
@@ -527,8 +497,8 @@ pub struct BenchArgs {
     /// Train with dropout on (the reference figures are with dropout off).
     #[arg(long)]
     pub dropout: bool,
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: DeviceArg,
+    #[arg(long, value_parser = choices::<DeviceSpec>(), default_value = "cpu")]
+    pub device: DeviceSpec,
     /// Also time every op kind (forward, backward, optimizer) over the timed steps: a
     /// table on stderr and a `profile` field in the JSON. Adds a little overhead.
     #[arg(long)]
@@ -578,6 +548,170 @@ mod settings_tests {
                     None => assert!(defaults.is_empty(), "{sub} {}: {defaults:?}", s.flag()),
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod choices_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(argv: &[&str]) -> Command {
+        let mut full = vec!["textclf"];
+        full.extend_from_slice(argv);
+        Cli::try_parse_from(full)
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+            .command
+    }
+
+    fn train(flag: &str, value: &str) -> TrainArgs {
+        let argv = [
+            "train", "--model", "m", "--out", "o", "--data", "d.csv", flag, value,
+        ];
+        match parse(&argv) {
+            Command::Train(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn baseline(flag: &str, value: &str) -> BaselineArgs {
+        match parse(&["baseline", "--out", "o", "--data", "d.csv", flag, value]) {
+            Command::Baseline(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The names the flag lists in help, and its hidden aliases.
+    fn listed(sub: &[&str], long: &str) -> (Vec<String>, Vec<String>) {
+        let mut cmd = Cli::command();
+        for s in sub {
+            cmd = cmd.find_subcommand(s).expect("subcommand").clone();
+        }
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .unwrap_or_else(|| panic!("no --{long}"));
+        let values = arg.get_possible_values();
+        let names = values.iter().map(|v| v.get_name().to_string()).collect();
+        let aliases = values
+            .iter()
+            .flat_map(|v| v.get_name_and_aliases().skip(1).map(str::to_string))
+            .collect();
+        (names, aliases)
+    }
+
+    /// `T`'s flag lists exactly `names` (the spellings it has always had, which sweep files
+    /// and run records hold) and `aliases`; every name and alias parses to the library
+    /// value, whose name is the one typed.
+    fn check<T: Choices + std::fmt::Debug>(
+        sub: &[&str],
+        long: &str,
+        names: &[&str],
+        aliases: &[(&str, T)],
+        parsed: impl Fn(&str) -> T,
+    ) {
+        let (listed_names, listed_aliases) = listed(sub, long);
+        assert_eq!(listed_names, names, "--{long}");
+        assert_eq!(
+            listed_aliases,
+            aliases.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            "--{long}"
+        );
+        assert_eq!(T::VALUES.len(), names.len(), "--{long}");
+        for (&v, &name) in T::VALUES.iter().zip(names) {
+            assert_eq!(parsed(name), v, "--{long} {name}");
+            assert_eq!(v.name(), name, "--{long}");
+            assert_eq!(T::from_name(name), Some(v), "--{long} {name}");
+        }
+        for &(alias, v) in aliases {
+            assert_eq!(parsed(alias), v, "--{long} {alias}");
+        }
+    }
+
+    #[test]
+    fn enum_flags_take_the_library_values_by_their_old_names() {
+        check(
+            &["train"],
+            "truncation",
+            &["head", "tail", "head+tail"],
+            &[("head-tail", Truncation::HeadTail)],
+            |v| train("--truncation", v).truncation,
+        );
+        check(&["train"], "padding", &["dynamic", "max-len"], &[], |v| {
+            train("--padding", v).padding
+        });
+        check(
+            &["train"],
+            "monitor",
+            &["val-loss", "val-accuracy", "val-macro-f1"],
+            &[],
+            |v| train("--monitor", v).monitor,
+        );
+        check(&["train"], "device", &["cpu", "cuda"], &[], |v| {
+            train("--device", v).device
+        });
+        check(
+            &["bench", "infer"],
+            "device",
+            &["cpu", "cuda"],
+            &[],
+            |v| match parse(&["bench", "infer", "--model", "m", "--device", v]) {
+                Command::Bench(BenchCommand::Infer(a)) => a.device,
+                other => panic!("{other:?}"),
+            },
+        );
+        check(
+            &["train"],
+            "format",
+            &["csv", "tsv", "jsonl", "parquet", "folder"],
+            &[],
+            |v| train("--format", v).data.columns.format.expect("format"),
+        );
+        check(&["baseline"], "model", &["lr", "svm", "nbsvm"], &[], |v| {
+            baseline("--model", v).model
+        });
+        check(
+            &["baseline"],
+            "tokens",
+            &["words-punct", "words"],
+            &[],
+            |v| baseline("--tokens", v).tokens,
+        );
+        // Where the library enum has a Display, it writes the same name.
+        assert_eq!(Truncation::HeadTail.to_string(), "head+tail");
+        assert_eq!(Format::Jsonl.to_string(), "jsonl");
+    }
+
+    #[test]
+    fn enum_flags_refuse_other_spellings_with_the_values() {
+        for (sub, flag, value, listed) in [
+            (
+                "train",
+                "--truncation",
+                "Head",
+                "[possible values: head, tail, head+tail]",
+            ),
+            (
+                "train",
+                "--monitor",
+                "val-score",
+                "[possible values: val-loss, val-accuracy, val-macro-f1]",
+            ),
+            (
+                "baseline",
+                "--tokens",
+                "words-and-punct",
+                "[possible values: words-punct, words]",
+            ),
+        ] {
+            let mut argv = vec!["textclf", sub, "--out", "o", "--data", "d.csv", flag, value];
+            if sub == "train" {
+                argv.extend(["--model", "m"]);
+            }
+            let e = Cli::try_parse_from(argv).unwrap_err().to_string();
+            assert!(e.contains(&format!("invalid value '{value}'")), "{e}");
+            assert!(e.contains(listed), "{e}");
         }
     }
 }

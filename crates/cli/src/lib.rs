@@ -206,7 +206,7 @@ pub fn run_embedded(
 pub fn load_model(
     dir: &std::path::Path,
     int8: bool,
-) -> Result<(Box<dyn textclf_core::Classifier>, Vec<String>), CommandError> {
+) -> Result<(Box<dyn textclf_core::Model>, Vec<String>), CommandError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let _one = EMBEDDED.lock().unwrap_or_else(|p| p.into_inner());
     let embedded = Embedded::start(tx);

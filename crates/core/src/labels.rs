@@ -24,6 +24,13 @@ impl LabelSet {
         Ok(Self { names })
     }
 
+    /// A label set of one name: the one output of a regression.
+    pub fn single(name: impl Into<String>) -> Self {
+        Self {
+            names: vec![name.into()],
+        }
+    }
+
     /// The distinct values of `raw`, ordered numerically when all are integers, else by text.
     pub fn from_raw<S: AsRef<str>>(raw: impl IntoIterator<Item = S>) -> Self {
         let mut names: Vec<String> = raw

@@ -8,9 +8,15 @@
 //!   scores.
 //! * [`Dataset`]: labelled texts (or text pairs) with their row ids and [`Targets`].
 //! * [`Predictions`]: an `n × k` matrix of class probabilities (row-stochastic).
-//! * [`Classifier`]: the one interface every model implements — linear baselines and
-//!   transformers alike — so evaluation, reports, sweeps and ensembles never care which
-//!   kind of model they were given.
+//! * [`Choices`]: how an enum's values are chosen by name (the flags and sweep values of
+//!   settings such as `--truncation`), declared beside the enum that owns the setting.
+//! * [`Model`]: the task-aware interface every fitted model implements — linear
+//!   baselines and transformers, for single texts or text pairs, single-label,
+//!   multi-label or regression — reading [`Inputs`] and giving [`Outputs`], so evaluation,
+//!   run records, `predict`, ensembles and the Python API never care which family or task
+//!   they were given.
+//! * [`Classifier`]: the narrower single-label, single-text interface (class
+//!   probabilities of texts).
 //!
 //! ```
 //! use textclf_core::{LabelSet, Predictions};
@@ -20,17 +26,21 @@
 //! assert_eq!(p.argmax(), vec![0, 1]);
 //! ```
 
+mod choices;
 mod classifier;
 mod dataset;
 mod error;
 mod labels;
+mod model;
 mod predictions;
 pub mod similar;
 mod task;
 
+pub use choices::Choices;
 pub use classifier::Classifier;
 pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use labels::LabelSet;
+pub use model::{check_inputs, input_refusal, shape_name, Inputs, Model, Outputs};
 pub use predictions::Predictions;
 pub use task::{Targets, Task};

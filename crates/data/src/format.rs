@@ -85,6 +85,16 @@ impl Format {
     }
 }
 
+/// `--format`: the formats by their names (the file-name spellings `tab`, `json`, … are
+/// for [`FromStr`], not the flag).
+impl textclf_core::Choices for Format {
+    const VALUES: &'static [Format] = &Format::ALL;
+
+    fn name(self) -> &'static str {
+        Format::name(self)
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

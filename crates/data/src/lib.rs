@@ -56,7 +56,7 @@ mod validate;
 
 pub use error::DataError;
 pub use format::Format;
-pub use prepare::{prepare, PrepareOptions, Source, Splits};
+pub use prepare::{prepare, split_targets, PrepareOptions, Source, Splits};
 pub use read::{
     read_table, read_table_chunked, Chunk, ChunkSink, RawTable, ReadOptions, ID_COLUMNS,
     LABEL_COLUMNS, PAIR_COLUMNS, TEXT_COLUMNS,

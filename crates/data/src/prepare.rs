@@ -214,7 +214,7 @@ fn unit(task: Task) -> &'static str {
 
 /// Row indices of `t` split into parts with `fracs`: stratified by class, by label sets
 /// (iterative stratification) or by the decile of the target; `k` classes or labels.
-fn split_targets(t: &Targets, k: usize, fracs: &[f64], seed: u64) -> Vec<Vec<usize>> {
+pub fn split_targets(t: &Targets, k: usize, fracs: &[f64], seed: u64) -> Vec<Vec<usize>> {
     match t {
         Targets::Classes(v) => stratified_split(v, k, fracs, seed),
         Targets::LabelSets(sets) => iterative_split(sets, k, fracs, seed),

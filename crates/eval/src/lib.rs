@@ -25,7 +25,10 @@
 //!     matching comparison renderers format them for the terminal.
 //! * [`Metrics`] (`metrics.json` with the test [`Report`]), [`write_predictions`],
 //!   [`load_run`] and [`align_runs`] write and read the run folders every run produces,
-//!   so runs can be compared later; the files' formats are `textclf-runs`'.
+//!   so runs can be compared later; the files' formats are `textclf-runs`'. A run of any
+//!   task reads back ([`RunRecord::task`]); [`compare_runs`] compares two runs of the same
+//!   task by its measures ([`RunComparison`]) and refuses runs of different tasks, rows or
+//!   labels, saying what differs.
 //!
 //! ```
 //! use textclf_core::{LabelSet, Predictions};
@@ -41,6 +44,7 @@
 //! println!("{}", render_report(&report, "example", None));
 //! ```
 
+mod align;
 mod bootstrap;
 mod compare;
 mod error;
@@ -54,9 +58,14 @@ mod record;
 mod regression;
 mod render;
 mod render_shapes;
+mod run_comparison;
 mod test_report;
 mod thresholds;
 
+pub use align::{
+    align_runs, check_same_labels, check_same_task, label_set_ids, multilabel_gold,
+    multilabel_gold_rows, value_of, AlignedRuns,
+};
 pub use bootstrap::MetricDiff;
 pub use compare::{compare, mcnemar, Comparison, McNemar, EXACT_BELOW};
 pub use error::EvalError;
@@ -73,9 +82,9 @@ pub use paired::{
     compare_mcc, compare_multilabel, compare_regression, MultiLabelComparison, RegressionComparison,
 };
 pub use record::{
-    align_runs, load_run, read_predictions, write_multilabel_predictions, write_predictions,
-    write_predictions_file, write_regression_predictions, AlignedRuns, Metrics, PredictionRow,
-    RunRecord, ShapedMetrics, Timing, LABEL_JOIN, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
+    load_run, read_predictions, write_multilabel_predictions, write_predictions,
+    write_predictions_file, write_regression_predictions, Metrics, PredictionRow, RunRecord,
+    ShapedMetrics, Timing, LABEL_JOIN, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
     VALID_PREDICTIONS_FILE,
 };
 pub use regression::{evaluate_regression, RegressionIntervals, RegressionReport};
@@ -84,6 +93,7 @@ pub use render_shapes::{
     render_mcc, render_mcc_comparison, render_multilabel_comparison, render_multilabel_report,
     render_regression_comparison, render_regression_report,
 };
+pub use run_comparison::{compare_aligned, compare_runs, RunComparison};
 pub use test_report::{TestReport, TASK_KEY};
 pub use thresholds::{
     apply_thresholds, tune_global_threshold, tune_thresholds, LabelThreshold, Thresholds,

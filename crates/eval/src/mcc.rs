@@ -96,6 +96,20 @@ pub(crate) fn count_cells(cells: &[u32], k: usize) -> Vec<u64> {
     c
 }
 
+impl crate::Confusion {
+    /// The MCC of the predictions this confusion matrix counts (as
+    /// [`matthews_corrcoef`] of the same predictions); `None` when the matrix is not
+    /// square.
+    pub fn mcc(&self) -> Option<f64> {
+        let k = self.counts.len();
+        if self.counts.iter().any(|r| r.len() != k) {
+            return None;
+        }
+        let flat: Vec<u64> = self.counts.iter().flatten().copied().collect();
+        Some(mcc_from_counts(&flat, k))
+    }
+}
+
 /// MCC from flat `k × k` confusion counts (`counts[gold * k + pred]`).
 pub(crate) fn mcc_from_counts(counts: &[u64], k: usize) -> f64 {
     let (mut correct, mut total) = (0i128, 0i128);
@@ -125,6 +139,25 @@ mod tests {
 
     fn close(a: f64, b: f64) {
         assert!((a - b).abs() < 1e-12, "{a} != {b}");
+    }
+
+    #[test]
+    fn a_report_confusion_gives_the_same_mcc() {
+        let labels = textclf_core::LabelSet::new(vec!["a".into(), "b".into(), "c".into()]).unwrap();
+        let gold = [0, 1, 2, 0, 1, 2, 0];
+        let pred = [0, 2, 2, 1, 1, 0, 0];
+        let mut v = Vec::new();
+        for &p in &pred {
+            let mut row = [0.1f32; 3];
+            row[p] = 0.8;
+            v.extend(row);
+        }
+        let probs = textclf_core::Predictions::new(3, v).unwrap();
+        let r = crate::evaluate(&gold, &probs, &labels, &EvalOptions::default()).unwrap();
+        close(
+            r.confusion.mcc().unwrap(),
+            matthews_corrcoef(&gold, &pred, 3).unwrap(),
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use textclf_core::{LabelSet, Predictions};
+use textclf_core::{LabelSet, Predictions, Task};
 pub use textclf_runs::{
     read_predictions, PredictionRow, Timing, METRICS_FILE, METRICS_FORMAT, PREDICTIONS_FILE,
     VALID_PREDICTIONS_FILE,
@@ -182,14 +182,24 @@ pub fn write_regression_predictions(
 #[derive(Clone, Debug)]
 pub struct RunRecord {
     pub dir: PathBuf,
-    /// Its `metrics.json`.
-    pub metrics: Metrics,
-    /// Label names, from the `p_` columns of the `predictions.csv` header.
+    /// Its `metrics.json`, with the test report of the run's task.
+    pub metrics: ShapedMetrics,
+    /// Label names, from the `p_` columns of the `predictions.csv` header (none for a
+    /// regression).
     pub labels: Vec<String>,
     pub predictions: Vec<PredictionRow>,
 }
 
-/// Reads `metrics.json` and `predictions.csv` of a run folder.
+impl RunRecord {
+    /// The run's task, told by its test report.
+    pub fn task(&self) -> Task {
+        self.metrics.test.task()
+    }
+}
+
+/// Reads `metrics.json` (a test report of any task) and `predictions.csv` of a run
+/// folder, and checks that the two describe the same task: a regression's predictions
+/// have no `p_` columns, a classification's have one per label.
 pub fn load_run(dir: &Path) -> Result<RunRecord, EvalError> {
     if !dir.is_dir() {
         let reason = if dir.exists() {
@@ -209,7 +219,7 @@ pub fn load_run(dir: &Path) -> Result<RunRecord, EvalError> {
             reason: format!("there is no {METRICS_FILE} here; is this a textclf run folder?"),
         });
     }
-    let metrics = Metrics::read(dir)?;
+    let metrics = ShapedMetrics::read(dir)?;
 
     let pred_path = dir.join(PREDICTIONS_FILE);
     if !pred_path.is_file() {
@@ -222,90 +232,31 @@ pub fn load_run(dir: &Path) -> Result<RunRecord, EvalError> {
         });
     }
     let (labels, predictions) = read_predictions(&pred_path)?;
+    let task = metrics.test.task();
+    let consistent = match task {
+        Task::Regression => labels.is_empty(),
+        Task::SingleLabel | Task::MultiLabel => !labels.is_empty(),
+    };
+    if !consistent {
+        let has = if labels.is_empty() {
+            "no p_<label> columns (a regression's file)".to_string()
+        } else {
+            format!("p_ columns for the labels [{}]", labels.join(", "))
+        };
+        return Err(EvalError::NotARun {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "{METRICS_FILE} holds a {task} report but {PREDICTIONS_FILE} has {has}; \
+                 the two files come from different runs"
+            ),
+        });
+    }
     Ok(RunRecord {
         dir: dir.to_path_buf(),
         metrics,
         labels,
         predictions,
     })
-}
-
-/// `(gold ids, predictions of run a, predictions of run b, label set)`, as
-/// [`align_runs`] returns them.
-pub type AlignedRuns = (Vec<usize>, Vec<usize>, Vec<usize>, LabelSet);
-
-/// Lines up two runs for [`crate::compare`]: both must list the same row ids in the same
-/// order and the same label names (in any order; ids follow run `a`'s order). Returns
-/// `(gold ids, predictions of a, predictions of b, label set)`.
-///
-/// The gold labels come from run `a` (run `b` must agree where it has them); every row
-/// needs one.
-pub fn align_runs(a: &RunRecord, b: &RunRecord) -> Result<AlignedRuns, EvalError> {
-    let (pa, pb) = (&a.predictions, &b.predictions);
-    if pa.len() != pb.len() || pa.iter().zip(pb).any(|(x, y)| x.id != y.id) {
-        let differing =
-            pa.iter().zip(pb).filter(|(x, y)| x.id != y.id).count() + pa.len().abs_diff(pb.len());
-        return Err(EvalError::Mismatch(format!(
-            "{} has {} predictions and {} has {}; {differing} row ids differ (or are in a \
-             different order). Both runs must be evaluated on the same test set.",
-            a.dir.display(),
-            pa.len(),
-            b.dir.display(),
-            pb.len()
-        )));
-    }
-    let mut sorted_a = a.labels.clone();
-    let mut sorted_b = b.labels.clone();
-    sorted_a.sort();
-    sorted_b.sort();
-    if sorted_a != sorted_b {
-        return Err(EvalError::Mismatch(format!(
-            "the runs predict different labels: {} has [{}], {} has [{}]",
-            a.dir.display(),
-            a.labels.join(", "),
-            b.dir.display(),
-            b.labels.join(", ")
-        )));
-    }
-    let labels = LabelSet::new(a.labels.clone())?;
-    let id_of = |name: &str, what: &str, row: &PredictionRow, run: &RunRecord| {
-        labels.id(name).ok_or_else(|| {
-            EvalError::Mismatch(format!(
-                "{}: {what} '{name}' of row '{}' is not one of the labels [{}]",
-                run.dir.display(),
-                row.id,
-                labels.names().join(", ")
-            ))
-        })
-    };
-    let mut gold = Vec::with_capacity(pa.len());
-    let mut pred_a = Vec::with_capacity(pa.len());
-    let mut pred_b = Vec::with_capacity(pa.len());
-    for (ra, rb) in pa.iter().zip(pb) {
-        let Some(g) = ra.gold.as_deref() else {
-            return Err(EvalError::Mismatch(format!(
-                "{}: row '{}' has no gold label; runs can only be compared on a labelled \
-                 test set",
-                a.dir.display(),
-                ra.id
-            )));
-        };
-        if let Some(gb) = rb.gold.as_deref() {
-            if gb != g {
-                return Err(EvalError::Mismatch(format!(
-                    "row '{}' has gold label '{g}' in {} but '{gb}' in {}; both runs must be \
-                     evaluated on the same test set",
-                    ra.id,
-                    a.dir.display(),
-                    b.dir.display()
-                )));
-            }
-        }
-        gold.push(id_of(g, "gold label", ra, a)?);
-        pred_a.push(id_of(&ra.predicted, "predicted label", ra, a)?);
-        pred_b.push(id_of(&rb.predicted, "predicted label", rb, b)?);
-    }
-    Ok((gold, pred_a, pred_b, labels))
 }
 
 #[cfg(test)]
@@ -376,7 +327,8 @@ mod tests {
         assert_eq!(r0.predicted, "neg");
         assert_eq!(r0.probs, vec![0.8, 0.1, 0.1]);
         assert_eq!(run.predictions[2].predicted, "mixed, odd");
-        let back = &run.metrics.test;
+        assert_eq!(run.task(), Task::SingleLabel);
+        let back = run.metrics.test.single().unwrap();
         assert!((back.accuracy - report.accuracy).abs() < 1e-12);
         assert_eq!(run.metrics.model_kind(), "tfidf-lr");
         assert_eq!(back.confusion.counts, report.confusion.counts);
@@ -467,7 +419,15 @@ mod tests {
         write_run(&tmp.path().join("b"), true);
         let a = load_run(&tmp.path().join("a")).unwrap();
         let b = load_run(&tmp.path().join("b")).unwrap();
-        let (gold, pa, pb, set) = align_runs(&a, &b).unwrap();
+        let crate::AlignedRuns::SingleLabel {
+            gold,
+            a: pa,
+            b: pb,
+            labels: set,
+        } = crate::align_runs(&a, &b).unwrap()
+        else {
+            panic!("not single-label")
+        };
         assert_eq!(gold, vec![0, 1, 2, 0, 1, 2]);
         assert_eq!(pa, gold);
         assert_eq!(pb, vec![1, 1, 0, 0, 2, 2]);
@@ -484,19 +444,19 @@ mod tests {
         let mut b = a.clone();
         b.predictions[1].id = "other".into();
         b.predictions[4].id = "x".into();
-        let e = align_runs(&a, &b).unwrap_err();
+        let e = crate::align_runs(&a, &b).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("2 row ids differ"), "{msg}");
         assert!(msg.contains("same test set"), "{msg}");
 
         let mut c = a.clone();
         c.predictions.pop();
-        let e = align_runs(&a, &c).unwrap_err();
+        let e = crate::align_runs(&a, &c).unwrap_err();
         assert!(e.to_string().contains("1 row ids differ"), "{e}");
 
         let mut d = a.clone();
         d.labels[0] = "negative".into();
-        let e = align_runs(&a, &d).unwrap_err();
+        let e = crate::align_runs(&a, &d).unwrap_err();
         assert!(e.to_string().contains("different labels"), "{e}");
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::compare::{format_level, format_p};
+use crate::compare::{format_level, format_p, McNemar};
 use crate::{Comparison, Report, Timing};
 
 /// Labels in the confusion matrix are cut to this many characters.
@@ -200,14 +200,31 @@ pub fn render_comparison(c: &Comparison, name_a: &str, name_b: &str) -> String {
             ci[1] * 100.0
         );
     }
-    let m = &c.mcnemar;
+    mcnemar_and_verdict(
+        &mut s,
+        &c.mcnemar,
+        "McNemar",
+        &format!("{name_a} right where {name_b} is wrong"),
+        &c.verdict,
+    );
+    s
+}
+
+/// The end of a paired comparison: McNemar's test (`test`, with the method it used), how
+/// often A was right where B was not (`wins`, e.g. "A right where B is wrong") and the
+/// reverse, its statistic and p-value; then the verdict.
+pub(crate) fn mcnemar_and_verdict(
+    s: &mut String,
+    m: &McNemar,
+    test: &str,
+    wins: &str,
+    verdict: &str,
+) {
     s.push('\n');
     let _ = writeln!(
         s,
-        "McNemar ({}): {} right where {} is wrong: {}; the reverse: {}",
+        "{test} ({}): {wins}: {}; the reverse: {}",
         m.method,
-        name_a,
-        name_b,
         thousands(m.a_right_b_wrong),
         thousands(m.a_wrong_b_right)
     );
@@ -220,8 +237,7 @@ pub fn render_comparison(c: &Comparison, name_a: &str, name_b: &str) -> String {
         }
     }
     s.push('\n');
-    let _ = writeln!(s, "{}", c.verdict);
-    s
+    let _ = writeln!(s, "{verdict}");
 }
 
 pub(crate) fn heading(s: &mut String, title: &str) {

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::compare::{format_level, format_p};
-use crate::render::{heading, pad_left, pad_right, thousands, truncate};
+use crate::compare::format_level;
+use crate::render::{heading, mcnemar_and_verdict, pad_left, pad_right, thousands, truncate};
 use crate::{
     Mcc, MetricDiff, MultiLabelComparison, MultiLabelReport, RegressionComparison,
     RegressionReport, Thresholds,
@@ -231,27 +231,13 @@ pub fn render_multilabel_comparison(
             ("subset accuracy", &c.subset_accuracy),
         ],
     );
-    let m = &c.mcnemar;
-    s.push('\n');
-    let _ = writeln!(
-        s,
-        "McNemar on exact matches ({}): {} exactly right where {} is not: {}; the reverse: {}",
-        m.method,
-        name_a,
-        name_b,
-        thousands(m.a_right_b_wrong),
-        thousands(m.a_wrong_b_right)
+    mcnemar_and_verdict(
+        &mut s,
+        &c.mcnemar,
+        "McNemar on exact matches",
+        &format!("{name_a} exactly right where {name_b} is not"),
+        &c.verdict,
     );
-    match m.statistic {
-        Some(chi2) => {
-            let _ = writeln!(s, "  chi-squared = {chi2:.3}, {}", format_p(m.p_value));
-        }
-        None => {
-            let _ = writeln!(s, "  {}", format_p(m.p_value));
-        }
-    }
-    s.push('\n');
-    let _ = writeln!(s, "{}", c.verdict);
     s
 }
 

@@ -45,9 +45,11 @@ pub fn prepare_splits(d: &DataSpec, obs: &dyn Observer) -> Result<Splits> {
 }
 
 /// Splits a stratified share `frac` of `train` off for validation: (rest, held out).
+/// Stratified as the data's splits are: by class, by label sets (iterative
+/// stratification) or by target decile.
 pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset) {
-    let parts = textclf_data::stratified_split(
-        train.labels().unwrap_or_default(),
+    let parts = textclf_data::split_targets(
+        &train.targets,
         train.label_set.len(),
         &[1.0 - frac, frac],
         seed,
@@ -61,23 +63,4 @@ pub fn holdout_valid(train: &Dataset, frac: f64, seed: u64) -> (Dataset, Dataset
             format!("{name} ({} held out for validation)", pct(frac)),
         ),
     )
-}
-
-/// Refuses data of a shape `what` cannot handle yet: sentence pairs, multi-label or
-/// regression. Nothing is dropped silently: a pair's second text is never ignored.
-pub fn require_single_text_single_label(splits: &Splits, what: &str) -> Result<()> {
-    let task = splits.train.task();
-    if task != textclf_core::Task::SingleLabel {
-        return Err(crate::ExperimentError::Invalid(format!(
-            "{what} handles single-label data only so far, and this data is {task} (see the \
-             'task:' note above); pass --task single-label if each label is one class"
-        )));
-    }
-    if splits.train.pairs.is_some() {
-        return Err(crate::ExperimentError::Invalid(format!(
-            "{what} handles single texts only so far, and this data holds text pairs (see the \
-             'second text column' note above); pass --text-col NAME to use one column"
-        )));
-    }
-    Ok(())
 }

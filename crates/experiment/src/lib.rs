@@ -1,6 +1,9 @@
-//! One experiment path for every model family: an [`ExperimentSpec`] says what to run;
-//! [`run`] prepares the data, fits, evaluates and writes the run record (`metrics.json`,
-//! the predictions files, the model) into a run folder.
+//! One experiment path for every model family and every shape of data (single texts or
+//! text pairs; single-label, multi-label or regression): an [`ExperimentSpec`] says what
+//! to run; [`run`] prepares the data, fits (the family's part: [`Fit`], giving a
+//! `textclf_core::Model`), then predicts, evaluates for the task and writes the run record
+//! (`metrics.json` as `ShapedMetrics`, the predictions files in the task's form, the
+//! model) into a run folder — that part written once, in [`run_fit`].
 //!
 //! `textclf baseline` only turns its flags into a spec; a sweep writes one per run
 //! (`spec.json`). The run folder's lifecycle (`<out>.partial/`, moved into place when
@@ -9,6 +12,7 @@
 mod data;
 mod error;
 mod evaluate;
+mod fit;
 mod linear;
 mod observer;
 mod record;
@@ -19,30 +23,35 @@ mod weights;
 
 use std::path::Path;
 
-pub use data::{holdout_valid, prepare_splits, require_single_text_single_label};
+pub use data::{holdout_valid, prepare_splits};
 pub use error::{ExperimentError, Result, Step};
-pub use evaluate::{predict_and_evaluate, Evaluated};
-pub use linear::run_linear;
+pub use evaluate::{
+    check_task, evaluate_outputs, gold_for, predict_and_evaluate, valid_summary, with_inputs,
+    Evaluated,
+};
+pub use fit::{run_fit, Fit, Fitted};
+pub use linear::LinearFit;
 pub use observer::{Observer, Silent};
 pub use record::{
-    save_model, split_counts, split_info, valid_summary, write_run, write_valid_predictions,
+    save_model, split_counts, split_info, write_outputs, write_predictions_of, write_run,
+    write_valid_predictions,
 };
-pub use saved::{load_saved_model, pairs_refused, run_saved};
+pub use saved::{load_saved_model, run_saved, targets_of};
 pub use spec::{
     ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
 };
 pub use transformer::{
-    has_checkpoint, remove_checkpoints, run_transformer, DeviceSpec, OutOfMemory, TrainEnv,
-    TransformerSpec, CHECKPOINT_DIRS, HOLDOUT_FRAC,
+    has_checkpoint, remove_checkpoints, DeviceSpec, OutOfMemory, TrainEnv, TransformerSpec,
+    CHECKPOINT_DIRS, HOLDOUT_FRAC,
 };
 pub use weights::{check_class_weights, class_weight_vector};
 
-use textclf_eval::{Report, Timing};
+use textclf_eval::{TestReport, Timing};
 
 /// What a finished experiment reports once its run is in place.
 pub struct Finished {
-    /// The test report.
-    pub report: Report,
+    /// The test report, of the run's task.
+    pub report: TestReport,
     pub title: String,
     pub timing: Timing,
     /// Lines printed after the report (what was written, where).
@@ -59,10 +68,8 @@ pub fn run(
     env: &TrainEnv,
 ) -> Result<Finished> {
     match &spec.model {
-        ModelSpec::Linear { params } => run_linear(spec, params, out, target, obs),
-        ModelSpec::Transformer { settings } => {
-            run_transformer(spec, settings, out, target, obs, env)
-        }
+        ModelSpec::Linear { params } => run_fit(spec, &LinearFit(params), out, target, obs, env),
+        ModelSpec::Transformer { settings } => run_fit(spec, settings, out, target, obs, env),
         ModelSpec::Saved { path, int8 } => run_saved(spec, path, *int8, out, obs),
     }
 }

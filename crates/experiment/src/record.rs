@@ -1,19 +1,31 @@
-//! Writing an experiment's run record: metrics.json, the predictions files and the model.
+//! Writing an experiment's run record: metrics.json, the predictions files (in the form
+//! of the task) and the model.
 
 use std::path::Path;
 use std::time::Instant;
 
-use textclf_core::{Classifier, Dataset};
-use textclf_eval::{write_predictions, write_predictions_file, Metrics, Report, Timing};
-use textclf_runs::{ClassCounts, RunBody, SplitInfo, ValidSummary};
+use textclf_core::{Dataset, LabelSet, Model, Outputs, Targets};
+use textclf_eval::{
+    write_multilabel_predictions, write_predictions_file, write_regression_predictions,
+    ShapedMetrics, Timing, PREDICTIONS_FILE, VALID_PREDICTIONS_FILE,
+};
+use textclf_runs::{ClassCounts, RunBody, SplitInfo};
 
 use crate::error::{Result, Step};
 use crate::evaluate::Evaluated;
 use crate::observer::Observer;
 
-/// Summary of a split for metrics.json.
+/// Summary of a split for metrics.json: its rows, and rows per class (single-label) or
+/// per label (multi-label; a row counts for each of its labels). Regression has no
+/// classes: no `per_class`.
 pub fn split_info(d: &Dataset) -> SplitInfo {
-    split_counts(&d.name, d.label_set.names(), &d.class_counts())
+    let counts = d.class_counts();
+    let mut info = split_counts(&d.name, d.label_set.names(), &counts);
+    info.rows = d.len();
+    if counts.is_empty() {
+        info.per_class = None;
+    }
+    info
 }
 
 /// A split named `name` with `counts` rows per class (in the order of `labels`).
@@ -31,52 +43,76 @@ pub fn split_counts(name: &str, labels: &[String], counts: &[usize]) -> SplitInf
     }
 }
 
-/// The validation summary metrics.json keeps (`valid`).
-pub fn valid_summary(r: &Report) -> ValidSummary {
-    ValidSummary {
-        accuracy: r.accuracy,
-        macro_f1: Some(r.macro_f1),
-        log_loss: r.log_loss,
-        n: r.n,
-        split: None,
-    }
+/// Writes a predictions file of `ev` (rows `ids`) to `path`, in the form of its task:
+/// class probabilities, label sets with per-label scores, or values.
+pub fn write_predictions_of(
+    path: &Path,
+    ids: &[String],
+    ev: &Evaluated,
+    labels: &LabelSet,
+) -> Result<()> {
+    write_outputs(path, ids, Some(&ev.gold), &ev.outputs, labels)
+}
+
+/// Writes a predictions file of `outputs` (with `gold` when known) to `path`.
+pub fn write_outputs(
+    path: &Path,
+    ids: &[String],
+    gold: Option<&Targets>,
+    outputs: &Outputs,
+    labels: &LabelSet,
+) -> Result<()> {
+    let r = match outputs {
+        Outputs::Classes(p) => {
+            write_predictions_file(path, ids, gold.and_then(Targets::classes), p, labels)
+        }
+        Outputs::LabelSets { scores, predicted } => write_multilabel_predictions(
+            path,
+            ids,
+            gold.and_then(Targets::label_sets),
+            predicted,
+            scores,
+            labels,
+        ),
+        Outputs::Values(v) => {
+            write_regression_predictions(path, ids, gold.and_then(Targets::scores), v)
+        }
+    };
+    r.step(format!("cannot write {}", path.display()))
 }
 
 /// Writes metrics.json (the test evaluation `ev`, `timing` and the command's sections
 /// `run`) and predictions.csv into `out`.
 pub fn write_run(
     out: &Path,
-    model: &dyn Classifier,
+    labels: &LabelSet,
     test: &Dataset,
     ev: &Evaluated,
     timing: &Timing,
     run: RunBody,
 ) -> Result<()> {
     std::fs::create_dir_all(out).step(format!("cannot create {}", out.display()))?;
-    write_predictions(out, &test.ids, Some(&ev.gold), &ev.probs, model.labels())
-        .step(format!("cannot write predictions into {}", out.display()))?;
-    Metrics::new(ev.report.clone(), timing.clone(), run)
+    write_predictions_of(&out.join(PREDICTIONS_FILE), &test.ids, ev, labels)?;
+    ShapedMetrics::new(ev.report.clone(), timing.clone(), run)
         .write(out)
         .step(format!("cannot write metrics into {}", out.display()))?;
     Ok(())
 }
 
-/// Writes `valid_predictions.csv` (the validation split's probabilities, which
+/// Writes `valid_predictions.csv` (the validation split's predictions, which
 /// `textclf ensemble` uses to weight members) into `out`.
 pub fn write_valid_predictions(
     out: &Path,
-    model: &dyn Classifier,
+    labels: &LabelSet,
     valid: &Dataset,
     ev: &Evaluated,
 ) -> Result<()> {
-    let path = out.join(textclf_eval::VALID_PREDICTIONS_FILE);
-    write_predictions_file(&path, &valid.ids, Some(&ev.gold), &ev.probs, model.labels())
-        .step(format!("cannot write {}", path.display()))
+    write_predictions_of(&out.join(VALID_PREDICTIONS_FILE), &valid.ids, ev, labels)
 }
 
 /// Saves `model` into `<out>/model` with its manifest, timing it as the `save` phase.
 pub fn save_model(
-    model: &dyn Classifier,
+    model: &dyn Model,
     out: &Path,
     timing: &mut Timing,
     obs: &dyn Observer,

@@ -4,21 +4,22 @@
 use std::path::Path;
 use std::time::Instant;
 
-use textclf_core::Classifier;
-use textclf_eval::Timing;
-use textclf_linear::LinearClassifier;
+use textclf_core::{check_inputs, Inputs, LabelSet, Model, Outputs, Targets, Task};
+use textclf_eval::{ShapedMetrics, Timing, PREDICTIONS_FILE};
 use textclf_runs::{EvalData, EvalRun, RunBody, SavedModel};
 
 use crate::error::{ExperimentError, Result, Step};
+use crate::evaluate::evaluate_outputs;
 use crate::observer::Observer;
-use crate::record::split_counts;
+use crate::record::{split_counts, write_outputs};
 use crate::spec::{DataSource, ExperimentSpec};
 use crate::Finished;
 
-/// Loads a saved model folder: a linear baseline (`model.json`) or a fine-tuned
-/// transformer (`config.json`), checked against its manifest; `int8` quantizes a
-/// transformer's linear layers.
-pub fn load_saved_model(dir: &Path, int8: bool, obs: &dyn Observer) -> Result<Box<dyn Classifier>> {
+/// Loads a saved model folder: a linear baseline of any shape (`model.json`, its kind
+/// named by its `format`) or a fine-tuned transformer (`config.json`, its task by
+/// `problem_type`), checked against its manifest; `int8` quantizes a transformer's linear
+/// layers.
+pub fn load_saved_model(dir: &Path, int8: bool, obs: &dyn Observer) -> Result<Box<dyn Model>> {
     if dir.is_dir() {
         textclf_runs::verify_manifest(dir, "the model")?;
     }
@@ -26,8 +27,8 @@ pub fn load_saved_model(dir: &Path, int8: bool, obs: &dyn Observer) -> Result<Bo
         if int8 {
             return Err(ExperimentError::Invalid(format!("--int8 applies to fine-tuned transformer models; {} is a linear baseline (already fast): drop --int8", dir.display())));
         }
-        let m = LinearClassifier::load(dir).step(format!("cannot load {}", dir.display()))?;
-        return Ok(Box::new(m));
+        let m = textclf_linear::load_any(dir).step(format!("cannot load {}", dir.display()))?;
+        return Ok(m);
     }
     if dir.join("config.json").is_file() {
         let (mut m, notes) =
@@ -47,6 +48,119 @@ pub fn load_saved_model(dir: &Path, int8: bool, obs: &dyn Observer) -> Result<Bo
         "{} is not a saved textclf model: expected model.json (a `textclf baseline` model) or config.json (a `textclf train` model), as in <run>/model",
         dir.display()
     )))
+}
+
+/// The gold answers of rows with label strings `raw` (row ids `ids`, for messages) for a
+/// model of `task` with `labels`: class ids, label-id sets (`sep`-joined names or JSON
+/// lists) or numbers. A label the model never saw, or a target that is not a number, is
+/// an error naming the row.
+pub fn targets_of(
+    raw: &[String],
+    ids: &[String],
+    task: Task,
+    labels: &LabelSet,
+    sep: &str,
+    file: &Path,
+) -> Result<Targets> {
+    let row = |i: usize| ids.get(i).cloned().unwrap_or_else(|| (i + 1).to_string());
+    let unseen = |i: usize, l: &str| {
+        ExperimentError::Invalid(format!(
+            "{}: row {} has label '{l}', which the model never saw (its {}: {:?})",
+            file.display(),
+            row(i),
+            if task == Task::MultiLabel {
+                "labels"
+            } else {
+                "classes"
+            },
+            labels.names()
+        ))
+    };
+    Ok(match task {
+        Task::SingleLabel => Targets::Classes(
+            raw.iter()
+                .enumerate()
+                .map(|(i, l)| labels.id(l).ok_or_else(|| unseen(i, l)))
+                .collect::<Result<_>>()?,
+        ),
+        Task::MultiLabel => Targets::LabelSets(
+            raw.iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let names = textclf_data::parse_label_list(l, sep).map_err(|m| {
+                        ExperimentError::Invalid(format!("{}: row {}: {m}", file.display(), row(i)))
+                    })?;
+                    let mut set = names
+                        .iter()
+                        .map(|n| labels.id(n).ok_or_else(|| unseen(i, n)))
+                        .collect::<Result<Vec<_>>>()?;
+                    set.sort_unstable();
+                    Ok(set)
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Task::Regression => Targets::Scores(
+            raw.iter()
+                .enumerate()
+                .map(|(i, l)| match l.trim().parse::<f32>() {
+                    Ok(x) if x.is_finite() => Ok(x),
+                    _ => Err(ExperimentError::Invalid(format!(
+                        "{}: row {} has the target '{}', which is not a number; the model is a regression and needs a number in every row",
+                        file.display(),
+                        row(i),
+                        l.trim()
+                    ))),
+                })
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+/// What `eval` keeps of the rows it has scored: ids, gold answers and outputs.
+#[derive(Default)]
+struct Scored {
+    ids: Vec<String>,
+    gold: Option<Targets>,
+    outputs: Option<Outputs>,
+    predict_s: f64,
+}
+
+impl Scored {
+    /// Predicts one chunk of labelled rows with `model` and keeps what the report needs.
+    fn add(
+        &mut self,
+        model: &dyn Model,
+        c: textclf_data::Chunk,
+        labels: &LabelSet,
+        sep: &str,
+        file: &Path,
+    ) -> Result<()> {
+        let a: Vec<&str> = c.texts.iter().map(String::as_str).collect();
+        let b: Option<Vec<&str>> = c
+            .pairs
+            .as_ref()
+            .map(|p| p.iter().map(String::as_str).collect());
+        let inputs = match &b {
+            Some(b) => Inputs::Pairs(&a, b),
+            None => Inputs::Texts(&a),
+        };
+        check_inputs(model, &inputs)?;
+        let raw = c.labels.as_deref().unwrap_or_default();
+        let g = targets_of(raw, &c.ids, model.task(), labels, sep, file)?;
+        let tp = Instant::now();
+        let o = model.predict(inputs)?;
+        self.predict_s += tp.elapsed().as_secs_f64();
+        match &mut self.gold {
+            Some(all) => all.extend(g)?,
+            None => self.gold = Some(g),
+        }
+        match &mut self.outputs {
+            Some(all) => all.extend(o)?,
+            None => self.outputs = Some(o),
+        }
+        self.ids.extend(c.ids);
+        Ok(())
+    }
 }
 
 /// Scores the saved model `path` on the labelled file of `spec.data`, writing the record
@@ -69,58 +183,38 @@ pub fn run_saved(
     let t = Instant::now();
     let model = load_saved_model(path, int8, obs)?;
     timing.add("load_model", t.elapsed().as_secs_f64());
-    // The file is read and predicted a chunk at a time: only ids, gold labels and
-    // probabilities are kept (what the report and its bootstrap need), never all texts.
-    let labels = model.labels().clone();
-    let k = labels.len();
+    let task = model.task();
+    if let Some(given) = spec.data.columns.task {
+        if given != task {
+            return Err(ExperimentError::Invalid(format!(
+                "--task {given}, but the {} model in {} is {task}: drop --task, or evaluate a {given} model",
+                model.kind(),
+                path.display()
+            )));
+        }
+    }
+    // The file is read and predicted a chunk at a time: only ids, gold answers and
+    // outputs are kept (what the report and its bootstrap need), never all texts.
+    let labels = model.labels();
     let t = Instant::now();
-    let (mut ids, mut gold, mut probs) = (Vec::new(), Vec::new(), Vec::<f32>::new());
-    let mut predict_s = 0.0;
+    let mut acc = Scored::default();
     let mut failed: Option<ExperimentError> = None;
+    let sep = spec.data.columns.label_sep.clone();
     let read = textclf_data::read_table_chunked(
         file,
         &spec.data.columns.read_options(true),
         8192,
         &mut |c| {
-            let stop = |e: ExperimentError, failed: &mut Option<ExperimentError>| {
-                *failed = Some(e);
-                textclf_data::DataError::Unusable("evaluation stopped".into())
-            };
-            if c.pairs.is_some() {
-                return Err(stop(pairs_refused(file), &mut failed));
-            }
-            let (chunk_ids, texts, chunk_labels) = (c.ids, c.texts, c.labels);
-            let chunk_labels = chunk_labels.unwrap_or_default();
-            for (row, l) in chunk_labels.iter().enumerate() {
-                match labels.id(l) {
-                    Some(i) => gold.push(i),
-                    None => {
-                        let e = ExperimentError::Invalid(format!(
-                            "{}: row {} has label '{l}', which the model never saw (its classes: {:?})",
-                            file.display(),
-                            chunk_ids.get(row).cloned().unwrap_or_default(),
-                            labels.names()
-                        ));
-                        return Err(stop(e, &mut failed));
-                    }
-                }
-            }
             obs.phase(&format!(
-                "predicting texts {}–{}",
-                ids.len() + 1,
-                ids.len() + texts.len()
+                "predicting rows {}–{}",
+                acc.ids.len() + 1,
+                acc.ids.len() + c.texts.len()
             ));
-            let tp = Instant::now();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let p = model
-                .predict_proba(&refs)
-                .map_err(|e| stop(e.into(), &mut failed))?;
-            predict_s += tp.elapsed().as_secs_f64();
-            for i in 0..p.len() {
-                probs.extend_from_slice(p.row(i));
-            }
-            ids.extend(chunk_ids);
-            Ok(())
+            acc.add(model.as_ref(), c, &labels, &sep, file)
+                .map_err(|e| {
+                    failed = Some(e);
+                    textclf_data::DataError::Unusable("evaluation stopped".into())
+                })
         },
     );
     if let Some(e) = failed {
@@ -128,9 +222,20 @@ pub fn run_saved(
     }
     read.step(format!("cannot read {}", file.display()))?;
     obs.finish();
+    let Scored {
+        ids,
+        gold,
+        outputs,
+        predict_s,
+    } = acc;
+    let (Some(gold), Some(outputs)) = (gold, outputs) else {
+        return Err(ExperimentError::Invalid(format!(
+            "{}: no rows to evaluate",
+            file.display()
+        )));
+    };
     timing.add("read", t.elapsed().as_secs_f64() - predict_s);
     timing.add("predict_test", predict_s);
-    let probs = textclf_core::Predictions::new(k, probs)?;
     obs.phase("evaluating test");
     let t = Instant::now();
     let opts = textclf_eval::EvalOptions {
@@ -138,45 +243,51 @@ pub fn run_saved(
         seed: spec.data.seed,
         ..textclf_eval::EvalOptions::default()
     };
-    let report = textclf_eval::evaluate(&gold, &probs, &labels, &opts)?;
+    let report = evaluate_outputs(&gold, &outputs, &labels, &opts)?;
     timing.add("evaluate_test", t.elapsed().as_secs_f64());
     obs.finish();
-    let mut counts = vec![0usize; k];
-    for &g in &gold {
-        counts[g] += 1;
-    }
     let name = file.display().to_string();
-    let test_info = split_counts(&name, labels.names(), &counts);
+    let counts = gold.counts(labels.len());
+    let mut test_info = split_counts(&name, labels.names(), &counts);
+    test_info.rows = ids.len();
+    if counts.is_empty() {
+        test_info.per_class = None;
+    }
     timing.add("total", started.elapsed().as_secs_f64());
     let run = RunBody::Eval(EvalRun {
         model: SavedModel {
-            kind: model.kind().to_string(),
+            kind: model.kind(),
             path: path.display().to_string(),
             int8,
         },
         data: EvalData { test: test_info },
     });
     std::fs::create_dir_all(out).step(format!("cannot create {}", out.display()))?;
-    textclf_eval::write_predictions(out, &ids, Some(&gold), &probs, &labels)
-        .step(format!("cannot write predictions into {}", out.display()))?;
-    textclf_eval::Metrics::new(report.clone(), timing.clone(), run)
+    write_outputs(
+        &out.join(PREDICTIONS_FILE),
+        &ids,
+        Some(&gold),
+        &outputs,
+        &labels,
+    )?;
+    ShapedMetrics::new(report.clone(), timing.clone(), run)
         .write(out)
         .step(format!("cannot write metrics into {}", out.display()))?;
-    let title = format!("{} on {} ({} texts)", model.kind(), name, ids.len());
+    let title = format!(
+        "{} on {} ({} {})",
+        model.kind(),
+        name,
+        ids.len(),
+        if model.takes_pairs() {
+            "pairs"
+        } else {
+            "texts"
+        }
+    );
     Ok(Finished {
         report,
         title,
         timing,
         trailer: String::new(),
     })
-}
-
-/// Saved models read single texts so far: a file of text pairs is refused, never read as
-/// its first column alone (`eval` here, `predict` in the CLI).
-pub fn pairs_refused(file: &Path) -> ExperimentError {
-    ExperimentError::Invalid(format!(
-        "{}: the file holds text pairs, but saved models read single texts so far; pass \
-         --text-col NAME to use one column",
-        file.display()
-    ))
 }

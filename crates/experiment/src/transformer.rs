@@ -6,26 +6,27 @@ use std::time::Instant;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
-use textclf_core::{Classifier, Dataset};
+use textclf_core::{Classifier, Dataset, Task};
+use textclf_data::Splits;
 use textclf_eval::Timing;
 use textclf_models::{LoadOptions, SequenceClassifier};
 use textclf_runs::{
-    AveragedRecord, EpochRecord, RunBody, TokenLengths, TrainData, TrainRun, TransformerModel,
+    AveragedRecord, EpochRecord, PairTruncation as PairTruncationRecord, RunBody, TokenLengths,
+    TrainData, TrainRun, TransformerModel,
 };
-use textclf_train::tokenize::{TextEncoder, Truncation};
+use textclf_train::tokenize::{PairTruncation, TextEncoder, Truncation};
 use textclf_train::{
-    AveragedWeights, EvalRecord, InferenceSettings, Progress, TrainConfig, TrainError, Trainer,
-    TransformerClassifier,
+    balanced_pos_weights, outputs_for, AveragedWeights, EvalRecord, InferenceSettings, Progress,
+    TrainConfig, TrainError, Trainer, TransformerClassifier,
 };
 
-use crate::data::{holdout_valid, prepare_splits};
+use crate::data::holdout_valid;
 use crate::error::{ExperimentError, Result, Step};
-use crate::evaluate::predict_and_evaluate;
+use crate::fit::{Fit, Fitted};
 use crate::observer::Observer;
-use crate::record::{save_model, split_info, valid_summary, write_run, write_valid_predictions};
-use crate::spec::ExperimentSpec;
+use crate::record::split_info;
+use crate::spec::{ClassWeights, ExperimentSpec};
 use crate::weights::{check_class_weights, class_weight_vector};
-use crate::Finished;
 
 /// Share of train held out for validation when no validation split is given.
 pub const HOLDOUT_FRAC: f64 = 0.1;
@@ -43,6 +44,9 @@ pub struct TransformerSpec {
     pub layers: Option<usize>,
     pub max_len: usize,
     pub truncation: Truncation,
+    /// How sentence pairs share `max_len` (`longest_first` unless set).
+    #[serde(default)]
+    pub pair_truncation: PairTruncation,
     /// The trainer's settings; its `seed` and `class_weights` are set from the
     /// experiment's.
     pub train: TrainConfig,
@@ -96,6 +100,22 @@ impl DeviceSpec {
     }
 }
 
+/// `--device cpu|cuda`.
+impl textclf_core::Choices for DeviceSpec {
+    const VALUES: &'static [DeviceSpec] = &[DeviceSpec::Cpu, DeviceSpec::Cuda];
+
+    fn name(self) -> &'static str {
+        DeviceSpec::name(self)
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            DeviceSpec::Cpu => "",
+            DeviceSpec::Cuda => "NVIDIA GPU 0 (needs a build with `--features cuda`)",
+        }
+    }
+}
+
 /// What only the caller can provide to a fine-tuning run: where a model name is found
 /// (a folder, or the Hub), and how training progress is shown and stopped.
 pub struct TrainEnv<'a> {
@@ -144,31 +164,47 @@ pub fn remove_checkpoints(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs a fine-tuning experiment, writing its record into `out` (`target` is where the
-/// run lands, for the closing message).
-pub fn run_transformer(
+impl Fit for TransformerSpec {
+    fn check(&self, _spec: &ExperimentSpec, obs: &dyn Observer) -> Result<()> {
+        self.device.open()?;
+        let lr = self.train.lr;
+        if !(1e-7..=1e-2).contains(&lr) {
+            obs.warn(&format!(
+                "--lr {lr:e} is outside the range that fine-tuning uses (about 1e-6 to 1e-3; 2e-5 to 1e-4 for BERT-sized models): expect {}",
+                if lr > 1e-2 { "the loss to diverge" } else { "the model to barely move" }
+            ));
+        }
+        Ok(())
+    }
+
+    fn fit(
+        &self,
+        spec: &ExperimentSpec,
+        splits: &Splits,
+        out: &Path,
+        obs: &dyn Observer,
+        env: &TrainEnv,
+        timing: &mut Timing,
+    ) -> Result<Fitted> {
+        fit_transformer(spec, self, splits, out, obs, env, timing)
+    }
+}
+
+/// Fine-tunes `s.source` on `splits` (early stopping on the validation split, or on a
+/// stratified 10 % of train held out for it).
+fn fit_transformer(
     spec: &ExperimentSpec,
     s: &TransformerSpec,
+    splits: &Splits,
     out: &Path,
-    target: &Path,
     obs: &dyn Observer,
     env: &TrainEnv,
-) -> Result<Finished> {
-    let started = Instant::now();
-    let mut timing = Timing::new();
+    timing: &mut Timing,
+) -> Result<Fitted> {
     let dev = s.device.open()?;
-    let lr = s.train.lr;
-    if !(1e-7..=1e-2).contains(&lr) {
-        obs.warn(&format!(
-            "--lr {lr:e} is outside the range that fine-tuning uses (about 1e-6 to 1e-3; 2e-5 to 1e-4 for BERT-sized models): expect {}",
-            if lr > 1e-2 { "the loss to diverge" } else { "the model to barely move" }
-        ));
-    }
     let seed = spec.data.seed;
-    obs.phase("reading data");
-    let t = Instant::now();
-    let splits = prepare_splits(&spec.data, obs)?;
-    crate::data::require_single_text_single_label(&splits, "`textclf train`")?;
+    let task = splits.train.task();
+    let pairs = splits.train.pairs.is_some();
     let (train, valid) = match splits.valid.clone() {
         Some(v) => (splits.train.clone(), v),
         None => {
@@ -176,14 +212,13 @@ pub fn run_transformer(
             holdout_valid(&splits.train, HOLDOUT_FRAC, seed)
         }
     };
-    timing.add("read", t.elapsed().as_secs_f64());
 
     obs.phase(&format!("loading model {}", s.source));
     let t = Instant::now();
     let model_dir = (env.resolve_model)(&s.source).map_err(ExperimentError::Invalid)?;
     let labels = splits.label_set.clone();
     let opts = LoadOptions {
-        num_labels: labels.len(),
+        num_labels: outputs_for(task, &labels),
         layers: s.layers,
         seed,
         device: dev.clone(),
@@ -198,10 +233,12 @@ pub fn run_transformer(
             s.max_len, s.source
         )));
     }
-    let encoder = TextEncoder::from_dir(&model_dir, s.max_len, s.truncation).step(format!(
-        "cannot load the tokenizer of {}",
-        model_dir.display()
-    ))?;
+    let encoder = TextEncoder::from_dir(&model_dir, s.max_len, s.truncation)
+        .step(format!(
+            "cannot load the tokenizer of {}",
+            model_dir.display()
+        ))?
+        .with_pair_truncation(s.pair_truncation);
     timing.add("load_model", t.elapsed().as_secs_f64());
     obs.finish();
     obs.note(&format!(
@@ -220,10 +257,33 @@ pub fn run_transformer(
 
     let token_lengths = token_length_summary(&encoder, &train, s.max_len)?;
     simulated_oom_check(s.train.batch_size)?;
-    check_class_weights(&spec.class_weights, labels.len())?;
+    let class_weights = match task {
+        Task::Regression => {
+            if spec.class_weights != ClassWeights::None {
+                return Err(ExperimentError::Invalid(
+                    "class weights are for classification; a regression has none (drop --class-weights)".into(),
+                ));
+            }
+            None
+        }
+        Task::MultiLabel => {
+            check_class_weights(&spec.class_weights, labels.len())?;
+            match &spec.class_weights {
+                // Per-label positive weights (torch's pos_weight): negatives over positives.
+                ClassWeights::Balanced => {
+                    Some(balanced_pos_weights(&train).step("cannot weigh the labels")?)
+                }
+                w => class_weight_vector(w, &train.class_counts()),
+            }
+        }
+        Task::SingleLabel => {
+            check_class_weights(&spec.class_weights, labels.len())?;
+            class_weight_vector(&spec.class_weights, &train.class_counts())
+        }
+    };
     let cfg = TrainConfig {
         seed,
-        class_weights: class_weight_vector(&spec.class_weights, &train.class_counts()),
+        class_weights,
         ..s.train.clone()
     };
     cfg.check().step("invalid training settings")?;
@@ -243,6 +303,7 @@ pub fn run_transformer(
     };
     timing.add("train", t.elapsed().as_secs_f64());
 
+    let thresholds = outcome.thresholds.as_ref().map(|t| t.values());
     let clf = TransformerClassifier::new(
         model,
         encoder,
@@ -252,37 +313,29 @@ pub fn run_transformer(
             truncation: s.truncation,
             eval_batch_size: cfg.eval_batch_size,
         },
-    );
-    let test_eval = predict_and_evaluate(
-        &clf,
-        &splits.test,
-        spec.eval.bootstrap,
-        seed,
-        &mut timing,
-        obs,
-        "test",
-    )?;
-    // Validation is only used for selection here: its bootstrap CIs are not needed.
-    let valid_eval = predict_and_evaluate(&clf, &valid, 0, seed, &mut timing, obs, "valid")?;
-    write_valid_predictions(out, &clf, &valid, &valid_eval)?;
-    if spec.save_model {
-        save_model(&clf, out, &mut timing, obs)?;
-    }
-    timing.add("total", started.elapsed().as_secs_f64());
+    )
+    .with_task(task)
+    .with_thresholds(thresholds)
+    .with_pairs(pairs);
 
     // Per-epoch records: inside metrics.json, and epochs.csv for spreadsheets.
     let epochs: Vec<EpochRecord> = outcome.history.iter().map(epoch_record).collect();
     textclf_runs::write_epochs_csv(out, &epochs)?;
     let best = outcome.best.map(|i| &outcome.history[i]);
-    let run = RunBody::Train(TrainRun {
+    let body = RunBody::Train(TrainRun {
         epochs,
         best_epoch: best.map(|b| b.epoch + 1),
         best: best.map(epoch_record),
         val_accuracy_at_min_val_loss: outcome.val_accuracy_at_min_val_loss,
-        valid: Some(valid_summary(&valid_eval.report)),
+        valid: None,
         stopped_early: outcome.stopped_early,
         restored_best_weights: outcome.restored_best_weights,
         averaged: outcome.averaged.as_ref().map(averaged_record),
+        thresholds: outcome
+            .thresholds
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()?,
         model: TransformerModel {
             kind: clf.kind().to_string(),
             source: s.source.clone(),
@@ -309,21 +362,39 @@ pub fn run_transformer(
             token_lengths,
         },
     });
-    write_run(out, &clf, &splits.test, &test_eval, &timing, run)?;
     let title = format!(
-        "{} fine-tuned on {} ({} test texts)",
+        "{} fine-tuned on {} ({} test {})",
         clf.kind(),
         train.name,
-        splits.test.len()
+        splits.test.len(),
+        if pairs { "pairs" } else { "texts" }
     );
     let mut trailer = String::new();
     if let Some(b) = best {
         trailer.push_str(&format!(
-            "best validation: epoch {} (val loss {:.4}, val accuracy {:.4}); val accuracy at min val loss: {}{}\n",
+            "best validation: epoch {} (val loss {:.4}{}); {}{}\n",
             b.epoch + 1,
             b.val_loss,
-            b.val_accuracy,
-            outcome.val_accuracy_at_min_val_loss.map_or("-".into(), |v| format!("{v:.4}")),
+            match task {
+                Task::SingleLabel => format!(", val accuracy {:.4}", b.val_accuracy),
+                Task::MultiLabel => format!(
+                    ", val micro-F1 at 0.5 {}",
+                    b.val_micro_f1.map_or("-".into(), |v| format!("{v:.4}"))
+                ),
+                Task::Regression => format!(
+                    ", val Pearson {}",
+                    b.val_pearson.map_or("-".into(), |v| format!("{v:.4}"))
+                ),
+            },
+            match task {
+                Task::SingleLabel => format!(
+                    "val accuracy at min val loss: {}",
+                    outcome
+                        .val_accuracy_at_min_val_loss
+                        .map_or("-".into(), |v| format!("{v:.4}"))
+                ),
+                _ => String::new(),
+            },
             if outcome.averaged.as_ref().is_some_and(|v| v.kept) {
                 ""
             } else if outcome.restored_best_weights {
@@ -343,30 +414,38 @@ pub fn run_transformer(
             if v.kept { "kept (the test figures are theirs)" } else { "not kept (the single checkpoint validated better)" }
         ));
     }
-    trailer.push_str(&format!(
-        "wrote {}/metrics.json, epochs.csv, predictions.csv{}",
-        target.display(),
-        if spec.save_model {
-            " and model/ (loads in transformers)"
-        } else {
-            ""
-        }
-    ));
-    if s.keep_checkpoint {
-        trailer.push_str(" (checkpoint/ kept)");
-    } else {
-        remove_checkpoints(out)?;
+    if let Some(t) = &outcome.thresholds {
+        let v = t.values();
+        trailer.push_str(&format!(
+            "per-label thresholds tuned on validation: from {:.2} to {:.2}\n",
+            v.iter().copied().fold(f32::INFINITY, f32::min),
+            v.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+        ));
     }
-    Ok(Finished {
-        report: test_eval.report,
+    let mut files_note = String::new();
+    if spec.save_model {
+        files_note.push_str(" (loads in transformers)");
+    }
+    if s.keep_checkpoint {
+        files_note.push_str(" (checkpoint/ kept)");
+    }
+    Ok(Fitted {
+        model: Box::new(clf),
+        valid: Some(valid),
+        holdout: None,
+        body,
         title,
-        timing,
         trailer,
+        extra_files: vec!["epochs.csv".into()],
+        files_note,
+        remove_checkpoints: !s.keep_checkpoint,
     })
 }
 
 /// Token lengths (untruncated) of up to 2000 evenly spaced training texts, and the share
-/// longer than `max_len`: what `textclf advise` reads to suggest longer contexts.
+/// longer than `max_len`: what `textclf advise` reads to suggest longer contexts. For
+/// sentence pairs the lengths are of the encoded pairs (both texts and the special
+/// tokens), and `pairs` says how truncation fell on the two texts.
 fn token_length_summary(
     encoder: &TextEncoder,
     train: &Dataset,
@@ -375,15 +454,29 @@ fn token_length_summary(
     const SAMPLE: usize = 2000;
     let n = train.len();
     let step = n.div_ceil(SAMPLE).max(1);
-    let texts: Vec<&str> = train
-        .texts
-        .iter()
-        .step_by(step)
-        .map(String::as_str)
-        .collect();
-    let mut lens = encoder
-        .full_lengths(&texts)
-        .step("cannot count the token lengths of the training texts")?;
+    let sample = |v: &[String]| -> Vec<String> { v.iter().step_by(step).cloned().collect() };
+    let first = sample(&train.texts);
+    let refs: Vec<&str> = first.iter().map(String::as_str).collect();
+    let what = "cannot count the token lengths of the training texts";
+    let first_lens = encoder.full_lengths(&refs).step(what)?;
+    let (mut lens, pairs) = match &train.pairs {
+        None => (first_lens, None),
+        Some(p) => {
+            let second = sample(p);
+            let refs: Vec<&str> = second.iter().map(String::as_str).collect();
+            let second_lens = encoder.full_lengths(&refs).step(what)?;
+            let cut = pair_truncation(encoder, &first_lens, &second_lens, max_len);
+            // full_lengths counts 2 special tokens per text; a pair has 3 (BERT) or 4
+            // (RoBERTa) in all.
+            let specials = if encoder.double_separator() { 4 } else { 3 };
+            let lens = first_lens
+                .iter()
+                .zip(&second_lens)
+                .map(|(a, b)| a.saturating_sub(2) + b.saturating_sub(2) + specials)
+                .collect();
+            (lens, cut)
+        }
+    };
     lens.sort_unstable();
     if lens.is_empty() {
         return Ok(None);
@@ -397,7 +490,74 @@ fn token_length_summary(
         p50: q(0.5),
         p90: q(0.9),
         max: lens[lens.len() - 1],
+        pairs,
     }))
+}
+
+/// How the encoder's pair truncation falls on sampled pairs whose texts have
+/// `first`/`second` tokens (each with its 2 special tokens): the share of pairs whose
+/// first and whose second text lose tokens, and the median length of each side.
+fn pair_truncation(
+    encoder: &TextEncoder,
+    first: &[usize],
+    second: &[usize],
+    max_len: usize,
+) -> Option<PairTruncationRecord> {
+    if first.is_empty() {
+        return None;
+    }
+    let specials = if encoder.double_separator() { 4 } else { 3 };
+    let budget = max_len.saturating_sub(specials);
+    let strategy = encoder.pair_truncation();
+    let (mut cut_a, mut cut_b) = (0usize, 0usize);
+    for (&a, &b) in first.iter().zip(second) {
+        let (a, b) = (a.saturating_sub(2), b.saturating_sub(2));
+        let (ka, kb) = kept(strategy, a, b, budget);
+        cut_a += usize::from(ka < a);
+        cut_b += usize::from(kb < b);
+    }
+    let median = |v: &[usize]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v[(v.len() - 1) / 2].saturating_sub(2)
+    };
+    let n = first.len() as f64;
+    Some(PairTruncationRecord {
+        strategy: strategy.as_str().to_string(),
+        first_cut_share: cut_a as f64 / n,
+        second_cut_share: cut_b as f64 / n,
+        first_p50: median(first),
+        second_p50: median(second),
+    })
+}
+
+/// Tokens of a pair's two texts (`a`, `b` content tokens) kept under `strategy` within
+/// `budget`: as [`PairTruncation::apply`] cuts them (a strategy that cannot fit the pair
+/// cuts what it may and the pair is counted as cut on that side).
+fn kept(strategy: PairTruncation, a: usize, b: usize, budget: usize) -> (usize, usize) {
+    if a + b <= budget {
+        return (a, b);
+    }
+    match strategy {
+        PairTruncation::LongestFirst => {
+            // Remove one token at a time from the longer text, the second on ties.
+            let (mut na, mut nb) = (a, b);
+            let excess = a + b - budget;
+            let diff = na.abs_diff(nb).min(excess);
+            if na > nb {
+                na -= diff;
+            } else {
+                nb -= diff;
+            }
+            let rest = excess - diff;
+            // Now equal (or the excess is used up): alternate, the second first.
+            nb -= rest.div_ceil(2);
+            na -= rest / 2;
+            (na, nb)
+        }
+        PairTruncation::OnlyFirst => (budget.saturating_sub(b), b),
+        PairTruncation::OnlySecond => (a, budget.saturating_sub(a)),
+    }
 }
 
 /// Testing hook for the sweep's out-of-memory retry: with `TEXTCLF_SIMULATE_OOM_ABOVE_BATCH=N`

@@ -59,7 +59,7 @@ fn a_linear_spec_runs_and_writes_a_typed_record() {
     let out = t.path().join("run");
     let s = spec(t.path(), true, ClassWeights::Balanced);
     let done = run(&s, &out, &out, &Silent, &TrainEnv::plain()).unwrap();
-    assert_eq!(done.report.n, 12);
+    assert_eq!(done.report.n(), 12);
     let m = Metrics::read(&out).unwrap();
     let RunBody::Baseline(b) = &m.run else {
         panic!("not a baseline record")

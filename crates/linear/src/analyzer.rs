@@ -23,6 +23,29 @@ pub enum TokenMode {
     Words,
 }
 
+/// `--tokens words-punct|words` (the names differ from the saved model's).
+impl textclf_core::Choices for TokenMode {
+    const VALUES: &'static [TokenMode] = &[TokenMode::WordsAndPunct, TokenMode::Words];
+
+    fn name(self) -> &'static str {
+        match self {
+            TokenMode::WordsAndPunct => "words-punct",
+            TokenMode::Words => "words",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            TokenMode::WordsAndPunct => {
+                "Words plus punctuation marks as tokens (default; helps sentiment)"
+            }
+            TokenMode::Words => {
+                "Words of two or more characters only (scikit-learn's default pattern)"
+            }
+        }
+    }
+}
+
 /// Settings of the analyzer (part of the saved model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyzerParams {

@@ -13,6 +13,8 @@
 //!   [`pairs`] (pair features, documented there, and the TF-IDF cosine baseline),
 //!   [`pair_classifier`] (single-label pairs), [`multilabel`] (one-vs-rest with per-label
 //!   thresholds) and [`regression`] (ridge and linear SVR).
+//! * Every fitted model implements the shared task-aware [`textclf_core::Model`];
+//!   [`load_any`] loads whichever kind a saved folder holds.
 //!
 //! We implement the solvers ourselves rather than bind LIBLINEAR: the algorithms are
 //! short, a pure-Rust build needs no C toolchain, and working on our own CSR matrix
@@ -36,6 +38,7 @@
 pub mod analyzer;
 mod error;
 pub mod features;
+mod fitted;
 mod io;
 pub mod model;
 pub mod multilabel;
@@ -51,6 +54,7 @@ pub mod tfidf;
 pub use analyzer::{AnalyzerParams, TokenMode};
 pub use error::{LinearError, Result};
 pub use features::{FeatureParams, Featurizer, TextInput};
+pub use fitted::{load_any, REGRESSION_OUTPUT};
 pub use model::{
     fit, fit_with_progress, ClassWeights, FitProgress, FitReport, FitStep, GridExtension,
     LinearClassifier, LinearKind, LinearParams,

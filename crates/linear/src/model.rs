@@ -65,6 +65,25 @@ impl LinearKind {
     }
 }
 
+/// `baseline --model lr|svm|nbsvm`.
+impl textclf_core::Choices for LinearKind {
+    const VALUES: &'static [LinearKind] = &[LinearKind::Lr, LinearKind::Svm, LinearKind::Nbsvm];
+
+    fn name(self) -> &'static str {
+        LinearKind::name(self)
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            LinearKind::Lr => {
+                "Logistic regression on TF-IDF (multinomial for more than two classes)"
+            }
+            LinearKind::Svm => "Linear SVM (squared hinge) on TF-IDF, Platt-calibrated",
+            LinearKind::Nbsvm => "NBSVM (Wang & Manning 2012) on binarised n-gram counts",
+        }
+    }
+}
+
 /// How much each class counts in the loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

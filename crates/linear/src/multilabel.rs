@@ -143,7 +143,7 @@ pub struct MultiLabelReport {
 #[derive(Debug, Clone)]
 pub struct MultiLabelClassifier {
     pub params: MultiLabelParams,
-    pub labels: Vec<String>,
+    pub labels: LabelSet,
     pub features: Featurizer,
     /// `labels × num_features`, row-major.
     pub weights: Vec<f32>,
@@ -375,7 +375,7 @@ pub fn fit_multilabel(
             "a multi-label model needs at least one label".into(),
         ));
     }
-    LabelSet::new(label_names.to_vec())?;
+    let label_set = LabelSet::new(label_names.to_vec())?;
     if let ClassWeights::Explicit(w) = &params.linear.class_weights {
         if w.len() != l || w.iter().any(|&v| !(v.is_finite() && v > 0.0)) {
             return Err(LinearError::Param(format!(
@@ -478,7 +478,7 @@ pub fn fit_multilabel(
             },
             pair: params.pair.clone(),
         },
-        labels: label_names.to_vec(),
+        labels: label_set,
         features,
         weights: best.w,
         bias: best.b,
@@ -552,7 +552,7 @@ impl MultiLabelClassifier {
             format: FORMAT.into(),
             version: VERSION,
             params: self.params.clone(),
-            labels: self.labels.clone(),
+            labels: self.labels.names().to_vec(),
             c: self.c,
             sigmoids: self.sigmoids.clone(),
             thresholds: self.thresholds.clone(),
@@ -577,7 +577,7 @@ impl MultiLabelClassifier {
         if l == 0 {
             return Err(damaged("no labels".into()));
         }
-        LabelSet::new(m.labels.clone()).map_err(|e| damaged(e.to_string()))?;
+        let label_set = LabelSet::new(m.labels.clone()).map_err(|e| damaged(e.to_string()))?;
         if m.thresholds.len() != l
             || m.thresholds
                 .iter()
@@ -611,7 +611,7 @@ impl MultiLabelClassifier {
         let bias = ld.f32s("bias", l)?;
         Ok(Self {
             params: m.params,
-            labels: m.labels,
+            labels: label_set,
             features,
             weights,
             bias,

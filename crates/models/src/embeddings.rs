@@ -15,12 +15,8 @@ use crate::profile::{span, Phase};
 use crate::weights::Weights;
 use crate::Result;
 
-/// The parameters of the block.
-pub(crate) fn specs(s: &mut Specs, prefix: &str, cfg: &ModelConfig) {
-    specs_width(s, prefix, cfg, cfg.hidden_size)
-}
-
-/// The parameters of the block with tables `h` wide (ELECTRA's `embedding_size`).
+/// The parameters of the block, with tables `h` wide (the hidden size, or ELECTRA's
+/// `embedding_size`).
 pub(crate) fn specs_width(s: &mut Specs, prefix: &str, cfg: &ModelConfig, h: usize) {
     s.table(
         &format!("{prefix}.embeddings.word_embeddings"),

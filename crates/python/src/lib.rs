@@ -25,7 +25,7 @@ use pyo3::types::PyTuple;
 use pyo3::IntoPyObjectExt;
 use textclf_cli::ui::Event;
 use textclf_cli::{CommandError, Failure};
-use textclf_core::Classifier;
+use textclf_core::{Inputs, Outputs};
 
 create_exception!(
     _native,
@@ -169,7 +169,7 @@ fn set_child_command(command: Vec<String>) {
 /// A saved model folder (`<run>/model`), loaded as `textclf predict --model` loads it.
 #[pyclass(frozen, module = "textclf._native")]
 struct Model {
-    inner: Box<dyn Classifier>,
+    inner: Box<dyn textclf_core::Model>,
     warnings: Vec<String>,
 }
 
@@ -193,7 +193,13 @@ impl Model {
     /// The model family, e.g. "tfidf-nbsvm" or "bert".
     #[getter]
     fn kind(&self) -> String {
-        self.inner.kind().to_string()
+        self.inner.kind()
+    }
+
+    /// The task: "single-label", "multi-label" or "regression".
+    #[getter]
+    fn task(&self) -> String {
+        self.inner.task().name().to_string()
     }
 
     /// Warnings printed while loading.
@@ -202,27 +208,47 @@ impl Model {
         self.warnings.clone()
     }
 
-    /// Class probabilities, one row per text.
+    /// Class probabilities (single-label), per-label scores (multi-label) or the one
+    /// predicted value (regression), one row per text.
     fn predict_proba(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<f32>>> {
+        let k = self.inner.labels().len();
         py.detach(|| {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let p = self.inner.predict_proba(&refs)?;
-            Ok::<_, textclf_core::Error>((0..p.len()).map(|i| p.row(i).to_vec()).collect())
+            Ok::<_, textclf_core::Error>(match self.inner.predict(Inputs::Texts(&refs))? {
+                Outputs::Classes(p) => (0..p.len()).map(|i| p.row(i).to_vec()).collect(),
+                Outputs::LabelSets { scores, .. } => {
+                    scores.chunks(k.max(1)).map(<[f32]>::to_vec).collect()
+                }
+                Outputs::Values(v) => v.into_iter().map(|x| vec![x]).collect(),
+            })
         })
         .map_err(|e| TextclfError::new_err(e.to_string()))
     }
 
-    /// The most probable class name of each text.
+    /// The most probable class name of each text (multi-label: the predicted label names
+    /// joined by "|"; regression: the value as text).
     fn predict(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<String>> {
-        let labels = self.inner.labels().clone();
+        let labels = self.inner.labels();
         py.detach(|| {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            self.inner.predict(&refs)
+            self.inner.predict(Inputs::Texts(&refs))
         })
-        .map(|ids| {
-            ids.into_iter()
+        .map(|o| match o {
+            Outputs::Classes(p) => p
+                .argmax()
+                .into_iter()
                 .map(|i| labels.name(i).to_string())
-                .collect()
+                .collect(),
+            Outputs::LabelSets { predicted, .. } => predicted
+                .iter()
+                .map(|s| {
+                    s.iter()
+                        .map(|&l| labels.name(l))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect(),
+            Outputs::Values(v) => v.iter().map(|x| x.to_string()).collect(),
         })
         .map_err(|e| TextclfError::new_err(e.to_string()))
     }

@@ -7,7 +7,8 @@
 //! once. The text in the document is not escaped: data (run ids, model and class names,
 //! errors) is kept apart from the fixed prose, so each renderer escapes it for its format.
 
-use textclf_eval::Report;
+use textclf_core::Task;
+use textclf_eval::{MultiLabelReport, RegressionReport, Report, TestReport};
 
 use crate::plots::{self, Plot};
 use crate::runs::{RunSet, RunStatus, RunSummary};
@@ -16,7 +17,13 @@ use crate::table::{self, fmt_interval, fmt_p, fmt_setting, ResultsTable};
 use crate::testsets::{describe_groups, TestSetGroup};
 
 /// Charts shown with the best run rather than in the general section.
-pub(crate) const BEST_RUN_PLOTS: [&str; 2] = ["per_class_f1", "confusion"];
+pub(crate) const BEST_RUN_PLOTS: [&str; 5] = [
+    "per_class_f1",
+    "confusion",
+    "per_label_f1",
+    "label_cooccurrence",
+    "regression_scatter",
+];
 
 /// What the selection section says when there is no selection.
 pub(crate) const NO_SELECTION: &str =
@@ -129,6 +136,8 @@ pub(crate) struct SelectionPart<'a> {
     pub ties: Vec<TieRow<'a>>,
     /// Finished runs without a score under the rule.
     pub unscored: &'a [String],
+    /// The header of the near ties' test difference column (`test acc − best`, …).
+    pub test_diff_header: &'static str,
 }
 
 /// The facts about the selected run.
@@ -156,6 +165,7 @@ pub(crate) struct TieRow<'a> {
 
 impl<'a> SelectionPart<'a> {
     fn new(set: &'a RunSet, sel: &'a Selection) -> SelectionPart<'a> {
+        let task = set.task();
         let ties: Vec<TieRow> = sel
             .near_ties()
             .map(|t| TieRow {
@@ -165,7 +175,7 @@ impl<'a> SelectionPart<'a> {
                 half_width: sel.half_width.map_or("–".into(), |hw| format!("{hw:.4}")),
                 test_diff: t.test_diff.map_or("–".into(), |d| format!("{d:+.4}")),
                 mcnemar_p: t.mcnemar_p.map_or("–".into(), fmt_p),
-                reading: tie_verdict(t.mcnemar_p),
+                reading: tie_verdict(task, t.mcnemar_p),
             })
             .collect();
         let paired = sel.near_ties().any(|t| t.mcnemar_p.is_some());
@@ -187,6 +197,10 @@ impl<'a> SelectionPart<'a> {
                     .map_or(String::new(), |hw| format!(" of {hw:.3}")),
                 if paired {
                     "The test comparison is paired on the same test rows (McNemar's test)."
+                } else if task == Task::Regression && sel.near_ties().any(|t| t.test_diff.is_some())
+                {
+                    "The test difference is of Pearson's r on the same test rows; a regression \
+                     has no McNemar test (textclf compare gives its paired-bootstrap interval)."
                 } else {
                     "There are no paired test predictions to compare them on test."
                 }
@@ -205,6 +219,11 @@ impl<'a> SelectionPart<'a> {
             ties_sentence,
             ties,
             unscored: &sel.unscored,
+            test_diff_header: match task {
+                Task::SingleLabel => "test acc − best",
+                Task::MultiLabel => "test micro F1 − best",
+                Task::Regression => "test Pearson − best",
+            },
         }
     }
 
@@ -245,8 +264,8 @@ fn best_box<'a>(set: &'a RunSet, sel: &Selection) -> Option<BestBox<'a>> {
         .filter_map(|k| Some(format!("{k} = {}", fmt_setting(k, run.params.get(k)?))))
         .collect::<Vec<_>>()
         .join(", ");
-    let test = run.test.as_ref().map(|t| {
-        format!(
+    let test = run.test.as_ref().map(|t| match t {
+        TestReport::SingleLabel(t) => format!(
             "Test accuracy {:.3} (95 % CI {}), test macro F1 {:.3} (95 % CI {}), {} test \
              rows.",
             t.accuracy,
@@ -254,7 +273,24 @@ fn best_box<'a>(set: &'a RunSet, sel: &Selection) -> Option<BestBox<'a>> {
             t.macro_f1,
             fmt_interval(t.ci.macro_f1),
             t.n
-        )
+        ),
+        TestReport::MultiLabel(t) => format!(
+            "Test micro F1 {:.3} (95 % CI {}), macro F1 {:.3} (95 % CI {}), subset accuracy \
+             {:.3}, {} test rows.",
+            t.micro.f1,
+            fmt_interval(t.ci.micro_f1),
+            t.macro_avg.f1,
+            fmt_interval(t.ci.macro_f1),
+            t.subset_accuracy,
+            t.n
+        ),
+        TestReport::Regression(t) => format!(
+            "Test Pearson r {}, Spearman ρ {}, MSE {}, {} test rows.",
+            opt_with_ci(t.pearson, t.ci.pearson),
+            opt_with_ci(t.spearman, t.ci.spearman),
+            table::fmt_number(t.mse),
+            t.n
+        ),
     });
     Some(BestBox {
         run,
@@ -264,11 +300,21 @@ fn best_box<'a>(set: &'a RunSet, sel: &Selection) -> Option<BestBox<'a>> {
     })
 }
 
+/// `0.874 (95 % CI 0.861–0.886)`, or `undefined`.
+fn opt_with_ci(x: Option<f64>, ci: Option<[f64; 2]>) -> String {
+    match (x, ci) {
+        (Some(x), Some(ci)) => format!("{x:.3} (95 % CI {})", fmt_interval(ci)),
+        (Some(x), None) => format!("{x:.3}"),
+        _ => "undefined".into(),
+    }
+}
+
 /// How a near tie's test comparison reads.
-fn tie_verdict(p: Option<f64>) -> &'static str {
+fn tie_verdict(task: Task, p: Option<f64>) -> &'static str {
     match p {
         Some(p) if p < 0.05 => "test difference is significant (p < 0.05)",
         Some(_) => "not distinguishable on test either",
+        None if task == Task::Regression => "no McNemar test for a regression",
         None => "no paired test predictions to compare",
     }
 }
@@ -285,6 +331,8 @@ pub(crate) struct ResultsPart<'a> {
     pub failed: Vec<(&'a str, &'a str)>,
     /// `2 runs are not finished yet (pending).`, when some are.
     pub pending: Option<String>,
+    /// What the table's interval column is (`Test accuracy`, …).
+    pub headline: &'static str,
 }
 
 impl<'a> ResultsPart<'a> {
@@ -303,6 +351,11 @@ impl<'a> ResultsPart<'a> {
             .filter(|r| r.status == RunStatus::Pending)
             .count();
         ResultsPart {
+            headline: match set.task() {
+                Task::SingleLabel => "Test accuracy",
+                Task::MultiLabel => "Test micro F1",
+                Task::Regression => "Test Pearson's r",
+            },
             table: ResultsTable::new(set, selection),
             runs: &set.runs,
             failed,
@@ -325,11 +378,12 @@ impl<'a> ResultsPart<'a> {
     }
 
     /// The note above the table, with `code` marking up the two file names.
-    pub fn note(code: impl Fn(&str) -> String) -> String {
+    pub fn note(&self, code: impl Fn(&str) -> String) -> String {
         format!(
             "One row per run in plan order. ★ best run, ≈ near tie of the best (within its \
-             validation half-width). Test accuracy with its bootstrap 95 % interval. The same \
-             table is in {} and {}.",
+             validation half-width). {} with its bootstrap 95 % interval. The same table is \
+             in {} and {}.",
+            self.headline,
             code("results.csv"),
             code("results.json")
         )
@@ -352,6 +406,13 @@ pub(crate) struct BestRunPart<'a> {
     pub confusion: Option<ConfusionPart<'a>>,
     pub per_class_plot: Option<&'a Plot>,
     pub confusion_plot: Option<&'a Plot>,
+    /// `Per-class metrics` or `Per-label metrics`; the table is left out when
+    /// `per_class` is empty (regression).
+    pub per_class_heading: &'static str,
+    /// `class` or `label`: the first column of the per-class table.
+    pub class_word: &'static str,
+    /// Charts of the other tasks (co-occurrence, scatter), after the tables.
+    pub more_plots: Vec<&'a Plot>,
 }
 
 /// One class's test metrics, formatted.
@@ -378,7 +439,27 @@ pub(crate) struct ConfusionCell {
 impl<'a> BestRunPart<'a> {
     /// `None` when the run has no test report.
     fn new(run: &'a RunSummary, plots: &'a [Plot]) -> Option<BestRunPart<'a>> {
-        let t = run.test.as_ref()?;
+        let plot = |name: &str| plots.iter().find(|p| p.name == name);
+        let truncation = truncation_note(run);
+        match run.test.as_ref()? {
+            TestReport::SingleLabel(_) => {}
+            TestReport::MultiLabel(t) => return Some(Self::multi_label(run, t, plots, truncation)),
+            TestReport::Regression(t) => {
+                return Some(BestRunPart {
+                    run,
+                    metrics: regression_metrics(t),
+                    truncation,
+                    per_class: Vec::new(),
+                    confusion: None,
+                    per_class_plot: None,
+                    confusion_plot: None,
+                    per_class_heading: "Per-class metrics",
+                    class_word: "class",
+                    more_plots: plot("regression_scatter").into_iter().collect(),
+                })
+            }
+        }
+        let t = run.single()?;
         let metrics = format!(
             " · test accuracy {:.3} (95 % CI {}) · macro F1 {:.3} · weighted F1 {:.3} · log \
              loss {:.3} · {} test rows",
@@ -389,18 +470,6 @@ impl<'a> BestRunPart<'a> {
             t.log_loss,
             t.n
         );
-        let truncation = run.truncation.as_ref().map(|tr| {
-            format!(
-                "max_len {} cuts {:.1} % of the training texts (sample of {}; token lengths: \
-                 median {}, 90th percentile {}, max {}).",
-                tr.max_len,
-                tr.truncated_share * 100.0,
-                tr.sampled,
-                tr.p50,
-                tr.p90,
-                tr.max
-            )
-        });
         let per_class = t
             .per_class
             .iter()
@@ -415,7 +484,6 @@ impl<'a> BestRunPart<'a> {
                 ],
             })
             .collect();
-        let plot = |name: &str| plots.iter().find(|p| p.name == name);
         Some(BestRunPart {
             run,
             metrics,
@@ -424,8 +492,110 @@ impl<'a> BestRunPart<'a> {
             confusion: confusion(t),
             per_class_plot: plot("per_class_f1"),
             confusion_plot: plot("confusion"),
+            per_class_heading: "Per-class metrics",
+            class_word: "class",
+            more_plots: Vec::new(),
         })
     }
+
+    fn multi_label(
+        run: &'a RunSummary,
+        t: &'a MultiLabelReport,
+        plots: &'a [Plot],
+        truncation: Option<String>,
+    ) -> BestRunPart<'a> {
+        let plot = |name: &str| plots.iter().find(|p| p.name == name);
+        let metrics = format!(
+            " · test micro F1 {:.3} (95 % CI {}) · macro F1 {:.3} · samples F1 {:.3} · subset \
+             accuracy {:.3} · Hamming loss {:.4} · {:.2} gold / {:.2} predicted labels per \
+             row · {} test rows",
+            t.micro.f1,
+            fmt_interval(t.ci.micro_f1),
+            t.macro_avg.f1,
+            t.samples.f1,
+            t.subset_accuracy,
+            t.hamming_loss,
+            t.gold_cardinality,
+            t.predicted_cardinality,
+            t.n
+        );
+        let per_class = t
+            .per_label
+            .iter()
+            .map(|c| ClassRow {
+                label: &c.label,
+                cells: [
+                    format!("{:.3}", c.precision),
+                    format!("{:.3}", c.recall),
+                    format!("{:.3}", c.f1),
+                    c.support.to_string(),
+                    c.predicted.to_string(),
+                ],
+            })
+            .collect();
+        BestRunPart {
+            run,
+            metrics,
+            truncation,
+            per_class,
+            confusion: None,
+            per_class_plot: plot("per_label_f1"),
+            confusion_plot: None,
+            per_class_heading: "Per-label metrics",
+            class_word: "label",
+            more_plots: plot("label_cooccurrence").into_iter().collect(),
+        }
+    }
+}
+
+fn regression_metrics(t: &RegressionReport) -> String {
+    format!(
+        " · test Pearson r {} · Spearman ρ {} · MSE {} · MAE {} · R² {} · mean gold {} / \
+         predicted {} · {} test rows",
+        opt_with_ci(t.pearson, t.ci.pearson),
+        opt_with_ci(t.spearman, t.ci.spearman),
+        table::fmt_number(t.mse),
+        table::fmt_number(t.mae),
+        t.r2.map_or("undefined".into(), |r| format!("{r:.3}")),
+        table::fmt_number(t.gold_mean),
+        table::fmt_number(t.predicted_mean),
+        t.n
+    )
+}
+
+/// How many texts `max_len` cuts, and for sentence pairs how the cuts fell on each text.
+fn truncation_note(run: &RunSummary) -> Option<String> {
+    run.truncation.as_ref().map(|tr| {
+        let mut s = format!(
+            "max_len {} cuts {:.1} % of the training texts (sample of {}; token lengths: \
+             median {}, 90th percentile {}, max {}).",
+            tr.max_len,
+            tr.truncated_share * 100.0,
+            tr.sampled,
+            tr.p50,
+            tr.p90,
+            tr.max
+        );
+        if let Some(p) = &tr.pairs {
+            // The note is prose both renderers write as it is: keep only the characters a
+            // strategy name has.
+            let strategy: String = p
+                .strategy
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            s.push_str(&format!(
+                " Sentence pairs ({}): the first text loses tokens in {:.1} % of the pairs, the \
+                 second in {:.1} % (median lengths {} and {}).",
+                strategy,
+                p.first_cut_share * 100.0,
+                p.second_cut_share * 100.0,
+                p.first_p50,
+                p.second_p50
+            ));
+        }
+        s
+    })
 }
 
 fn confusion(t: &Report) -> Option<ConfusionPart<'_>> {

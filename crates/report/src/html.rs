@@ -159,12 +159,13 @@ fn ranking_html(h: &mut String, sel: &SelectionPart) {
     }
     h.push_str(&format!("<p>{}</p>\n", sel.ties_sentence));
     if !sel.ties.is_empty() {
-        h.push_str(
+        h.push_str(&format!(
             "<table class=\"ties\">\n<thead><tr><th>run</th><th class=\"num\">score</th>\
              <th class=\"num\">gap to best</th><th class=\"num\">half-width</th>\
-             <th class=\"num\">test acc − best</th><th class=\"num\">McNemar p</th>\
+             <th class=\"num\">{}</th><th class=\"num\">McNemar p</th>\
              <th>reading</th></tr></thead>\n<tbody>\n",
-        );
+            sel.test_diff_header
+        ));
         for t in &sel.ties {
             h.push_str(&format!(
                 "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
@@ -198,7 +199,7 @@ fn results_section(h: &mut String, results: &ResultsPart) {
     h.push_str("<section id=\"results\">\n<h2>Results</h2>\n");
     h.push_str(&format!(
         "<p class=\"note\">{}</p>\n",
-        ResultsPart::note(|f| format!("<code>{f}</code>"))
+        results.note(|f| format!("<code>{f}</code>"))
     ));
     if let Some(note) = results.test_sets_note() {
         h.push_str(&format!("<p class=\"note\">{note}</p>\n"));
@@ -309,17 +310,22 @@ fn best_run_section(h: &mut String, b: &BestRunPart) {
     if let Some(tr) = &b.truncation {
         h.push_str(&format!("<p class=\"note\">{tr}</p>\n"));
     }
-    h.push_str("<h3>Per-class metrics</h3>\n<table class=\"per-class\">\n<thead><tr><th>class</th>\
-                <th class=\"num\">precision</th><th class=\"num\">recall</th><th class=\"num\">F1</th>\
-                <th class=\"num\">support</th><th class=\"num\">predicted</th></tr></thead>\n<tbody>\n");
-    for c in &b.per_class {
-        h.push_str(&format!("<tr><td>{}</td>", esc(c.label)));
-        for cell in &c.cells {
-            h.push_str(&format!("<td class=\"num\">{cell}</td>"));
+    if !b.per_class.is_empty() {
+        h.push_str(&format!(
+            "<h3>{}</h3>\n<table class=\"per-class\">\n<thead><tr><th>{}</th>\
+             <th class=\"num\">precision</th><th class=\"num\">recall</th><th class=\"num\">F1</th>\
+             <th class=\"num\">support</th><th class=\"num\">predicted</th></tr></thead>\n<tbody>\n",
+            b.per_class_heading, b.class_word
+        ));
+        for c in &b.per_class {
+            h.push_str(&format!("<tr><td>{}</td>", esc(c.label)));
+            for cell in &c.cells {
+                h.push_str(&format!("<td class=\"num\">{cell}</td>"));
+            }
+            h.push_str("</tr>\n");
         }
-        h.push_str("</tr>\n");
+        h.push_str("</tbody>\n</table>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
     if let Some(p) = b.per_class_plot {
         figure(h, p);
     }
@@ -359,6 +365,9 @@ fn best_run_section(h: &mut String, b: &BestRunPart) {
         }
     }
     if let Some(p) = b.confusion_plot {
+        figure(h, p);
+    }
+    for p in &b.more_plots {
         figure(h, p);
     }
     h.push_str("</section>\n");

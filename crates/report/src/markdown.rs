@@ -112,9 +112,10 @@ fn ranking_md(m: &mut String, sel: &SelectionPart) {
     }
     m.push_str(&format!("{}\n\n", sel.ties_sentence));
     if !sel.ties.is_empty() {
-        m.push_str(
-            "| run | score | gap to best | half-width | test acc − best | McNemar p | reading |\n",
-        );
+        m.push_str(&format!(
+            "| run | score | gap to best | half-width | {} | McNemar p | reading |\n",
+            sel.test_diff_header
+        ));
         m.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
         for t in &sel.ties {
             pipe_row(
@@ -148,7 +149,7 @@ fn ranking_md(m: &mut String, sel: &SelectionPart) {
 fn results_md(m: &mut String, results: &ResultsPart) {
     let table = &results.table;
     m.push_str("## Results\n\n");
-    m.push_str(&format!("{}\n\n", ResultsPart::note(|f| format!("`{f}`"))));
+    m.push_str(&format!("{}\n\n", results.note(|f| format!("`{f}`"))));
     if let Some(note) = results.test_sets_note() {
         m.push_str(&format!("{note}\n\n"));
     }
@@ -190,16 +191,21 @@ fn best_run_md(m: &mut String, b: &BestRunPart) {
     if let Some(tr) = &b.truncation {
         m.push_str(&format!("{tr}\n\n"));
     }
-    m.push_str("### Per-class metrics\n\n");
-    m.push_str("| class | precision | recall | F1 | support | predicted |\n");
-    m.push_str("| --- | ---: | ---: | ---: | ---: | ---: |\n");
-    for c in &b.per_class {
-        pipe_row(
-            m,
-            std::iter::once(text(c.label)).chain(c.cells.iter().cloned()),
-        );
+    if !b.per_class.is_empty() {
+        m.push_str(&format!("### {}\n\n", b.per_class_heading));
+        m.push_str(&format!(
+            "| {} | precision | recall | F1 | support | predicted |\n",
+            b.class_word
+        ));
+        m.push_str("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        for c in &b.per_class {
+            pipe_row(
+                m,
+                std::iter::once(text(c.label)).chain(c.cells.iter().cloned()),
+            );
+        }
+        m.push('\n');
     }
-    m.push('\n');
     if let Some(p) = b.per_class_plot {
         figure(m, p);
     }
@@ -228,6 +234,9 @@ fn best_run_md(m: &mut String, b: &BestRunPart) {
         m.push('\n');
     }
     if let Some(p) = b.confusion_plot {
+        figure(m, p);
+    }
+    for p in &b.more_plots {
         figure(m, p);
     }
 }

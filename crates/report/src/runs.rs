@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use textclf_eval::{Metrics, Report, METRICS_FILE};
+use textclf_core::{LabelSet, Task};
+use textclf_eval::{
+    evaluate_multilabel, evaluate_regression, label_set_ids, multilabel_gold_rows, value_of,
+    EvalOptions, LabelMatrix, Report, ShapedMetrics, TestReport, METRICS_FILE,
+    VALID_PREDICTIONS_FILE,
+};
 use textclf_runs::{PlannedRun, RecordedStatus, RunBody, SweepRecord, SweepRunRecord};
 
 use crate::error::{ReportError, Result};
@@ -93,11 +98,19 @@ pub struct RunSummary {
     pub varied: Vec<String>,
     /// Class names in label order (empty when not finished).
     pub labels: Vec<String>,
-    /// The test report (finished runs only).
-    pub test: Option<Report>,
+    /// The test report of the run's task (finished runs only).
+    pub test: Option<TestReport>,
     /// Validation accuracy of the model that was kept (best epoch for transformers).
     pub val_accuracy: Option<f64>,
+    /// Multi-label runs: measured on `valid_predictions.csv` when the run wrote it (the
+    /// label sets it predicts there, thresholds applied), else as recorded.
     pub val_macro_f1: Option<f64>,
+    /// Multi-label runs: validation micro F1, from `valid_predictions.csv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_micro_f1: Option<f64>,
+    /// Regression runs: validation Pearson's r, from `valid_predictions.csv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_pearson: Option<f64>,
     pub val_loss: Option<f64>,
     /// Rows in the validation split.
     pub val_n: Option<usize>,
@@ -132,14 +145,24 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Test accuracy, if finished.
-    pub fn test_accuracy(&self) -> Option<f64> {
-        self.test.as_ref().map(|r| r.accuracy)
+    /// The run's task, if finished.
+    pub fn task(&self) -> Option<Task> {
+        self.test.as_ref().map(TestReport::task)
     }
 
-    /// Test macro F1, if finished.
+    /// The single-label test report, if finished and single-label.
+    pub fn single(&self) -> Option<&Report> {
+        self.test.as_ref().and_then(TestReport::single)
+    }
+
+    /// Test accuracy, if finished and single-label.
+    pub fn test_accuracy(&self) -> Option<f64> {
+        self.single().map(|r| r.accuracy)
+    }
+
+    /// Test macro F1, if finished and single-label.
     pub fn test_macro_f1(&self) -> Option<f64> {
-        self.test.as_ref().map(|r| r.macro_f1)
+        self.single().map(|r| r.macro_f1)
     }
 
     /// A setting as a number (e.g. `lr`, `max_len`, `train_fraction`).
@@ -179,6 +202,42 @@ impl RunSet {
     pub fn done(&self) -> impl Iterator<Item = &RunSummary> {
         self.runs.iter().filter(|r| r.is_done())
     }
+
+    /// The task of the finished runs ([`collect`] refuses a set that mixes tasks);
+    /// single-label when none is finished.
+    pub fn task(&self) -> Task {
+        self.runs
+            .iter()
+            .find_map(RunSummary::task)
+            .unwrap_or(Task::SingleLabel)
+    }
+}
+
+/// Refuses runs of several tasks: their measures cannot be ranked or compared together.
+/// The message names the runs of each task.
+fn check_one_task(dir: &Path, runs: &[RunSummary]) -> Result<()> {
+    let mut by_task: Vec<(Task, Vec<&str>)> = Vec::new();
+    for r in runs {
+        let Some(t) = r.task() else { continue };
+        match by_task.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, ids)) => ids.push(&r.id),
+            None => by_task.push((t, vec![&r.id])),
+        }
+    }
+    if by_task.len() > 1 {
+        let list = by_task
+            .iter()
+            .map(|(t, ids)| format!("{t}: {}", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(ReportError::Invalid(format!(
+            "{} holds runs of {} tasks ({list}); a report ranks and compares runs of one task. \
+             Put each task's runs in a folder of their own and report on each.",
+            dir.display(),
+            by_task.len()
+        )));
+    }
+    Ok(())
 }
 
 fn runs_err(e: textclf_runs::RunsError) -> ReportError {
@@ -233,6 +292,7 @@ pub fn collect(dir: &Path) -> Result<RunSet> {
         .iter()
         .map(|d| load_summary(d))
         .collect::<Result<Vec<_>>>()?;
+    check_one_task(dir, &runs)?;
     Ok(RunSet {
         dir: dir.to_path_buf(),
         sweep: None,
@@ -272,6 +332,7 @@ fn collect_sweep(dir: &Path) -> Result<RunSet> {
         };
         runs.push(summary);
     }
+    check_one_task(dir, &runs)?;
     Ok(RunSet {
         dir: dir.to_path_buf(),
         sweep: Some(plan.name),
@@ -305,7 +366,7 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         None
     };
     let metrics = if dir.join(METRICS_FILE).is_file() {
-        Some(Metrics::read(dir).map_err(runs_err)?)
+        Some(ShapedMetrics::read(dir).map_err(runs_err)?)
     } else {
         None
     };
@@ -354,7 +415,11 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
     let labels = m
         .labels()
         .map(<[String]>::to_vec)
-        .unwrap_or_else(|| m.test.confusion.labels.clone());
+        .unwrap_or_else(|| match &m.test {
+            TestReport::SingleLabel(t) => t.confusion.labels.clone(),
+            TestReport::MultiLabel(t) => t.per_label.iter().map(|l| l.label.clone()).collect(),
+            TestReport::Regression(_) => Vec::new(),
+        });
     let train_run = match &m.run {
         RunBody::Train(t) => Some(t),
         _ => None,
@@ -382,6 +447,9 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
             None => (None, None, None),
         },
     };
+    let task = m.test.task();
+    let shaped = validation_scores(dir, task);
+    let val_macro_f1 = shaped.macro_f1.or(val_macro_f1);
     let val_acc_at_min_val_loss = match family {
         Family::Transformer => train_run.and_then(|t| t.val_accuracy_at_min_val_loss),
         Family::Linear => val_accuracy,
@@ -428,6 +496,8 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         labels,
         val_accuracy,
         val_macro_f1,
+        val_micro_f1: shaped.micro_f1,
+        val_pearson: shaped.pearson,
         val_loss,
         val_n: m.valid_split().map(|s| s.rows),
         val_acc_at_min_val_loss,
@@ -452,6 +522,65 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
     })
 }
 
+/// The validation scores of a multi-label or regression run, measured on its
+/// `valid_predictions.csv`.
+#[derive(Default)]
+struct ShapedValidation {
+    micro_f1: Option<f64>,
+    macro_f1: Option<f64>,
+    pearson: Option<f64>,
+}
+
+/// Multi-label: micro and macro F1 of the label sets the run predicts on its validation
+/// rows (its thresholds applied); regression: Pearson's r. Nothing for single-label runs
+/// (their record has the validation figures) or when the file is missing or unreadable.
+fn validation_scores(dir: &Path, task: Task) -> ShapedValidation {
+    let path = dir.join(VALID_PREDICTIONS_FILE);
+    if task == Task::SingleLabel || !path.is_file() {
+        return ShapedValidation::default();
+    }
+    let measured = || -> Option<ShapedValidation> {
+        let (names, rows) = textclf_runs::read_predictions(&path).ok()?;
+        let opts = EvalOptions {
+            bootstrap: 0,
+            ..EvalOptions::default()
+        };
+        match task {
+            Task::MultiLabel => {
+                let labels = LabelSet::new(names).ok()?;
+                let gold = multilabel_gold_rows(&rows, &labels, "").ok()?;
+                let sets = rows
+                    .iter()
+                    .map(|r| label_set_ids(&r.predicted, &labels).ok())
+                    .collect::<Option<Vec<_>>>()?;
+                let pred = LabelMatrix::from_sets(labels.len(), &sets).ok()?;
+                let rep = evaluate_multilabel(&gold, &pred, None, &labels, &opts).ok()?;
+                Some(ShapedValidation {
+                    micro_f1: Some(rep.micro.f1),
+                    macro_f1: Some(rep.macro_avg.f1),
+                    pearson: None,
+                })
+            }
+            _ => {
+                let gold = rows
+                    .iter()
+                    .map(|r| r.gold.as_deref().and_then(value_of))
+                    .collect::<Option<Vec<_>>>()?;
+                let pred = rows
+                    .iter()
+                    .map(|r| value_of(&r.predicted))
+                    .collect::<Option<Vec<_>>>()?;
+                let rep = evaluate_regression(&gold, &pred, &opts).ok()?;
+                Some(ShapedValidation {
+                    pearson: rep.pearson,
+                    ..ShapedValidation::default()
+                })
+            }
+        }
+    };
+    measured().unwrap_or_default()
+}
+
 /// A run without results yet (or failed): what its record says.
 fn pending_summary(
     id: String,
@@ -472,6 +601,8 @@ fn pending_summary(
         test: None,
         val_accuracy: None,
         val_macro_f1: None,
+        val_micro_f1: None,
+        val_pearson: None,
         val_loss: None,
         val_n: None,
         val_acc_at_min_val_loss: None,
@@ -532,7 +663,7 @@ fn predictions_fingerprint(dir: &Path) -> Option<u64> {
 
 /// Fills settings a run made by hand records only inside metrics.json (the keys are those
 /// of `textclf-settings`).
-fn derive_params(m: &Metrics, family: Family, p: &mut BTreeMap<String, Value>) {
+fn derive_params(m: &ShapedMetrics, family: Family, p: &mut BTreeMap<String, Value>) {
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v.filter(|v| !v.is_null()) {
             p.entry(k.to_string()).or_insert(v);

@@ -15,7 +15,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use textclf_eval::{align_runs, compare, load_run, EvalOptions};
+use textclf_eval::{compare_runs, load_run, EvalOptions};
+
+use textclf_core::Task;
 
 use crate::error::{ReportError, Result};
 use crate::runs::{RunSet, RunSummary};
@@ -34,14 +36,20 @@ pub enum Rule {
     ValMacroF1,
     /// Lowest validation loss.
     ValLoss,
+    /// Validation micro F1 (multi-label; the default there).
+    ValMicroF1,
+    /// Validation Pearson's r (regression; the default there).
+    ValPearson,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 4] = [
+    pub const ALL: [Rule; 6] = [
         Rule::ValAccAtMinValLoss,
         Rule::ValAccuracy,
         Rule::ValMacroF1,
         Rule::ValLoss,
+        Rule::ValMicroF1,
+        Rule::ValPearson,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +58,32 @@ impl Rule {
             Rule::ValAccuracy => "val_accuracy",
             Rule::ValMacroF1 => "val_macro_f1",
             Rule::ValLoss => "val_loss",
+            Rule::ValMicroF1 => "val_micro_f1",
+            Rule::ValPearson => "val_pearson",
+        }
+    }
+
+    /// The default rule of a task: validation accuracy at minimum loss (single-label),
+    /// validation micro F1 (multi-label), validation Pearson's r (regression).
+    pub fn default_for(task: Task) -> Rule {
+        match task {
+            Task::SingleLabel => Rule::ValAccAtMinValLoss,
+            Task::MultiLabel => Rule::ValMicroF1,
+            Task::Regression => Rule::ValPearson,
+        }
+    }
+
+    /// The rules that measure runs of `task`.
+    pub fn for_task(task: Task) -> &'static [Rule] {
+        match task {
+            Task::SingleLabel => &[
+                Rule::ValAccAtMinValLoss,
+                Rule::ValAccuracy,
+                Rule::ValMacroF1,
+                Rule::ValLoss,
+            ],
+            Task::MultiLabel => &[Rule::ValMicroF1, Rule::ValMacroF1, Rule::ValLoss],
+            Task::Regression => &[Rule::ValPearson, Rule::ValLoss],
         }
     }
 
@@ -62,6 +96,8 @@ impl Rule {
             Rule::ValAccuracy => "validation accuracy",
             Rule::ValMacroF1 => "validation macro F1",
             Rule::ValLoss => "lowest validation loss",
+            Rule::ValMicroF1 => "validation micro F1",
+            Rule::ValPearson => "validation Pearson's r",
         }
     }
 
@@ -72,6 +108,8 @@ impl Rule {
             Rule::ValAccuracy => r.val_accuracy,
             Rule::ValMacroF1 => r.val_macro_f1,
             Rule::ValLoss => r.val_loss.map(|l| -l),
+            Rule::ValMicroF1 => r.val_micro_f1,
+            Rule::ValPearson => r.val_pearson,
         }
     }
 }
@@ -98,17 +136,32 @@ impl FromStr for Rule {
 }
 
 /// The rule a report uses: `rule` if given, else the one the sweep declared, else the
-/// default.
+/// default of the runs' task ([`Rule::default_for`]). A given rule that does not measure
+/// the runs' task is refused, naming the ones that do; a sweep's rule that does not is
+/// replaced by the task's default.
 pub fn report_rule(set: &RunSet, rule: Option<Rule>) -> Result<Rule> {
+    let task = set.task();
+    let fits = |r: Rule| Rule::for_task(task).contains(&r);
     match (rule, &set.selection) {
-        (Some(r), _) => Ok(r),
-        (None, Some(name)) => name.parse::<Rule>().map_err(|e| {
-            ReportError::Invalid(format!(
-                "{}: the sweep's selection rule: {e}",
-                set.dir.display()
-            ))
-        }),
-        (None, None) => Ok(Rule::default()),
+        (Some(r), _) if fits(r) => Ok(r),
+        (Some(r), _) => Err(ReportError::Invalid(format!(
+            "the selection rule {r} does not measure {task} runs; use one of: {}",
+            Rule::for_task(task)
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        (None, Some(name)) => {
+            let r = name.parse::<Rule>().map_err(|e| {
+                ReportError::Invalid(format!(
+                    "{}: the sweep's selection rule: {e}",
+                    set.dir.display()
+                ))
+            })?;
+            Ok(if fits(r) { r } else { Rule::default_for(task) })
+        }
+        (None, None) => Ok(Rule::default_for(task)),
     }
 }
 
@@ -122,9 +175,11 @@ pub struct Ranked {
     pub gap: f64,
     /// Within the best run's 95 % validation half-width: not distinguishable on validation.
     pub near_tie: bool,
-    /// Test accuracy of this run minus the best run's, when both have test predictions.
+    /// The task's headline test measure of this run minus the best run's (accuracy,
+    /// micro F1, Pearson's r), when both have test predictions.
     pub test_diff: Option<f64>,
-    /// McNemar's two-sided p-value of that test difference.
+    /// McNemar's two-sided p-value of that test difference (multi-label: on exact
+    /// matches; none for a regression).
     pub mcnemar_p: Option<f64>,
 }
 
@@ -223,6 +278,11 @@ fn select_among(runs: &[&RunSummary], rule: Rule) -> Option<Selection> {
     let &(best, best_score) = scored.first()?;
     let half_width = match rule {
         Rule::ValLoss => None,
+        // Fisher's z: the standard error of r is about (1 − r²) / √(n − 3).
+        Rule::ValPearson => best
+            .val_n
+            .filter(|&n| n > 3)
+            .map(|n| 1.96 * (1.0 - best_score * best_score) / ((n - 3) as f64).sqrt()),
         _ => best
             .val_n
             .filter(|&n| n > 0)
@@ -272,13 +332,12 @@ fn test_difference(best: Option<&textclf_eval::RunRecord>, r: &RunSummary) -> Re
         return Ok((None, None));
     };
     let other = load_run(&r.dir)?;
-    let (gold, pred_best, pred_other, labels) = align_runs(best, &other)?;
     let opts = EvalOptions {
         bootstrap: 0,
         ..EvalOptions::default()
     };
-    let c = compare(&gold, &pred_best, &pred_other, labels.len(), &opts)?;
-    Ok((Some(c.diff), Some(c.mcnemar.p_value)))
+    let c = compare_runs(best, &other, &opts)?;
+    Ok((c.headline_diff(), c.mcnemar_p()))
 }
 
 #[cfg(test)]
@@ -300,6 +359,8 @@ mod tests {
             test: None,
             val_accuracy: acc,
             val_macro_f1: acc,
+            val_micro_f1: None,
+            val_pearson: None,
             val_loss: acc.map(|a| 1.0 - a),
             val_n: Some(n),
             val_acc_at_min_val_loss: acc,

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use serde_json::{Map, Value};
+use textclf_core::Task;
 
 use crate::error::{ReportError, Result};
 use crate::runs::{Family, RunSet, RunStatus, RunSummary};
@@ -20,12 +21,11 @@ pub const ALWAYS_SHOWN: [&str; 4] = ["max_len", "lr", "train_fraction", "layers"
 /// Fixed columns before the settings.
 const HEAD: [&str; 3] = ["id", "model", "family"];
 
-/// Fixed columns after the settings.
-const TAIL: [&str; 21] = [
-    "status",
-    "error",
-    "selected",
-    "near_tie",
+/// Fixed columns after the settings, before the task's measures.
+const STATUS: [&str; 4] = ["status", "error", "selected", "near_tie"];
+
+/// The measures of single-label runs.
+const SINGLE_LABEL: [&str; 11] = [
     "val_accuracy",
     "val_acc_at_min_val_loss",
     "val_macro_f1",
@@ -36,6 +36,36 @@ const TAIL: [&str; 21] = [
     "test_macro_f1",
     "test_macro_f1_ci_low",
     "test_macro_f1_ci_high",
+    "test_mcc",
+];
+
+/// The measures of multi-label runs.
+const MULTI_LABEL: [&str; 10] = [
+    "val_micro_f1",
+    "val_macro_f1",
+    "val_loss",
+    "test_micro_f1",
+    "test_micro_f1_ci_low",
+    "test_micro_f1_ci_high",
+    "test_macro_f1",
+    "test_macro_f1_ci_low",
+    "test_macro_f1_ci_high",
+    "test_subset_accuracy",
+];
+
+/// The measures of regression runs.
+const REGRESSION: [&str; 7] = [
+    "val_pearson",
+    "val_loss",
+    "test_pearson",
+    "test_pearson_ci_low",
+    "test_pearson_ci_high",
+    "test_spearman",
+    "test_mse",
+];
+
+/// Fixed columns after the measures.
+const RUNTIME: [&str; 7] = [
     "best_epoch",
     "seconds_per_epoch",
     "train_seconds",
@@ -44,6 +74,15 @@ const TAIL: [&str; 21] = [
     "val_n",
     "parameters",
 ];
+
+/// The measure columns of `task`.
+fn measures(task: Task) -> &'static [&'static str] {
+    match task {
+        Task::SingleLabel => &SINGLE_LABEL,
+        Task::MultiLabel => &MULTI_LABEL,
+        Task::Regression => &REGRESSION,
+    }
+}
 
 /// One run as a row of the results table.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,12 +104,24 @@ pub struct ResultRow {
     pub val_accuracy: Option<f64>,
     pub val_acc_at_min_val_loss: Option<f64>,
     pub val_macro_f1: Option<f64>,
+    pub val_micro_f1: Option<f64>,
+    pub val_pearson: Option<f64>,
     pub val_loss: Option<f64>,
     pub test_accuracy: Option<f64>,
     /// Bootstrap interval `[low, high]` of the test accuracy.
     pub test_accuracy_ci: Option<[f64; 2]>,
+    /// Single-label or multi-label macro F1.
     pub test_macro_f1: Option<f64>,
     pub test_macro_f1_ci: Option<[f64; 2]>,
+    /// Single-label: Matthews correlation coefficient (from the confusion matrix).
+    pub test_mcc: Option<f64>,
+    pub test_micro_f1: Option<f64>,
+    pub test_micro_f1_ci: Option<[f64; 2]>,
+    pub test_subset_accuracy: Option<f64>,
+    pub test_pearson: Option<f64>,
+    pub test_pearson_ci: Option<[f64; 2]>,
+    pub test_spearman: Option<f64>,
+    pub test_mse: Option<f64>,
     pub best_epoch: Option<usize>,
     pub seconds_per_epoch: Option<f64>,
     pub train_seconds: Option<f64>,
@@ -83,6 +134,8 @@ pub struct ResultRow {
 /// The rows of all runs plus the setting columns they share.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResultsTable {
+    /// The runs' task: it decides the measure columns.
+    pub task: Task,
     /// Setting keys with a column: the sweep's varied keys, then [`ALWAYS_SHOWN`] ones
     /// some run knows (`model` is left out: the `model` column names it already).
     pub settings: Vec<String>,
@@ -111,6 +164,7 @@ impl ResultsTable {
             })
             .collect();
         ResultsTable {
+            task: set.task(),
             settings,
             rows,
             several_test_sets: test_sets.is_some(),
@@ -125,7 +179,13 @@ impl ResultsTable {
             cols.push("test_set".into());
         }
         cols.extend(self.settings.iter().map(|k| setting_column(k)));
-        cols.extend(TAIL.iter().map(|s| s.to_string()));
+        cols.extend(
+            STATUS
+                .iter()
+                .chain(measures(self.task))
+                .chain(&RUNTIME)
+                .map(|s| s.to_string()),
+        );
         cols
     }
 
@@ -139,7 +199,7 @@ impl ResultsTable {
         self.rows
             .iter()
             .map(|r| {
-                let mut v = row_values(r);
+                let mut v = row_values(r, self.task);
                 if self.several_test_sets {
                     let t = r.test_set.clone().map_or(Value::Null, Value::String);
                     v.insert(HEAD.len(), t);
@@ -190,23 +250,42 @@ impl ResultsTable {
             h.push("test set".into());
         }
         h.extend(self.settings.iter().cloned());
+        h.push("status".into());
+        h.extend(self.display_measures().iter().map(|s| s.to_string()));
         h.extend(
-            [
-                "status",
+            ["best epoch", "s / epoch", "total time", "samples / s"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        h
+    }
+
+    /// The headers of the task's measures in the display table.
+    fn display_measures(&self) -> &'static [&'static str] {
+        match self.task {
+            Task::SingleLabel => &[
                 "val acc",
                 "val acc @ min loss",
                 "val macro F1",
                 "test acc (95 % CI)",
                 "test macro F1",
-                "best epoch",
-                "s / epoch",
-                "total time",
-                "samples / s",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-        h
+                "test MCC",
+            ],
+            Task::MultiLabel => &[
+                "val micro F1",
+                "val macro F1",
+                "test micro F1 (95 % CI)",
+                "test macro F1",
+                "test subset acc",
+            ],
+            Task::Regression => &[
+                "val Pearson",
+                "val loss",
+                "test Pearson (95 % CI)",
+                "test Spearman",
+                "test MSE",
+            ],
+        }
     }
 
     /// Whether each display column holds numbers (right-aligned).
@@ -218,7 +297,7 @@ impl ResultsTable {
                 .all(|r| r.settings[i].as_ref().is_none_or(Value::is_number))
         }));
         v.push(false);
-        v.extend([true; 9]);
+        v.extend(std::iter::repeat_n(true, self.display_measures().len() + 4));
         v
     }
 
@@ -247,17 +326,36 @@ impl ResultsTable {
                 .zip(&r.settings)
                 .map(|(k, s)| s.as_ref().map_or("–".into(), |s| fmt_setting(k, s))),
         );
-        let test = match (r.test_accuracy, r.test_accuracy_ci) {
+        let with_ci = |x: Option<f64>, ci: Option<[f64; 2]>| match (x, ci) {
             (Some(a), Some(ci)) => format!("{a:.3} ({})", fmt_interval(ci)),
             (a, _) => fmt_share(a),
         };
+        v.push(status_name(&r.status).to_string());
+        match self.task {
+            Task::SingleLabel => v.extend([
+                fmt_share(r.val_accuracy),
+                fmt_share(r.val_acc_at_min_val_loss),
+                fmt_share(r.val_macro_f1),
+                with_ci(r.test_accuracy, r.test_accuracy_ci),
+                fmt_share(r.test_macro_f1),
+                fmt_share(r.test_mcc),
+            ]),
+            Task::MultiLabel => v.extend([
+                fmt_share(r.val_micro_f1),
+                fmt_share(r.val_macro_f1),
+                with_ci(r.test_micro_f1, r.test_micro_f1_ci),
+                fmt_share(r.test_macro_f1),
+                fmt_share(r.test_subset_accuracy),
+            ]),
+            Task::Regression => v.extend([
+                fmt_share(r.val_pearson),
+                fmt_loss(r.val_loss),
+                with_ci(r.test_pearson, r.test_pearson_ci),
+                fmt_share(r.test_spearman),
+                fmt_loss(r.test_mse),
+            ]),
+        }
         v.extend([
-            status_name(&r.status).to_string(),
-            fmt_share(r.val_accuracy),
-            fmt_share(r.val_acc_at_min_val_loss),
-            fmt_share(r.val_macro_f1),
-            test,
-            fmt_share(r.test_macro_f1),
             r.best_epoch.map_or("–".into(), |e| e.to_string()),
             fmt_seconds(r.seconds_per_epoch),
             fmt_seconds(r.total_seconds),
@@ -280,7 +378,14 @@ pub fn setting_keys(set: &RunSet) -> Vec<String> {
 }
 
 fn setting_column(key: &str) -> String {
-    if HEAD.contains(&key) || TAIL.contains(&key) {
+    let fixed = HEAD
+        .iter()
+        .chain(&STATUS)
+        .chain(&SINGLE_LABEL)
+        .chain(&MULTI_LABEL)
+        .chain(&REGRESSION)
+        .chain(&RUNTIME);
+    if fixed.into_iter().any(|c| *c == key) {
         format!("param_{key}")
     } else {
         key.to_string()
@@ -290,6 +395,8 @@ fn setting_column(key: &str) -> String {
 fn row(r: &RunSummary, settings: &[String], selection: Option<&Selection>) -> ResultRow {
     let selected = selection.is_some_and(|s| s.is_best(&r.id));
     let near_tie = !selected && selection.is_some_and(|s| s.is_near_tie(&r.id));
+    let ml = r.test.as_ref().and_then(|t| t.multi_label());
+    let rg = r.test.as_ref().and_then(|t| t.regression());
     ResultRow {
         id: r.id.clone(),
         model: r.model.clone(),
@@ -305,11 +412,24 @@ fn row(r: &RunSummary, settings: &[String], selection: Option<&Selection>) -> Re
         val_accuracy: r.val_accuracy,
         val_acc_at_min_val_loss: r.val_acc_at_min_val_loss,
         val_macro_f1: r.val_macro_f1,
+        val_micro_f1: r.val_micro_f1,
+        val_pearson: r.val_pearson,
         val_loss: r.val_loss,
         test_accuracy: r.test_accuracy(),
-        test_accuracy_ci: r.test.as_ref().map(|t| t.ci.accuracy),
-        test_macro_f1: r.test_macro_f1(),
-        test_macro_f1_ci: r.test.as_ref().map(|t| t.ci.macro_f1),
+        test_accuracy_ci: r.single().map(|t| t.ci.accuracy),
+        test_macro_f1: r.test_macro_f1().or(ml.map(|t| t.macro_avg.f1)),
+        test_macro_f1_ci: r
+            .single()
+            .map(|t| t.ci.macro_f1)
+            .or(ml.map(|t| t.ci.macro_f1)),
+        test_mcc: r.single().and_then(|t| t.confusion.mcc()),
+        test_micro_f1: ml.map(|t| t.micro.f1),
+        test_micro_f1_ci: ml.map(|t| t.ci.micro_f1),
+        test_subset_accuracy: ml.map(|t| t.subset_accuracy),
+        test_pearson: rg.and_then(|t| t.pearson),
+        test_pearson_ci: rg.and_then(|t| t.ci.pearson),
+        test_spearman: rg.and_then(|t| t.spearman),
+        test_mse: rg.map(|t| t.mse),
         best_epoch: r.best_epoch,
         seconds_per_epoch: r.seconds_per_epoch,
         train_seconds: r.train_seconds,
@@ -343,7 +463,7 @@ fn num(x: Option<f64>) -> Value {
         .map_or(Value::Null, Value::Number)
 }
 
-fn row_values(r: &ResultRow) -> Vec<Value> {
+fn row_values(r: &ResultRow, task: Task) -> Vec<Value> {
     let error = match &r.status {
         RunStatus::Failed { error } => Value::String(error.clone()),
         _ => Value::Null,
@@ -360,16 +480,44 @@ fn row_values(r: &ResultRow) -> Vec<Value> {
         error,
         Value::Bool(r.selected),
         Value::Bool(r.near_tie),
-        num(r.val_accuracy),
-        num(r.val_acc_at_min_val_loss),
-        num(r.val_macro_f1),
-        num(r.val_loss),
-        num(r.test_accuracy),
-        ci(r.test_accuracy_ci, 0),
-        ci(r.test_accuracy_ci, 1),
-        num(r.test_macro_f1),
-        ci(r.test_macro_f1_ci, 0),
-        ci(r.test_macro_f1_ci, 1),
+    ]);
+    match task {
+        Task::SingleLabel => v.extend([
+            num(r.val_accuracy),
+            num(r.val_acc_at_min_val_loss),
+            num(r.val_macro_f1),
+            num(r.val_loss),
+            num(r.test_accuracy),
+            ci(r.test_accuracy_ci, 0),
+            ci(r.test_accuracy_ci, 1),
+            num(r.test_macro_f1),
+            ci(r.test_macro_f1_ci, 0),
+            ci(r.test_macro_f1_ci, 1),
+            num(r.test_mcc),
+        ]),
+        Task::MultiLabel => v.extend([
+            num(r.val_micro_f1),
+            num(r.val_macro_f1),
+            num(r.val_loss),
+            num(r.test_micro_f1),
+            ci(r.test_micro_f1_ci, 0),
+            ci(r.test_micro_f1_ci, 1),
+            num(r.test_macro_f1),
+            ci(r.test_macro_f1_ci, 0),
+            ci(r.test_macro_f1_ci, 1),
+            num(r.test_subset_accuracy),
+        ]),
+        Task::Regression => v.extend([
+            num(r.val_pearson),
+            num(r.val_loss),
+            num(r.test_pearson),
+            ci(r.test_pearson_ci, 0),
+            ci(r.test_pearson_ci, 1),
+            num(r.test_spearman),
+            num(r.test_mse),
+        ]),
+    }
+    v.extend([
         r.best_epoch.map_or(Value::Null, Value::from),
         num(r.seconds_per_epoch),
         num(r.train_seconds),
@@ -378,7 +526,10 @@ fn row_values(r: &ResultRow) -> Vec<Value> {
         r.val_n.map_or(Value::Null, Value::from),
         r.parameters.map_or(Value::Null, Value::from),
     ]);
-    debug_assert_eq!(v.len(), HEAD.len() + r.settings.len() + TAIL.len());
+    debug_assert_eq!(
+        v.len(),
+        HEAD.len() + r.settings.len() + STATUS.len() + measures(task).len() + RUNTIME.len()
+    );
     v
 }
 
@@ -419,6 +570,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn fmt_share(x: Option<f64>) -> String {
     match x {
         Some(x) if x.is_finite() => format!("{x:.3}"),
+        _ => "–".into(),
+    }
+}
+
+/// A loss or squared error with four significant digits, `–` when missing.
+pub fn fmt_loss(x: Option<f64>) -> String {
+    match x {
+        Some(x) if x.is_finite() => fmt_number(x),
         _ => "–".into(),
     }
 }
@@ -602,6 +761,8 @@ pub(crate) mod fixture {
             test: None,
             val_accuracy: None,
             val_macro_f1: None,
+            val_micro_f1: None,
+            val_pearson: None,
             val_loss: None,
             val_n: None,
             val_acc_at_min_val_loss: None,
@@ -655,7 +816,7 @@ pub(crate) mod fixture {
         r.val_loss = Some(0.45);
         r.val_n = Some(872);
         r.best_epoch = Some(2);
-        r.test = Some(report(acc - 0.005, labels));
+        r.test = Some(report(acc - 0.005, labels).into());
         r.seconds_per_epoch = Some(secs_per_epoch);
         r.train_seconds = Some(secs_per_epoch * 3.0);
         r.total_seconds = Some(secs_per_epoch * 3.0 + 5.0);
@@ -693,7 +854,7 @@ pub(crate) mod fixture {
         lin.val_macro_f1 = Some(0.840);
         lin.val_loss = Some(0.38);
         lin.val_n = Some(872);
-        lin.test = Some(report(0.838, &labels));
+        lin.test = Some(report(0.838, &labels).into());
         lin.train_seconds = Some(1.5);
         lin.total_seconds = Some(2.25);
         lin.samples_per_s = Some(45000.0);

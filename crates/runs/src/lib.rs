@@ -48,9 +48,10 @@ pub use lock::{host_name, now_unix, FolderLock, LockHolder};
 pub use manifest::{verify_manifest, write_manifest, FileEntry, Manifest, MANIFEST_FILE};
 pub use metrics::{
     AveragedRecord, BaselineData, BaselineRun, CGridExtension, CPoint, ClassCounts, EnsembleData,
-    EnsembleMember, EnsembleModel, EnsembleRun, EpochRecord, EvalData, EvalRun, FitSummary,
-    LinearModel, MetricsRecord, RunBody, SavedModel, SplitInfo, TokenLengths, TrainData, TrainRun,
-    TransformerModel, ValidSummary, METRICS_FILE, METRICS_FORMAT,
+    EnsembleMember, EnsembleModel, EnsembleRun, EnsembleThresholds, EpochRecord, EvalData, EvalRun,
+    FitSummary, LinearModel, MetricsRecord, PairTruncation, RunBody, SavedModel, SplitInfo,
+    TokenLengths, TrainData, TrainRun, TransformerModel, ValidSummary, METRICS_FILE,
+    METRICS_FORMAT,
 };
 pub use predictions::{
     read_predictions, PredictionRow, PredictionsWriter, PREDICTIONS_FILE, PREDICTIONS_FORMAT,

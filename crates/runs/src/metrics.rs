@@ -121,7 +121,12 @@ pub struct AveragedRecord {
 }
 
 /// `valid`: the validation figures of the model that was kept.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+///
+/// By task: single-label runs give accuracy, macro-F1 and log loss; multi-label runs give
+/// subset accuracy as `accuracy`, macro-F1 and `micro_f1` (with the decision thresholds
+/// the model predicts with), and null `log_loss`; regression runs give `pearson` and
+/// `spearman`, with null `accuracy` and `log_loss`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ValidSummary {
     #[serde(deserialize_with = "null_as_nan")]
     pub accuracy: f64,
@@ -133,6 +138,15 @@ pub struct ValidSummary {
     /// `holdout` when C was chosen on a holdout of train (no validation split).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
+    /// Multi-label: micro-F1 (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_f1: Option<f64>,
+    /// Regression: Pearson's r (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pearson: Option<f64>,
+    /// Regression: Spearman's ρ (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spearman: Option<f64>,
 }
 
 /// Rows per class, in label order (a JSON object from label to count).
@@ -181,6 +195,24 @@ pub struct TokenLengths {
     pub p50: usize,
     pub p90: usize,
     pub max: usize,
+    /// Sentence pairs only: how truncation to `max_len` fell on the two texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<PairTruncation>,
+}
+
+/// How truncating sentence pairs to `max_len` fell on their two texts (shares of the
+/// sampled pairs; a pair can lose tokens of both).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PairTruncation {
+    /// The truncation strategy (`longest_first`, `only_first`, `only_second`).
+    pub strategy: String,
+    /// Share of pairs whose first text lost tokens.
+    pub first_cut_share: f64,
+    /// Share of pairs whose second text lost tokens.
+    pub second_cut_share: f64,
+    /// Median token length of the first and of the second texts (untruncated).
+    pub first_p50: usize,
+    pub second_p50: usize,
 }
 
 /// `textclf train`: a fine-tuned transformer.
@@ -203,6 +235,11 @@ pub struct TrainRun {
     pub restored_best_weights: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub averaged: Option<AveragedRecord>,
+    /// Multi-label: the per-label decision thresholds tuned on validation after training,
+    /// as the evaluation records them (`method`, `micro_f1`, and per label `label`,
+    /// `threshold`, `f1`, `tuned`). Absent for other tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Value>,
     pub model: TransformerModel,
     pub data: TrainData,
 }
@@ -381,6 +418,22 @@ pub struct EnsembleModel {
     /// How the weights were chosen.
     pub weights: String,
     pub members: Vec<EnsembleMember>,
+    /// Multi-label ensembles: the per-label decision thresholds applied to the averaged
+    /// scores, and how they were chosen (absent for other tasks and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<EnsembleThresholds>,
+}
+
+/// The decision thresholds of a multi-label ensemble.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EnsembleThresholds {
+    /// How they were chosen: `tuned on the averaged validation scores` or `the members'
+    /// mean threshold` (and where the members' came from).
+    pub chosen: String,
+    /// Label names, in the order of `values`.
+    pub labels: Vec<String>,
+    /// One threshold per label.
+    pub values: Vec<f64>,
 }
 
 /// One member of an ensemble.
@@ -391,7 +444,15 @@ pub struct EnsembleMember {
     /// Its `model.kind`.
     pub kind: Option<String>,
     pub weight: f64,
+    /// Single-label members: test accuracy (null for the other tasks).
     pub test_accuracy: Option<f64>,
+    /// The member's headline test measure under its task's name (`accuracy`,
+    /// `micro_f1`, `pearson`), absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_metric: Option<String>,
+    /// Its value (null when undefined, e.g. the correlation of constant predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_score: Option<f64>,
 }
 
 /// `data` of an ensemble.
@@ -645,12 +706,14 @@ mod tests {
                 best_epoch: Some(2),
                 best: Some(epoch(2)),
                 val_accuracy_at_min_val_loss: None,
+                thresholds: None,
                 valid: Some(ValidSummary {
                     accuracy: 0.6,
                     macro_f1: Some(0.6),
                     log_loss: 0.7,
                     n: 4,
                     split: None,
+                    ..ValidSummary::default()
                 }),
                 stopped_early: false,
                 restored_best_weights: true,
@@ -680,6 +743,46 @@ mod tests {
                 },
             }),
         )
+    }
+
+    #[test]
+    fn ensemble_records_read_with_and_without_the_task_neutral_fields() {
+        let old = r#"{"n": 4, "accuracy": 0.75, "command": "ensemble", "format": 2,
+            "model": {"kind": "ensemble", "weights": "equal", "members": [
+                {"run": "a", "kind": "tfidf-lr", "weight": 0.5, "test_accuracy": 0.7}]},
+            "data": {"labels": ["neg", "pos"], "test": {"rows": 4}}}"#;
+        let m = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), old).unwrap();
+        let RunBody::Ensemble(e) = &m.run else {
+            panic!("not an ensemble")
+        };
+        assert_eq!(e.model.members[0].test_metric, None);
+        assert_eq!(e.model.thresholds, None);
+        // The new fields are written only when set, and read back.
+        let mut e = e.clone();
+        e.model.members[0].test_metric = Some("micro_f1".into());
+        e.model.members[0].test_score = Some(0.5);
+        e.model.thresholds = Some(EnsembleThresholds {
+            chosen: "tuned on the averaged validation scores".into(),
+            labels: vec!["neg".into(), "pos".into()],
+            values: vec![0.4, 0.6],
+        });
+        let rec = MetricsRecord::new(m.test.clone(), m.timing.clone(), RunBody::Ensemble(e));
+        let back = MetricsRecord::<Toy>::parse(
+            Path::new("metrics.json"),
+            &rec.to_json().unwrap().to_string(),
+        )
+        .unwrap();
+        let RunBody::Ensemble(b) = back.run else {
+            panic!("not an ensemble")
+        };
+        assert_eq!(b.model.members[0].test_score, Some(0.5));
+        assert_eq!(b.model.thresholds.unwrap().values, vec![0.4, 0.6]);
+        let plain = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), old).unwrap();
+        let text = plain.to_json().unwrap().to_string();
+        assert!(
+            !text.contains("test_metric") && !text.contains("thresholds"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -21,6 +21,27 @@ pub enum Padding {
     MaxLen,
 }
 
+/// `--padding dynamic|max-len`.
+impl textclf_core::Choices for Padding {
+    const VALUES: &'static [Padding] = &[Padding::Dynamic, Padding::MaxLen];
+
+    fn name(self) -> &'static str {
+        match self {
+            Padding::Dynamic => "dynamic",
+            Padding::MaxLen => "max-len",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Padding::Dynamic => {
+                "Pad each batch to its longest text (with length-bucketed batches: little waste)"
+            }
+            Padding::MaxLen => "Pad every batch to --max-len (for comparison)",
+        }
+    }
+}
+
 /// A bucket (chunk sorted by length) holds this many batches.
 pub const BUCKET_BATCHES: usize = 50;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
-use textclf_core::{Classifier, LabelSet, Predictions, Task};
+use textclf_core::{check_inputs, Classifier, Inputs, LabelSet, Outputs, Predictions, Task};
 use textclf_models::{LoadOptions, SequenceClassifier};
 
 use crate::error::io_err;
@@ -35,6 +35,10 @@ pub struct TransformerClassifier {
     pub settings: InferenceSettings,
     kind: String,
     task: Task,
+    /// Multi-label: each label's decision threshold (0.5 each when `None`).
+    thresholds: Option<Vec<f32>>,
+    /// True when the model was trained on sentence pairs.
+    pairs: bool,
 }
 
 impl TransformerClassifier {
@@ -52,7 +56,35 @@ impl TransformerClassifier {
             settings,
             kind,
             task: Task::SingleLabel,
+            thresholds: None,
+            pairs: false,
         }
+    }
+
+    /// The same classifier with per-label decision thresholds (multi-label), saved in
+    /// textclf.json.
+    pub fn with_thresholds(mut self, thresholds: Option<Vec<f32>>) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// The same classifier reading sentence pairs (`true`) or single texts; saved in
+    /// textclf.json.
+    pub fn with_pairs(mut self, pairs: bool) -> Self {
+        self.pairs = pairs;
+        self
+    }
+
+    /// True when the model reads sentence pairs.
+    pub fn takes_pairs(&self) -> bool {
+        self.pairs
+    }
+
+    /// Multi-label decision thresholds, one per label (0.5 where none were tuned).
+    pub fn label_thresholds(&self) -> Vec<f32> {
+        self.thresholds
+            .clone()
+            .unwrap_or_else(|| vec![0.5; self.labels.len()])
     }
 
     /// The same classifier for `task` (single-label unless set): what its scores mean and
@@ -88,6 +120,8 @@ impl TransformerClassifier {
         let task = task_of(&cfg, names.len())
             .map_err(|e| TrainError::Config(format!("{}/config.json: {e}", dir.display())))?;
         let mut pair_truncation = PairTruncation::default();
+        let mut thresholds: Option<Vec<f32>> = None;
+        let mut pairs = false;
         let settings: InferenceSettings = match std::fs::read_to_string(dir.join("textclf.json")) {
             Ok(t) => {
                 let bad = |e: serde_json::Error| {
@@ -96,6 +130,12 @@ impl TransformerClassifier {
                 let v: serde_json::Value = serde_json::from_str(&t).map_err(bad)?;
                 if let Some(p) = v.get(PAIR_TRUNCATION_KEY) {
                     pair_truncation = serde_json::from_value(p.clone()).map_err(bad)?;
+                }
+                if let Some(t) = v.get(THRESHOLDS_KEY) {
+                    thresholds = Some(serde_json::from_value(t.clone()).map_err(bad)?);
+                }
+                if let Some(p) = v.get(PAIRS_KEY) {
+                    pairs = serde_json::from_value(p.clone()).map_err(bad)?;
                 }
                 serde_json::from_value(v).map_err(bad)?
             }
@@ -144,8 +184,24 @@ impl TransformerClassifier {
         let max_len = settings.max_len.min(model.config.max_positions);
         let encoder = TextEncoder::from_dir(dir, max_len, settings.truncation)?
             .with_pair_truncation(pair_truncation);
+        if let Some(t) = &thresholds {
+            if task != Task::MultiLabel
+                || t.len() != labels.len()
+                || t.iter().any(|x| !(0.0..=1.0).contains(x))
+            {
+                return Err(TrainError::Config(format!(
+                    "{}/textclf.json: {} thresholds for a {task} model with {} labels (or one outside [0, 1]); the file was edited or damaged: restore it or retrain",
+                    dir.display(),
+                    t.len(),
+                    labels.len()
+                )));
+            }
+        }
         Ok((
-            Self::new(model, encoder, labels, settings).with_task(task),
+            Self::new(model, encoder, labels, settings)
+                .with_task(task)
+                .with_thresholds(thresholds)
+                .with_pairs(pairs),
             notes,
         ))
     }
@@ -207,9 +263,15 @@ impl TransformerClassifier {
         let mut v =
             serde_json::to_value(&self.settings).map_err(|e| TrainError::Config(e.to_string()))?;
         let pt = self.encoder.pair_truncation();
-        if pt != PairTruncation::default() {
-            if let Some(m) = v.as_object_mut() {
+        if let Some(m) = v.as_object_mut() {
+            if pt != PairTruncation::default() {
                 m.insert(PAIR_TRUNCATION_KEY.into(), serde_json::json!(pt));
+            }
+            if let Some(t) = &self.thresholds {
+                m.insert(THRESHOLDS_KEY.into(), serde_json::json!(t));
+            }
+            if self.pairs {
+                m.insert(PAIRS_KEY.into(), serde_json::json!(true));
             }
         }
         let json =
@@ -220,6 +282,10 @@ impl TransformerClassifier {
 
 /// textclf.json's key for the pair truncation (written when it is not `longest_first`).
 const PAIR_TRUNCATION_KEY: &str = "pair_truncation";
+/// textclf.json's key for a multi-label model's per-label thresholds (written when tuned).
+const THRESHOLDS_KEY: &str = "thresholds";
+/// textclf.json's key saying the model reads sentence pairs (written only then).
+const PAIRS_KEY: &str = "pairs";
 
 /// The task of a saved classifier with `num_labels` outputs: `problem_type` when given,
 /// else transformers' rule (one output is regression, more are single-label).
@@ -253,6 +319,47 @@ impl Classifier for TransformerClassifier {
 
     fn save(&self, dir: &Path) -> textclf_core::Result<()> {
         self.save_dir(dir).map_err(Into::into)
+    }
+}
+
+impl textclf_core::Model for TransformerClassifier {
+    fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
+    fn task(&self) -> Task {
+        self.task
+    }
+
+    fn labels(&self) -> LabelSet {
+        self.labels.clone()
+    }
+
+    fn takes_pairs(&self) -> bool {
+        self.pairs
+    }
+
+    fn predict(&self, inputs: Inputs<'_>) -> textclf_core::Result<Outputs> {
+        check_inputs(self, &inputs)?;
+        let p = match inputs {
+            Inputs::Texts(t) => self.to_predictions(self.logits(t)?)?,
+            Inputs::Pairs(a, b) => self.predict_pairs(a, b)?,
+        };
+        Ok(match self.task {
+            Task::SingleLabel => Outputs::Classes(p),
+            Task::MultiLabel => {
+                Outputs::from_label_scores(p.as_slice().to_vec(), &self.label_thresholds())?
+            }
+            Task::Regression => Outputs::Values(p.as_slice().to_vec()),
+        })
+    }
+
+    fn save(&self, dir: &Path) -> textclf_core::Result<()> {
+        self.save_dir(dir).map_err(Into::into)
+    }
+
+    fn thresholds(&self) -> Option<Vec<f32>> {
+        (self.task == Task::MultiLabel).then(|| self.label_thresholds())
     }
 }
 

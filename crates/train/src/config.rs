@@ -59,6 +59,22 @@ impl Monitor {
     }
 }
 
+/// `--monitor val-loss|val-accuracy|val-macro-f1`. The command line does not offer
+/// [`Monitor::ValScore`] yet (it is not among [`Choices::VALUES`](textclf_core::Choices)).
+impl textclf_core::Choices for Monitor {
+    const VALUES: &'static [Monitor] =
+        &[Monitor::ValLoss, Monitor::ValAccuracy, Monitor::ValMacroF1];
+
+    fn name(self) -> &'static str {
+        match self {
+            Monitor::ValLoss => "val-loss",
+            Monitor::ValAccuracy => "val-accuracy",
+            Monitor::ValMacroF1 => "val-macro-f1",
+            Monitor::ValScore => "val-score",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct EarlyStopping {
     pub monitor: Monitor,

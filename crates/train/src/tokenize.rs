@@ -150,6 +150,33 @@ impl Truncation {
     }
 }
 
+/// `--truncation`: the values, their help and the accepted alias `head-tail`.
+impl textclf_core::Choices for Truncation {
+    const VALUES: &'static [Truncation] =
+        &[Truncation::Head, Truncation::Tail, Truncation::HeadTail];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Truncation::Head => "Keep the beginning",
+            Truncation::Tail => "Keep the end",
+            Truncation::HeadTail => {
+                "Keep the first quarter and the last three quarters of the budget (Sun et al. 2019)"
+            }
+        }
+    }
+
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Truncation::HeadTail => &["head-tail"],
+            _ => &[],
+        }
+    }
+}
+
 impl fmt::Display for Truncation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use textclf_experiment::{EvalSpec, ExperimentSpec, ModelSpec};
-use textclf_linear::{LinearKind, LinearParams, TokenMode};
+use textclf_linear::LinearParams;
 
 use super::common::{begin_run, data_spec, finish_run, parse_class_weights};
-use crate::args::{BaselineArgs, ModelArg, OutArgs, TokensArg};
+use crate::args::{BaselineArgs, OutArgs};
 use crate::ui::Ui;
 
 fn parse_range(s: &str, flag: &str) -> anyhow::Result<(usize, usize)> {
@@ -24,12 +24,7 @@ fn parse_range(s: &str, flag: &str) -> anyhow::Result<(usize, usize)> {
 /// Turns the model flags into linear-model settings (the experiment sets their seed and
 /// class weights, and checks them).
 pub fn params_from_args(a: &BaselineArgs) -> anyhow::Result<LinearParams> {
-    let kind = match a.model {
-        ModelArg::Lr => LinearKind::Lr,
-        ModelArg::Svm => LinearKind::Svm,
-        ModelArg::Nbsvm => LinearKind::Nbsvm,
-    };
-    let mut p = LinearParams::new(kind);
+    let mut p = LinearParams::new(a.model);
     p.c = a.c;
     if !a.c_grid.is_empty() {
         p.c_grid = a.c_grid.clone();
@@ -53,10 +48,7 @@ pub fn params_from_args(a: &BaselineArgs) -> anyhow::Result<LinearParams> {
     }
     f.analyzer.lowercase = !a.no_lowercase;
     f.analyzer.strip_html = !a.keep_html;
-    f.analyzer.tokens = match a.tokens {
-        TokensArg::WordsPunct => TokenMode::WordsAndPunct,
-        TokensArg::Words => TokenMode::Words,
-    };
+    f.analyzer.tokens = a.tokens;
     p.nb_beta = a.nb_beta;
     p.tol = a.tol;
     p.seed = a.data.seed;

@@ -11,7 +11,6 @@ use textclf_models::profile::{self, OpTime, Phase};
 use textclf_models::{cross_entropy, EncodedBatch, LoadOptions, SequenceClassifier};
 use textclf_train::optim::{clip_factor, grad_norm, AdamW, AdamWConfig};
 
-use super::train::device;
 use crate::args::{BenchArgs, GemmArgs};
 use crate::ui::Ui;
 
@@ -102,7 +101,7 @@ fn load(a: &BenchArgs) -> anyhow::Result<SequenceClassifier> {
         num_labels: 2,
         layers: None,
         seed: 0,
-        device: device(a.device)?,
+        device: a.device.open()?,
     };
     let (m, _) = SequenceClassifier::load(&a.model, &opts)
         .with_context(|| format!("cannot load {}", a.model.display()))?;

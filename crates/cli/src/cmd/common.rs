@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use textclf_data::{Format, ReadOptions};
-use textclf_eval::{Report, Timing};
+use textclf_data::ReadOptions;
+use textclf_eval::{TestReport, Timing};
 pub use textclf_experiment::{holdout_valid, Finished};
 use textclf_experiment::{ClassWeights, Columns, DataSource, DataSpec};
 
 use textclf_runs::{describe_occupant, Begin, Outcome, RunFolder, RunStatus};
 
-use crate::args::{ColumnArgs, DataArgs, FormatArg, OutArgs};
+use crate::args::{ColumnArgs, DataArgs, OutArgs};
 use crate::ui::Ui;
 
 /// The column flags as the experiment's [`Columns`].
@@ -21,13 +21,7 @@ pub fn columns(c: &ColumnArgs) -> Columns {
         text_col: c.text_col.clone(),
         label_col: c.label_col.clone(),
         id_col: c.id_col.clone(),
-        format: c.format.map(|f| match f {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Tsv => Format::Tsv,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Parquet => Format::Parquet,
-            FormatArg::Folder => Format::Folder,
-        }),
+        format: c.format,
         pair_col: c.text_pair_col.clone(),
         label_cols: c.label_cols.clone(),
         label_sep: c.label_sep.clone(),
@@ -95,16 +89,33 @@ pub fn data_spec(d: &DataArgs) -> anyhow::Result<DataSpec> {
     })
 }
 
+/// Renders a test report of any task, with the timing.
+pub fn render_test_report(report: &TestReport, title: &str, timing: &Timing) -> String {
+    match report {
+        TestReport::SingleLabel(r) => textclf_eval::render_report(r, title, Some(timing)),
+        TestReport::MultiLabel(r) => format!(
+            "{}\n{}",
+            textclf_eval::render_multilabel_report(r, title, None),
+            textclf_eval::render_timing(timing)
+        ),
+        TestReport::Regression(r) => format!(
+            "{}\n{}",
+            textclf_eval::render_regression_report(r, title),
+            textclf_eval::render_timing(timing)
+        ),
+    }
+}
+
 /// Prints the test report (or, with --json, the whole metrics.json) at the end of a run.
 pub fn print_run(
     ui: &Ui,
-    report: &Report,
+    report: &TestReport,
     title: &str,
     timing: &Timing,
     out: &Path,
     trailer: &str,
 ) -> anyhow::Result<()> {
-    ui.print(&textclf_eval::render_report(report, title, Some(timing)));
+    ui.print(&render_test_report(report, title, timing));
     if !trailer.is_empty() {
         ui.print(trailer);
     }

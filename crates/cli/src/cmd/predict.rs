@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Map};
-use textclf_core::Classifier;
+use textclf_core::{check_inputs, Inputs, LabelSet, Model, Outputs, Task};
 use textclf_data::read_table;
 use textclf_experiment::{
     ClassWeights, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, TrainEnv,
@@ -17,7 +17,7 @@ use crate::ui::Ui;
 
 /// Loads any saved textclf model folder; `int8` quantizes a transformer's encoder
 /// layers for faster CPU inference.
-pub fn load_model(dir: &Path, int8: bool, ui: &Ui) -> anyhow::Result<Box<dyn Classifier>> {
+pub fn load_model(dir: &Path, int8: bool, ui: &Ui) -> anyhow::Result<Box<dyn Model>> {
     Ok(textclf_experiment::load_saved_model(dir, int8, ui)?)
 }
 
@@ -34,6 +34,107 @@ fn same_file(a: &Path, b: &Path) -> bool {
             _ => a == b,
         },
     }
+}
+
+/// The CSV header of `predict` for `model`: `id,predicted` and one score column per
+/// class or label (`p_<name>`); regression has only the value.
+fn header(model: &dyn Model, labels: &LabelSet) -> Vec<String> {
+    let mut h = vec!["id".to_string(), "predicted".to_string()];
+    if model.task() != Task::Regression {
+        h.extend(labels.names().iter().map(|n| format!("p_{n}")));
+    }
+    h
+}
+
+/// The label names of a set, joined as in predictions files.
+fn join_labels(set: &[usize], labels: &LabelSet) -> String {
+    set.iter()
+        .map(|&l| labels.name(l))
+        .collect::<Vec<_>>()
+        .join(&textclf_eval::LABEL_JOIN.to_string())
+}
+
+/// The CSV rows of `outputs` for rows `ids`.
+fn csv_rows(ids: &[String], outputs: &Outputs, labels: &LabelSet) -> Vec<Vec<String>> {
+    let k = labels.len();
+    match outputs {
+        Outputs::Classes(p) => p
+            .argmax()
+            .into_iter()
+            .enumerate()
+            .map(|(i, pred)| {
+                let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
+                rec.extend(p.row(i).iter().map(|p| format!("{p:.6}")));
+                rec
+            })
+            .collect(),
+        Outputs::LabelSets { scores, predicted } => predicted
+            .iter()
+            .enumerate()
+            .map(|(i, set)| {
+                let mut rec = vec![ids[i].clone(), join_labels(set, labels)];
+                rec.extend(scores[i * k..(i + 1) * k].iter().map(|p| format!("{p:.6}")));
+                rec
+            })
+            .collect(),
+        Outputs::Values(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, x)| vec![ids[i].clone(), format!("{x:.6}")])
+            .collect(),
+    }
+}
+
+/// The JSON rows of `outputs` for rows `ids`.
+fn json_rows(ids: &[String], outputs: &Outputs, labels: &LabelSet) -> Vec<serde_json::Value> {
+    let k = labels.len();
+    let named = |row: &[f32]| -> Map<String, serde_json::Value> {
+        labels
+            .names()
+            .iter()
+            .zip(row)
+            .map(|(n, &p)| (n.clone(), json!(p)))
+            .collect()
+    };
+    match outputs {
+        Outputs::Classes(p) => p
+            .argmax()
+            .into_iter()
+            .enumerate()
+            .map(|(i, pred)| {
+                json!({"id": ids[i], "predicted": labels.name(pred), "probabilities": named(p.row(i))})
+            })
+            .collect(),
+        Outputs::LabelSets { scores, predicted } => predicted
+            .iter()
+            .enumerate()
+            .map(|(i, set)| {
+                let names: Vec<&str> = set.iter().map(|&l| labels.name(l)).collect();
+                json!({"id": ids[i], "predicted": names, "scores": named(&scores[i * k..(i + 1) * k])})
+            })
+            .collect(),
+        Outputs::Values(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, x)| json!({"id": ids[i], "predicted": x}))
+            .collect(),
+    }
+}
+
+/// Predicts rows with `model`, refusing inputs of the other shape.
+fn predict_rows(
+    model: &dyn Model,
+    texts: &[String],
+    pairs: Option<&[String]>,
+) -> anyhow::Result<Outputs> {
+    let a: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let b: Option<Vec<&str>> = pairs.map(|p| p.iter().map(String::as_str).collect());
+    let inputs = match &b {
+        Some(b) => Inputs::Pairs(&a, b),
+        None => Inputs::Texts(&a),
+    };
+    check_inputs(model, &inputs)?;
+    Ok(model.predict(inputs)?)
 }
 
 pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -53,8 +154,15 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     }
     ui.phase("loading model");
     let model = load_model(&a.model, a.int8, ui)?;
-    let labels = model.labels().clone();
+    let model = model.as_ref();
+    let labels = model.labels();
     let stdin = a.input.as_os_str() == "-";
+    if stdin && model.takes_pairs() {
+        bail!(
+            "the {} model reads text pairs, and stdin gives one text per line: give a file with both columns (--input FILE; --text-pair-col NAME if it is not auto-detected)",
+            model.kind()
+        );
+    }
     let read_stdin = || -> anyhow::Result<(Vec<String>, Vec<String>)> {
         let mut texts = vec![];
         for line in std::io::stdin().lock().lines() {
@@ -68,30 +176,21 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     // --json to stdout: the predictions as one JSON document instead of CSV.
     if a.output.is_none() && ui.json {
         ui.phase("reading texts");
-        let (ids, texts) = if stdin {
-            read_stdin()?
+        let (ids, texts, pairs) = if stdin {
+            let (ids, texts) = read_stdin()?;
+            (ids, texts, None)
         } else {
             let t = read_table(&a.input, &read_options(&a.columns, false))
                 .with_context(|| format!("cannot read {}", a.input.display()))?;
-            (t.ids, t.texts)
+            (t.ids, t.texts, t.pairs)
         };
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let probs = model.predict_proba(&refs)?;
-        let rows: Vec<serde_json::Value> = probs
-            .argmax()
-            .into_iter()
-            .enumerate()
-            .map(|(i, pred)| {
-                let p: Map<String, serde_json::Value> = labels
-                    .names()
-                    .iter()
-                    .zip(probs.row(i))
-                    .map(|(n, &p)| (n.clone(), json!(p)))
-                    .collect();
-                json!({"id": ids[i], "predicted": labels.name(pred), "probabilities": p})
-            })
-            .collect();
-        return ui.print_json(&json!({"labels": labels.names(), "predictions": rows}));
+        let outputs = predict_rows(model, &texts, pairs.as_deref())?;
+        let rows = json_rows(&ids, &outputs, &labels);
+        let mut doc = json!({"labels": labels.names(), "predictions": rows});
+        if model.task() != Task::SingleLabel {
+            doc["task"] = json!(model.task().name());
+        }
+        return ui.print_json(&doc);
     }
     // CSV, streamed: the input is read, predicted and written a chunk at a time, so memory
     // stays bounded whatever the input's size (CSV, TSV and JSON lines; Parquet files and
@@ -112,20 +211,19 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
             None => Box::new(std::io::BufWriter::new(stdout.lock())),
         };
         let mut w = csv::Writer::from_writer(sink);
-        let mut header = vec!["id".to_string(), "predicted".to_string()];
-        header.extend(labels.names().iter().map(|n| format!("p_{n}")));
-        w.write_record(&header)?;
-        let mut write_chunk = |ids: Vec<String>, texts: Vec<String>| -> anyhow::Result<()> {
+        w.write_record(header(model, &labels))?;
+        let mut write_chunk = |ids: Vec<String>,
+                               texts: Vec<String>,
+                               pairs: Option<Vec<String>>|
+         -> anyhow::Result<()> {
             ui.phase(&format!(
-                "predicting texts {}–{}",
+                "predicting {} {}–{}",
+                if pairs.is_some() { "pairs" } else { "texts" },
                 done + 1,
                 done + texts.len()
             ));
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let probs = model.predict_proba(&refs)?;
-            for (i, pred) in probs.argmax().into_iter().enumerate() {
-                let mut rec = vec![ids[i].clone(), labels.name(pred).to_string()];
-                rec.extend(probs.row(i).iter().map(|p| format!("{p:.6}")));
+            let outputs = predict_rows(model, &texts, pairs.as_deref())?;
+            for rec in csv_rows(&ids, &outputs, &labels) {
                 w.write_record(&rec)?;
             }
             done += texts.len();
@@ -135,7 +233,7 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         if stdin {
             let (ids, texts) = read_stdin()?;
             for (i, t) in ids.chunks(CHUNK).zip(texts.chunks(CHUNK)) {
-                write_chunk(i.to_vec(), t.to_vec())?;
+                write_chunk(i.to_vec(), t.to_vec(), None)?;
             }
         } else {
             let mut failed: Option<anyhow::Error> = None;
@@ -144,13 +242,7 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
                 &read_options(&a.columns, false),
                 CHUNK,
                 &mut |c| {
-                    if c.pairs.is_some() {
-                        failed = Some(textclf_experiment::pairs_refused(&a.input).into());
-                        return Err(textclf_data::DataError::Unusable(
-                            "prediction failed".into(),
-                        ));
-                    }
-                    write_chunk(c.ids, c.texts).map_err(|e| {
+                    write_chunk(c.ids, c.texts, c.pairs).map_err(|e| {
                         failed = Some(e);
                         textclf_data::DataError::Unusable("prediction failed".into())
                     })

@@ -133,7 +133,7 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
         targets: Default::default(),
     };
     let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
-    textclf_experiment::require_single_text_single_label(&splits, "`textclf sweep`")?;
+    require_single_text_single_label(&splits)?;
     for w in textclf_data::check_splits(&splits)? {
         ui.warn(&w);
     }
@@ -163,6 +163,23 @@ fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Res
         dir.display()
     ));
     Ok(fp)
+}
+
+/// A sweep's shared data files hold one text and one class per row so far: text pairs,
+/// multi-label and regression data are refused (run `textclf train` / `baseline` on them).
+fn require_single_text_single_label(splits: &textclf_data::Splits) -> anyhow::Result<()> {
+    let task = splits.train.task();
+    if task != textclf_core::Task::SingleLabel {
+        bail!(
+            "`textclf sweep` handles single-label data only so far, and this data is {task} (see the 'task:' note above); run `textclf train` or `textclf baseline` on it"
+        );
+    }
+    if splits.train.pairs.is_some() {
+        bail!(
+            "`textclf sweep` handles single texts only so far, and this data holds text pairs (see the 'second text column' note above); run `textclf train` or `textclf baseline` on it"
+        );
+    }
+    Ok(())
 }
 
 /// The full child command line of a run with flags `run_args` (without the program name).

@@ -5,33 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use textclf_experiment::{has_checkpoint, remove_checkpoints};
-use textclf_experiment::{
-    DeviceSpec, EvalSpec, ExperimentSpec, ModelSpec, TrainEnv, TransformerSpec,
-};
-use textclf_train::batch::Padding;
+use textclf_experiment::{EvalSpec, ExperimentSpec, ModelSpec, TrainEnv, TransformerSpec};
 use textclf_train::optim::AdamWConfig;
-use textclf_train::tokenize::Truncation;
-use textclf_train::{EarlyStopping, EvalRecord, Monitor, Progress, TrainConfig};
+use textclf_train::{EarlyStopping, EvalRecord, Progress, TrainConfig};
 
 use super::common::{begin_run, data_spec, finish_run, parse_class_weights};
-use crate::args::{DeviceArg, MonitorArg, OutArgs, PaddingArg, TrainArgs, TruncationArg};
+use crate::args::{OutArgs, TrainArgs};
 use crate::ui::Ui;
-
-/// The `--device` flag as the experiment's.
-pub fn device_spec(d: DeviceArg) -> DeviceSpec {
-    match d {
-        DeviceArg::Cpu => DeviceSpec::Cpu,
-        DeviceArg::Cuda => DeviceSpec::Cuda,
-    }
-}
-
-/// The compute device from `--device`.
-pub fn device(d: DeviceArg) -> anyhow::Result<Device> {
-    Ok(device_spec(d).open()?)
-}
 
 /// The flags as an experiment.
 pub fn spec_from_args(a: &TrainArgs) -> anyhow::Result<ExperimentSpec> {
@@ -52,19 +34,12 @@ pub fn spec_from_args(a: &TrainArgs) -> anyhow::Result<ExperimentSpec> {
         },
         grad_accum: a.grad_accum,
         seed: a.data.seed,
-        padding: match a.padding {
-            PaddingArg::Dynamic => Padding::Dynamic,
-            PaddingArg::MaxLen => Padding::MaxLen,
-        },
+        padding: a.padding,
         bucketed: !a.no_bucketing,
         eval_every_steps: a.eval_every,
         checkpoint_every_steps: a.checkpoint_every,
         early_stopping: (a.patience > 0).then_some(EarlyStopping {
-            monitor: match a.monitor {
-                MonitorArg::ValLoss => Monitor::ValLoss,
-                MonitorArg::ValAccuracy => Monitor::ValAccuracy,
-                MonitorArg::ValMacroF1 => Monitor::ValMacroF1,
-            },
+            monitor: a.monitor,
             patience: a.patience,
             min_delta: a.min_delta,
         }),
@@ -80,14 +55,14 @@ pub fn spec_from_args(a: &TrainArgs) -> anyhow::Result<ExperimentSpec> {
                 source: a.model.clone(),
                 layers: a.layers,
                 max_len: a.max_len,
-                truncation: match a.truncation {
-                    TruncationArg::Head => Truncation::Head,
-                    TruncationArg::Tail => Truncation::Tail,
-                    TruncationArg::HeadTail => Truncation::HeadTail,
-                },
+                truncation: a.truncation,
+                pair_truncation: a
+                    .pair_truncation
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--pair-truncation: {e}"))?,
                 train,
                 grad_checkpoint: a.grad_checkpoint,
-                device: device_spec(a.device),
+                device: a.device,
                 resume: a.resume,
                 keep_checkpoint: a.keep_checkpoint,
             },

@@ -25,7 +25,7 @@ impl<'a> Finished<'a> {
     pub(crate) fn of(run: &'a RunSummary) -> Option<Finished<'a>> {
         Some(Finished {
             run,
-            test: run.test.as_ref()?,
+            test: run.single()?,
         })
     }
 }
@@ -49,12 +49,9 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(set: &'a RunSet, selection: Option<&Selection>) -> Self {
-        let rule = selection.map(|s| s.rule).unwrap_or_else(|| {
-            set.selection
-                .as_deref()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_default()
-        });
+        let rule = selection
+            .map(|s| s.rule)
+            .unwrap_or_else(|| crate::select::report_rule(set, None).unwrap_or_default());
         let selection = match selection {
             Some(s) => Some(s.clone()),
             None => select(&set.runs, rule),
@@ -87,7 +84,7 @@ impl<'a> Ctx<'a> {
                 let b = done
                     .iter()
                     .copied()
-                    .filter(|r| r.test.is_some())
+                    .filter(|r| r.single().is_some())
                     .max_by(|a, b| cmp_test(a, b));
                 (
                     b,
@@ -153,7 +150,7 @@ impl<'a> Ctx<'a> {
             items
                 .iter()
                 .copied()
-                .filter(|&x| run(x).test.is_some())
+                .filter(|&x| run(x).single().is_some())
                 .max_by(|&a, &b| cmp_test(run(a), run(b)))
         })
     }
@@ -183,6 +180,8 @@ impl<'a> Ctx<'a> {
             Rule::ValAccAtMinValLoss => "validation accuracy at minimum validation loss",
             Rule::ValAccuracy | Rule::ValLoss => "validation accuracy",
             Rule::ValMacroF1 => "validation macro F1",
+            Rule::ValMicroF1 => "validation micro F1",
+            Rule::ValPearson => "validation Pearson's r",
         }
     }
 
@@ -215,16 +214,14 @@ impl<'a> Ctx<'a> {
                 chosen_by: self.chosen_by.clone(),
                 test_accuracy: b.test_accuracy(),
                 test_accuracy_ci: b
-                    .test
-                    .as_ref()
+                    .single()
                     .filter(|t| t.ci.resamples > 0)
                     .map(|t| t.ci.accuracy),
                 ci_level: b
-                    .test
-                    .as_ref()
+                    .single()
                     .filter(|t| t.ci.resamples > 0)
                     .map(|t| t.ci.level),
-                test_n: b.test.as_ref().map(|t| t.n),
+                test_n: b.test.as_ref().map(|t| t.n()),
                 test_macro_f1: b.test_macro_f1(),
             }),
         }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use textclf_eval::{align_runs, compare, load_run, EvalOptions};
+use textclf_eval::{align_runs, compare, load_run, AlignedRuns, EvalOptions};
 
 use crate::runs::RunSummary;
 
@@ -85,7 +85,7 @@ pub(crate) fn curve<'a>(cx: &Ctx<'a>, anchor: &RunSummary, key: &'static str) ->
                 group
                     .iter()
                     .copied()
-                    .filter(|r| r.test.is_some())
+                    .filter(|r| r.single().is_some())
                     .max_by(|a, b| cmp_test(a, b))
             };
             repeats = repeats.max(group.len());
@@ -243,7 +243,19 @@ impl Paired {
 pub(crate) fn paired(a: &RunSummary, b: &RunSummary) -> Result<Paired, String> {
     let ra = load_run(&a.dir).map_err(|e| e.to_string())?;
     let rb = load_run(&b.dir).map_err(|e| e.to_string())?;
-    let (gold, pa, pb, labels) = align_runs(&ra, &rb).map_err(|e| e.to_string())?;
+    let AlignedRuns::SingleLabel {
+        gold,
+        a: pa,
+        b: pb,
+        labels,
+    } = align_runs(&ra, &rb).map_err(|e| e.to_string())?
+    else {
+        return Err(format!(
+            "{} is a {} run; this evidence is about single-label accuracy",
+            a.dir.display(),
+            ra.task()
+        ));
+    };
     let opts = EvalOptions::default();
     let c = compare(&gold, &pa, &pb, labels.len(), &opts).map_err(|e| e.to_string())?;
     Ok(Paired {
@@ -258,7 +270,7 @@ pub(crate) fn paired(a: &RunSummary, b: &RunSummary) -> Result<Paired, String> {
 
 /// Half-width of a run's bootstrap test-accuracy interval.
 pub(crate) fn ci_half_width(r: &RunSummary) -> Option<f64> {
-    let t = r.test.as_ref().filter(|t| t.ci.resamples > 0)?;
+    let t = r.single().filter(|t| t.ci.resamples > 0)?;
     Some((t.ci.accuracy[1] - t.ci.accuracy[0]) / 2.0)
 }
 

@@ -24,6 +24,16 @@
 //! | [`Check::NearTie`] | the selection flagged a near tie that trained ≥ [`CHEAPER_BY`] faster | prefer the cheaper run |
 //! | [`Check::CGrid`] | a linear run's chosen C is the smallest or largest of its C search (or the grid extension stopped at its bound) and beats its neighbour | a `--c-grid` extended that way |
 //! | [`Check::LinearModels`] | there are two or more linear runs | compares them on test (McNemar) and says which is best |
+//! | [`Check::WeakLabel`] | multi-label: a label with ≥ [`MIN_LABEL_SUPPORT`] test rows has an F1 ≥ [`WEAK_F1_GAP`] below the mean of the others | `--class-weights balanced` / more data for it |
+//! | [`Check::Thresholds`] | multi-label: the predicted labels per row are more than [`CARDINALITY_RATIO`]× off the gold ones, or a label with test rows is never predicted | re-tune the thresholds (larger validation split, or an ensemble) |
+//! | [`Check::PairTruncation`] | sentence pairs: the first or second text loses tokens in ≥ [`MIN_TRUNCATED_SHARE`] of the sampled pairs | a longer `--max-len`, `--pair-truncation only_<side>` |
+//! | [`Check::RegressionSpread`] | regression: the predictions' standard deviation is below [`MIN_SPREAD_RATIO`] of the gold values' | more epochs / a higher lr (transformer), a larger C (linear), scaled targets |
+//!
+//! The checks of one task keep quiet on runs of another: the multi-label, pair and
+//! regression checks say nothing about runs they do not apply to (single-label advice is
+//! as before), and the checks that measure single-label accuracy or classes
+//! ([`SINGLE_LABEL_ONLY`]) say that they were not applied to multi-label or regression
+//! runs.
 //!
 //! The advisor is built in layers: `context` holds what every check reads (the
 //! finished runs, the selection, the best run), `evidence` the curves and paired tests the
@@ -51,8 +61,10 @@ mod rules;
 
 use context::Ctx;
 use rules::{
-    c_grid, classes, data, did_not_learn, epochs, grids, linear_models, models, ties, truncation,
+    c_grid, classes, data, did_not_learn, epochs, grids, linear_models, models, pair_truncation,
+    regression, thresholds, ties, truncation, weak_label,
 };
+use textclf_core::Task;
 
 pub use rules::did_not_learn::CHANCE_LOSS_TOLERANCE;
 
@@ -77,6 +89,28 @@ pub const EXTRA_EPOCHS: usize = 2;
 pub const CHEAPER_BY: f64 = 0.10;
 /// The longest input of BERT-family checkpoints (their position embeddings).
 pub const MAX_POSITIONS: usize = 512;
+/// A label is judged by the weak-label check only with at least this many test rows.
+pub const MIN_LABEL_SUPPORT: u64 = 10;
+/// How far (as a proportion) a label's F1 must lie below the mean F1 of the other labels
+/// to be called weak.
+pub const WEAK_F1_GAP: f64 = 0.20;
+/// Predicted labels per row more than this factor above or below the gold ones call for
+/// threshold advice.
+pub const CARDINALITY_RATIO: f64 = 1.33;
+/// Regression predictions whose standard deviation is below this share of the gold
+/// values' are called compressed toward the mean.
+pub const MIN_SPREAD_RATIO: f64 = 0.7;
+
+/// The checks that measure single-label accuracy, classes or chance level: not applied
+/// to multi-label or regression runs.
+pub const SINGLE_LABEL_ONLY: [Check; 6] = [
+    Check::DidNotLearn,
+    Check::WeakClass,
+    Check::DataScaling,
+    Check::SmallerModel,
+    Check::BaselineComparison,
+    Check::LinearModels,
+];
 
 /// The checks the advisor runs, in the order it runs them.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,10 +142,18 @@ pub enum Check {
     CGrid,
     /// The linear baselines against each other.
     LinearModels,
+    /// Multi-label: a label with F1 far below the others.
+    WeakLabel,
+    /// Multi-label: thresholds that predict too many or too few labels.
+    Thresholds,
+    /// Sentence pairs: one text of the pair often cut at `max_len`.
+    PairTruncation,
+    /// Regression: predictions compressed toward the mean.
+    RegressionSpread,
 }
 
 impl Check {
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 17] = [
         Check::DidNotLearn,
         Check::MoreEpochs,
         Check::Truncation,
@@ -125,6 +167,10 @@ impl Check {
         Check::NearTie,
         Check::CGrid,
         Check::LinearModels,
+        Check::WeakLabel,
+        Check::Thresholds,
+        Check::PairTruncation,
+        Check::RegressionSpread,
     ];
 
     /// The name used in JSON and Markdown.
@@ -143,6 +189,10 @@ impl Check {
             Check::NearTie => "near_tie",
             Check::CGrid => "c_grid",
             Check::LinearModels => "linear_models",
+            Check::WeakLabel => "weak_label",
+            Check::Thresholds => "thresholds",
+            Check::PairTruncation => "pair_truncation",
+            Check::RegressionSpread => "regression_spread",
         }
     }
 
@@ -162,6 +212,12 @@ impl Check {
             Check::NearTie => "cheaper runs tied with the best",
             Check::CGrid => "C at the edge of a linear baseline's grid",
             Check::LinearModels => "the linear baselines against each other",
+            Check::WeakLabel => "a label with F1 far below the others (multi-label)",
+            Check::Thresholds => "predicted against gold labels per row (multi-label thresholds)",
+            Check::PairTruncation => "share of sentence pairs whose first or second text is cut",
+            Check::RegressionSpread => {
+                "the spread of regression predictions against the gold values"
+            }
         }
     }
 }
@@ -282,7 +338,7 @@ pub struct Advice {
 type RuleFn = fn(&Ctx, &[Recommendation]) -> Outcome;
 
 /// The rule behind each check, in the order they run ([`Check::ALL`]).
-const RULES: [(Check, RuleFn); 13] = [
+const RULES: [(Check, RuleFn); 17] = [
     (Check::DidNotLearn, |cx, _| did_not_learn::did_not_learn(cx)),
     (Check::MoreEpochs, |cx, _| epochs::more_epochs(cx)),
     (Check::Truncation, |cx, _| truncation::truncation(cx)),
@@ -316,6 +372,14 @@ const RULES: [(Check, RuleFn); 13] = [
     (Check::LinearModels, |cx, _| {
         linear_models::linear_models(cx)
     }),
+    (Check::WeakLabel, |cx, _| weak_label::weak_label(cx)),
+    (Check::Thresholds, |cx, _| thresholds::thresholds(cx)),
+    (Check::PairTruncation, |cx, _| {
+        pair_truncation::pair_truncation(cx)
+    }),
+    (Check::RegressionSpread, |cx, _| {
+        regression::regression_spread(cx)
+    }),
 ];
 
 /// Reads `set` and returns ranked advice. `selection` is the selection made over the same
@@ -325,8 +389,17 @@ pub fn advise(set: &RunSet, selection: Option<&Selection>) -> Advice {
     let mut recommendations = Vec::new();
     let mut findings = Vec::new();
     let mut not_fired = Vec::new();
+    let task = set.task();
     for (check, rule) in RULES {
+        if task != Task::SingleLabel && SINGLE_LABEL_ONLY.contains(&check) {
+            not_fired.push(NotFired {
+                check,
+                reason: format!("measures single-label accuracy or classes; these are {task} runs"),
+            });
+            continue;
+        }
         match rule(&cx, &recommendations) {
+            Outcome::NotApplicable => {}
             Outcome::Skipped(reason) => not_fired.push(NotFired { check, reason }),
             Outcome::Fired(items) => {
                 for item in items {
@@ -378,6 +451,9 @@ pub(crate) enum Item {
 pub(crate) enum Outcome {
     Fired(Vec<Item>),
     Skipped(String),
+    /// The check is about another task or input shape (multi-label, pairs, regression):
+    /// nothing to say, not even why.
+    NotApplicable,
 }
 
 pub(crate) fn skip(reason: impl Into<String>) -> Outcome {
@@ -401,7 +477,7 @@ mod tests {
             ],
         );
         r = truncated(r, 0.34);
-        r.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]));
+        r.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]).into());
         let a = advise(&set(vec![r]), None);
         assert!(a.recommendations.len() >= 3);
         for (i, w) in a.recommendations.windows(2).enumerate() {

@@ -29,7 +29,7 @@ fn epoch_seconds(r: &RunSummary) -> Option<f64> {
 pub fn accuracy_vs_time(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
     let runs: Vec<&RunSummary> = set
         .done()
-        .filter(|r| r.test.is_some() && epoch_seconds(r).is_some_and(|s| s > 0.0))
+        .filter(|r| r.single().is_some() && epoch_seconds(r).is_some_and(|s| s > 0.0))
         .collect();
     let mut models: BTreeMap<&str, Vec<&RunSummary>> = BTreeMap::new();
     for r in &runs {
@@ -43,7 +43,7 @@ pub fn accuracy_vs_time(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
     let mut points: Vec<(&RunSummary, f64, f64, [f64; 2])> = Vec::new();
     for group in models.values() {
         let r = best_of(group.iter().copied(), rule).unwrap_or(group[0]);
-        let t = r.test.as_ref().expect("filtered on test");
+        let t = r.single().expect("filtered on test");
         points.push((
             r,
             epoch_seconds(r).unwrap_or(1.0),

@@ -15,14 +15,35 @@ use super::Plot;
 
 /// Horizontal bars of the test F1 of each class of `run`.
 pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
-    let Some(t) = run.test.as_ref().filter(|t| !t.per_class.is_empty()) else {
+    let Some(t) = run.single().filter(|t| !t.per_class.is_empty()) else {
         return Ok(None);
     };
-    let k = t.per_class.len();
-    let labels: Vec<String> = t
+    let bars: Vec<(&str, u64, f64)> = t
         .per_class
         .iter()
-        .map(|c| format!("{} (n={})", shorten_middle(&c.label, 28), c.support))
+        .map(|c| (c.label.as_str(), c.support, c.f1))
+        .collect();
+    let title = format!("Per-class F1 of {} (test)", shorten(&run.id, 48));
+    let svg = f1_bars(&title, &bars)?;
+    let caption = format!(
+        "F1 of each class on the test set for the best run {} (n = test rows of that class); \
+         macro F1 {:.3}.",
+        run.id, t.macro_f1
+    );
+    Ok(Some(Plot {
+        name: "per_class_f1",
+        title,
+        caption,
+        svg,
+    }))
+}
+
+/// Horizontal bars of F1 per class or label: `(name, support, F1)`, the first at the top.
+pub(super) fn f1_bars(title: &str, bars: &[(&str, u64, f64)]) -> Result<String> {
+    let k = bars.len();
+    let labels: Vec<String> = bars
+        .iter()
+        .map(|(l, n, _)| format!("{} (n={n})", shorten_middle(l, 28)))
         .collect();
     let label_w = labels
         .iter()
@@ -33,11 +54,10 @@ pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
     let bar_h = 34u32;
     let h = 120 + bar_h * k as u32;
     let w = (label_w + 600).max(700);
-    let title = format!("Per-class F1 of {} (test)", shorten(&run.id, 48));
     let x = Axis::nice(0.0, 1.0, 5, false, 0.0);
-    let svg = render("per-class F1", w, h, &title, |root| {
+    render("F1 bars", w, h, title, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(&title, font(TITLE_SIZE))
+            .caption(title, font(TITLE_SIZE))
             .margin(12)
             .margin_right(30)
             .x_label_area_size(50)
@@ -55,10 +75,10 @@ pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
             .our_fonts()
             .faint_grid()
             .draw()?;
-        for (i, c) in t.per_class.iter().enumerate() {
+        for (i, &(_, _, raw)) in bars.iter().enumerate() {
             let y = (k - 1 - i) as f64;
-            let f1 = if c.f1.is_finite() {
-                c.f1.clamp(0.0, 1.0)
+            let f1 = if raw.is_finite() {
+                raw.clamp(0.0, 1.0)
             } else {
                 0.0
             };
@@ -75,30 +95,19 @@ pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {
             chart.draw_series(std::iter::once(
                 EmptyElement::at((f1, y + 0.5))
                     + Text::new(
-                        format!("{:.3}", c.f1),
+                        format!("{raw:.3}"),
                         (xoff, 0),
                         (FONT, LABEL_SIZE).into_font().color(&color).pos(pos),
                     ),
             ))?;
         }
         Ok(())
-    })?;
-    let caption = format!(
-        "F1 of each class on the test set for the best run {} (n = test rows of that class); \
-         macro F1 {:.3}.",
-        run.id, t.macro_f1
-    );
-    Ok(Some(Plot {
-        name: "per_class_f1",
-        title,
-        caption,
-        svg,
-    }))
+    })
 }
 
 /// The row-normalised test confusion matrix of `run` with counts.
 pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
-    let Some(t) = run.test.as_ref() else {
+    let Some(t) = run.single() else {
         return Ok(None);
     };
     let cm = &t.confusion;
@@ -106,7 +115,44 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
     if k == 0 || cm.counts.len() != k || cm.row_normalized.len() != k {
         return Ok(None);
     }
-    let labels: Vec<String> = cm.labels.iter().map(|l| shorten_middle(l, 26)).collect();
+    let title = format!("Confusion matrix of {} (test)", shorten(&run.id, 44));
+    let (svg, show_counts) = share_matrix(
+        &title,
+        &cm.labels,
+        &cm.counts,
+        &cm.row_normalized,
+        ("predicted class", "gold class"),
+    )?;
+    let caption = format!(
+        "Test confusion matrix of the best run {}: each row is a gold class, each cell the \
+         share of that class predicted as the column's class{}.",
+        run.id,
+        if show_counts {
+            " (count in brackets)"
+        } else {
+            ""
+        }
+    );
+    Ok(Some(Plot {
+        name: "confusion",
+        title,
+        caption,
+        svg,
+    }))
+}
+
+/// A `k × k` matrix of row shares with counts (a confusion or co-occurrence matrix), the
+/// first row at the top; `axes` names the columns and the rows. Returns the SVG and
+/// whether the counts are shown.
+pub(super) fn share_matrix(
+    title: &str,
+    names: &[String],
+    counts: &[Vec<u64>],
+    shares: &[Vec<f64>],
+    axes: (&str, &str),
+) -> Result<(String, bool)> {
+    let k = names.len();
+    let labels: Vec<String> = names.iter().map(|l| shorten_middle(l, 26)).collect();
     let label_w = labels
         .iter()
         .map(|l| text_width(l, LABEL_SIZE))
@@ -118,12 +164,11 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
     let bottom = if rotate { label_w + 76 } else { 76 };
     let w = (left + cell * k as u32 + 40).max(460);
     let h = 70 + cell * k as u32 + bottom;
-    let title = format!("Confusion matrix of {} (test)", shorten(&run.id, 44));
     let show_counts = cell >= 56;
     let show_text = cell >= 30 && k <= 20;
-    let svg = render("confusion", w, h, &title, |root| {
+    let svg = render("matrix", w, h, title, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(&title, font(TITLE_SIZE))
+            .caption(title, font(TITLE_SIZE))
             .margin(12)
             .margin_right(28)
             .x_label_area_size(bottom - 20)
@@ -142,8 +187,8 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("predicted class")
-            .y_desc("gold class")
+            .x_desc(axes.0)
+            .y_desc(axes.1)
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
             .our_fonts()
@@ -162,8 +207,16 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
         }
         for gold in 0..k {
             for pred in 0..k {
-                let share = cm.row_normalized[gold].get(pred).copied().unwrap_or(0.0);
-                let count = cm.counts[gold].get(pred).copied().unwrap_or(0);
+                let share = shares
+                    .get(gold)
+                    .and_then(|r| r.get(pred))
+                    .copied()
+                    .unwrap_or(0.0);
+                let count = counts
+                    .get(gold)
+                    .and_then(|r| r.get(pred))
+                    .copied()
+                    .unwrap_or(0);
                 let (x0, y0) = (pred as f64, (k - 1 - gold) as f64);
                 let fill = ramp(&BLUES, share);
                 let outline = RGBColor(210, 210, 210).stroke_width(1);
@@ -190,20 +243,5 @@ pub fn confusion(run: &RunSummary) -> Result<Option<Plot>> {
         }
         Ok(())
     })?;
-    let caption = format!(
-        "Test confusion matrix of the best run {}: each row is a gold class, each cell the \
-         share of that class predicted as the column's class{}.",
-        run.id,
-        if show_counts {
-            " (count in brackets)"
-        } else {
-            ""
-        }
-    );
-    Ok(Some(Plot {
-        name: "confusion",
-        title,
-        caption,
-        svg,
-    }))
+    Ok((svg, show_counts))
 }

@@ -50,6 +50,8 @@ pub(super) fn score_label(rule: Rule) -> &'static str {
         Rule::ValAccuracy => "val accuracy",
         Rule::ValMacroF1 => "val macro F1",
         Rule::ValLoss => "val loss (lower is better)",
+        Rule::ValMicroF1 => "val micro F1",
+        Rule::ValPearson => "val Pearson r",
     }
 }
 

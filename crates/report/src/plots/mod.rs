@@ -10,7 +10,10 @@
 //! * `accuracy_vs_time`: test accuracy against training seconds per epoch, one point
 //!   per model;
 //! * `per_class_f1` and `confusion`: the best run's per-class F1 and its row-normalised
-//!   confusion matrix.
+//!   confusion matrix (single-label);
+//! * `per_label_f1` and `label_cooccurrence`: the best run's per-label F1 and how often
+//!   the gold labels of its test rows occur together (multi-label);
+//! * `regression_scatter`: the best run's predicted against gold values (regression).
 //!
 //! Text is written as SVG `<text>` in the browser's sans-serif font (plotters is built
 //! without its `ttf` feature, so no system font library is needed); the layouts leave
@@ -37,6 +40,7 @@ mod heatmap;
 mod labels;
 mod learning_curves;
 mod legend;
+mod shapes;
 mod style;
 mod train_fraction;
 
@@ -44,17 +48,21 @@ pub use accuracy_vs_time::accuracy_vs_time;
 pub use best_run::{confusion, per_class_f1};
 pub use heatmap::heatmap;
 pub use learning_curves::learning_curves;
+pub use shapes::{cooccurrence, label_cooccurrence, per_label_f1, regression_scatter};
 pub use style::escape_xml;
 pub use train_fraction::train_fraction;
 
 /// File stems of every chart this module can make, in report order.
-pub const PLOT_NAMES: [&str; 6] = [
+pub const PLOT_NAMES: [&str; 9] = [
     "learning_curves",
     "heatmap_max_len_lr",
     "train_fraction",
     "accuracy_vs_time",
     "per_class_f1",
     "confusion",
+    "per_label_f1",
+    "label_cooccurrence",
+    "regression_scatter",
 ];
 
 /// One chart.
@@ -98,6 +106,9 @@ pub fn build(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Result<
         time,
         best.map(per_class_f1).transpose()?.flatten(),
         best.map(confusion).transpose()?.flatten(),
+        best.map(per_label_f1).transpose()?.flatten(),
+        best.map(label_cooccurrence).transpose()?.flatten(),
+        best.map(regression_scatter).transpose()?.flatten(),
     ];
     Ok(plots.into_iter().flatten().collect())
 }

@@ -60,7 +60,7 @@ pub fn train_fraction(set: &RunSet, rule: Rule) -> Result<Option<Plot>> {
     let pts_test: Vec<(f64, f64, [f64; 2])> = chosen
         .iter()
         .filter_map(|r| {
-            let t = r.test.as_ref()?;
+            let t = r.single()?;
             Some((
                 tx(r.param_f64("train_fraction")?),
                 t.accuracy,

@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn weak_class_fires_with_recall_and_main_confusion() {
         let mut r = run("bert", Family::Transformer, 0.6);
-        r.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]));
+        r.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]).into());
         let a = advise(&set(vec![r]), None);
         let w = rec(&a, Check::WeakClass);
         assert!(w.title.contains("Pop"), "{}", w.title);
@@ -267,7 +267,7 @@ mod tests {
         let mut t = report(&GENRES, genre_counts(), [0.6, 0.63]);
         t.confusion.counts.truncate(1);
         t.confusion.labels.clear();
-        r.test = Some(t);
+        r.test = Some(t.into());
         let a = advise(&set(vec![r]), None);
         let w = rec(&a, Check::WeakClass);
         assert!(w.title.contains("Pop"), "{}", w.title);
@@ -278,15 +278,18 @@ mod tests {
     #[test]
     fn balanced_recalls_give_no_class_advice() {
         let mut r = run("bert", Family::Transformer, 0.8);
-        r.test = Some(report(
-            &GENRES,
-            vec![
-                vec![1600, 200, 200],
-                vec![220, 1560, 220],
-                vec![180, 180, 1640],
-            ],
-            [0.79, 0.81],
-        ));
+        r.test = Some(
+            report(
+                &GENRES,
+                vec![
+                    vec![1600, 200, 200],
+                    vec![220, 1560, 220],
+                    vec![180, 180, 1640],
+                ],
+                [0.79, 0.81],
+            )
+            .into(),
+        );
         let a = advise(&set(vec![r]), None);
         let reason = not_fired(&a, Check::WeakClass);
         assert!(reason.contains("78.0 % of Pop"), "{reason}");
@@ -295,20 +298,23 @@ mod tests {
     #[test]
     fn a_class_weighted_run_is_compared() {
         let mut plain = run("plain", Family::Transformer, 0.62);
-        plain.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]));
+        plain.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]).into());
         let mut weighted = with_params(
             run("weighted", Family::Transformer, 0.61),
             serde_json::json!({"class_weights": "balanced"}),
         );
-        weighted.test = Some(report(
-            &GENRES,
-            vec![
-                vec![1500, 400, 100],
-                vec![150, 820, 1030],
-                vec![100, 400, 1500],
-            ],
-            [0.6, 0.63],
-        ));
+        weighted.test = Some(
+            report(
+                &GENRES,
+                vec![
+                    vec![1500, 400, 100],
+                    vec![150, 820, 1030],
+                    vec![100, 400, 1500],
+                ],
+                [0.6, 0.63],
+            )
+            .into(),
+        );
         let a = advise(&set(vec![plain, weighted]), None);
         let w = rec(&a, Check::WeakClass);
         assert!(w.title.starts_with("Use class weights"), "{}", w.title);

@@ -189,7 +189,7 @@ mod tests {
             run("f0.1", Family::Linear, 0.70),
             serde_json::json!({"model": "lr", "train_fraction": 0.1}),
         );
-        r1.test = Some(binary_report(0.70, [0.68, 0.72]));
+        r1.test = Some(binary_report(0.70, [0.68, 0.72]).into());
         let r2 = with_preds(
             with_params(
                 run("f0.2", Family::Linear, 0.75),

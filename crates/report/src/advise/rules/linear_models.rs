@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn one_linear_model_is_not_compared() {
         let mut r = lin("tfidf-lr", 0.8, 1.0);
-        r.test = Some(binary_report(0.8, [0.77, 0.83]));
+        r.test = Some(binary_report(0.8, [0.77, 0.83]).into());
         let a = advise(&set(vec![r]), None);
         assert!(
             not_fired(&a, Check::LinearModels).contains("1 finished linear run with a test report")

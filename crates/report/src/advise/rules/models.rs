@@ -40,7 +40,7 @@ pub(crate) fn smaller_model(cx: &Ctx) -> Outcome {
             describe_size(big)
         ));
     }
-    let Some(big_test) = big.test.as_ref() else {
+    let Some(big_test) = big.single() else {
         return skip(format!("`{}` has no test report", big.id));
     };
     let big_acc = big_test.accuracy;

@@ -207,7 +207,7 @@ mod tests {
             serde_json::json!({"max_len": 128, "lr": 2e-5}),
         );
         let mut long = long;
-        long.test = Some(binary_report(0.86, [0.84, 0.88]));
+        long.test = Some(binary_report(0.86, [0.84, 0.88]).into());
         let a = advise(&set(vec![short, long]), None);
         let t = rec(&a, Check::Truncation);
         assert_has(

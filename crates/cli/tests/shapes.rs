@@ -1,0 +1,415 @@
+//! Every command that fits, scores or predicts, on every shape of data: sentence pairs
+//! (GLUE RTE), pair regression (GLUE STS-B), multi-label (GoEmotions) and single-label
+//! single sentences (GLUE CoLA), on small samples of the shared data.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use textclf_eval::{read_predictions, ShapedMetrics, TestReport};
+
+/// Every `step`-th row of `src` (a CSV with a header), at most `n` rows, into `dst`: the
+/// shared files are grouped by label, so a stride keeps most labels. With `known`, rows
+/// carrying a label (of the `|`-joined `labels` column) outside it are skipped. Returns
+/// the labels of the rows written.
+fn sample(
+    src: &Path,
+    dst: &Path,
+    n: usize,
+    offset: usize,
+    known: Option<&std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(src)
+        .unwrap();
+    let headers = r.headers().unwrap().clone();
+    let label_col = headers.iter().position(|h| h == "labels");
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let step = (rows.len() / n).max(1);
+    let mut w = csv::Writer::from_path(dst).unwrap();
+    w.write_record(&headers).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut written = 0;
+    for rec in rows.iter().skip(offset % step).step_by(step) {
+        let names: Vec<String> = label_col
+            .map(|c| rec[c].split('|').map(str::to_string).collect())
+            .unwrap_or_default();
+        if known.is_some_and(|k| names.iter().any(|l| !k.contains(l))) {
+            continue;
+        }
+        seen.extend(names);
+        w.write_record(rec).unwrap();
+        written += 1;
+        if written == n {
+            break;
+        }
+    }
+    w.flush().unwrap();
+    seen
+}
+
+/// Train and test samples of a shared data set: (train, test). Test rows only carry
+/// labels the training sample has.
+fn samples(dir: &Path, set: &str, n_train: usize, n_test: usize) -> (PathBuf, PathBuf) {
+    let src = data_dir().join(set);
+    std::fs::create_dir_all(dir).unwrap();
+    let (tr, te) = (dir.join("train.csv"), dir.join("test.csv"));
+    let known = sample(&src.join("train.csv"), &tr, n_train, 0, None);
+    sample(
+        &src.join("dev.csv"),
+        &te,
+        n_test,
+        1,
+        Some(&known).filter(|k| !k.is_empty()),
+    );
+    (tr, te)
+}
+
+/// Data rows of a CSV file.
+fn rows_in(p: &Path) -> usize {
+    csv::Reader::from_path(p).unwrap().records().count()
+}
+
+fn metrics(run: &Path) -> ShapedMetrics {
+    ShapedMetrics::read(run).unwrap()
+}
+
+fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "baseline",
+        "--train",
+        s(tr),
+        "--test",
+        s(te),
+        "--out",
+        s(out),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
+
+fn eval(model: &Path, data: &Path, out: &Path) -> ShapedMetrics {
+    ok(&[
+        "eval",
+        "--model",
+        s(model),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+        "--quiet",
+    ]);
+    metrics(out)
+}
+
+#[test]
+fn baseline_eval_and_predict_on_sentence_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = samples(tmp.path(), "glue/rte", 400, 100);
+    let run = tmp.path().join("run");
+    baseline(&tr, &te, &run, &[]);
+    let m = metrics(&run);
+    let TestReport::SingleLabel(r) = &m.test else {
+        panic!("RTE is single-label: {:?}", m.test.task())
+    };
+    assert_eq!(r.n, 100);
+    let text = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+    assert!(!text.contains("\"task\""), "single-label keeps no task key");
+    let model_json = json_file(&run.join("model/model.json"));
+    assert_eq!(model_json["format"], "textclf-linear-pair");
+    let (labels, rows) = read_predictions(&run.join("predictions.csv")).unwrap();
+    assert_eq!(labels, ["entailment", "not_entailment"]);
+    assert_eq!(rows.len(), 100);
+
+    // eval of the saved model reproduces the run's test figures.
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("ev"));
+    let e = ev.test.single().unwrap();
+    assert_eq!(e.accuracy, r.accuracy);
+    assert_eq!(e.macro_f1, r.macro_f1);
+
+    // predict reads both columns; a file of single texts is refused, and so is stdin.
+    let out = tmp.path().join("pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&te),
+        "--output",
+        s(&out),
+        "--quiet",
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("id,predicted,p_entailment,p_not_entailment\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 101);
+    let single = tmp.path().join("single.csv");
+    std::fs::write(&single, "text\nA man is eating.\n").unwrap();
+    let e = fails(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&single),
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("trained on text pairs but was given single texts")
+            && e.contains("--text-pair-col"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_single_text_model_refuses_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, _, run) = toy_baseline_run(tmp.path());
+    let pairs = tmp.path().join("pairs.csv");
+    std::fs::write(
+        &pairs,
+        "sentence1,sentence2,label\na great film,so good,pos\n",
+    )
+    .unwrap();
+    let e = fails(&[
+        "eval",
+        "--model",
+        s(&run.join("model")),
+        "--data",
+        s(&pairs),
+        "--out",
+        s(&tmp.path().join("ev")),
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("trained on single texts but was given text pairs") && e.contains("--text-col"),
+        "{e}"
+    );
+}
+
+#[test]
+fn baseline_eval_and_predict_a_pair_regression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = samples(tmp.path(), "glue/stsb", 500, 120);
+    let run = tmp.path().join("run");
+    baseline(&tr, &te, &run, &[]);
+    let m = metrics(&run);
+    let r = m.test.regression().expect("STS-B is a regression");
+    assert_eq!(r.n, 120);
+    assert!(r.pearson.unwrap() > 0.2, "pearson {:?}", r.pearson);
+    let text = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+    assert!(text.contains("\"task\": \"regression\""), "{text}");
+    let preds = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    assert!(preds.starts_with("id,gold,predicted\n"), "{preds}");
+    assert_eq!(
+        json_file(&run.join("model/model.json"))["format"],
+        "textclf-linear-regression"
+    );
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("ev"));
+    assert_eq!(ev.test.regression().unwrap().pearson, r.pearson);
+    let out = tmp.path().join("pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&te),
+        "--output",
+        s(&out),
+        "--quiet",
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("id,predicted\n"), "{text}");
+    let second: f64 = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(second.is_finite());
+
+    // NBSVM has no regression form; a regression of class names is refused.
+    let e = fails(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--model",
+        "nbsvm",
+        "--out",
+        s(&tmp.path().join("nb")),
+        "--quiet",
+    ]);
+    assert!(e.contains("no regression form"), "{e}");
+    let (rtr, rte) = samples(&tmp.path().join("rte"), "glue/rte", 50, 20);
+    let e = fails(&[
+        "baseline",
+        "--train",
+        s(&rtr),
+        "--test",
+        s(&rte),
+        "--task",
+        "regression",
+        "--out",
+        s(&tmp.path().join("bad")),
+        "--quiet",
+    ]);
+    assert!(e.contains("not a finite number"), "{e}");
+}
+
+#[test]
+fn baseline_eval_and_predict_multi_label() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = samples(tmp.path(), "goemotions", 3000, 300);
+    let run = tmp.path().join("run");
+    baseline(&tr, &te, &run, &["--C", "4"]);
+    let m = metrics(&run);
+    let r = m.test.multi_label().expect("GoEmotions is multi-label");
+    let n = rows_in(&te);
+    assert!(n > 250 && r.n == n, "{} of {n}", r.n);
+    assert!(r.micro.f1 > 0.1, "micro-F1 {}", r.micro.f1);
+    let text = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+    assert!(text.contains("\"task\": \"multi-label\""));
+    // The per-label thresholds are recorded with the fit.
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let labels = v["data"]["labels"].as_array().unwrap().len();
+    assert_eq!(
+        v["model"]["fit"]["thresholds"].as_array().unwrap().len(),
+        labels
+    );
+    let (names, rows) = read_predictions(&run.join("predictions.csv")).unwrap();
+    assert_eq!(names.len(), labels);
+    assert_eq!(rows.len(), n);
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("ev"));
+    let e = ev.test.multi_label().unwrap();
+    assert_eq!(e.micro.f1, r.micro.f1);
+    assert_eq!(e.macro_avg.f1, r.macro_avg.f1);
+    let out = tmp.path().join("pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&te),
+        "--output",
+        s(&out),
+        "--quiet",
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("id,predicted,p_"), "{text}");
+    assert_eq!(text.lines().count(), n + 1);
+}
+
+/// Fine-tunes the tiny BERT fixture for a few steps on a sample of `set`: the run folder.
+fn train_tiny(dir: &Path, set: &str, n: usize, extra: &[&str]) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (tr, te) = samples(dir, set, n, 24);
+    let run = dir.join("run");
+    let model = shared_dir().join("fixtures/parity/bert-tiny");
+    let mut args = vec![
+        "train",
+        "--model",
+        s(&model),
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--max-len",
+        "48",
+        "--out",
+        s(&run),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+    (run, te)
+}
+
+#[test]
+fn train_eval_and_predict_every_task_with_a_tiny_bert() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // Sentence pairs, single-label.
+    let (run, te) = train_tiny(&tmp.path().join("rte"), "glue/rte", 64, &[]);
+    let m = metrics(&run);
+    assert_eq!(m.test.task(), textclf_core::Task::SingleLabel);
+    let v = json_file(&run.join("metrics.json"));
+    let pairs = &v["data"]["token_lengths"]["pairs"];
+    assert_eq!(pairs["strategy"], "longest_first");
+    assert!(pairs["first_cut_share"].as_f64().unwrap() >= 0.0);
+    let cfg = json_file(&run.join("model/config.json"));
+    assert_eq!(cfg["problem_type"], "single_label_classification");
+    assert_eq!(cfg["id2label"].as_object().unwrap().len(), 2);
+    assert_eq!(json_file(&run.join("model/textclf.json"))["pairs"], true);
+    assert!(run.join("valid_predictions.csv").is_file());
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("rte/ev"));
+    assert_eq!(
+        ev.test.single().unwrap().accuracy,
+        m.test.single().unwrap().accuracy
+    );
+
+    // Pair regression.
+    let (run, te) = train_tiny(&tmp.path().join("stsb"), "glue/stsb", 64, &[]);
+    let m = metrics(&run);
+    let r = m.test.regression().unwrap();
+    let cfg = json_file(&run.join("model/config.json"));
+    assert_eq!(cfg["problem_type"], "regression");
+    assert_eq!(cfg["id2label"].as_object().unwrap().len(), 1);
+    let preds = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    assert!(preds.starts_with("id,gold,predicted\n"));
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("stsb/ev"));
+    let e = ev.test.regression().unwrap();
+    assert!(
+        (e.mse - r.mse).abs() < 1e-6 * r.mse.max(1.0),
+        "{} vs {}",
+        e.mse,
+        r.mse
+    );
+
+    // Multi-label, single texts: thresholds tuned on validation, saved with the model.
+    let (run, te) = train_tiny(&tmp.path().join("goemo"), "goemotions", 160, &[]);
+    let m = metrics(&run);
+    let r = m.test.multi_label().unwrap();
+    let cfg = json_file(&run.join("model/config.json"));
+    assert_eq!(cfg["problem_type"], "multi_label_classification");
+    let k = cfg["id2label"].as_object().unwrap().len();
+    assert!(k > 1);
+    let v = json_file(&run.join("metrics.json"));
+    assert_eq!(v["thresholds"]["labels"].as_array().unwrap().len(), k);
+    assert_eq!(
+        json_file(&run.join("model/textclf.json"))["thresholds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        k
+    );
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("goemo/ev"));
+    assert_eq!(ev.test.multi_label().unwrap().micro.f1, r.micro.f1);
+    let out = tmp.path().join("goemo/pred.csv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&run.join("model")),
+        "--input",
+        s(&te),
+        "--output",
+        s(&out),
+        "--quiet",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count(),
+        rows_in(&te) + 1
+    );
+}
