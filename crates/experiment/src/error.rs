@@ -18,7 +18,7 @@ pub enum ExperimentError {
     Interrupted(textclf_train::TrainError),
     /// The device ran out of memory (a sweep retries with a smaller batch).
     #[error(transparent)]
-    OutOfMemory(#[from] crate::transformer::OutOfMemory),
+    OutOfMemory(#[from] OutOfMemory),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -30,6 +30,11 @@ pub enum ExperimentError {
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }
+
+/// An out-of-memory failure, as a type: a sweep retries such a run with a smaller batch.
+#[derive(Debug, thiserror::Error)]
+#[error("out of memory: {0}")]
+pub struct OutOfMemory(pub String);
 
 pub type Result<T> = std::result::Result<T, ExperimentError>;
 

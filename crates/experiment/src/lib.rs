@@ -15,6 +15,7 @@ mod data;
 mod ensemble;
 mod error;
 mod evaluate;
+mod fine_tune;
 mod fit;
 mod linear;
 mod observer;
@@ -28,10 +29,14 @@ use std::path::Path;
 
 pub use data::{holdout_valid, prepare_splits};
 pub use ensemble::{run_ensemble, EnsembleSpec, EnsembleWeights};
+pub use error::OutOfMemory;
 pub use error::{ExperimentError, Result, Step};
 pub use evaluate::{
     check_task, evaluate_outputs, gold_for, predict_and_evaluate, valid_summary, with_inputs,
     Evaluated,
+};
+pub use fine_tune::{
+    has_checkpoint, remove_checkpoints, DeviceSpec, TrainEnv, TransformerSpec, CHECKPOINT_DIRS,
 };
 pub use fit::{run_fit, Fit, Fitted};
 pub use linear::LinearFit;
@@ -44,10 +49,7 @@ pub use saved::{load_saved_model, run_saved, targets_of};
 pub use spec::{
     ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
 };
-pub use transformer::{
-    has_checkpoint, remove_checkpoints, DeviceSpec, OutOfMemory, TrainEnv, TransformerSpec,
-    CHECKPOINT_DIRS, HOLDOUT_FRAC,
-};
+pub use transformer::HOLDOUT_FRAC;
 pub use weights::{check_class_weights, class_weight_vector};
 
 use textclf_eval::{TestReport, Thresholds, Timing};

@@ -21,11 +21,11 @@ use textclf_linear::{
 use textclf_runs::{BaselineData, BaselineRun, LinearModel, RunBody, SplitInfo, ValidSummary};
 
 use crate::error::{ExperimentError, Result, Step};
+use crate::fine_tune::TrainEnv;
 use crate::fit::{Fit, Fitted};
 use crate::observer::Observer;
 use crate::record::split_info;
 use crate::spec::{ClassWeights, ExperimentSpec};
-use crate::transformer::TrainEnv;
 use crate::weights::check_class_weights;
 
 /// The linear family with its settings (the experiment sets their seed and class weights).

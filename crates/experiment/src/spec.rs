@@ -10,7 +10,7 @@ pub use textclf_linear::ClassWeights;
 use textclf_linear::LinearParams;
 
 use crate::error::{ExperimentError, Result};
-use crate::transformer::TransformerSpec;
+use crate::fine_tune::TransformerSpec;
 
 /// The file a sweep writes into each run's folder.
 pub const SPEC_FILE: &str = "spec.json";

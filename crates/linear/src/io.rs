@@ -33,7 +33,20 @@ fn bytes_of_f32(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-pub(crate) fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
+impl LinearClassifier {
+    /// Loads a model written by [`Classifier::save`](textclf_core::Classifier::save).
+    pub fn load(dir: &Path) -> Result<Self> {
+        load(dir)
+    }
+
+    /// Writes `model.json` and `model.safetensors` into `dir` (the model's
+    /// `Classifier::save`).
+    pub(crate) fn write_to(&self, dir: &Path) -> Result<()> {
+        save(self, dir)
+    }
+}
+
+fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
     let io = |e| LinearError::Io {
         path: dir.to_path_buf(),
         source: e,
@@ -83,7 +96,7 @@ pub(crate) fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn load(dir: &Path) -> Result<LinearClassifier> {
+fn load(dir: &Path) -> Result<LinearClassifier> {
     let fail = |reason: String| LinearError::Load {
         path: dir.to_path_buf(),
         reason,

@@ -1194,11 +1194,6 @@ impl LinearClassifier {
         class_probabilities(&self.calibration, scores, self.outputs(), self.labels.len())
     }
 
-    /// Loads a model written by [`Classifier::save`].
-    pub fn load(dir: &Path) -> Result<Self> {
-        crate::io::load(dir)
-    }
-
     pub(crate) fn from_saved(
         params: LinearParams,
         labels: LabelSet,
@@ -1237,7 +1232,7 @@ impl Classifier for LinearClassifier {
     }
 
     fn save(&self, dir: &Path) -> textclf_core::Result<()> {
-        crate::io::save(self, dir).map_err(Into::into)
+        self.write_to(dir).map_err(Into::into)
     }
 }
 

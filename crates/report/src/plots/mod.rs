@@ -83,7 +83,7 @@ pub struct Plot {
 pub fn build(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Result<Vec<Plot>> {
     let best = best_run(set, selection);
     // Charts that compare runs' scores show one test set only.
-    let subset = comparable_subset(set, selection);
+    let subset = comparable_subset(set, selection.and_then(|s| s.test_set.as_deref()));
     let comparable = subset.as_ref().map_or(set, |(s, _)| s);
     let mut comparisons = [
         heatmap(comparable, selection, rule)?,
