@@ -1,5 +1,5 @@
 //! Multinomial (softmax) logistic regression trained with L-BFGS (Nocedal 1980; Liu &
-//! Nocedal 1989): two-loop recursion, Armijo backtracking line search.
+//! Nocedal 1989): two-loop recursion, a line search for the strong Wolfe conditions.
 //!
 //! Objective at inverse regularisation `C`, as scikit-learn's `lbfgs` solver:
 //! `½‖W‖² + C · Σ_i weight_i · CE(softmax(W x_i + b), y_i)`, the intercepts `b` not
@@ -418,26 +418,35 @@ impl<'a> SoftmaxSolver<'a> {
                 self.rho.clear();
                 continue;
             }
-            // Armijo backtracking.
-            let mut step = 1.0;
-            let mut f_new;
-            loop {
-                let th = &self.theta;
-                trial
+            // Line search for a step meeting the strong Wolfe conditions.
+            let th = &self.theta;
+            let scratch = &mut self.scratch;
+            let blocks = &self.blocks;
+            let (trial_ref, g_new_ref, q_ref) = (&mut trial, &mut g_new, &q);
+            let mut evaluate = |step: f64| {
+                trial_ref
                     .par_chunks_mut(CHUNK)
-                    .zip(th.par_chunks(CHUNK).zip(q.par_chunks(CHUNK)))
+                    .zip(th.par_chunks(CHUNK).zip(q_ref.par_chunks(CHUNK)))
                     .for_each(|(t, (th, q))| {
                         for ((t, &a), &dq) in t.iter_mut().zip(th).zip(q) {
                             *t = a - step * dq;
                         }
                     });
-                f_new = eval(&p, &self.blocks, &mut self.scratch, c, &trial, &mut g_new);
-                evals += 1;
-                if f_new <= f + 1e-4 * step * slope || step < 1e-10 {
-                    break;
+                let fv = eval(&p, blocks, scratch, c, trial_ref, g_new_ref);
+                (fv, -dot(g_new_ref, q_ref))
+            };
+            let search = wolfe_search(f, slope, &mut evaluate);
+            evals += search.evaluations;
+            let f_new = match search.accepted {
+                Some((step, f_step)) => {
+                    if search.last_step != step {
+                        evaluate(step);
+                        evals += 1;
+                    }
+                    f_step
                 }
-                step *= 0.5;
-            }
+                None => f64::INFINITY,
+            };
             if f_new > f {
                 // The line search failed: drop the history, or stop if it was empty.
                 if m == 0 {
@@ -497,6 +506,115 @@ impl<'a> SoftmaxSolver<'a> {
             grad_max: inf_norm(&g) / scale,
             converged,
         }
+    }
+}
+
+/// Sufficient decrease and curvature constants of the line search: those scipy's
+/// L-BFGS-B passes to its Moré–Thuente search (`ftol = 1e-3`, `gtol = 0.9`).
+const WOLFE_C1: f64 = 1e-3;
+const WOLFE_C2: f64 = 0.9;
+/// Function evaluations one line search may take (L-BFGS-B allows 20).
+const WOLFE_MAX_EVALS: usize = 20;
+
+/// The outcome of [`wolfe_search`].
+struct WolfeSearch {
+    /// The step taken and the objective there; `None` when no step lowered the objective
+    /// enough within the evaluation budget.
+    accepted: Option<(f64, f64)>,
+    /// The step of the last evaluation (the buffers hold that point).
+    last_step: f64,
+    evaluations: usize,
+}
+
+/// The minimiser of the cubic through `(a, fa, da)` and `(b, fb, db)` (values and slopes),
+/// or `None` when the cubic has none.
+fn cubic_min(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> Option<f64> {
+    let d1 = da + db - 3.0 * (fa - fb) / (a - b);
+    let disc = d1 * d1 - da * db;
+    if disc.is_nan() || disc < 0.0 {
+        return None;
+    }
+    let d2 = (b - a).signum() * disc.sqrt();
+    let t = b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
+    t.is_finite().then_some(t)
+}
+
+/// A step along the search direction meeting the strong Wolfe conditions
+/// (`φ(α) ≤ φ(0) + c₁ α φ'(0)` and `|φ'(α)| ≤ c₂ |φ'(0)|`), found by bracketing and
+/// zooming with safeguarded cubic interpolation (Nocedal & Wright, *Numerical
+/// Optimization*, 2nd ed., algorithms 3.5 and 3.6), starting from the unit step.
+/// `phi(α)` returns the objective and its slope along the direction at step `α`; `f0` and
+/// `d0 < 0` are those at 0. When the budget runs out, the best step with sufficient
+/// decrease is taken, if any.
+fn wolfe_search(f0: f64, d0: f64, phi: &mut dyn FnMut(f64) -> (f64, f64)) -> WolfeSearch {
+    let armijo = |a: f64, fa: f64| fa <= f0 + WOLFE_C1 * a * d0;
+    let curvature = |da: f64| da.abs() <= -WOLFE_C2 * d0;
+    let mut evaluations = 0;
+    let mut last_step = 0.0;
+    let mut best: Option<(f64, f64)> = None;
+    let mut probe = |a: f64, evaluations: &mut usize, last: &mut f64| {
+        *evaluations += 1;
+        *last = a;
+        phi(a)
+    };
+    // Bracketing: (lo, hi) ends up holding an interval that contains acceptable steps,
+    // lo being the end with the lower objective that has sufficient decrease.
+    let (mut prev, mut f_prev, mut d_prev) = (0.0, f0, d0);
+    let mut a = 1.0;
+    let mut bracket = None;
+    while evaluations < WOLFE_MAX_EVALS {
+        let (fa, da) = probe(a, &mut evaluations, &mut last_step);
+        if !fa.is_finite() || !armijo(a, fa) || (prev > 0.0 && fa >= f_prev) {
+            bracket = Some(((prev, f_prev, d_prev), (a, fa, da)));
+            break;
+        }
+        best = Some((a, fa));
+        if curvature(da) {
+            return WolfeSearch {
+                accepted: Some((a, fa)),
+                last_step,
+                evaluations,
+            };
+        }
+        if da >= 0.0 {
+            bracket = Some(((a, fa, da), (prev, f_prev, d_prev)));
+            break;
+        }
+        // Still descending: extrapolate, to between 1.1 and 4 times the last increase.
+        let (low, high) = (a + 1.1 * (a - prev), a + 4.0 * (a - prev));
+        let next = cubic_min(prev, f_prev, d_prev, a, fa, da)
+            .filter(|t| *t > low && *t < high)
+            .unwrap_or(high);
+        (prev, f_prev, d_prev) = (a, fa, da);
+        a = next;
+    }
+    if let Some(((mut lo, mut f_lo, mut d_lo), (mut hi, mut f_hi, mut d_hi))) = bracket {
+        while evaluations < WOLFE_MAX_EVALS {
+            let (left, right) = (lo.min(hi), lo.max(hi));
+            let margin = 0.1 * (right - left);
+            let a = match cubic_min(lo, f_lo, d_lo, hi, f_hi, d_hi) {
+                Some(t) if f_hi.is_finite() && t > left + margin && t < right - margin => t,
+                _ => 0.5 * (lo + hi),
+            };
+            let (fa, da) = probe(a, &mut evaluations, &mut last_step);
+            if !fa.is_finite() || !armijo(a, fa) || fa >= f_lo {
+                (hi, f_hi, d_hi) = (a, fa, da);
+                continue;
+            }
+            best = Some((a, fa));
+            if curvature(da) {
+                break;
+            }
+            if da * (hi - lo) >= 0.0 {
+                (hi, f_hi, d_hi) = (lo, f_lo, d_lo);
+            }
+            (lo, f_lo, d_lo) = (a, fa, da);
+        }
+    }
+    WolfeSearch {
+        accepted: best,
+        last_step,
+        evaluations,
     }
 }
 
@@ -589,6 +707,68 @@ mod tests {
         // A warm restart at the same C has nothing left to do.
         let again = solver.solve(8.0);
         assert!(again.iterations <= 1, "{} iterations", again.iterations);
+    }
+}
+
+#[cfg(test)]
+mod line_search {
+    use super::*;
+
+    /// Runs the search on `φ` (value and slope) and checks the step it takes against the
+    /// strong Wolfe conditions.
+    fn check(phi: impl Fn(f64) -> (f64, f64)) -> (f64, usize) {
+        let (f0, d0) = phi(0.0);
+        let mut calls = 0;
+        let r = wolfe_search(f0, d0, &mut |a| {
+            calls += 1;
+            phi(a)
+        });
+        let (a, fa) = r.accepted.expect("a step");
+        let (f_at, d_at) = phi(a);
+        assert_eq!(fa, f_at);
+        assert!(fa <= f0 + WOLFE_C1 * a * d0, "sufficient decrease at {a}");
+        assert!(
+            d_at.abs() <= -WOLFE_C2 * d0,
+            "curvature at {a}: {d_at} vs {d0}"
+        );
+        assert_eq!(calls, r.evaluations);
+        (a, r.evaluations)
+    }
+
+    #[test]
+    fn the_unit_step_is_taken_when_it_is_acceptable() {
+        // Minimum at 1.2: the unit step already flattens the slope enough.
+        let (a, evals) = check(|a| ((a - 1.2) * (a - 1.2), 2.0 * (a - 1.2)));
+        assert_eq!((a, evals), (1.0, 1));
+    }
+
+    #[test]
+    fn a_short_unit_step_is_extended() {
+        // Minimum at 40: the unit step decreases but the slope is still steep, which an
+        // Armijo backtracking search would accept; this search goes further.
+        let (a, evals) = check(|a| ((a - 40.0) * (a - 40.0), 2.0 * (a - 40.0)));
+        assert!(a > 4.0, "{a}");
+        assert!(evals <= 6, "{evals}");
+    }
+
+    #[test]
+    fn a_long_unit_step_is_cut_back_into_the_valley() {
+        // Minimum at 0.01 of a steep quartic: the unit step overshoots far.
+        let (a, _) = check(|a| {
+            let x = a - 0.01;
+            (x.powi(4) * 1e4 + x * x, 4e4 * x.powi(3) + 2.0 * x)
+        });
+        assert!(a > 0.0 && a < 0.05, "{a}");
+    }
+
+    #[test]
+    fn no_step_is_taken_uphill_or_when_nothing_is_finite() {
+        // A wrong slope at 0 (the direction goes uphill): nothing lowers the objective.
+        let r = wolfe_search(0.0, -1.0, &mut |a| (a, 1.0));
+        assert!(r.accepted.is_none());
+        assert!(r.evaluations <= WOLFE_MAX_EVALS);
+        let r = wolfe_search(1.0, -1.0, &mut |_| (f64::NAN, f64::NAN));
+        assert!(r.accepted.is_none());
     }
 }
 
