@@ -111,7 +111,11 @@ fn check_sweep(
     let results = json_file(&out.join("results.json"));
     assert!(results.to_string().contains(&ids[0]), "{results}");
     ok(&["advise", s(out), "--quiet"]);
-    assert!(out.join("advice.md").is_file());
+    let advice = std::fs::read_to_string(out.join("advice.md")).unwrap();
+    assert!(
+        advice.contains(&format!("- Its test {headline}: ")) && !advice.contains("no test report"),
+        "{advice}"
+    );
     runs
 }
 

@@ -749,7 +749,8 @@ fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
                     "id": r.id,
                     "status": textclf_report::table::status_name(&r.status),
                     "task": r.task(),
-                    "score": rule.score(r),
+                    // As the selection reports it (a loss as the loss itself).
+                    "score": rule.score(r).map(|x| if rule == Rule::ValLoss { -x } else { x }),
                     "val_acc_at_min_val_loss": r.val_acc_at_min_val_loss,
                     "test_accuracy": r.test_accuracy(),
                     "test_headline": headline.map(|(measure, value)| json!({"measure": measure, "value": value})),
