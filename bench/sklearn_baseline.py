@@ -30,7 +30,20 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-TAG = re.compile(r"<[a-zA-Z/!][^<>]{0,200}>")
+# textclf's --keep-html off: a comment or declaration (<!...>), or a tag of a known HTML
+# element (<p>, </P>, <br/>, <a href=...>) closing within 200 bytes; <user@host> and
+# <stdio.h> stay text (crates/linear/src/analyzer.rs, HTML_ELEMENTS).
+HTML_ELEMENTS = (
+    "a abbr address article aside b big blockquote body br button caption center cite code col dd del "
+    "details div dl dt em figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header hr html i "
+    "iframe img input ins kbd label li link main mark meta nav nobr ol p pre q s samp script section "
+    "small span strike strong style sub summary sup table tbody td tfoot th thead title tr tt u ul var wbr"
+).split()
+TAG = re.compile(
+    r"<(?:![^<>]{0,198}|/?(?:%s)(?:[\s/][^<>]{0,190})?)>"
+    % "|".join(sorted(HTML_ELEMENTS, key=len, reverse=True)),
+    re.IGNORECASE,
+)
 # textclf's tokens: runs of word characters joined by inner apostrophes ("don't"), and every
 # other non-space character alone. (Not `\w[\w']*`: that keeps trailing apostrophes,
 # "dogs'", which textclf splits into "dogs" and "'".)

@@ -11,7 +11,7 @@ use textclf_experiment::DeviceSpec;
 use textclf_linear::{LinearKind, TokenMode};
 use textclf_settings as settings;
 use textclf_train::batch::Padding;
-use textclf_train::tokenize::Truncation;
+use textclf_train::tokenize::{PairTruncation, Truncation};
 use textclf_train::Monitor;
 
 /// The parser of a flag whose values a library enum declares ([`Choices`]): clap lists,
@@ -393,11 +393,8 @@ pub struct TrainArgs {
     pub max_len: usize,
     #[arg(long, value_parser = choices::<Truncation>(), help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
     pub truncation: Truncation,
-    /// How a sentence pair shares --max-len when together the two texts are too long:
-    /// longest_first (cut the longer text first, as transformers does by default),
-    /// only_first or only_second.
-    #[arg(long, value_name = "STRATEGY", default_value = "longest_first")]
-    pub pair_truncation: String,
+    #[arg(long, value_parser = choices::<PairTruncation>(), help = settings::PAIR_TRUNCATION.help, default_value = settings::PAIR_TRUNCATION.default_text())]
+    pub pair_truncation: PairTruncation,
     #[arg(long, help = settings::LR.help, default_value = settings::LR.default_text())]
     pub lr: f64,
     #[arg(long, value_parser = positive_usize, help = settings::BATCH_SIZE.help, default_value = settings::BATCH_SIZE.default_text())]
@@ -637,6 +634,13 @@ mod choices_tests {
             &["head", "tail", "head+tail"],
             &[("head-tail", Truncation::HeadTail)],
             |v| train("--truncation", v).truncation,
+        );
+        check(
+            &["train"],
+            "pair-truncation",
+            &["longest_first", "only_first", "only_second"],
+            &[],
+            |v| train("--pair-truncation", v).pair_truncation,
         );
         check(&["train"], "padding", &["dynamic", "max-len"], &[], |v| {
             train("--padding", v).padding

@@ -139,6 +139,7 @@ pub fn run_fit(
     line.push_str(&fitted.files_note);
     trailer.push_str(&line);
     Ok(Finished {
+        thresholds: None,
         report: test.report,
         title: fitted.title,
         timing,

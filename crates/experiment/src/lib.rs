@@ -6,10 +6,13 @@
 //! model) into a run folder — that part written once, in [`run_fit`].
 //!
 //! `textclf baseline` only turns its flags into a spec; a sweep writes one per run
-//! (`spec.json`). The run folder's lifecycle (`<out>.partial/`, moved into place when
-//! complete) is the caller's, through `textclf_runs::RunFolder`.
+//! (`spec.json`). Ensembles of finished runs go the same way: an [`EnsembleSpec`], then
+//! [`run_ensemble`] writes their run record with the same writers. The run folder's
+//! lifecycle (`<out>.partial/`, moved into place when complete) is the caller's, through
+//! `textclf_runs::RunFolder`.
 
 mod data;
+mod ensemble;
 mod error;
 mod evaluate;
 mod fit;
@@ -24,6 +27,7 @@ mod weights;
 use std::path::Path;
 
 pub use data::{holdout_valid, prepare_splits};
+pub use ensemble::{run_ensemble, EnsembleSpec, EnsembleWeights};
 pub use error::{ExperimentError, Result, Step};
 pub use evaluate::{
     check_task, evaluate_outputs, gold_for, predict_and_evaluate, valid_summary, with_inputs,
@@ -46,12 +50,14 @@ pub use transformer::{
 };
 pub use weights::{check_class_weights, class_weight_vector};
 
-use textclf_eval::{TestReport, Timing};
+use textclf_eval::{TestReport, Thresholds, Timing};
 
 /// What a finished experiment reports once its run is in place.
 pub struct Finished {
     /// The test report, of the run's task.
     pub report: TestReport,
+    /// A multi-label report's decision thresholds, shown beside it (ensembles).
+    pub thresholds: Option<Thresholds>,
     pub title: String,
     pub timing: Timing,
     /// Lines printed after the report (what was written, where).

@@ -285,6 +285,7 @@ pub fn run_saved(
         }
     );
     Ok(Finished {
+        thresholds: None,
         report,
         title,
         timing,

@@ -681,6 +681,11 @@ fn derive_params(m: &ShapedMetrics, family: Family, p: &mut BTreeMap<String, Val
             put("layers", Some(Value::from(model.layers)));
             put("max_len", Some(Value::from(model.max_len)));
             put("truncation", model.truncation.clone().map(Value::from));
+            let pairs = t.data.token_lengths.as_ref().and_then(|l| l.pairs.as_ref());
+            put(
+                "pair_truncation",
+                pairs.map(|p| Value::from(p.strategy.clone())),
+            );
             // Every other transformer setting the trainer's configuration records under its
             // key (the keys are declared in textclf-settings).
             for setting in textclf_settings::ALL.iter().filter(|s| s.transformer) {

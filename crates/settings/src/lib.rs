@@ -139,6 +139,13 @@ pub const TRUNCATION: Setting = setting(
     "Which tokens to keep from a longer text.",
     Some("head"),
 );
+pub const PAIR_TRUNCATION: Setting = setting(
+    "pair_truncation",
+    "pair-truncation",
+    T,
+    "How the two texts of a pair share --max-len when together they are too long.",
+    Some("longest_first"),
+);
 pub const LR: Setting = setting("lr", "lr", T, "Peak learning rate.", Some("2e-5"));
 pub const BATCH_SIZE: Setting = setting(
     "batch_size",
@@ -336,6 +343,7 @@ pub const ALL: &[Setting] = &[
     LAYERS,
     MAX_LEN,
     TRUNCATION,
+    PAIR_TRUNCATION,
     LR,
     BATCH_SIZE,
     EVAL_BATCH_SIZE,

@@ -248,6 +248,29 @@ impl PairTruncation {
     }
 }
 
+/// `--pair-truncation`: the values and their help.
+impl textclf_core::Choices for PairTruncation {
+    const VALUES: &'static [PairTruncation] = &[
+        PairTruncation::LongestFirst,
+        PairTruncation::OnlyFirst,
+        PairTruncation::OnlySecond,
+    ];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            PairTruncation::LongestFirst => {
+                "Cut the longer text first, a token at a time (transformers' default)"
+            }
+            PairTruncation::OnlyFirst => "Cut only the first text",
+            PairTruncation::OnlySecond => "Cut only the second text",
+        }
+    }
+}
+
 impl fmt::Display for PairTruncation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

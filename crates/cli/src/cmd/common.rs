@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use textclf_data::ReadOptions;
-use textclf_eval::{TestReport, Timing};
+use textclf_eval::{TestReport, Thresholds, Timing};
 pub use textclf_experiment::{holdout_valid, Finished};
 use textclf_experiment::{ClassWeights, Columns, DataSource, DataSpec};
 
@@ -89,13 +89,19 @@ pub fn data_spec(d: &DataArgs) -> anyhow::Result<DataSpec> {
     })
 }
 
-/// Renders a test report of any task, with the timing.
-pub fn render_test_report(report: &TestReport, title: &str, timing: &Timing) -> String {
+/// Renders a test report of any task, with the timing (and a multi-label report's
+/// decision thresholds, when given).
+pub fn render_test_report(
+    report: &TestReport,
+    thresholds: Option<&Thresholds>,
+    title: &str,
+    timing: &Timing,
+) -> String {
     match report {
         TestReport::SingleLabel(r) => textclf_eval::render_report(r, title, Some(timing)),
         TestReport::MultiLabel(r) => format!(
             "{}\n{}",
-            textclf_eval::render_multilabel_report(r, title, None),
+            textclf_eval::render_multilabel_report(r, title, thresholds),
             textclf_eval::render_timing(timing)
         ),
         TestReport::Regression(r) => format!(
@@ -107,15 +113,14 @@ pub fn render_test_report(report: &TestReport, title: &str, timing: &Timing) -> 
 }
 
 /// Prints the test report (or, with --json, the whole metrics.json) at the end of a run.
-pub fn print_run(
-    ui: &Ui,
-    report: &TestReport,
-    title: &str,
-    timing: &Timing,
-    out: &Path,
-    trailer: &str,
-) -> anyhow::Result<()> {
-    ui.print(&render_test_report(report, title, timing));
+pub fn print_run(ui: &Ui, f: &Finished, out: &Path) -> anyhow::Result<()> {
+    let (title, trailer) = (&f.title, &f.trailer);
+    ui.print(&render_test_report(
+        &f.report,
+        f.thresholds.as_ref(),
+        title,
+        &f.timing,
+    ));
     if !trailer.is_empty() {
         ui.print(trailer);
     }
@@ -205,7 +210,7 @@ pub fn finish_run(
     match body(&mut folder) {
         Ok(f) => {
             let target: PathBuf = folder.commit()?;
-            print_run(ui, &f.report, &f.title, &f.timing, &target, &f.trailer)
+            print_run(ui, &f, &target)
         }
         Err(e) => {
             let outcome = classify(&e);

@@ -56,10 +56,7 @@ pub fn spec_from_args(a: &TrainArgs) -> anyhow::Result<ExperimentSpec> {
                 layers: a.layers,
                 max_len: a.max_len,
                 truncation: a.truncation,
-                pair_truncation: a
-                    .pair_truncation
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("--pair-truncation: {e}"))?,
+                pair_truncation: a.pair_truncation,
                 train,
                 grad_checkpoint: a.grad_checkpoint,
                 device: a.device,
