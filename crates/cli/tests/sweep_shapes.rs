@@ -2,6 +2,7 @@
 //! (GoEmotions) and pair regression (GLUE STS-B), on small samples of the shared data, with
 //! linear baselines (and one tiny BERT run) so that they stay fast. Each sweep runs twice:
 //! the second time skips the finished runs. `report` and `advise` then read the folder.
+//! A sweep folder whose split an older textclf wrote resumes as that split was written.
 
 mod common;
 
@@ -287,4 +288,53 @@ fn a_regression_sweep_ranks_by_pearson_and_keeps_the_targets() {
         "{e}"
     );
     assert!(!tmp.path().join("bad").exists());
+}
+
+#[test]
+fn a_sweep_folder_split_before_layouts_existed_resumes_as_it_was_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
+    toy_csv(&tr, 60, 0);
+    toy_csv(&te, 20, 100);
+    let cfg = tmp.path().join("sweep.toml");
+    let file = |grid: &str| {
+        let text = format!(
+            "[data]\ntrain = \"{}\"\ntest = \"{}\"\n[base]\nbaseline = \"lr\"\n[grid]\nC = {grid}\n",
+            s(&tr),
+            s(&te)
+        );
+        std::fs::write(&cfg, text).unwrap();
+    };
+    file("[1.0, 2.0]");
+    let out = tmp.path().join("out");
+    sweep(&cfg, &out, &["--quiet"]);
+    // What an older textclf wrote: a split.json without the layout and the task.
+    let marker = out.join("data/split.json");
+    let mut split = json_file(&marker);
+    let m = split.as_object_mut().unwrap();
+    for k in ["layout", "task", "pairs"] {
+        assert!(m.remove(k).is_some(), "{k}");
+    }
+    std::fs::write(&marker, serde_json::to_string_pretty(&split).unwrap()).unwrap();
+    file("[1.0, 2.0, 4.0]");
+    let (_, stderr) = sweep(&cfg, &out, &[]);
+    assert!(
+        stderr.contains("reusing the split") && stderr.contains("2 already done before"),
+        "{stderr}"
+    );
+    // The new run reads the old files as they were written: one text, `label`, the task
+    // left to inference.
+    let dir = out.join("runs/C-4");
+    let columns = &json_file(&dir.join("spec.json"))["data"]["columns"];
+    assert_eq!(columns["label_col"], "label");
+    assert!(
+        columns["task"].is_null() && columns["pair_col"].is_null(),
+        "{columns}"
+    );
+    let command = json_file(&dir.join("run.json"))["command"].to_string();
+    assert!(!command.contains("--task"), "{command}");
+    assert_eq!(
+        ShapedMetrics::read(&dir).unwrap().test.task(),
+        Task::SingleLabel
+    );
 }
