@@ -43,6 +43,17 @@ impl TestReport {
         }
     }
 
+    /// The task's headline measure, by name and value: accuracy (single-label), micro F1
+    /// (multi-label) or Pearson's r (regression; `None` when undefined, e.g. constant
+    /// predictions). The names are [`crate::RunComparison::headline`]'s.
+    pub fn headline(&self) -> (&'static str, Option<f64>) {
+        match self {
+            TestReport::SingleLabel(r) => ("accuracy", Some(r.accuracy)),
+            TestReport::MultiLabel(r) => ("micro F1", Some(r.micro.f1)),
+            TestReport::Regression(r) => ("Pearson r", r.pearson),
+        }
+    }
+
     /// The single-label report, if the run was single-label.
     pub fn single(&self) -> Option<&Report> {
         match self {

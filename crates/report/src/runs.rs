@@ -72,7 +72,8 @@ pub struct TestSet {
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct LinearFit {
     pub chosen_c: f64,
-    /// (C, accuracy on the selection split) for every C tried, by increasing C.
+    /// (C, the share C was chosen by on the selection split: accuracy, micro F1 or
+    /// Pearson's r) for every C tried, by increasing C.
     pub c_search: Vec<(f64, f64)>,
     /// Where C was chosen: "valid", "holdout" or "none".
     pub selection_split: Option<String>,
@@ -627,11 +628,15 @@ fn linear_fit(model: &textclf_runs::LinearModel, dir: &Path) -> Result<Option<Li
     let fit = model
         .fit_summary()
         .map_err(|e| ReportError::Invalid(format!("{}: {e}", dir.join(METRICS_FILE).display())))?;
-    Ok(fit.map(|f| LinearFit {
-        chosen_c: f.chosen_c,
-        c_search: f.c_search.iter().map(|p| (p.c, p.accuracy)).collect(),
-        selection_split: f.selection_split,
-        extension: f.c_grid_extension,
+    // A search scored by a share (accuracy, micro F1, Pearson's r) only: the C-grid advice
+    // reads gains in points of it.
+    Ok(fit.and_then(|f| {
+        Some(LinearFit {
+            chosen_c: f.chosen_c,
+            c_search: f.share_scores()?,
+            selection_split: f.selection_split,
+            extension: f.c_grid_extension,
+        })
     }))
 }
 

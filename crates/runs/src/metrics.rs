@@ -321,9 +321,13 @@ pub struct LinearModel {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct FitSummary {
     pub chosen_c: f64,
-    /// Every C tried with its accuracy on the selection split, by increasing C.
+    /// Every C tried with its scores on the selection split, by increasing C.
     #[serde(default)]
     pub c_search: Vec<CPoint>,
+    /// How a regression chose C: `mse` (lowest) or `pearson` (highest); absent for
+    /// classifiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_by: Option<String>,
     /// `valid`, `holdout` or `none`.
     #[serde(default)]
     pub selection_split: Option<String>,
@@ -331,11 +335,38 @@ pub struct FitSummary {
     pub c_grid_extension: Option<CGridExtension>,
 }
 
-/// One C of the search.
+/// One C of the search, with the scores its task records: accuracy (single-label), micro
+/// F1 at the tuned thresholds (multi-label), MSE and Pearson's r (regression).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CPoint {
     pub c: f64,
-    pub accuracy: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_f1: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pearson: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mse: Option<f64>,
+}
+
+impl FitSummary {
+    /// Every C tried with the share C was chosen by (higher is better): accuracy,
+    /// micro F1, or Pearson's r when a regression chose by it. `None` when C was chosen by
+    /// a measure that is not a share (a regression's MSE) or a point lacks the score.
+    pub fn share_scores(&self) -> Option<Vec<(f64, f64)>> {
+        let by_mse = self.select_by.as_deref() == Some("mse");
+        self.c_search
+            .iter()
+            .map(|p| {
+                let score = p
+                    .accuracy
+                    .or(p.micro_f1)
+                    .or(if by_mse { None } else { p.pearson })?;
+                Some((p.c, score))
+            })
+            .collect()
+    }
 }
 
 /// `model.fit.c_grid_extension`: the best C was at an edge of the grid.
@@ -914,5 +945,34 @@ mod tests {
         );
         let e = r.to_json().unwrap_err().to_string();
         assert!(e.contains("'command'"), "{e}");
+    }
+
+    #[test]
+    fn the_c_search_of_every_task_reads_with_the_share_c_was_chosen_by() {
+        let fit = |v: serde_json::Value| {
+            LinearModel {
+                kind: "lr".into(),
+                params: Value::Null,
+                fit: v,
+            }
+            .fit_summary()
+            .unwrap()
+            .unwrap()
+        };
+        let single = fit(serde_json::json!({"chosen_c": 1.0,
+            "c_search": [{"c": 1.0, "accuracy": 0.8, "fit_s": 0.1}]}));
+        assert_eq!(single.share_scores(), Some(vec![(1.0, 0.8)]));
+        let multi = fit(serde_json::json!({"chosen_c": 4.0, "c_search": [
+            {"c": 1.0, "micro_f1": 0.3, "micro_f1_at_half": 0.2, "fit_s": 0.1},
+            {"c": 4.0, "micro_f1": 0.4, "micro_f1_at_half": 0.2, "fit_s": 0.1}]}));
+        assert_eq!(multi.share_scores(), Some(vec![(1.0, 0.3), (4.0, 0.4)]));
+        let point = serde_json::json!({"c": 1.0, "mse": 1.5, "pearson": 0.6, "fit_s": 0.1, "iterations": 3});
+        let by_pearson =
+            fit(serde_json::json!({"chosen_c": 1.0, "select_by": "pearson", "c_search": [point]}));
+        assert_eq!(by_pearson.share_scores(), Some(vec![(1.0, 0.6)]));
+        let by_mse =
+            fit(serde_json::json!({"chosen_c": 1.0, "select_by": "mse", "c_search": [point]}));
+        assert_eq!(by_mse.c_search[0].mse, Some(1.5));
+        assert_eq!(by_mse.share_scores(), None);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! ```toml
 //! name = "imdb-maxlen-lr"                  # default: the file name
-//! selection = "val_acc_at_min_val_loss"    # how the best run is chosen
+//! selection = "val_acc_at_min_val_loss"    # how the best run is chosen (default: the
+//!                                          # task's, see below)
 //!
 //! [data]                                   # paths are relative to this file
 //! train = "../shared/data/imdb/train.csv"
@@ -11,6 +12,13 @@
 //! per_class = 300                          # optional: at most N rows per class of train
 //! valid_frac = 0.1                         # without `valid`: hold this share of train out
 //! seed = 42
+//! # Other shapes of data take the keys `textclf train` takes for them (all optional):
+//! # text_pair_col = "sentence2"            # second text of sentence pairs (auto-detected)
+//! # task = "multi-label"                   # or "regression", "single-label" (inferred)
+//! # label_sep = "|"                        # separator of several labels in one cell
+//! # label_cols = ["joy", "anger"]          # multi-label stored one 0/1 column per label
+//! # The default selection follows the task: val_acc_at_min_val_loss (single-label),
+//! # val_micro_f1 (multi-label), val_pearson (regression).
 //!
 //! [base]                                   # settings of every run (textclf train flags)
 //! model = "../shared/models/all-MiniLM-L6-v2"
@@ -43,6 +51,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use textclf_core::Task;
 
 use crate::error::{Result, SweepError};
 
@@ -74,6 +83,37 @@ pub struct DataSpec {
     pub text_col: Option<String>,
     pub label_col: Option<String>,
     pub id_col: Option<String>,
+    // The keys below are left out of the serialized section when not given, so the
+    // fingerprint of a sweep file written before they existed stays the same.
+    /// Column of the second text of sentence pairs (default: auto-detected, as
+    /// `--text-pair-col`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_pair_col: Option<String>,
+    /// One 0/1 column per label, for multi-label data stored one-hot (`--label-cols`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_cols: Option<Vec<String>>,
+    /// Separator of several labels in one label cell (`--label-sep`, default `|`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_sep: Option<String>,
+    /// `single-label`, `multi-label` or `regression` (`--task`; default: inferred from the
+    /// training labels, as `textclf train` does).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "task_by_name"
+    )]
+    pub task: Option<Task>,
+    /// File format when the extension does not tell (`--format`: csv, tsv, jsonl, parquet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+/// A task by the names `--task` takes (`multilabel`, `multi_label`… too).
+fn task_by_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Task>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 fn default_valid_frac() -> f64 {
@@ -105,8 +145,9 @@ pub struct ModelEntry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepConfig {
     pub name: String,
-    /// Selection rule name (validated by the report crate).
-    pub selection: String,
+    /// Selection rule name (validated by the report crate); `None`: the default of the
+    /// data's task (validation accuracy at minimum loss, micro F1, Pearson's r).
+    pub selection: Option<String>,
     pub data: DataSpec,
     /// Settings shared by every run, in file order.
     pub base: Vec<(String, Value)>,
@@ -237,6 +278,25 @@ impl SweepConfig {
                 ))
             }
         }
+        match (&data.label_col, &data.label_cols) {
+            (Some(_), Some(_)) => {
+                return Err(SweepError::Config(
+                    "[data] has both `label_col` and `label_cols`: use `label_col` for one label column (single-label, regression, or several labels separated by `label_sep`), `label_cols` for one 0/1 column per label".into(),
+                ))
+            }
+            (None, Some(cols)) if cols.is_empty() => {
+                return Err(SweepError::Config(
+                    "[data] `label_cols` is empty: name one 0/1 column per label, e.g. label_cols = [\"joy\", \"anger\"]".into(),
+                ))
+            }
+            (None, Some(_)) if data.task.is_some_and(|t| t != Task::MultiLabel) => {
+                return Err(SweepError::Config(format!(
+                    "[data] `label_cols` holds multi-label data (one 0/1 column per label), but `task` is \"{}\"; remove one of them",
+                    data.task.map_or("", Task::name)
+                )))
+            }
+            _ => {}
+        }
         if !(data.valid_frac > 0.0 && data.valid_frac < 1.0) {
             return Err(SweepError::Config(format!(
                 "[data] valid_frac must be between 0 and 1 (e.g. 0.1), not {}",
@@ -363,9 +423,7 @@ impl SweepConfig {
         }
         Ok(SweepConfig {
             name: raw.name.unwrap_or_else(|| default_name.to_string()),
-            selection: raw
-                .selection
-                .unwrap_or_else(|| "val_acc_at_min_val_loss".to_string()),
+            selection: raw.selection,
             data,
             base,
             grid,

@@ -17,6 +17,10 @@ pub use textclf_runs::Family;
 /// One run of a sweep (as `sweep.json` keeps it).
 pub use textclf_runs::PlannedRun as RunPlan;
 
+/// The selection rule of a sweep file without one, until the data's task is known (the
+/// rule of single-label data; `textclf sweep` records the task's own default).
+pub const DEFAULT_SELECTION: &str = "val_acc_at_min_val_loss";
+
 /// The whole plan.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -347,7 +351,10 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
     }
     Ok(Plan {
         name: cfg.name.clone(),
-        selection: cfg.selection.clone(),
+        selection: cfg
+            .selection
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SELECTION.to_string()),
         varied,
         runs,
     })
@@ -686,13 +693,64 @@ mod tests {
     }
 
     #[test]
+    fn data_keys_of_every_shape_parse_and_leave_older_files_fingerprint_alone() {
+        let cfg = SweepConfig::parse(
+            r#"
+            [data]
+            train = "a.csv"
+            test = "b.csv"
+            text_pair_col = "hypothesis"
+            task = "multilabel"
+            label_sep = ";"
+            label_cols = ["joy", "anger"]
+            format = "csv"
+            [base]
+            baseline = "lr"
+            "#,
+            "s",
+            Path::new("/d"),
+        )
+        .unwrap();
+        let d = &cfg.data;
+        assert_eq!(d.text_pair_col.as_deref(), Some("hypothesis"));
+        assert_eq!(d.task, Some(textclf_core::Task::MultiLabel));
+        assert_eq!(d.label_sep.as_deref(), Some(";"));
+        assert_eq!(
+            d.label_cols.as_deref(),
+            Some(&["joy".into(), "anger".into()][..])
+        );
+        assert_eq!(d.format.as_deref(), Some("csv"));
+        let text = serde_json::to_string(d).unwrap();
+        assert!(text.contains("\"task\":\"multi-label\""), "{text}");
+        // A [data] section without them serializes as before (the split's fingerprint).
+        let old = SweepConfig::parse(HOMEWORK, "hw", Path::new("/d")).unwrap();
+        let text = serde_json::to_string(&old.data).unwrap();
+        for key in ["text_pair_col", "label_cols", "label_sep", "task", "format"] {
+            assert!(!text.contains(key), "{key} in {text}");
+        }
+        let e = |data: &str| {
+            plan(&format!(
+                "[data]\ntrain = \"a\"\ntest = \"b\"\n{data}\n[base]\nbaseline = \"lr\""
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(e("task = \"ordinal\"").contains("unknown task 'ordinal'"));
+        assert!(e("label_col = \"l\"\nlabel_cols = [\"a\"]").contains("both `label_col`"));
+        assert!(e("label_cols = []").contains("`label_cols` is empty"));
+        assert!(e("label_cols = [\"a\"]\ntask = \"regression\"").contains("remove one"));
+        assert!(e("pair_col = \"b\"").contains("unknown field"));
+    }
+
+    #[test]
     fn relative_data_paths_resolve_against_the_sweep_file() {
         let cfg = SweepConfig::parse(HOMEWORK, "hw", Path::new("/srv/sweeps")).unwrap();
         assert_eq!(
-            cfg.data.train.unwrap(),
+            cfg.data.train.clone().unwrap(),
             Path::new("/srv/sweeps/imdb/train.csv")
         );
         assert_eq!(cfg.name, "hw");
-        assert_eq!(cfg.selection, "val_acc_at_min_val_loss");
+        assert_eq!(cfg.selection, None);
+        assert_eq!(expand(&cfg).unwrap().selection, DEFAULT_SELECTION);
     }
 }

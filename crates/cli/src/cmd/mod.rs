@@ -10,6 +10,7 @@ mod predict;
 mod report;
 mod stats;
 mod sweep;
+mod sweep_data;
 mod train;
 
 use crate::args::{BenchCommand, Command, DataCommand};

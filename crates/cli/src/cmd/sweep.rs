@@ -25,8 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use serde_json::{json, Value};
-use textclf_core::Dataset;
-use textclf_data::{prepare, PrepareOptions, ReadOptions, Source};
+use textclf_core::Task;
 use textclf_report::{collect, select, Rule, RunStatus};
 use textclf_runs::{
     host_name, now_unix, Attempt, FolderLock, Outcome as ChildOutcome, RecordedStatus,
@@ -35,152 +34,11 @@ use textclf_runs::{
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
 
+use super::sweep_data::{prepare_data, Layout};
 use super::train::{has_checkpoint, remove_checkpoints};
 
 use crate::args::{Cli, SweepArgs};
 use crate::ui::Ui;
-
-const SPLITS: [&str; 3] = ["train", "valid", "test"];
-
-/// 64-bit FNV-1a: a stable fingerprint (std's hashers may change between Rust versions).
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Flags that make a child read the sweep's shared split.
-fn data_flags(folder: &SweepFolder) -> Vec<String> {
-    let d = folder.data_dir();
-    let mut v = Vec::new();
-    for s in SPLITS {
-        v.push(format!("--{s}"));
-        v.push(d.join(format!("{s}.jsonl")).display().to_string());
-    }
-    for (flag, col) in [
-        ("--text-col", "text"),
-        ("--label-col", "label"),
-        ("--id-col", "id"),
-    ] {
-        v.push(flag.into());
-        v.push(col.into());
-    }
-    v
-}
-
-fn write_jsonl(path: &Path, d: &Dataset) -> anyhow::Result<()> {
-    let mut out = Vec::new();
-    for i in 0..d.len() {
-        serde_json::to_writer(
-            &mut out,
-            &json!({"id": d.ids[i], "text": d.texts[i], "label": d.label_set.name(d.labels()?[i])}),
-        )?;
-        out.push(b'\n');
-    }
-    textclf_sweep::folder::write_atomic(path, &out)?;
-    Ok(())
-}
-
-/// Reads and splits the data once, into `<out>/data/`; later calls (resumes, other
-/// shards) reuse it. Returns the fingerprint of the [data] section.
-fn prepare_data(cfg: &SweepConfig, folder: &SweepFolder, ui: &Ui) -> anyhow::Result<String> {
-    let mut spec = cfg.data.clone();
-    for p in [&mut spec.train, &mut spec.valid, &mut spec.test]
-        .into_iter()
-        .flatten()
-        .chain(spec.pool.iter_mut())
-    {
-        if let Ok(c) = p.canonicalize() {
-            *p = c;
-        }
-    }
-    let fp = format!("{:016x}", fnv(&serde_json::to_vec(&spec)?));
-    let dir = folder.data_dir();
-    let marker = dir.join("split.json");
-    if marker.is_file() {
-        let old: Value = serde_json::from_str(&std::fs::read_to_string(&marker)?)
-            .with_context(|| format!("{} is damaged", marker.display()))?;
-        if old.get("fingerprint").and_then(Value::as_str) != Some(fp.as_str()) {
-            bail!(
-                "{} holds the split of another [data] section; use a new --out folder (or restore the old [data] section)",
-                folder.root.display()
-            );
-        }
-        ui.note(&format!("reusing the split in {}", dir.display()));
-        return Ok(fp);
-    }
-    ui.phase("reading and splitting the data (once for all runs)");
-    let mut read = ReadOptions::labelled();
-    read.text_col = spec.text_col.clone();
-    read.label_col = spec.label_col.clone();
-    read.id_col = spec.id_col.clone();
-    let source = match (&spec.train, &spec.test) {
-        (Some(train), Some(test)) => Source::Files {
-            train: train.clone(),
-            valid: spec.valid.clone(),
-            test: test.clone(),
-        },
-        _ => Source::Pool {
-            files: spec.pool.clone(),
-            fractions: super::common::parse_split(spec.split.as_deref().unwrap_or("80/10/10"))?,
-        },
-    };
-    let opts = PrepareOptions {
-        read,
-        seed: spec.seed,
-        subset_frac: spec.subset_frac,
-        per_class: spec.per_class,
-        targets: Default::default(),
-    };
-    let splits = prepare(&source, &opts).context("cannot prepare the sweep's data")?;
-    require_single_text_single_label(&splits)?;
-    for w in textclf_data::check_splits(&splits)? {
-        ui.warn(&w);
-    }
-    let (train, valid) = match splits.valid {
-        Some(v) => (splits.train, v),
-        None => super::common::holdout_valid(&splits.train, spec.valid_frac, spec.seed),
-    };
-    let sets = [&train, &valid, &splits.test];
-    for (name, d) in SPLITS.iter().zip(sets) {
-        write_jsonl(&dir.join(format!("{name}.jsonl")), d)?;
-    }
-    let counts: serde_json::Map<String, Value> = SPLITS
-        .iter()
-        .zip(sets)
-        .map(|(n, d)| (n.to_string(), json!({"rows": d.len(), "source": d.name})))
-        .collect();
-    textclf_sweep::folder::write_json(
-        &marker,
-        &json!({"fingerprint": fp, "spec": spec, "labels": train.label_set.names(), "splits": counts, "notes": splits.notes}),
-    )?;
-    ui.finish();
-    ui.note(&format!(
-        "split: {} train / {} valid / {} test rows in {}",
-        train.len(),
-        valid.len(),
-        splits.test.len(),
-        dir.display()
-    ));
-    Ok(fp)
-}
-
-/// A sweep's shared data files hold one text and one class per row so far: text pairs,
-/// multi-label and regression data are refused (run `textclf train` / `baseline` on them).
-fn require_single_text_single_label(splits: &textclf_data::Splits) -> anyhow::Result<()> {
-    let task = splits.train.task();
-    if task != textclf_core::Task::SingleLabel {
-        bail!(
-            "`textclf sweep` handles single-label data only so far, and this data is {task} (see the 'task:' note above); run `textclf train` or `textclf baseline` on it"
-        );
-    }
-    if splits.train.pairs.is_some() {
-        bail!(
-            "`textclf sweep` handles single texts only so far, and this data holds text pairs (see the 'second text column' note above); run `textclf train` or `textclf baseline` on it"
-        );
-    }
-    Ok(())
-}
 
 /// The full child command line of a run with flags `run_args` (without the program name).
 /// `in_place`: the child writes straight into `out`, the run's working folder, which the
@@ -188,12 +46,13 @@ fn require_single_text_single_label(splits: &textclf_data::Splits) -> anyhow::Re
 fn child_args(
     run_args: &[String],
     folder: &SweepFolder,
+    layout: &Layout,
     out: &Path,
     save_models: bool,
     in_place: bool,
 ) -> Vec<String> {
     let mut args = run_args.to_vec();
-    args.extend(data_flags(folder));
+    args.extend(layout.flags(folder));
     args.push("--out".into());
     args.push(out.display().to_string());
     if in_place {
@@ -207,16 +66,18 @@ fn child_args(
 
 /// Writes the experiment the child command line `full` describes into
 /// `<partial>/spec.json` and returns the command line that runs it there: the child gets
-/// its settings as a typed spec, not as flags.
-fn spec_child(full: &[String], partial: &Path) -> anyhow::Result<Vec<String>> {
+/// its settings as a typed spec, not as flags, and reads the shared split as `layout` says
+/// (exactly, whatever its label names hold).
+fn spec_child(full: &[String], partial: &Path, layout: &Layout) -> anyhow::Result<Vec<String>> {
     let mut argv = vec!["textclf".to_string()];
     argv.extend(full.iter().cloned());
     let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{}", e.render()))?;
-    let spec = match &cli.command {
+    let mut spec = match &cli.command {
         crate::args::Command::Train(a) => super::train::spec_from_args(a)?,
         crate::args::Command::Baseline(a) => super::baseline::spec_from_args(a)?,
         _ => bail!("a sweep runs `train` or `baseline`, not {:?}", full.first()),
     };
+    spec.data.columns = layout.columns();
     let path = partial.join(textclf_experiment::SPEC_FILE);
     spec.write(&path)?;
     Ok(vec![
@@ -231,9 +92,11 @@ fn spec_child(full: &[String], partial: &Path) -> anyhow::Result<Vec<String>> {
 /// Fails early (before anything runs) when a run's settings are not valid flags.
 fn check_args(r: &RunPlan, folder: &SweepFolder, save_models: bool) -> anyhow::Result<()> {
     let mut argv = vec!["textclf".to_string()];
+    // The data's layout is not known before the data is read; the flags' shape is.
     argv.extend(child_args(
         &r.args,
         folder,
+        &Layout::legacy(),
         Path::new("out"),
         save_models,
         true,
@@ -450,6 +313,7 @@ fn child_error(tail: &str, status: &std::process::ExitStatus) -> String {
 
 struct Ctx<'a> {
     folder: &'a SweepFolder,
+    layout: &'a Layout,
     plan_name: &'a str,
     varied: &'a [String],
     save_models: bool,
@@ -499,12 +363,12 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
         // A status left by an earlier attempt is not this attempt's.
         let _ = std::fs::remove_file(partial.join(textclf_runs::STATUS_FILE));
         let resumable = r.family == Family::Transformer && has_checkpoint(&partial);
-        let mut full = child_args(&args, c.folder, &partial, c.save_models, true);
+        let mut full = child_args(&args, c.folder, c.layout, &partial, c.save_models, true);
         if resumable {
             full.push("--resume".into());
             c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
         }
-        let child = spec_child(&full, &partial)?;
+        let child = spec_child(&full, &partial, c.layout)?;
         let (status, tail) = spawn(&child, &partial.join("log.txt"), &r.id, c.ui)?;
         let final_dir = c.folder.run_dir(&r.id);
         let mut record = SweepRunRecord {
@@ -518,7 +382,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             varied: c.varied.to_vec(),
             command: format!(
                 "textclf {}",
-                child_args(&args, c.folder, &final_dir, c.save_models, false).join(" ")
+                child_args(&args, c.folder, c.layout, &final_dir, c.save_models, false).join(" ")
             ),
             shard: c.shard.to_string(),
             host: host_name(),
@@ -604,11 +468,16 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
 
 pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     let cfg = SweepConfig::load(&a.config)?;
-    let rule: Rule = cfg
+    let given_rule: Option<Rule> = cfg
         .selection
-        .parse()
+        .as_deref()
+        .map(str::parse)
+        .transpose()
         .with_context(|| format!("{}: `selection`", a.config.display()))?;
-    let plan = expand(&cfg).with_context(|| format!("{}", a.config.display()))?;
+    if let (Some(rule), Some(task)) = (given_rule, cfg.data.task) {
+        check_rule(rule, task, &a.config)?;
+    }
+    let mut plan = expand(&cfg).with_context(|| format!("{}", a.config.display()))?;
     let shard = match &a.shard {
         Some(s) => Shard::parse(s)?,
         None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
@@ -661,7 +530,16 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     )
     .context("another `textclf sweep` works on this shard of the folder")?;
     check_not_stale(&plan.runs, &folder)?;
-    let fp = prepare_data(&cfg, &folder, ui)?;
+    let (fp, layout) = prepare_data(&cfg, &folder, ui)?;
+    // The runs are ranked by the rule the file gives, else by the task's default.
+    let rule = match given_rule {
+        Some(rule) => {
+            check_rule(rule, layout.task(), &a.config)?;
+            rule
+        }
+        None => Rule::default_for(layout.task()),
+    };
+    plan.selection = rule.name().to_string();
     folder.write_plan(&plan, &a.config, &fp)?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -687,6 +565,7 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     ));
     let ctx = Ctx {
         folder: &folder,
+        layout: &layout,
         plan_name: &plan.name,
         varied: &plan.varied,
         save_models: cfg.save_models,
@@ -784,6 +663,21 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a selection rule that does not measure runs of `task` (accuracy of a
+/// regression…), naming the rules that do.
+fn check_rule(rule: Rule, task: Task, config: &Path) -> anyhow::Result<()> {
+    let fits = Rule::for_task(task);
+    if !fits.contains(&rule) {
+        bail!(
+            "{}: selection = \"{rule}\" does not measure {task} runs; use one of: {} (default: {})",
+            config.display(),
+            fits.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+            Rule::default_for(task)
+        );
+    }
+    Ok(())
+}
+
 /// The lock file's name part for a shard: `all` or `0-of-3`.
 fn shard_file_name(s: &Shard) -> String {
     if *s == Shard::ALL {
@@ -850,17 +744,23 @@ fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
             .runs
             .iter()
             .map(|r| {
+                let headline = r.test.as_ref().map(|t| t.headline());
                 json!({
                     "id": r.id,
                     "status": textclf_report::table::status_name(&r.status),
+                    "task": r.task(),
+                    // As the selection reports it (a loss as the loss itself).
+                    "score": rule.score(r).map(|x| if rule == Rule::ValLoss { -x } else { x }),
                     "val_acc_at_min_val_loss": r.val_acc_at_min_val_loss,
                     "test_accuracy": r.test_accuracy(),
+                    "test_headline": headline.map(|(measure, value)| json!({"measure": measure, "value": value})),
                     "dir": r.dir,
                 })
             })
             .collect();
         return ui.print_json(&json!({
             "sweep": set.sweep,
+            "task": set.task(),
             "rule": rule.name(),
             "best": sel.as_ref().map(|s| s.best.clone()),
             "near_ties": sel.as_ref().map(|s| s.near_ties().map(|t| t.id.clone()).collect::<Vec<_>>()),
@@ -887,8 +787,12 @@ fn summarize(out: &Path, rule: Rule, ui: &Ui) -> anyhow::Result<()> {
             rule.describe(),
             sel.best,
             sel.ranking[0].score,
-            best.and_then(|b| b.test_accuracy())
-                .map_or(String::new(), |t| format!(", test accuracy {t:.4}"))
+            best.and_then(|b| b.test.as_ref())
+                .and_then(|t| match t.headline() {
+                    (measure, Some(v)) => Some(format!(", test {measure} {v:.4}")),
+                    (_, None) => None,
+                })
+                .unwrap_or_default()
         ));
         let ties: Vec<String> = sel
             .near_ties()

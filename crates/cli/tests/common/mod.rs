@@ -171,3 +171,61 @@ pub fn toy_baseline_run(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ]);
     (tr, te, run)
 }
+
+/// Every `step`-th row of `src` (a CSV with a header), at most `n` rows, into `dst`: the
+/// shared files are grouped by label, so a stride keeps most labels. With `known`, rows
+/// carrying a label (of the `|`-joined `labels` column) outside it are skipped. Returns
+/// the labels of the rows written.
+pub fn sample(
+    src: &Path,
+    dst: &Path,
+    n: usize,
+    offset: usize,
+    known: Option<&std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(src)
+        .unwrap();
+    let headers = r.headers().unwrap().clone();
+    let label_col = headers.iter().position(|h| h == "labels");
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let step = (rows.len() / n).max(1);
+    let mut w = csv::Writer::from_path(dst).unwrap();
+    w.write_record(&headers).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut written = 0;
+    for rec in rows.iter().skip(offset % step).step_by(step) {
+        let names: Vec<String> = label_col
+            .map(|c| rec[c].split('|').map(str::to_string).collect())
+            .unwrap_or_default();
+        if known.is_some_and(|k| names.iter().any(|l| !k.contains(l))) {
+            continue;
+        }
+        seen.extend(names);
+        w.write_record(rec).unwrap();
+        written += 1;
+        if written == n {
+            break;
+        }
+    }
+    w.flush().unwrap();
+    seen
+}
+
+/// Train and test samples of a shared data set: (train, test). Test rows only carry
+/// labels the training sample has.
+pub fn samples(dir: &Path, set: &str, n_train: usize, n_test: usize) -> (PathBuf, PathBuf) {
+    let src = data_dir().join(set);
+    std::fs::create_dir_all(dir).unwrap();
+    let (tr, te) = (dir.join("train.csv"), dir.join("test.csv"));
+    let known = sample(&src.join("train.csv"), &tr, n_train, 0, None);
+    sample(
+        &src.join("dev.csv"),
+        &te,
+        n_test,
+        1,
+        Some(&known).filter(|k| !k.is_empty()),
+    );
+    (tr, te)
+}

@@ -223,6 +223,10 @@ impl<'a> Ctx<'a> {
                     .map(|t| t.ci.level),
                 test_n: b.test.as_ref().map(|t| t.n()),
                 test_macro_f1: b.test_macro_f1(),
+                test_headline: b.test.as_ref().and_then(|t| match t.headline() {
+                    (measure, Some(v)) => Some((measure.to_string(), v)),
+                    (_, None) => None,
+                }),
             }),
         }
     }

@@ -296,6 +296,10 @@ pub struct BestRun {
     pub ci_level: Option<f64>,
     pub test_n: Option<usize>,
     pub test_macro_f1: Option<f64>,
+    /// The task's headline test measure and its value (accuracy, micro F1 or Pearson r;
+    /// see `TestReport::headline`), when the run has a test report that defines it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_headline: Option<(String, f64)>,
 }
 
 /// What the advisor read.

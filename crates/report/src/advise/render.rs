@@ -82,7 +82,21 @@ impl Advice {
                             .map_or(String::new(), |f| format!("; macro F1 {}", pct(f)));
                         let _ = writeln!(s, "- Its test accuracy: {}{ci}{n}{f1}.", pct(acc));
                     }
-                    None => s.push_str("- It has no test report.\n"),
+                    // Multi-label and regression runs: the task's headline.
+                    None => match &b.test_headline {
+                        Some((measure, v)) => {
+                            let value = if measure.as_str() == "Pearson r" {
+                                format!("{v:.3}")
+                            } else {
+                                pct(*v)
+                            };
+                            let n = b
+                                .test_n
+                                .map_or(String::new(), |n| format!(" on {n} test rows"));
+                            let _ = writeln!(s, "- Its test {measure}: {value}{n}.");
+                        }
+                        None => s.push_str("- It has no test report.\n"),
+                    },
                 }
             }
             None => s.push_str("- Best run: none (no finished run).\n"),
