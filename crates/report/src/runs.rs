@@ -18,6 +18,7 @@ use textclf_eval::{
     VALID_PREDICTIONS_FILE,
 };
 use textclf_runs::{PlannedRun, RecordedStatus, RunBody, SweepRecord, SweepRunRecord};
+use textclf_settings::Recorded;
 
 use crate::error::{ReportError, Result};
 
@@ -686,10 +687,21 @@ fn derive_params(m: &ShapedMetrics, family: Family, p: &mut BTreeMap<String, Val
                 "pair_truncation",
                 pairs.map(|p| Value::from(p.strategy.clone())),
             );
-            // Every other transformer setting the trainer's configuration records under its
-            // key (the keys are declared in textclf-settings).
+            put("grad_checkpoint", Some(Value::from(model.grad_checkpoint)));
+            put("device", model.device.clone().map(Value::from));
+            // Every other transformer setting, where the trainer's configuration records it
+            // (declared with the setting in textclf-settings).
             for setting in textclf_settings::ALL.iter().filter(|s| s.transformer) {
-                put(setting.key, model.setting(setting.key).cloned());
+                let value = match setting.recorded {
+                    Recorded::Key => model.setting(setting.key).cloned(),
+                    Recorded::At(path) => model.train_config.pointer(path).cloned(),
+                    Recorded::NegatedAt(path) => model
+                        .train_config
+                        .pointer(path)
+                        .and_then(Value::as_bool)
+                        .map(|b| Value::from(!b)),
+                };
+                put(setting.key, value);
             }
         }
         (RunBody::Baseline(b), Family::Linear) => {
@@ -754,7 +766,10 @@ mod tests {
         o.insert(
             "model".into(),
             serde_json::json!({"kind": "bert", "source": "models/minilm", "layers": 6,
-            "max_len": 128, "train_config": {"lr": 2e-5, "batch_size": 32, "epochs": 2}}),
+            "max_len": 128, "device": "cpu", "train_config": {"lr": 2e-5, "batch_size": 32,
+            "epochs": 2, "adamw": {"weight_decay": 0.05}, "bucketed": false,
+            "eval_every_steps": 50, "early_stopping": {"monitor": "val_loss", "patience": 3,
+            "min_delta": 0.0}}}),
         );
         o.insert(
             "data".into(),
@@ -786,6 +801,14 @@ mod tests {
         assert_eq!(r.val_acc_at_min_val_loss, Some(0.7));
         assert_eq!(r.param_f64("lr"), Some(2e-5));
         assert_eq!(r.param_f64("max_len"), Some(128.0));
+        // Settings the trainer records away from their key are found where it puts them.
+        assert_eq!(r.param_f64("weight_decay"), Some(0.05));
+        assert_eq!(r.param_f64("patience"), Some(3.0));
+        assert_eq!(r.param_f64("eval_every"), Some(50.0));
+        assert_eq!(r.params.get("no_bucketing"), Some(&Value::from(true)));
+        assert_eq!(r.param_text("monitor").as_deref(), Some("val_loss"));
+        assert_eq!(r.param_text("device").as_deref(), Some("cpu"));
+        assert_eq!(r.params.get("checkpoint_every"), None);
         assert_eq!(r.test_accuracy(), Some(0.75));
         assert_eq!(r.truncation.as_ref().unwrap().truncated_share, 0.25);
         assert_eq!(r.labels, vec!["neg", "pos"]);

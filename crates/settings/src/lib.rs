@@ -30,6 +30,20 @@ pub struct Setting {
     /// The default as the flag would be written; `None` when there is none (the setting is
     /// optional, or the model decides).
     pub default: Option<&'static str>,
+    /// Where a fine-tuned run records it among the trainer's settings (`train_config` in
+    /// `metrics.json`), for runs made by hand, which have no sweep record.
+    pub recorded: Recorded,
+}
+
+/// Where the trainer's recorded settings hold a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Under its key.
+    Key,
+    /// At this JSON pointer (`/early_stopping/patience`).
+    At(&'static str),
+    /// The negation of the boolean at this JSON pointer (`no_bucketing` is `!bucketed`).
+    NegatedAt(&'static str),
 }
 
 impl Setting {
@@ -73,7 +87,13 @@ const fn setting(
         linear,
         help,
         default,
+        recorded: Recorded::Key,
     }
+}
+
+/// `s`, recorded by the trainer elsewhere than under its key.
+const fn recorded(s: Setting, recorded: Recorded) -> Setting {
+    Setting { recorded, ..s }
 }
 
 const T: (bool, bool) = (true, false);
@@ -169,12 +189,15 @@ pub const WARMUP_RATIO: Setting = setting(
     "Share of steps with linear warmup.",
     Some("0.1"),
 );
-pub const WEIGHT_DECAY: Setting = setting(
-    "weight_decay",
-    "weight-decay",
-    T,
-    "AdamW decoupled weight decay (never on biases and LayerNorm).",
-    Some("0.01"),
+pub const WEIGHT_DECAY: Setting = recorded(
+    setting(
+        "weight_decay",
+        "weight-decay",
+        T,
+        "AdamW decoupled weight decay (never on biases and LayerNorm).",
+        Some("0.01"),
+    ),
+    Recorded::At("/adamw/weight_decay"),
 );
 pub const GRAD_CLIP: Setting = setting(
     "grad_clip",
@@ -197,47 +220,65 @@ pub const PADDING: Setting = setting(
     "Pad each batch to its longest text (dynamic) or every batch to --max-len.",
     Some("dynamic"),
 );
-pub const NO_BUCKETING: Setting = setting(
-    "no_bucketing",
-    "no-bucketing",
-    T,
-    "Plain shuffled batches instead of length-bucketed ones.",
-    None,
+pub const NO_BUCKETING: Setting = recorded(
+    setting(
+        "no_bucketing",
+        "no-bucketing",
+        T,
+        "Plain shuffled batches instead of length-bucketed ones.",
+        None,
+    ),
+    Recorded::NegatedAt("/bucketed"),
 );
-pub const EVAL_EVERY: Setting = setting(
-    "eval_every",
-    "eval-every",
-    T,
-    "Also validate every N optimizer steps (N ≥ 1; without it, once per epoch).",
-    None,
+pub const EVAL_EVERY: Setting = recorded(
+    setting(
+        "eval_every",
+        "eval-every",
+        T,
+        "Also validate every N optimizer steps (N ≥ 1; without it, once per epoch).",
+        None,
+    ),
+    Recorded::At("/eval_every_steps"),
 );
-pub const CHECKPOINT_EVERY: Setting = setting(
-    "checkpoint_every",
-    "checkpoint-every",
-    T,
-    "Also checkpoint every N optimizer steps (N ≥ 1; always at each epoch end).",
-    None,
+pub const CHECKPOINT_EVERY: Setting = recorded(
+    setting(
+        "checkpoint_every",
+        "checkpoint-every",
+        T,
+        "Also checkpoint every N optimizer steps (N ≥ 1; always at each epoch end).",
+        None,
+    ),
+    Recorded::At("/checkpoint_every_steps"),
 );
-pub const MONITOR: Setting = setting(
-    "monitor",
-    "monitor",
-    T,
-    "What early stopping watches.",
-    Some("val-loss"),
+pub const MONITOR: Setting = recorded(
+    setting(
+        "monitor",
+        "monitor",
+        T,
+        "What early stopping watches.",
+        Some("val-loss"),
+    ),
+    Recorded::At("/early_stopping/monitor"),
 );
-pub const PATIENCE: Setting = setting(
-    "patience",
-    "patience",
-    T,
-    "Stop after this many validations without improvement (0 disables early stopping).",
-    Some("2"),
+pub const PATIENCE: Setting = recorded(
+    setting(
+        "patience",
+        "patience",
+        T,
+        "Stop after this many validations without improvement (0 disables early stopping).",
+        Some("2"),
+    ),
+    Recorded::At("/early_stopping/patience"),
 );
-pub const MIN_DELTA: Setting = setting(
-    "min_delta",
-    "min-delta",
-    T,
-    "Smallest change that counts as an improvement.",
-    Some("0"),
+pub const MIN_DELTA: Setting = recorded(
+    setting(
+        "min_delta",
+        "min-delta",
+        T,
+        "Smallest change that counts as an improvement.",
+        Some("0"),
+    ),
+    Recorded::At("/early_stopping/min_delta"),
 );
 pub const AVERAGE_FROM: Setting = setting(
     "average_from",

@@ -125,7 +125,7 @@ impl SweepFolder {
     }
 
     /// Where run `id` stands. A final folder with a `run.json` that cannot be read, or
-    /// that says done without a `metrics.json`, is [`RunState::Damaged`]: never an error
+    /// that says done without a `metrics.json` that reads, is [`RunState::Damaged`]: never an error
     /// that stops the sweep, and never taken for a finished run.
     pub fn state(&self, id: &str) -> Result<RunState> {
         let dir = self.run_dir(id);
@@ -146,7 +146,15 @@ impl SweepFolder {
                         dir.join("metrics.json").display()
                     ))
                 }
-                RecordedStatus::Done => RunState::Done,
+                RecordedStatus::Done => {
+                    // The record must read back too (its report part as any JSON value:
+                    // the report is the evaluation crate's to type), or the summary and
+                    // the report would fail on it at the end of the sweep.
+                    match textclf_runs::MetricsRecord::<serde_json::Value>::read(&dir) {
+                        Ok(_) => RunState::Done,
+                        Err(e) => RunState::Damaged(e.to_string()),
+                    }
+                }
             });
         }
         if dir.is_dir() {
@@ -232,13 +240,19 @@ mod tests {
         }
     }
 
+    /// The smallest metrics.json a run can have (an ensemble's).
+    const METRICS: &str = r#"{"n": 4, "accuracy": 0.75, "command": "ensemble", "format": 2,
+        "model": {"kind": "ensemble", "weights": "equal", "members": [
+            {"run": "a", "kind": "tfidf-lr", "weight": 0.5, "test_accuracy": 0.7}]},
+        "data": {"labels": ["neg", "pos"], "test": {"rows": 4}}}"#;
+
     #[test]
     fn runs_move_from_pending_to_partial_to_done_or_failed() {
         let t = tempfile::tempdir().unwrap();
         let f = SweepFolder::new(t.path());
         assert_eq!(f.state("a").unwrap(), RunState::Pending);
         fs::create_dir_all(f.partial_dir("a")).unwrap();
-        fs::write(f.partial_dir("a").join("metrics.json"), "{}").unwrap();
+        fs::write(f.partial_dir("a").join("metrics.json"), METRICS).unwrap();
         assert_eq!(f.state("a").unwrap(), RunState::Partial);
         let dir = f.finish("a", &record(RecordedStatus::Done, None)).unwrap();
         assert_eq!(f.state("a").unwrap(), RunState::Done);
@@ -275,6 +289,14 @@ mod tests {
         assert!(
             matches!(f.state("b").unwrap(), RunState::Damaged(w) if w.contains("metrics.json"))
         );
+        // A metrics.json that does not read back: unfinished too, and the reason names it.
+        fs::write(f.run_dir("b").join("metrics.json"), "{\"n\": 4, \"accur").unwrap();
+        match f.state("b").unwrap() {
+            RunState::Damaged(why) => assert!(why.contains("metrics.json"), "{why}"),
+            s => panic!("{s:?}"),
+        }
+        fs::write(f.run_dir("b").join("metrics.json"), METRICS).unwrap();
+        assert_eq!(f.state("b").unwrap(), RunState::Done);
     }
 
     #[test]

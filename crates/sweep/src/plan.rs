@@ -224,14 +224,27 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
         }
     }
     // A grid setting that no run takes would only multiply identical runs, which are then
-    // dropped as duplicates: the grid collapses silently. Say so instead.
-    for (k, _) in &cfg.grid {
+    // dropped as duplicates: the grid collapses silently. Say so instead. A [base], [tie]
+    // or [[cases]] setting that no run takes would be dropped just as silently.
+    let sections = cfg
+        .grid
+        .iter()
+        .map(|(k, _)| ("[grid] varies", k))
+        .chain(cfg.base.iter().map(|(k, _)| ("[base] sets", k)))
+        .chain(cfg.ties.iter().map(|(k, _)| ("a [tie] sets", k)))
+        .chain(
+            cfg.cases
+                .iter()
+                .flatten()
+                .map(|(k, _)| ("[[cases]] set", k)),
+        );
+    for (what, k) in sections {
         if k == "model" || k == "baseline" {
             continue;
         }
         if !raw_runs.iter().any(|(_, f, _)| applies(k, *f)) {
             return Err(SweepError::Config(format!(
-                "[grid] varies '{k}', which only {} take, and this sweep has none: remove it from the grid, or add such a model",
+                "{what} '{k}', which only {} take, and this sweep has none: remove it, or add such a model",
                 taken_by(k)
             )));
         }
@@ -647,6 +660,13 @@ mod tests {
         let entry =
             e("[base]\nmodel = \"m\"\n[[models]]\nname = \"t\"\nbaseline = \"lr\"\nlr = 1e-5");
         assert!(entry.contains("[[models]] 't' sets 'lr'"), "{entry}");
+        let base = e("[base]\nbaseline = \"lr\"\nlr = 1e-5\n[grid]\nC = [1.0, 4.0]");
+        assert!(
+            base.contains("[base] sets 'lr'") && base.contains("fine-tuned transformers"),
+            "{base}"
+        );
+        let cases = e("[base]\nmodel = \"m\"\n[[cases]]\nC = 1.0\n[[cases]]\nC = 4.0");
+        assert!(cases.contains("[[cases]] set 'C'"), "{cases}");
         let typo = e("[base]\nmodel = \"m\"\nmax_lenn = 64");
         assert!(typo.contains("did you mean 'max_len'?"), "{typo}");
         // A baseline beside a transformer grid still runs once: that is not a collapse.

@@ -168,17 +168,16 @@ pub fn classify(e: &anyhow::Error) -> Outcome {
     if interrupted {
         return Outcome::Interrupted;
     }
-    // A device allocator's own error (CUDA reports CUDA_ERROR_OUT_OF_MEMORY).
+    // Only real evidence counts: the typed error, or the CUDA driver's own error code
+    // (candle passes the driver's error on as text). A message that merely says "out of
+    // memory" (a file name, a data value) does not.
     let oom = e.chain().any(|c| {
         c.is::<OutOfMemory>()
             || matches!(
                 c.downcast_ref::<ExperimentError>(),
                 Some(ExperimentError::OutOfMemory(_))
             )
-            || {
-                let t = c.to_string();
-                t.contains("CUDA_ERROR_OUT_OF_MEMORY") || t.to_lowercase().contains("out of memory")
-            }
+            || c.to_string().contains("CUDA_ERROR_OUT_OF_MEMORY")
     });
     if oom {
         Outcome::OutOfMemory
@@ -237,4 +236,21 @@ pub fn refuse_foreign_run(o: &OutArgs, own: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_memory_needs_real_evidence() {
+        let typed = anyhow::Error::from(textclf_experiment::OutOfMemory("batch 64".into()));
+        assert_eq!(classify(&typed), Outcome::OutOfMemory);
+        let cuda = anyhow::anyhow!("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")")
+            .context("training step failed");
+        assert_eq!(classify(&cuda), Outcome::OutOfMemory);
+        // Words alone are not evidence: a file or a value may say it.
+        let words = anyhow::anyhow!("cannot read data/out of memory notes.csv: no such file");
+        assert_eq!(classify(&words), Outcome::Failed);
+    }
 }

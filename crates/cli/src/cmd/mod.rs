@@ -1,5 +1,6 @@
-//! One module per subcommand. Each turns raw flags into library settings, runs the
-//! data → features → model → metrics → report flow, and writes the run folder.
+//! One module per subcommand. Each turns raw flags into a typed spec or library
+//! settings and hands it to the library (`textclf_experiment` runs experiments and
+//! ensembles, `textclf_report` reports), managing only the run folder and the output.
 
 mod baseline;
 mod bench;

@@ -3,7 +3,8 @@
 //!
 //! The data are read and split once into `<out>/data/` (JSONL), so every run, shard and
 //! resumed attempt trains and evaluates on exactly the same rows. Each run is a child
-//! `textclf train` / `textclf baseline` process working in `runs/<id>.partial/`; the folder
+//! process (`textclf run-spec <spec.json>`: the run's typed `ExperimentSpec`, written from
+//! the plan's `train` / `baseline` flags) working in `runs/<id>.partial/`; the folder
 //! is renamed to `runs/<id>/` with its `run.json` when the run finished (or failed), so a
 //! final folder is always complete. A crash of one run (even an abort) cannot take the
 //! sweep down, and an out-of-memory failure is retried with half the batch size and twice
