@@ -53,6 +53,52 @@ pub enum RunBody {
 }
 
 impl RunBody {
+    /// A multi-label run's per-label decision thresholds as `(label, threshold)`, from
+    /// where its command records them: a fine-tuned run's `thresholds` (per label `label`
+    /// and `threshold`), a linear run's `model.fit.thresholds` (one per label, in
+    /// `data.labels` order), an ensemble's `model.thresholds`. `None` for other tasks, for
+    /// `eval` runs and when the record holds none.
+    pub fn decision_thresholds(&self) -> Option<Vec<(String, f64)>> {
+        #[derive(Deserialize)]
+        struct Tuned {
+            labels: Vec<TunedLabel>,
+        }
+        #[derive(Deserialize)]
+        struct TunedLabel {
+            label: String,
+            threshold: f64,
+        }
+        match self {
+            RunBody::Train(t) => {
+                let tuned: Tuned = serde_json::from_value(t.thresholds.clone()?).ok()?;
+                Some(
+                    tuned
+                        .labels
+                        .into_iter()
+                        .map(|l| (l.label, l.threshold))
+                        .collect(),
+                )
+            }
+            RunBody::Baseline(b) => {
+                let values: Vec<f64> =
+                    serde_json::from_value(b.model.fit.get("thresholds")?.clone()).ok()?;
+                (values.len() == b.data.labels.len())
+                    .then(|| b.data.labels.iter().cloned().zip(values).collect())
+            }
+            RunBody::Ensemble(e) => {
+                let t = e.model.thresholds.as_ref()?;
+                Some(
+                    t.labels
+                        .iter()
+                        .cloned()
+                        .zip(t.values.iter().copied())
+                        .collect(),
+                )
+            }
+            RunBody::Eval(_) => None,
+        }
+    }
+
     /// The `command` key.
     pub fn command(&self) -> &'static str {
         match self {
@@ -774,6 +820,33 @@ mod tests {
                 },
             }),
         )
+    }
+
+    #[test]
+    fn decision_thresholds_are_read_where_each_command_records_them() {
+        let mut train = train_record();
+        assert_eq!(train.run.decision_thresholds(), None);
+        if let RunBody::Train(t) = &mut train.run {
+            t.thresholds = Some(serde_json::json!({"method": "f1", "micro_f1": 0.5, "labels": [
+                {"label": "pos", "threshold": 0.3, "f1": 0.5, "tuned": true},
+                {"label": "neg", "threshold": 0.6, "f1": 0.4, "tuned": true}]}));
+        }
+        assert_eq!(
+            train.run.decision_thresholds(),
+            Some(vec![("pos".into(), 0.3), ("neg".into(), 0.6)])
+        );
+        let baseline = r#"{"n": 4, "accuracy": 0.75, "command": "baseline", "format": 2,
+            "model": {"kind": "tfidf-lr", "fit": {"thresholds": [0.25, 0.5]}},
+            "data": {"labels": ["a", "b"], "train": {"rows": 4}, "test": {"rows": 4}, "seed": 1}}"#;
+        let b = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), baseline).unwrap();
+        assert_eq!(
+            b.run.decision_thresholds(),
+            Some(vec![("a".into(), 0.25), ("b".into(), 0.5)])
+        );
+        // One threshold per label or none: a count that does not match is no record.
+        let wrong = baseline.replace("[0.25, 0.5]", "[0.25]");
+        let w = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), &wrong).unwrap();
+        assert_eq!(w.run.decision_thresholds(), None);
     }
 
     #[test]

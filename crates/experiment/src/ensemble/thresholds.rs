@@ -2,17 +2,14 @@
 //! to tune them on: each label's weighted mean of the members' thresholds — a member's
 //! recorded thresholds, or, when its record has none, the cut its predictions file shows.
 
-use std::path::Path;
-
-use serde_json::Value;
 use textclf_core::LabelSet;
 use textclf_eval::{RunRecord, Thresholds, METRICS_FILE};
 
 use super::members::{predicted_sets, Member};
-use crate::error::{ExperimentError, Result, Step};
+use crate::error::{ExperimentError, Result};
 
 /// Each label's threshold as the weighted mean of the members' thresholds: a member's
-/// recorded thresholds (a `thresholds` object anywhere in its `metrics.json`), else the
+/// recorded thresholds (`RunBody::decision_thresholds` of its `metrics.json`), else the
 /// cut its predictions file shows between the scores it predicted a label at and those it
 /// did not. Also says how they were chosen.
 pub(crate) fn mean_member_thresholds(
@@ -25,7 +22,7 @@ pub(crate) fn mean_member_thresholds(
     let mut mean = vec![0f64; k];
     let (mut recorded, mut inferred) = (0usize, 0usize);
     for ((r, mm), &w) in runs.iter().zip(test).zip(weights) {
-        let own = match recorded_thresholds(&r.dir, labels)? {
+        let own = match recorded_thresholds(r, labels)? {
             Some(t) => {
                 recorded += 1;
                 t
@@ -59,38 +56,24 @@ pub(crate) fn mean_member_thresholds(
     ))
 }
 
-/// A `thresholds` object (the evaluation's [`Thresholds`]) anywhere in a run's
-/// `metrics.json`, by the ensemble's label order; `None` when there is none.
-fn recorded_thresholds(dir: &Path, labels: &LabelSet) -> Result<Option<Vec<f32>>> {
-    fn find(v: &Value) -> Option<Thresholds> {
-        match v {
-            Value::Object(m) => m
-                .get("thresholds")
-                .and_then(|t| serde_json::from_value::<Thresholds>(t.clone()).ok())
-                .or_else(|| m.values().find_map(find)),
-            Value::Array(a) => a.iter().find_map(find),
-            _ => None,
-        }
-    }
-    let path = dir.join(METRICS_FILE);
-    let text = std::fs::read_to_string(&path).step(format!("cannot read {}", path.display()))?;
-    let v: Value =
-        serde_json::from_str(&text).step(format!("{} is not valid JSON", path.display()))?;
-    let Some(t) = find(&v) else {
+/// The decision thresholds a member's `metrics.json` records (see
+/// `RunBody::decision_thresholds`), by the ensemble's label order; `None` when it records
+/// none.
+fn recorded_thresholds(run: &RunRecord, labels: &LabelSet) -> Result<Option<Vec<f32>>> {
+    let Some(t) = run.metrics.run.decision_thresholds() else {
         return Ok(None);
     };
     labels
         .names()
         .iter()
         .map(|name| {
-            t.labels
-                .iter()
-                .find(|l| &l.label == name)
-                .map(|l| l.threshold)
+            t.iter()
+                .find(|(l, _)| l == name)
+                .map(|&(_, v)| v as f32)
                 .ok_or_else(|| {
                     ExperimentError::Invalid(format!(
                         "{}: the recorded thresholds have none for label '{name}'",
-                        path.display()
+                        run.dir.join(METRICS_FILE).display()
                     ))
                 })
         })
