@@ -966,169 +966,191 @@ pub(crate) fn fit_rows(
     };
     let refit = sel.as_ref().is_some_and(|s| s.split == "holdout");
 
-    let (chosen_c, model, search, extension, steps) = match &sel {
-        None => {
-            let c = params.c.unwrap_or(1.0);
-            let t = Instant::now();
-            let m = fit_once(params, x_all, labels, k, &cw, c, None);
+    // With C given, a one-vs-rest or binary model's refit on all of train does not depend
+    // on the fit on the rest of the holdout split (only the multinomial solver starts from
+    // it): the two run side by side, one per core, with the same result as one after the
+    // other.
+    let parallel_refit = refit && params.c.is_some() && !is_multinomial(params, k);
+    std::thread::scope(|scope| {
+        let cw = &cw;
+        let early_refit = parallel_refit.then(|| {
+            scope.spawn(move || {
+                let t = Instant::now();
+                let c = params.c.unwrap_or(1.0);
+                let m = fit_once(params, x_all, labels, k, cw, c, None);
+                (m, t.elapsed().as_secs_f64())
+            })
+        });
+
+        let (chosen_c, model, search, extension, steps) = match &sel {
+            None => {
+                let c = params.c.unwrap_or(1.0);
+                let t = Instant::now();
+                let m = fit_once(params, x_all, labels, k, cw, c, None);
+                progress(&FitProgress {
+                    step: FitStep::Final {
+                        c,
+                        fit_s: t.elapsed().as_secs_f64(),
+                    },
+                    done: 1,
+                    planned: 1,
+                    elapsed_s: t1.elapsed().as_secs_f64(),
+                });
+                (c, m, vec![], None, 1)
+            }
+            Some(sel) => {
+                let (fit_x, fit_y): (&CsrMatrix, &[usize]) = match &holdout_fit {
+                    Some((x, y)) => (x, y),
+                    None => (x_all, labels),
+                };
+                let mut grid: Vec<f64> = match params.c {
+                    Some(c) => vec![c],
+                    None => params.c_grid.clone(),
+                };
+                grid.sort_by(f64::total_cmp);
+                grid.dedup();
+                let weight: Vec<f64> = fit_y.iter().map(|&l| cw[l]).collect();
+                let mut s = Search {
+                    params,
+                    x: fit_x,
+                    y: fit_y,
+                    k,
+                    cw,
+                    sel,
+                    solver: is_multinomial(params, k).then(|| {
+                        SoftmaxSolver::new(
+                            SoftmaxProblem {
+                                x: fit_x,
+                                y: fit_y,
+                                weight: &weight,
+                                k,
+                            },
+                            lbfgs_options(params),
+                        )
+                    }),
+                    progress,
+                    started: t1,
+                    done: 0,
+                    planned: grid.len() + usize::from(refit),
+                    points: vec![],
+                    best: None,
+                };
+                s.run(&grid, false);
+                let extension = if params.c.is_none() {
+                    extend_grid(&grid, s.best_c(), |c| {
+                        s.planned += 1;
+                        s.run(&[c], true);
+                        s.best_c()
+                    })
+                } else {
+                    None
+                };
+                let mut points = std::mem::take(&mut s.points);
+                points.sort_by(|a, b| a.c.total_cmp(&b.c));
+                if params.c.is_some() {
+                    points.clear();
+                }
+                let (c, _, m) = s.best.take().expect("the grid is not empty");
+                (c, m, points, extension, s.done)
+            }
+        };
+
+        // Calibration on the selection split, with the model fitted without it; when that
+        // model is then refit on all of train at the same C, its scores are on a similar but
+        // not identical scale (as scikit-learn's CalibratedClassifierCV with ensemble=False).
+        let outputs = model.outputs;
+        let (calibration, calibration_report) = match &sel {
+            None => (Calibration::Logistic, None),
+            Some(Selection {
+                x: sx,
+                y: sy,
+                split,
+            }) => {
+                let s = model.scores(sx);
+                let mut uncalibrated = None;
+                let cal = match (params.kind, outputs) {
+                    (LinearKind::Lr, _) => Calibration::Logistic,
+                    (_, 1) => {
+                        let pos: Vec<bool> = sy.iter().map(|&l| l == 1).collect();
+                        Calibration::Platt {
+                            sigmoids: vec![Platt::fit(&s, &pos)],
+                        }
+                    }
+                    _ => {
+                        let raw = calibrated_probs(&Calibration::Logistic, &s, outputs, k);
+                        uncalibrated = Some(calibration_quality(&raw, k, sy).0);
+                        Calibration::Temperature {
+                            temperature: temperature::fit(&s, outputs, sy),
+                        }
+                    }
+                };
+                let probs = calibrated_probs(&cal, &s, outputs, k);
+                let (log_loss, ece) = calibration_quality(&probs, k, sy);
+                let (method, t) = match &cal {
+                    Calibration::Logistic => ("logistic", None),
+                    Calibration::Platt { .. } => ("platt", None),
+                    Calibration::Temperature { temperature } => ("temperature", Some(*temperature)),
+                };
+                let report = CalibrationReport {
+                    method: method.into(),
+                    temperature: t,
+                    split: split.to_string(),
+                    rows: sy.len(),
+                    log_loss,
+                    ece,
+                    log_loss_uncalibrated: uncalibrated,
+                };
+                (cal, Some(report))
+            }
+        };
+        let selection_split = sel.as_ref().map_or("none", |s| s.split).to_string();
+        drop(sel);
+        drop(holdout_fit);
+        let model = if refit {
+            let (m, secs) = match early_refit {
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => {
+                    let t = Instant::now();
+                    let m = fit_once(params, x_all, labels, k, cw, chosen_c, Some(&model));
+                    (m, t.elapsed().as_secs_f64())
+                }
+            };
+            let done = steps + 1;
             progress(&FitProgress {
                 step: FitStep::Final {
-                    c,
-                    fit_s: t.elapsed().as_secs_f64(),
+                    c: chosen_c,
+                    fit_s: secs,
                 },
-                done: 1,
-                planned: 1,
+                done,
+                planned: done,
                 elapsed_s: t1.elapsed().as_secs_f64(),
             });
-            (c, m, vec![], None, 1)
-        }
-        Some(sel) => {
-            let (fit_x, fit_y): (&CsrMatrix, &[usize]) = match &holdout_fit {
-                Some((x, y)) => (x, y),
-                None => (x_all, labels),
-            };
-            let mut grid: Vec<f64> = match params.c {
-                Some(c) => vec![c],
-                None => params.c_grid.clone(),
-            };
-            grid.sort_by(f64::total_cmp);
-            grid.dedup();
-            let weight: Vec<f64> = fit_y.iter().map(|&l| cw[l]).collect();
-            let mut s = Search {
-                params,
-                x: fit_x,
-                y: fit_y,
-                k,
-                cw: &cw,
-                sel,
-                solver: is_multinomial(params, k).then(|| {
-                    SoftmaxSolver::new(
-                        SoftmaxProblem {
-                            x: fit_x,
-                            y: fit_y,
-                            weight: &weight,
-                            k,
-                        },
-                        lbfgs_options(params),
-                    )
-                }),
-                progress,
-                started: t1,
-                done: 0,
-                planned: grid.len() + usize::from(refit),
-                points: vec![],
-                best: None,
-            };
-            s.run(&grid, false);
-            let extension = if params.c.is_none() {
-                extend_grid(&grid, s.best_c(), |c| {
-                    s.planned += 1;
-                    s.run(&[c], true);
-                    s.best_c()
-                })
-            } else {
-                None
-            };
-            let mut points = std::mem::take(&mut s.points);
-            points.sort_by(|a, b| a.c.total_cmp(&b.c));
-            if params.c.is_some() {
-                points.clear();
-            }
-            let (c, _, m) = s.best.take().expect("the grid is not empty");
-            (c, m, points, extension, s.done)
-        }
-    };
-
-    // Calibration on the selection split, with the model fitted without it; when that
-    // model is then refit on all of train at the same C, its scores are on a similar but
-    // not identical scale (as scikit-learn's CalibratedClassifierCV with ensemble=False).
-    let outputs = model.outputs;
-    let (calibration, calibration_report) = match &sel {
-        None => (Calibration::Logistic, None),
-        Some(Selection {
-            x: sx,
-            y: sy,
-            split,
-        }) => {
-            let s = model.scores(sx);
-            let mut uncalibrated = None;
-            let cal = match (params.kind, outputs) {
-                (LinearKind::Lr, _) => Calibration::Logistic,
-                (_, 1) => {
-                    let pos: Vec<bool> = sy.iter().map(|&l| l == 1).collect();
-                    Calibration::Platt {
-                        sigmoids: vec![Platt::fit(&s, &pos)],
-                    }
-                }
-                _ => {
-                    let raw = calibrated_probs(&Calibration::Logistic, &s, outputs, k);
-                    uncalibrated = Some(calibration_quality(&raw, k, sy).0);
-                    Calibration::Temperature {
-                        temperature: temperature::fit(&s, outputs, sy),
-                    }
-                }
-            };
-            let probs = calibrated_probs(&cal, &s, outputs, k);
-            let (log_loss, ece) = calibration_quality(&probs, k, sy);
-            let (method, t) = match &cal {
-                Calibration::Logistic => ("logistic", None),
-                Calibration::Platt { .. } => ("platt", None),
-                Calibration::Temperature { temperature } => ("temperature", Some(*temperature)),
-            };
-            let report = CalibrationReport {
-                method: method.into(),
-                temperature: t,
-                split: split.to_string(),
-                rows: sy.len(),
-                log_loss,
-                ece,
-                log_loss_uncalibrated: uncalibrated,
-            };
-            (cal, Some(report))
-        }
-    };
-    let selection_split = sel.as_ref().map_or("none", |s| s.split).to_string();
-    drop(sel);
-    drop(holdout_fit);
-    let model = if refit {
-        let t = Instant::now();
-        let m = fit_once(params, x_all, labels, k, &cw, chosen_c, Some(&model));
-        let secs = t.elapsed().as_secs_f64();
-        let done = steps + 1;
-        progress(&FitProgress {
-            step: FitStep::Final {
-                c: chosen_c,
-                fit_s: secs,
-            },
-            done,
-            planned: done,
-            elapsed_s: t1.elapsed().as_secs_f64(),
-        });
-        m
-    } else {
-        model
-    };
-    let fit_s = t1.elapsed().as_secs_f64();
-    let report = FitReport {
-        chosen_c,
-        c_search: search,
-        c_grid_extension: extension,
-        selection_split,
-        calibration: calibration_report,
-        num_features: d,
-        train_nnz: x_all.nnz(),
-        refit_on_full_train: refit,
-        vectorize_s: 0.0,
-        fit_s,
-    };
-    let (w, b) = model.into_class_major(d);
-    let fitted = RowsFit {
-        weights: w.iter().map(|&v| v as f32).collect(),
-        bias: b.iter().map(|&v| v as f32).collect(),
-        calibration,
-        c: chosen_c,
-    };
-    Ok((fitted, report))
+            m
+        } else {
+            model
+        };
+        let fit_s = t1.elapsed().as_secs_f64();
+        let report = FitReport {
+            chosen_c,
+            c_search: search,
+            c_grid_extension: extension,
+            selection_split,
+            calibration: calibration_report,
+            num_features: d,
+            train_nnz: x_all.nnz(),
+            refit_on_full_train: refit,
+            vectorize_s: 0.0,
+            fit_s,
+        };
+        let (w, b) = model.into_class_major(d);
+        let fitted = RowsFit {
+            weights: w.iter().map(|&v| v as f32).collect(),
+            bias: b.iter().map(|&v| v as f32).collect(),
+            calibration,
+            c: chosen_c,
+        };
+        Ok((fitted, report))
+    })
 }
 
 /// Scores (`rows × outputs`) of class-major weights (`outputs × d`) on rows of `x`.
@@ -1279,6 +1301,27 @@ mod tests {
     fn score_argmaxes(m: &LinearClassifier, texts: &[&str]) -> Vec<usize> {
         let s = m.decision_function(&m.vectorizer.transform(texts));
         predict_from_scores(&s, m.outputs())
+    }
+
+    #[test]
+    fn with_c_given_the_final_model_is_the_fit_on_all_of_train() {
+        // The holdout (for calibration) is fitted beside the refit on all rows: the final
+        // weights must be exactly those of one fit on all rows at that C.
+        for (kind, k) in [(LinearKind::Svm, 2), (LinearKind::Nbsvm, 3)] {
+            let train = corpus(120, k, 5);
+            let mut p = params(kind);
+            p.c = Some(0.5);
+            let (_, x) = p.features.fit_transform(&train.text_refs()).unwrap();
+            let y = train.labels().unwrap();
+            let (fitted, report) = fit_rows(&p, &x, y, k, None, &|_| {}).unwrap();
+            assert!(report.refit_on_full_train && report.selection_split == "holdout");
+            let ones = vec![1.0; k];
+            let (w, b) = fit_once(&p, &x, y, k, &ones, 0.5, None).into_class_major(x.ncols);
+            let w: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            let b: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+            assert_eq!(fitted.weights, w, "{kind:?}");
+            assert_eq!(fitted.bias, b, "{kind:?}");
+        }
     }
 
     #[test]

@@ -827,9 +827,11 @@ mod tests {
         let mut train = train_record();
         assert_eq!(train.run.decision_thresholds(), None);
         if let RunBody::Train(t) = &mut train.run {
-            t.thresholds = Some(serde_json::json!({"method": "f1", "micro_f1": 0.5, "labels": [
+            t.thresholds = Some(
+                serde_json::json!({"method": "f1", "micro_f1": 0.5, "labels": [
                 {"label": "pos", "threshold": 0.3, "f1": 0.5, "tuned": true},
-                {"label": "neg", "threshold": 0.6, "f1": 0.4, "tuned": true}]}));
+                {"label": "neg", "threshold": 0.6, "f1": 0.4, "tuned": true}]}),
+            );
         }
         assert_eq!(
             train.run.decision_thresholds(),
