@@ -29,6 +29,12 @@ pub struct Plan {
     /// Settings that differ between runs, in the order they were declared.
     pub varied: Vec<String>,
     pub runs: Vec<RunPlan>,
+    /// What the sweep file sets that no run takes: a `[base]`, `[tie]` or `[[cases]]`
+    /// setting of a family the sweep has no run of (a shared `[base]` kept for another
+    /// sweep's models). Not an error, so such files keep working; the command prints
+    /// these. (A `[grid]` setting no run takes is an error: it would collapse the grid.)
+    #[serde(skip)]
+    pub unused: Vec<String>,
 }
 
 // Every setting a sweep may use, with its flag and families, is declared once in
@@ -225,28 +231,30 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
     }
     // A grid setting that no run takes would only multiply identical runs, which are then
     // dropped as duplicates: the grid collapses silently. Say so instead. A [base], [tie]
-    // or [[cases]] setting that no run takes would be dropped just as silently.
-    let sections = cfg
-        .grid
+    // or [[cases]] setting that no run takes changes nothing but is dropped: say that too.
+    let taken = |k: &str| {
+        k == "model" || k == "baseline" || raw_runs.iter().any(|(_, f, _)| applies(k, *f))
+    };
+    if let Some((k, _)) = cfg.grid.iter().find(|(k, _)| !taken(k)) {
+        return Err(SweepError::Config(format!(
+            "[grid] varies '{k}', which only {} take, and this sweep has none: remove it from the grid, or add such a model",
+            taken_by(k)
+        )));
+    }
+    let mut unused: Vec<String> = Vec::new();
+    let others = cfg
+        .base
         .iter()
-        .map(|(k, _)| ("[grid] varies", k))
-        .chain(cfg.base.iter().map(|(k, _)| ("[base] sets", k)))
-        .chain(cfg.ties.iter().map(|(k, _)| ("a [tie] sets", k)))
-        .chain(
-            cfg.cases
-                .iter()
-                .flatten()
-                .map(|(k, _)| ("[[cases]] set", k)),
+        .map(|(k, _)| ("[base]", k))
+        .chain(cfg.ties.iter().map(|(k, _)| ("a [tie]", k)))
+        .chain(cfg.cases.iter().flatten().map(|(k, _)| ("[[cases]]", k)));
+    for (section, k) in others {
+        let line = format!(
+            "{section} sets '{k}', which only {} take, and this sweep has none: no run uses it",
+            taken_by(k)
         );
-    for (what, k) in sections {
-        if k == "model" || k == "baseline" {
-            continue;
-        }
-        if !raw_runs.iter().any(|(_, f, _)| applies(k, *f)) {
-            return Err(SweepError::Config(format!(
-                "{what} '{k}', which only {} take, and this sweep has none: remove it, or add such a model",
-                taken_by(k)
-            )));
+        if !taken(k) && !unused.contains(&line) {
+            unused.push(line);
         }
     }
     // Drop duplicates (a baseline under a grid of transformer settings), keeping the first.
@@ -370,6 +378,7 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
             .unwrap_or_else(|| DEFAULT_SELECTION.to_string()),
         varied,
         runs,
+        unused,
     })
 }
 
@@ -660,13 +669,24 @@ mod tests {
         let entry =
             e("[base]\nmodel = \"m\"\n[[models]]\nname = \"t\"\nbaseline = \"lr\"\nlr = 1e-5");
         assert!(entry.contains("[[models]] 't' sets 'lr'"), "{entry}");
-        let base = e("[base]\nbaseline = \"lr\"\nlr = 1e-5\n[grid]\nC = [1.0, 4.0]");
+        // A shared [base] setting no run takes is kept working, and said.
+        let p = plan(&format!(
+            "{data}[base]\nbaseline = \"lr\"\nlr = 1e-5\nepochs = 2\n[grid]\nC = [1.0, 4.0]"
+        ))
+        .unwrap();
+        assert_eq!(p.runs.len(), 2);
+        assert_eq!(p.unused.len(), 2, "{:?}", p.unused);
         assert!(
-            base.contains("[base] sets 'lr'") && base.contains("fine-tuned transformers"),
-            "{base}"
+            p.unused[0].contains("[base] sets 'lr'")
+                && p.unused[0].contains("fine-tuned transformers"),
+            "{:?}",
+            p.unused
         );
-        let cases = e("[base]\nmodel = \"m\"\n[[cases]]\nC = 1.0\n[[cases]]\nC = 4.0");
-        assert!(cases.contains("[[cases]] set 'C'"), "{cases}");
+        let p = plan(&format!(
+            "{data}[base]\nmodel = \"m\"\n[[cases]]\nC = 1.0\n[[cases]]\nC = 4.0"
+        ))
+        .unwrap();
+        assert!(p.unused[0].contains("[[cases]] sets 'C'"), "{:?}", p.unused);
         let typo = e("[base]\nmodel = \"m\"\nmax_lenn = 64");
         assert!(typo.contains("did you mean 'max_len'?"), "{typo}");
         // A baseline beside a transformer grid still runs once: that is not a collapse.

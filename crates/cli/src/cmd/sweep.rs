@@ -479,6 +479,9 @@ pub fn run(a: SweepArgs, ui: &Ui) -> anyhow::Result<()> {
         check_rule(rule, task, &a.config)?;
     }
     let mut plan = expand(&cfg).with_context(|| format!("{}", a.config.display()))?;
+    for line in &plan.unused {
+        ui.warn(&format!("{}: {line}", a.config.display()));
+    }
     let shard = match &a.shard {
         Some(s) => Shard::parse(s)?,
         None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
