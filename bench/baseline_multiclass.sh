@@ -35,22 +35,7 @@ PY="$VENV/bin/python"
 SKVER=$("$PY" -c 'import sklearn; print(sklearn.__version__)')
 
 # The data files both tools read.
-"$PY" - "$DATA" "$WORK" <<'PY'
-import sys, pandas as pd
-data, out = sys.argv[1], sys.argv[2]
-for part in ["train", "dev", "test"]:
-    df = pd.read_csv(f"{data}/goemotions/{part}.csv", keep_default_na=False)
-    one = df[~df["labels"].str.contains("|", regex=False)]
-    one.rename(columns={"labels": "label"})[["text", "label"]].to_csv(f"{out}/ge_{part}.csv", index=False)
-df = pd.read_csv(f"{data}/ag_news/test.csv", keep_default_na=False)[["text", "label"]]
-parts = {"train": [], "dev": [], "test": []}
-for _, g in df.groupby("label", sort=True):
-    g = g.sample(frac=1.0, random_state=13)
-    n = len(g); a, b = int(0.8 * n), int(0.9 * n)
-    parts["train"].append(g[:a]); parts["dev"].append(g[a:b]); parts["test"].append(g[b:])
-for k, v in parts.items():
-    pd.concat(v).sample(frac=1.0, random_state=13).to_csv(f"{out}/ag_{k}.csv", index=False)
-PY
+"$PY" bench/multiclass_data.py "$DATA" "$WORK"
 
 timed() { /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }; cat "$WORK/time"; }
 

@@ -10,9 +10,9 @@
 //! **Stopping rule** (scikit-learn's `LogisticRegression` defaults, `tol=1e-4`, passed to
 //! scipy's L-BFGS-B as `gtol`, and `ftol = 64 ε`): stop when the largest absolute entry of
 //! the gradient of the scaled objective is ≤ `gtol`, or when an iteration lowers the
-//! objective by less than `64 ε` relative to it. scikit-learn also stops after 100
-//! iterations (`max_iter=100`, often with a convergence warning at large C); here the cap
-//! is [`LbfgsOptions::max_iter`] (1,000) and is a safety net, not the usual exit.
+//! objective by less than `64 ε` relative to it, or after 100 iterations
+//! ([`LbfgsOptions::max_iter`], scikit-learn's `max_iter=100`; at large C that cap is often
+//! what stops both tools, scikit-learn with a convergence warning).
 //!
 //! **Layout and cost.** The weights are stored feature-major (`w[j * k + c]`), so a
 //! non-zero `x_ij` touches `k` adjacent weights. One evaluation of objective and gradient
@@ -55,6 +55,8 @@ pub struct LbfgsOptions {
     /// Start each [`SoftmaxSolver::solve`] from the previous solution (and keep the
     /// curvature pairs); otherwise from zero, as scikit-learn.
     pub warm_start: bool,
+    /// Fit the intercepts `b` (scikit-learn's `fit_intercept`); without, they stay 0.
+    pub intercept: bool,
 }
 
 impl Default for LbfgsOptions {
@@ -65,6 +67,7 @@ impl Default for LbfgsOptions {
             max_iter: 100,
             memory: 10,
             warm_start: false,
+            intercept: true,
         }
     }
 }
@@ -140,6 +143,24 @@ fn row_blocks(x: &CsrMatrix, parts: usize) -> Vec<(usize, usize)> {
         out.push((0, 0));
     }
     out
+}
+
+/// [`eval`], with the intercepts' gradient set to zero when they are not fitted (so that
+/// they stay where they start, at zero).
+fn eval_opt(
+    p: &SoftmaxProblem,
+    opt: &LbfgsOptions,
+    blocks: &[(usize, usize)],
+    scratch: &mut [Vec<f64>],
+    c: f64,
+    theta: &[f64],
+    grad: &mut [f64],
+) -> f64 {
+    let f = eval(p, blocks, scratch, c, theta, grad);
+    if !opt.intercept {
+        grad[p.k * p.x.ncols..].fill(0.0);
+    }
+    f
 }
 
 /// Objective at `theta` = [W (d×k feature-major) | b (k)] and its gradient into `grad`.
@@ -369,13 +390,30 @@ impl<'a> SoftmaxSolver<'a> {
         let mut g = vec![0f64; dim];
         if self.g0_scaled.is_nan() {
             let zero = vec![0f64; dim];
-            eval(&p, &self.blocks, &mut self.scratch, 1.0, &zero, &mut g);
+            eval_opt(
+                &p,
+                &self.opt,
+                &self.blocks,
+                &mut self.scratch,
+                1.0,
+                &zero,
+                &mut g,
+            );
             self.g0_scaled = inf_norm(&g) / self.weight_sum;
         }
         let mut g_new = vec![0f64; dim];
         let mut trial = vec![0f64; dim];
         let mut q = vec![0f64; dim];
-        let mut f = eval(&p, &self.blocks, &mut self.scratch, c, &self.theta, &mut g);
+        let opt = self.opt;
+        let mut f = eval_opt(
+            &p,
+            &opt,
+            &self.blocks,
+            &mut self.scratch,
+            c,
+            &self.theta,
+            &mut g,
+        );
         let mut evals = 1;
         let mut iter = 0;
         // scikit-learn's threshold from zero weights; from a warm start, the same share
@@ -432,7 +470,7 @@ impl<'a> SoftmaxSolver<'a> {
                             *t = a - step * dq;
                         }
                     });
-                let fv = eval(&p, blocks, scratch, c, trial_ref, g_new_ref);
+                let fv = eval_opt(&p, &opt, blocks, scratch, c, trial_ref, g_new_ref);
                 (fv, -dot(g_new_ref, q_ref))
             };
             let search = wolfe_search(f, slope, &mut evaluate);

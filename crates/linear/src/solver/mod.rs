@@ -5,6 +5,7 @@ pub mod dual_cd;
 pub mod lbfgs;
 pub mod platt;
 pub mod ridge;
+pub mod softmax_dual;
 pub mod svr;
 pub mod temperature;
 
