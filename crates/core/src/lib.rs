@@ -17,6 +17,8 @@
 //!   they were given.
 //! * [`Classifier`]: the narrower single-label, single-text interface (class
 //!   probabilities of texts).
+//! * [`atomic`]: files that appear whole (temporary file, flush, rename), the one way
+//!   every crate writes records, models and predictions.
 //!
 //! ```
 //! use textclf_core::{LabelSet, Predictions};
@@ -26,6 +28,7 @@
 //! assert_eq!(p.argmax(), vec![0, 1]);
 //! ```
 
+pub mod atomic;
 mod choices;
 mod classifier;
 mod dataset;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
-use textclf_core::LabelSet;
+use textclf_core::{atomic, LabelSet};
 
 use crate::model::{Calibration, LinearClassifier, LinearParams};
 use crate::tfidf::Tfidf;
@@ -84,15 +84,13 @@ fn save(m: &LinearClassifier, dir: &Path) -> Result<()> {
         ("bias", view(Dtype::F32, vec![m.outputs()], &b)?),
     ];
     let meta = HashMap::from([("format".to_string(), FORMAT.to_string())]);
-    let tmp = dir.join(".model.safetensors.tmp");
-    safetensors::serialize_to_file(tensors, Some(meta), &tmp)
-        .map_err(|e| LinearError::Data(format!("writing {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, dir.join("model.safetensors")).map_err(io)?;
+    atomic::replace_with(&dir.join("model.safetensors"), |tmp| {
+        safetensors::serialize_to_file(tensors, Some(meta), tmp).map_err(std::io::Error::other)
+    })
+    .map_err(io)?;
     let json =
         serde_json::to_string_pretty(&manifest).map_err(|e| LinearError::Data(e.to_string()))?;
-    let tmp = dir.join(".model.json.tmp");
-    std::fs::write(&tmp, json).map_err(io)?;
-    std::fs::rename(&tmp, dir.join("model.json")).map_err(io)?;
+    atomic::write_atomic(&dir.join("model.json"), json.as_bytes()).map_err(io)?;
     Ok(())
 }
 

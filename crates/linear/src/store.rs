@@ -11,6 +11,8 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use textclf_core::atomic;
+
 use crate::features::{FeatureParams, Featurizer};
 use crate::tfidf::Tfidf;
 use crate::{LinearError, Result};
@@ -101,15 +103,13 @@ pub(crate) fn write<M: Serialize>(
         })
         .collect::<Result<Vec<_>>>()?;
     let meta = HashMap::from([("format".to_string(), format.to_string())]);
-    let tmp = dir.join(".model.safetensors.tmp");
-    safetensors::serialize_to_file(views, Some(meta), &tmp)
-        .map_err(|e| LinearError::Data(format!("writing {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, dir.join("model.safetensors")).map_err(io)?;
+    atomic::replace_with(&dir.join("model.safetensors"), |tmp| {
+        safetensors::serialize_to_file(views, Some(meta), tmp).map_err(std::io::Error::other)
+    })
+    .map_err(io)?;
     let json =
         serde_json::to_string_pretty(manifest).map_err(|e| LinearError::Data(e.to_string()))?;
-    let tmp = dir.join(".model.json.tmp");
-    std::fs::write(&tmp, json).map_err(io)?;
-    std::fs::rename(&tmp, dir.join("model.json")).map_err(io)?;
+    atomic::write_atomic(&dir.join("model.json"), json.as_bytes()).map_err(io)?;
     Ok(())
 }
 

@@ -256,9 +256,7 @@ impl SequenceClassifier {
         );
         let json =
             serde_json::to_string_pretty(&hf).map_err(|e| ModelError::Weights(e.to_string()))?;
-        let tmp = dir.join(".config.json.tmp");
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, dir.join("config.json")).map_err(io)
+        textclf_core::atomic::write_atomic(&dir.join("config.json"), json.as_bytes()).map_err(io)
     }
 
     /// The transformers class a saved classifier declares (`BertForSequenceClassification`, …).

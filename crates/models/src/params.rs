@@ -184,9 +184,10 @@ impl ParamStore {
             .iter()
             .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
             .collect();
-        let tmp = path.with_extension("safetensors.tmp");
-        candle_core::safetensors::save(&map, &tmp)?;
-        std::fs::rename(&tmp, path).map_err(|e| ModelError::Io {
+        textclf_core::atomic::replace_with(path, |tmp| {
+            candle_core::safetensors::save(&map, tmp).map_err(std::io::Error::other)
+        })
+        .map_err(|e| ModelError::Io {
             path: path.to_path_buf(),
             source: e,
         })

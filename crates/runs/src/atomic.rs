@@ -1,20 +1,20 @@
-//! Atomic file writes: a temporary file beside the target, flushed, then renamed over it.
+//! Atomic writes of run files, on [`textclf_core::atomic`] (the one implementation), with
+//! this crate's errors; and file modes of saved folders.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::{Result, RunsError};
 
+pub use textclf_core::atomic::AtomicFile;
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so
 /// `path` is either its old or its new content, never a mix, even if the process is
 /// killed half-way. Creates the folder if needed. The file's mode follows the umask.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(bytes).map_err(|e| RunsError::io(path, e))?;
-    f.commit()
+    textclf_core::atomic::write_atomic(path, bytes).map_err(|e| RunsError::io(path, e))
 }
 
 /// Writes `value` as pretty JSON with a final newline, atomically.
@@ -122,103 +122,6 @@ mod mode_tests {
             fs::read_dir(t.path()).unwrap().count(),
             3,
             "the probe is removed"
-        );
-    }
-}
-
-/// A file written in pieces that appears under its name only when complete: the pieces go
-/// to a temporary file beside it, which [`AtomicFile::commit`] flushes and renames into
-/// place. Dropped without a commit, the temporary file is removed and any old file at the
-/// path is untouched.
-pub struct AtomicFile {
-    path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
-    out: Option<std::io::BufWriter<fs::File>>,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path) -> Result<AtomicFile> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(dir).map_err(|e| RunsError::io(dir, e))?;
-        let name = path
-            .file_name()
-            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let f = fs::File::create(&tmp).map_err(|e| RunsError::io(&tmp, e))?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            tmp,
-            out: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
-        })
-    }
-
-    /// Flushes the file to disk and renames it into place.
-    pub fn commit(mut self) -> Result<()> {
-        let out = self.out.take();
-        let res = (|| {
-            if let Some(w) = out {
-                let f = w.into_inner().map_err(|e| e.into_error())?;
-                f.sync_all()?;
-            }
-            fs::rename(&self.tmp, &self.path)
-        })();
-        res.map_err(|e| {
-            let _ = fs::remove_file(&self.tmp);
-            RunsError::io(&self.path, e)
-        })
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &mut self.out {
-            Some(w) => w.write(buf),
-            None => Err(std::io::Error::other("the file was committed")),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.out {
-            Some(w) => w.flush(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.out.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-#[cfg(test)]
-mod atomic_file_tests {
-    use super::*;
-
-    #[test]
-    fn pieces_appear_only_when_committed() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("out.csv");
-        fs::write(&p, "old\n").unwrap();
-        let mut f = AtomicFile::create(&p).unwrap();
-        f.write_all(b"a\n").unwrap();
-        f.write_all(b"b\n").unwrap();
-        assert_eq!(fs::read_to_string(&p).unwrap(), "old\n");
-        f.commit().unwrap();
-        assert_eq!(fs::read_to_string(&p).unwrap(), "a\nb\n");
-        let mut g = AtomicFile::create(&p).unwrap();
-        g.write_all(b"never").unwrap();
-        drop(g);
-        assert_eq!(fs::read_to_string(&p).unwrap(), "a\nb\n");
-        assert_eq!(
-            fs::read_dir(t.path()).unwrap().count(),
-            1,
-            "no temporary left"
         );
     }
 }
