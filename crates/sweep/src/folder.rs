@@ -54,7 +54,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
     }
 }
 
-fn runs_err(e: textclf_runs::RunsError) -> SweepError {
+pub(crate) fn runs_err(e: textclf_runs::RunsError) -> SweepError {
     match e {
         textclf_runs::RunsError::Io { path, source } => SweepError::Io { path, source },
         textclf_runs::RunsError::Json { path, source } => SweepError::Json { path, source },

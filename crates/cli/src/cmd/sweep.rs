@@ -35,8 +35,9 @@ use textclf_runs::{
 use textclf_sweep::folder::{RunState, SweepFolder};
 use textclf_sweep::{expand, Family, RunPlan, Shard, SweepConfig};
 
-use super::sweep_data::{prepare_data, Layout};
+use super::sweep_data::{prepare_data, LayoutColumns};
 use super::train::{has_checkpoint, remove_checkpoints};
+use textclf_sweep::Layout;
 
 use crate::args::{Cli, SweepArgs};
 use crate::ui::Ui;
@@ -349,6 +350,21 @@ fn wait_for_run_folder(partial: &Path, id: &str, ui: &Ui) -> anyhow::Result<bool
     }
 }
 
+/// Whether another sweep process (an overlapping shard, a second launch) finished run `id`
+/// while this one waited for its folder. Its final folder is then kept as it is, and
+/// what this process left of the working folder (an empty folder) is removed.
+fn finished_meanwhile(c: &Ctx, id: &str, partial: &Path) -> anyhow::Result<bool> {
+    if c.folder.state(id)? != RunState::Done {
+        return Ok(false);
+    }
+    let _ = std::fs::remove_file(partial.join(LOCK_FILE));
+    let _ = std::fs::remove_dir(partial);
+    c.ui.note(&format!(
+        "{id}: finished by another sweep process meanwhile; kept"
+    ));
+    Ok(true)
+}
+
 fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
     let partial = c.folder.partial_dir(&r.id);
     let mut args = r.args.clone();
@@ -360,6 +376,9 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot create {}", partial.display()))?;
         if !wait_for_run_folder(&partial, &r.id, c.ui)? {
             return Ok(Outcome::Busy);
+        }
+        if finished_meanwhile(c, &r.id, &partial)? {
+            return Ok(Outcome::Done);
         }
         // A status left by an earlier attempt is not this attempt's.
         let _ = std::fs::remove_file(partial.join(textclf_runs::STATUS_FILE));
@@ -445,8 +464,15 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
                 format!("out of memory: {e}")
             }
             Stopped::Failed(e) => {
-                if child_status.is_none() && !wait_for_run_folder(&partial, &r.id, c.ui)? {
-                    return Ok(Outcome::Busy);
+                if child_status.is_none() {
+                    // The child may have been refused the folder by another process's
+                    // run (an overlapping shard): wait for it, and keep what it finished.
+                    if !wait_for_run_folder(&partial, &r.id, c.ui)? {
+                        return Ok(Outcome::Busy);
+                    }
+                    if finished_meanwhile(c, &r.id, &partial)? {
+                        return Ok(Outcome::Done);
+                    }
                 }
                 attempts.push(attempt(&e));
                 e

@@ -1,139 +1,27 @@
-//! The split a sweep shares between its runs: read and split once into `<out>/data/`
-//! (`train/valid/test.jsonl` and `split.json`), then read back by every child.
-//!
-//! The JSONL files hold every shape of data so that the children read back exactly the rows
-//! the sweep split, with the same task and label set:
-//!
-//! * `id`, `text` and, for sentence pairs, `text_pair`;
-//! * single-label: `label`, the class name;
-//! * multi-label: one 0/1 field per label, in the label set's order, so the children's
-//!   label set is the sweep's (also labels that a split lacks) and no separator or list
-//!   syntax can change a name;
-//! * regression: the target as a JSON number (the shortest decimal that reads back to the
-//!   same value), under the name of the data's label column, which names the model's output.
-//!
-//! A fixed field that a label would also name gets a `_` in front (`_text`). `split.json`
-//! records the layout ([`Layout`]) and the task; a split written before layouts existed
-//! has none and is read as single texts with single labels, as it was written.
-
-use std::path::Path;
+//! The split a sweep shares between its runs, made once into `<out>/data/` (the layout
+//! of its files and `split.json` are owned by [`textclf_sweep::split`]), and how a child
+//! reads it back: as the experiment's columns, or as the flags recorded for people to
+//! rerun a run.
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
-use textclf_core::{Choices, Dataset, Targets, Task};
+use textclf_core::Choices;
 use textclf_data::Format;
 use textclf_experiment::{Columns, DataSource};
 use textclf_sweep::folder::SweepFolder;
-use textclf_sweep::SweepConfig;
+use textclf_sweep::split::{LabelFields, SplitCount, SPLITS, SPLIT_FILE};
+use textclf_sweep::{Layout, SplitRecord, SweepConfig};
 
 use crate::ui::Ui;
 
-const SPLITS: [&str; 3] = ["train", "valid", "test"];
-
-/// Where each row's answer is in the shared files.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum LabelFields {
-    /// One field: the class name (single-label) or the target (regression).
-    Field(String),
-    /// One 0/1 field per label, in the label set's order (multi-label).
-    OneHot(Vec<String>),
+/// How the children read a layout's shared files, and the flags recorded for people.
+pub(super) trait LayoutColumns {
+    fn columns(&self) -> Columns;
+    fn flags(&self, folder: &SweepFolder) -> Vec<String>;
 }
 
-/// How the shared files are laid out, and so how a child reads them.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub(super) struct Layout {
-    /// The task; `None` for a split written before layouts existed (single-label, left
-    /// to the children's inference as then).
-    pub task: Option<Task>,
-    pub id: String,
-    pub text: String,
-    /// The second text's field of sentence pairs.
-    pub pair: Option<String>,
-    pub labels: LabelFields,
-}
-
-impl Layout {
-    /// The layout of splits written before there were others: single texts, `label`.
-    pub fn legacy() -> Self {
-        Layout {
-            task: None,
-            id: "id".into(),
-            text: "text".into(),
-            pair: None,
-            labels: LabelFields::Field("label".into()),
-        }
-    }
-
-    /// The layout for data of `d`'s task, label set and shape.
-    fn of(d: &Dataset) -> Self {
-        let task = d.task();
-        let labels = match task {
-            Task::SingleLabel => LabelFields::Field("label".into()),
-            Task::MultiLabel => LabelFields::OneHot(d.label_set.names().to_vec()),
-            Task::Regression => LabelFields::Field(d.label_set.name(0).to_string()),
-        };
-        let taken: Vec<&str> = match &labels {
-            LabelFields::Field(f) => vec![f.as_str()],
-            LabelFields::OneHot(names) => names.iter().map(String::as_str).collect(),
-        };
-        let free = |base: &str| {
-            let mut name = base.to_string();
-            while taken.contains(&name.as_str()) {
-                name.insert(0, '_');
-            }
-            name
-        };
-        Layout {
-            task: Some(task),
-            id: free("id"),
-            text: free("text"),
-            pair: d.pairs.as_ref().map(|_| free("text_pair")),
-            labels,
-        }
-    }
-
-    /// Row `i` of `d` as a JSON object.
-    fn row(&self, d: &Dataset, i: usize) -> anyhow::Result<Map<String, Value>> {
-        let mut m = Map::new();
-        m.insert(self.id.clone(), json!(d.ids[i]));
-        m.insert(self.text.clone(), json!(d.texts[i]));
-        if let (Some(field), Some(pairs)) = (&self.pair, &d.pairs) {
-            m.insert(field.clone(), json!(pairs[i]));
-        }
-        match (&self.labels, &d.targets) {
-            (LabelFields::Field(f), Targets::Classes(c)) => {
-                m.insert(f.clone(), json!(d.label_set.name(c[i])));
-            }
-            (LabelFields::Field(f), Targets::Scores(v)) => {
-                // The target's shortest decimal form reads back to the same f32.
-                let x = v[i]
-                    .to_string()
-                    .parse()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .with_context(|| {
-                        format!("{}: row {} has no finite target", d.name, d.ids[i])
-                    })?;
-                m.insert(f.clone(), Value::Number(x));
-            }
-            (LabelFields::OneHot(names), Targets::LabelSets(sets)) => {
-                for (k, name) in names.iter().enumerate() {
-                    m.insert(name.clone(), json!(u8::from(sets[i].contains(&k))));
-                }
-            }
-            _ => bail!(
-                "{}: the shared split's layout does not fit {} data",
-                d.name,
-                d.task()
-            ),
-        }
-        Ok(m)
-    }
-
+impl LayoutColumns for Layout {
     /// How a child reads the shared files, as the experiment's columns.
-    pub fn columns(&self) -> Columns {
+    fn columns(&self) -> Columns {
         let (label_col, label_cols) = match &self.labels {
             LabelFields::Field(f) => (Some(f.clone()), None),
             LabelFields::OneHot(names) => (None, Some(names.clone())),
@@ -151,7 +39,7 @@ impl Layout {
 
     /// The flags that make a child read the shared split from `folder`: the command line
     /// recorded for people to rerun a run (the child itself gets [`Layout::columns`]).
-    pub fn flags(&self, folder: &SweepFolder) -> Vec<String> {
+    fn flags(&self, folder: &SweepFolder) -> Vec<String> {
         let d = folder.data_dir();
         let mut v = Vec::new();
         for s in SPLITS {
@@ -175,11 +63,6 @@ impl Layout {
         }
         v
     }
-
-    /// The task the runs of this split have.
-    pub fn task(&self) -> Task {
-        self.task.unwrap_or(Task::SingleLabel)
-    }
 }
 
 /// 64-bit FNV-1a: a stable fingerprint (std's hashers may change between Rust versions).
@@ -187,16 +70,6 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn write_jsonl(path: &Path, d: &Dataset, layout: &Layout) -> anyhow::Result<()> {
-    let mut out = Vec::new();
-    for i in 0..d.len() {
-        serde_json::to_writer(&mut out, &layout.row(d, i)?)?;
-        out.push(b'\n');
-    }
-    textclf_sweep::folder::write_atomic(path, &out)?;
-    Ok(())
 }
 
 /// The [data] section's columns, read as `textclf train` reads its column flags.
@@ -249,23 +122,18 @@ pub(super) fn prepare_data(
     }
     let fp = format!("{:016x}", fnv(&serde_json::to_vec(&spec)?));
     let dir = folder.data_dir();
-    let marker = dir.join("split.json");
+    let marker = dir.join(SPLIT_FILE);
     if marker.is_file() {
-        let old: Value = serde_json::from_str(&std::fs::read_to_string(&marker)?)
+        let old = SplitRecord::read(&marker)
             .with_context(|| format!("{} is damaged", marker.display()))?;
-        if old.get("fingerprint").and_then(Value::as_str) != Some(fp.as_str()) {
+        if old.fingerprint != fp {
             bail!(
                 "{} holds the split of another [data] section; use a new --out folder (or restore the old [data] section)",
                 folder.root.display()
             );
         }
-        let layout = match old.get("layout") {
-            Some(l) => serde_json::from_value(l.clone())
-                .with_context(|| format!("{}: `layout` is damaged", marker.display()))?,
-            None => Layout::legacy(),
-        };
         ui.note(&format!("reusing the split in {}", dir.display()));
-        return Ok((fp, layout));
+        return Ok((fp, old.layout()));
     }
     ui.phase("reading and splitting the data (once for all runs)");
     let source = match (&spec.train, &spec.test) {
@@ -295,26 +163,30 @@ pub(super) fn prepare_data(
     let layout = Layout::of(&train);
     let sets = [&train, &valid, &splits.test];
     for (name, d) in SPLITS.iter().zip(sets) {
-        write_jsonl(&dir.join(format!("{name}.jsonl")), d, &layout)?;
+        layout.write_jsonl(&dir.join(format!("{name}.jsonl")), d)?;
     }
-    let counts: Map<String, Value> = SPLITS
-        .iter()
-        .zip(sets)
-        .map(|(n, d)| (n.to_string(), json!({"rows": d.len(), "source": d.name})))
-        .collect();
-    textclf_sweep::folder::write_json(
-        &marker,
-        &json!({
-            "fingerprint": fp,
-            "spec": spec,
-            "task": layout.task(),
-            "pairs": layout.pair.is_some(),
-            "labels": train.label_set.names(),
-            "layout": layout,
-            "splits": counts,
-            "notes": splits.notes,
-        }),
-    )?;
+    SplitRecord {
+        format: textclf_sweep::split::SPLIT_FORMAT,
+        fingerprint: fp.clone(),
+        spec,
+        task: Some(layout.task()),
+        pairs: layout.pair.is_some(),
+        labels: train.label_set.names().to_vec(),
+        layout: Some(layout.clone()),
+        splits: SPLITS
+            .iter()
+            .zip(sets)
+            .map(|(n, d)| {
+                let count = SplitCount {
+                    rows: d.len(),
+                    source: d.name.clone(),
+                };
+                (n.to_string(), count)
+            })
+            .collect(),
+        notes: splits.notes,
+    }
+    .write(&marker)?;
     ui.finish();
     ui.note(&format!(
         "split: {} train / {} valid / {} test rows of {}{} in {}",
@@ -335,12 +207,12 @@ pub(super) fn prepare_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use textclf_core::LabelSet;
+    use textclf_core::{Dataset, LabelSet, Targets, Task};
 
     fn read_back(d: &Dataset, layout: &Layout) -> Dataset {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("train.jsonl");
-        write_jsonl(&path, d, layout).unwrap();
+        layout.write_jsonl(&path, d).unwrap();
         let spec = textclf_experiment::DataSpec {
             source: DataSource::Files {
                 train: path.clone(),
