@@ -189,33 +189,44 @@ fn check_same_rows(members: &[Member], runs: &[RunRecord], what: &str) -> Result
 
 /// The gold class of each row of `m` (rows of the `what` split).
 pub(crate) fn gold_ids(m: &Member, labels: &LabelSet, what: &str) -> Result<Vec<usize>> {
-    m.gold
-        .iter()
-        .zip(&m.ids)
-        .map(|(g, id)| {
-            let g = g.as_deref().ok_or_else(|| {
-                invalid(format!("{what} row '{id}' has no gold label; the ensemble can only be evaluated on labelled rows"))
-            })?;
-            labels
-                .id(g)
-                .ok_or_else(|| invalid(format!("{what} row '{id}': gold label '{g}' is not a class")))
+    gold_cells(m, what, "label")
+        .map(|cell| {
+            let (id, g) = cell?;
+            labels.id(g).ok_or_else(|| {
+                invalid(format!(
+                    "{what} row '{id}': gold label '{g}' is not a class"
+                ))
+            })
         })
         .collect()
 }
 
 /// The gold value of each row of `m`, as its file gives it.
 pub(crate) fn gold_values(m: &Member, what: &str) -> Result<Vec<f64>> {
-    m.gold
-        .iter()
-        .zip(&m.ids)
-        .map(|(g, id)| {
-            let g = g.as_deref().ok_or_else(|| {
-                invalid(format!("{what} row '{id}' has no gold value; the ensemble can only be evaluated on labelled rows"))
-            })?;
-            value_of(g)
-                .ok_or_else(|| invalid(format!("{what} row '{id}': gold value '{g}' is not a number")))
+    gold_cells(m, what, "value")
+        .map(|cell| {
+            let (id, g) = cell?;
+            value_of(g).ok_or_else(|| {
+                invalid(format!(
+                    "{what} row '{id}': gold value '{g}' is not a number"
+                ))
+            })
         })
         .collect()
+}
+
+/// Each row's id and gold cell; a row without one is an error that names it (`kind`:
+/// "label" or "value").
+fn gold_cells<'a>(
+    m: &'a Member,
+    what: &'a str,
+    kind: &'a str,
+) -> impl Iterator<Item = Result<(&'a str, &'a str)>> + 'a {
+    m.gold.iter().zip(&m.ids).map(move |(g, id)| {
+        g.as_deref().map(|g| (id.as_str(), g)).ok_or_else(|| {
+            invalid(format!("{what} row '{id}' has no gold {kind}; the ensemble can only be evaluated on labelled rows"))
+        })
+    })
 }
 
 /// The gold label set of each row of `m`.
