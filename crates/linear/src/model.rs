@@ -23,10 +23,10 @@ use crate::{LinearError, Result};
 pub enum LinearKind {
     /// Logistic regression (binary, or multinomial softmax for more than two classes).
     Lr,
-    /// Linear SVM with the squared hinge loss (one-vs-rest), Platt-calibrated.
+    /// Linear SVM with the squared hinge loss (one-vs-rest), temperature-calibrated.
     Svm,
     /// NBSVM (Wang & Manning 2012): SVM on naive-Bayes log-count-ratio scaled binary
-    /// n-gram features, interpolated towards the mean weight, Platt-calibrated.
+    /// n-gram features, interpolated towards the mean weight, temperature-calibrated.
     Nbsvm,
 }
 
@@ -78,7 +78,7 @@ impl textclf_core::Choices for LinearKind {
             LinearKind::Lr => {
                 "Logistic regression on TF-IDF (multinomial for more than two classes)"
             }
-            LinearKind::Svm => "Linear SVM (squared hinge) on TF-IDF, Platt-calibrated",
+            LinearKind::Svm => "Linear SVM (squared hinge) on TF-IDF",
             LinearKind::Nbsvm => "NBSVM (Wang & Manning 2012) on binarised n-gram counts",
         }
     }
@@ -209,12 +209,14 @@ impl LinearParams {
 pub enum Calibration {
     /// Logistic regression's own sigmoid (binary) or softmax.
     Logistic,
-    /// One Platt sigmoid per output, normalised to sum to one over classes. Models with
-    /// several outputs no longer get it (its argmax can differ from the scores'), but
-    /// saved ones still load; two-class SVM and NBSVM models use one sigmoid.
+    /// One Platt sigmoid per output (normalised to sum to one over classes with several
+    /// outputs). No model gets it any more: its most probable class can differ from the
+    /// highest score's (with two classes, a sigmoid `1/(1+exp(A·f+B))` with `B ≠ 0` puts
+    /// the boundary at `f = −B/A`, not 0). Saved models that have it still load.
     Platt { sigmoids: Vec<Platt> },
-    /// `softmax(scores / temperature)`, fitted on the selection split: the most probable
-    /// class is the one with the highest score. Multi-class SVM and NBSVM.
+    /// `softmax(scores / temperature)` (two classes: `sigmoid(f / temperature)`), fitted on
+    /// the selection split: the most probable class is the one with the highest score.
+    /// SVM and NBSVM.
     Temperature { temperature: f64 },
 }
 
@@ -852,7 +854,7 @@ pub fn fit(
 /// [[`C_MIN`], [`C_MAX`]]; [`FitReport::c_grid_extension`] records it. Predictions are
 /// the class with the highest score, the rule C is chosen by; the probabilities keep that
 /// order (softmax for logistic regression, a temperature fitted on the selection split
-/// for multi-class SVM and NBSVM, a Platt sigmoid for two-class SVM and NBSVM).
+/// for SVM and NBSVM).
 pub fn fit_with_progress(
     params: &LinearParams,
     train: &Dataset,
@@ -1070,17 +1072,18 @@ pub(crate) fn fit_rows(
                 let mut uncalibrated = None;
                 let cal = match (params.kind, outputs) {
                     (LinearKind::Lr, _) => Calibration::Logistic,
-                    (_, 1) => {
-                        let pos: Vec<bool> = sy.iter().map(|&l| l == 1).collect();
-                        Calibration::Platt {
-                            sigmoids: vec![Platt::fit(&s, &pos)],
-                        }
-                    }
                     _ => {
                         let raw = calibrated_probs(&Calibration::Logistic, &s, outputs, k);
                         uncalibrated = Some(calibration_quality(&raw, k, sy).0);
+                        // Two classes: one score f per row is the score vector (0, f),
+                        // whose softmax at T is the sigmoid of f / T.
+                        let vectors: Vec<f64> = if outputs == 1 {
+                            s.iter().flat_map(|&f| [0.0, f]).collect()
+                        } else {
+                            s.clone()
+                        };
                         Calibration::Temperature {
-                            temperature: temperature::fit(&s, outputs, sy),
+                            temperature: temperature::fit(&vectors, k, sy),
                         }
                     }
                 };
@@ -1171,9 +1174,10 @@ pub(crate) fn linear_scores(weights: &[f32], bias: &[f32], d: usize, x: &CsrMatr
     s
 }
 
-/// Probabilities (rows × `k` classes) of raw scores (rows × `o` outputs). Except with a
-/// two-class Platt sigmoid, the most probable class is the class with the highest score,
-/// also after rounding to `f32` (a probability tied by rounding is raised by one ulp).
+/// Probabilities (rows × `k` classes) of raw scores (rows × `o` outputs). Except with the
+/// two-class Platt sigmoid of models saved before temperatures, the most probable class
+/// is the class with the highest score, also after rounding to `f32` (a probability tied
+/// by rounding is raised by one ulp).
 pub(crate) fn class_probabilities(
     cal: &Calibration,
     scores: &[f64],
@@ -1352,10 +1356,21 @@ mod tests {
 
     #[test]
     fn predictions_are_the_argmax_of_the_scores() {
-        let (train, valid, test) = (corpus(400, 4, 1), corpus(200, 4, 2), corpus(300, 4, 3));
+        // Two classes (one score, class 1 when it is positive) and four.
+        for classes in [2, 4] {
+            let (train, valid, test) = (
+                corpus(400, classes, 1),
+                corpus(200, classes, 2),
+                corpus(300, classes, 3),
+            );
+            predictions_follow_the_scores(&train, &valid, &test);
+        }
+    }
+
+    fn predictions_follow_the_scores(train: &Dataset, valid: &Dataset, test: &Dataset) {
         let texts = test.text_refs();
         for kind in [LinearKind::Lr, LinearKind::Svm, LinearKind::Nbsvm] {
-            let (m, report) = fit(&params(kind), &train, Some(&valid)).unwrap();
+            let (m, report) = fit(&params(kind), train, Some(valid)).unwrap();
             let by_score = score_argmaxes(&m, &texts);
             assert_eq!(m.predict(&texts).unwrap(), by_score, "{kind:?}");
             // Better than chance, so the scores mean something.
@@ -1364,7 +1379,7 @@ mod tests {
                 "{kind:?}"
             );
             let cal = report.calibration.unwrap();
-            assert!(cal.log_loss.is_finite() && cal.log_loss > 0.0);
+            assert!(cal.log_loss.is_finite() && cal.log_loss >= 0.0, "{kind:?}");
             assert!((0.0..=1.0).contains(&cal.ece));
             if kind != LinearKind::Lr {
                 assert_eq!(cal.method, "temperature");
@@ -1372,6 +1387,27 @@ mod tests {
                 assert!(cal.log_loss <= cal.log_loss_uncalibrated.unwrap() + 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn two_class_probabilities_put_the_boundary_at_score_zero() {
+        let scores: Vec<f64> = (-50..=50)
+            .filter(|&i| i != 0)
+            .map(|i| f64::from(i) / 10.0)
+            .collect();
+        let want = predict_from_scores(&scores, 1);
+        for t in [0.1, 1.0, 7.0] {
+            let cal = Calibration::Temperature { temperature: t };
+            let p = Predictions::new(2, class_probabilities(&cal, &scores, 1, 2)).unwrap();
+            assert_eq!(p.argmax(), want, "T = {t}");
+        }
+        // The sigmoid with an intercept that two-class SVM and NBSVM had before moves the
+        // boundary to f = −B/A = 0.5: rows scored in (0, 0.5] change class.
+        let platt = Calibration::Platt {
+            sigmoids: vec![Platt { a: -2.0, b: 1.0 }],
+        };
+        let p = Predictions::new(2, class_probabilities(&platt, &scores, 1, 2)).unwrap();
+        assert_ne!(p.argmax(), want);
     }
 
     #[test]
