@@ -59,77 +59,7 @@ impl Trainer<'_> {
         if train.is_empty() {
             return Err(TrainError::Data("the training split is empty".into()));
         }
-        let task = train.task();
-        let k = outputs_for(task, &train.label_set);
-        let what = match task {
-            Task::SingleLabel => "classes",
-            Task::MultiLabel => "labels",
-            Task::Regression => "target (regression)",
-        };
-        if self.model.num_labels != k {
-            return Err(TrainError::Config(format!(
-                "model has {} outputs for {k} {what}",
-                self.model.num_labels
-            )));
-        }
-        match (&cfg.class_weights, task) {
-            (Some(_), Task::Regression) => return Err(TrainError::Config(
-                "class weights are for classification; regression has none (drop --class-weights)"
-                    .into(),
-            )),
-            (Some(w), _) if w.len() != k => {
-                return Err(TrainError::Config(format!(
-                    "{} class weights for {k} {what}",
-                    w.len()
-                )))
-            }
-            _ => {}
-        }
-        if let (Some(es), Task::Regression) = (cfg.early_stopping, task) {
-            if matches!(es.monitor, Monitor::ValAccuracy | Monitor::ValMacroF1) {
-                return Err(TrainError::Config(
-                    "regression has no accuracy or macro-F1 to monitor: use val_loss (MSE) or val_score (Pearson)"
-                        .into(),
-                ));
-            }
-        }
-        if let Some(v) = valid {
-            if v.task() != task {
-                return Err(TrainError::Data(format!(
-                    "the validation data is {} but the training data is {task}",
-                    v.task()
-                )));
-            }
-            if v.pairs.is_some() != train.pairs.is_some() {
-                return Err(TrainError::Data(
-                    "one of the training and validation data has text pairs and the other not: give both the same columns".into(),
-                ));
-            }
-            if v.label_set != train.label_set {
-                return Err(TrainError::Data(
-                    "validation and training data have different label sets".into(),
-                ));
-            }
-            if v.is_empty() {
-                return Err(TrainError::Data(
-                    "the validation split is empty: give a larger --valid file or more training data".into(),
-                ));
-            }
-        }
-        let has_ckpt = ["", "old"].iter().any(|ext| {
-            let d = if ext.is_empty() {
-                self.ckpt_dir.clone()
-            } else {
-                self.ckpt_dir.with_extension(ext)
-            };
-            d.join("state.json").is_file()
-        });
-        if has_ckpt && !resume {
-            return Err(TrainError::Checkpoint(format!(
-                "{} holds the checkpoint of an earlier run: add --resume to continue it, or use another --out folder (or delete that one) to start afresh",
-                self.ckpt_dir.display()
-            )));
-        }
+        let (task, k) = self.check_inputs(&cfg, train, valid, resume)?;
         progress.message(&format!(
             "tokenizing {} training {}",
             train.len(),
@@ -152,35 +82,15 @@ impl Trainer<'_> {
         let steps_per_epoch = n_batches.div_ceil(cfg.grad_accum) as u64;
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         let warmup = (cfg.warmup_ratio * total_steps as f64).ceil() as u64;
-        // Everything that decides the updates: settings, tokenization and the data itself.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
-        for (i, s) in seqs.iter().enumerate() {
-            eat(s.len() as u64);
-            s.iter().for_each(|&t| eat(t as u64));
-            match &train.targets {
-                Targets::Classes(y) => eat(y[i] as u64),
-                Targets::LabelSets(y) => {
-                    eat(u64::MAX - y[i].len() as u64);
-                    y[i].iter().for_each(|&l| eat(l as u64));
-                }
-                Targets::Scores(y) => eat(y[i].to_bits() as u64),
-            }
-        }
-        for t in types.iter().flatten() {
-            eat(t.iter().map(|&x| x as u64).sum());
-        }
-        for s in val_seqs.iter().flatten() {
-            s.iter().for_each(|&t| eat(t as u64));
-        }
-        let fingerprint = format!(
-            "{}|{}|{:?}|{}|{}|{}|{h:016x}",
-            serde_json::to_string(&cfg).unwrap_or_default(),
-            self.encoder.max_len(),
-            self.encoder.truncation(),
-            train.len(),
-            valid.map_or(0, |v| v.len()),
-            self.model.params.num_params()
+        let fingerprint = fingerprint(
+            &cfg,
+            self.encoder,
+            self.model,
+            train,
+            valid,
+            &seqs,
+            types.as_deref(),
+            val_seqs.as_deref(),
         );
 
         let mut opt = AdamW::new(&self.model.params, cfg.adamw)?;
@@ -194,31 +104,10 @@ impl Trainer<'_> {
             .average_from
             .map(|f| ((f * total_steps as f64).ceil() as u64).max(1));
         if resume {
-            match load_checkpoint(&self.ckpt_dir, self.model, &mut opt)? {
-                Some((s, best, average)) => {
-                    if s.fingerprint != fingerprint {
-                        return Err(TrainError::Checkpoint(format!(
-                            "the checkpoint in {} was made with other settings or data; resume with the same command, or start afresh without --resume in a new --out folder",
-                            self.ckpt_dir.display()
-                        )));
-                    }
-                    progress.message(&format!(
-                        "resuming at epoch {}, batch {} (step {})",
-                        s.epoch + 1,
-                        s.next_batch,
-                        s.global_step
-                    ));
-                    if s.avg_count > 0 && average.is_none() {
-                        return Err(TrainError::Checkpoint(format!(
-                            "the checkpoint in {} lacks average.safetensors; start afresh without --resume in a new --out folder",
-                            self.ckpt_dir.display()
-                        )));
-                    }
-                    st = s;
-                    best_weights = best;
-                    avg = average;
-                }
-                None => progress.message("no checkpoint found: starting from the beginning"),
+            if let Some((s, best, average)) = self.resume_from(&fingerprint, &mut opt, progress)? {
+                st = s;
+                best_weights = best;
+                avg = average;
             }
         }
         let val_labels: Vec<usize> = valid
@@ -326,6 +215,177 @@ impl Trainer<'_> {
             thresholds,
         })
     }
+
+    /// Refuses settings and data that cannot train together, and a checkpoint left by an
+    /// earlier run without `resume`. Returns the task and the model's number of outputs.
+    fn check_inputs(
+        &self,
+        cfg: &TrainConfig,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        resume: bool,
+    ) -> Result<(Task, usize)> {
+        let task = train.task();
+        let k = outputs_for(task, &train.label_set);
+        let what = match task {
+            Task::SingleLabel => "classes",
+            Task::MultiLabel => "labels",
+            Task::Regression => "target (regression)",
+        };
+        if self.model.num_labels != k {
+            return Err(TrainError::Config(format!(
+                "model has {} outputs for {k} {what}",
+                self.model.num_labels
+            )));
+        }
+        match (&cfg.class_weights, task) {
+            (Some(_), Task::Regression) => return Err(TrainError::Config(
+                "class weights are for classification; regression has none (drop --class-weights)"
+                    .into(),
+            )),
+            (Some(w), _) if w.len() != k => {
+                return Err(TrainError::Config(format!(
+                    "{} class weights for {k} {what}",
+                    w.len()
+                )))
+            }
+            _ => {}
+        }
+        if let (Some(es), Task::Regression) = (cfg.early_stopping, task) {
+            if matches!(es.monitor, Monitor::ValAccuracy | Monitor::ValMacroF1) {
+                return Err(TrainError::Config(
+                    "regression has no accuracy or macro-F1 to monitor: use val_loss (MSE) or val_score (Pearson)"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(v) = valid {
+            if v.task() != task {
+                return Err(TrainError::Data(format!(
+                    "the validation data is {} but the training data is {task}",
+                    v.task()
+                )));
+            }
+            if v.pairs.is_some() != train.pairs.is_some() {
+                return Err(TrainError::Data(
+                    "one of the training and validation data has text pairs and the other not: give both the same columns".into(),
+                ));
+            }
+            if v.label_set != train.label_set {
+                return Err(TrainError::Data(
+                    "validation and training data have different label sets".into(),
+                ));
+            }
+            if v.is_empty() {
+                return Err(TrainError::Data(
+                    "the validation split is empty: give a larger --valid file or more training data".into(),
+                ));
+            }
+        }
+        let has_ckpt = ["", "old"].iter().any(|ext| {
+            let d = if ext.is_empty() {
+                self.ckpt_dir.clone()
+            } else {
+                self.ckpt_dir.with_extension(ext)
+            };
+            d.join("state.json").is_file()
+        });
+        if has_ckpt && !resume {
+            return Err(TrainError::Checkpoint(format!(
+                "{} holds the checkpoint of an earlier run: add --resume to continue it, or use another --out folder (or delete that one) to start afresh",
+                self.ckpt_dir.display()
+            )));
+        }
+        Ok((task, k))
+    }
+
+    /// The checkpoint to continue from, when there is one made by this run (same
+    /// fingerprint); loads its weights into the model and its moments into `opt`.
+    #[allow(clippy::type_complexity)]
+    fn resume_from(
+        &mut self,
+        fingerprint: &str,
+        opt: &mut AdamW,
+        progress: &dyn Progress,
+    ) -> Result<
+        Option<(
+            State,
+            Option<HashMap<String, Tensor>>,
+            Option<HashMap<String, Tensor>>,
+        )>,
+    > {
+        match load_checkpoint(&self.ckpt_dir, self.model, opt)? {
+            Some((s, best, average)) => {
+                if s.fingerprint != fingerprint {
+                    return Err(TrainError::Checkpoint(format!(
+                        "the checkpoint in {} was made with other settings or data; resume with the same command, or start afresh without --resume in a new --out folder",
+                        self.ckpt_dir.display()
+                    )));
+                }
+                progress.message(&format!(
+                    "resuming at epoch {}, batch {} (step {})",
+                    s.epoch + 1,
+                    s.next_batch,
+                    s.global_step
+                ));
+                if s.avg_count > 0 && average.is_none() {
+                    return Err(TrainError::Checkpoint(format!(
+                        "the checkpoint in {} lacks average.safetensors; start afresh without --resume in a new --out folder",
+                        self.ckpt_dir.display()
+                    )));
+                }
+                Ok(Some((s, best, average)))
+            }
+            None => {
+                progress.message("no checkpoint found: starting from the beginning");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Everything that decides the updates: settings, tokenization and the data itself. A
+/// checkpoint resumes only under the same fingerprint.
+#[allow(clippy::too_many_arguments)]
+fn fingerprint(
+    cfg: &TrainConfig,
+    encoder: &TextEncoder,
+    model: &SequenceClassifier,
+    train: &Dataset,
+    valid: Option<&Dataset>,
+    seqs: &[Vec<u32>],
+    types: Option<&[Vec<u32>]>,
+    val_seqs: Option<&[Vec<u32>]>,
+) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
+    for (i, s) in seqs.iter().enumerate() {
+        eat(s.len() as u64);
+        s.iter().for_each(|&t| eat(t as u64));
+        match &train.targets {
+            Targets::Classes(y) => eat(y[i] as u64),
+            Targets::LabelSets(y) => {
+                eat(u64::MAX - y[i].len() as u64);
+                y[i].iter().for_each(|&l| eat(l as u64));
+            }
+            Targets::Scores(y) => eat(y[i].to_bits() as u64),
+        }
+    }
+    for t in types.into_iter().flatten() {
+        eat(t.iter().map(|&x| x as u64).sum());
+    }
+    for s in val_seqs.into_iter().flatten() {
+        s.iter().for_each(|&t| eat(t as u64));
+    }
+    format!(
+        "{}|{}|{:?}|{}|{}|{}|{h:016x}",
+        serde_json::to_string(cfg).unwrap_or_default(),
+        encoder.max_len(),
+        encoder.truncation(),
+        train.len(),
+        valid.map_or(0, |v| v.len()),
+        model.params.num_params()
+    )
 }
 
 /// The token ids of every row (pairs: `[CLS] A [SEP] B [SEP]` or RoBERTa's layout, cut
