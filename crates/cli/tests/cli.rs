@@ -102,6 +102,82 @@ fn baseline_on_ag_news_pool_writes_a_complete_run() {
     assert!((e["accuracy"].as_f64().unwrap() - acc).abs() < 1e-9);
 }
 
+/// Runs `baseline --model svm` on 640 IMDB reviews with `grid`; (metrics.json's
+/// `model.fit`, stderr).
+fn svm_with_grid(dir: &std::path::Path, grid: &str) -> (serde_json::Value, String) {
+    let out = dir.join(grid);
+    let o = textclf(&[
+        "baseline",
+        "--data",
+        s(&data_dir().join("imdb/test.csv")),
+        "--per-class",
+        "400",
+        "--model",
+        "svm",
+        "--c-grid",
+        grid,
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    (
+        json_file(&out.join("metrics.json"))["model"]["fit"].clone(),
+        err,
+    )
+}
+
+#[test]
+fn a_best_c_at_the_grid_edge_extends_the_grid_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    // C values too small for 640 reviews: validation accuracy rises to the top of the
+    // grid, so the grid is extended upwards by ×4 while the newest C is the best.
+    let (fit, err) = svm_with_grid(tmp.path(), "0.001,0.002");
+    let ext = &fit["c_grid_extension"];
+    assert_eq!(ext["direction"], "up", "{fit}");
+    let added: Vec<f64> = ext["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!((1..=3).contains(&added.len()), "{fit}");
+    for (i, a) in added.iter().enumerate() {
+        let want = 0.002 * 4f64.powi(i as i32 + 1);
+        assert!((a / want - 1.0).abs() < 1e-9, "{added:?}");
+    }
+    // Every C tried is recorded, and the chosen one has the best validation accuracy
+    // (the smallest C among equals).
+    let points: Vec<(f64, f64)> = fit["c_search"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["c"].as_f64().unwrap(), p["accuracy"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(points.len(), 2 + added.len(), "{fit}");
+    let best = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let first_best = points.iter().find(|p| p.1 == best).unwrap().0;
+    assert_eq!(fit["chosen_c"].as_f64(), Some(first_best), "{fit}");
+    // A progress line per fit, with an ETA while fits remain, marking the added ones.
+    assert!(err.contains("[1/2] C = 0.001"), "{err}");
+    assert!(err.contains("ETA"), "{err}");
+    assert!(err.contains("grid extended"), "{err}");
+    let warned = err.contains("edge of the grid after extending it");
+    assert_eq!(warned, ext["stopped_by_bound"] == true, "{err}");
+
+    // At the lower bound of C (1e-4) the grid cannot go further down: the run says so.
+    let (fit, err) = svm_with_grid(tmp.path(), "0.0001,0.0002");
+    let ext = &fit["c_grid_extension"];
+    assert_eq!(fit["chosen_c"].as_f64(), Some(0.0001), "{fit}");
+    assert_eq!(ext["direction"], "down", "{fit}");
+    assert_eq!(ext["added"].as_array().map(Vec::len), Some(0), "{fit}");
+    assert_eq!(ext["stopped_by_bound"], true, "{fit}");
+    assert!(
+        err.contains("the best C (0.0001) is still at the bottom edge of the grid"),
+        "{err}"
+    );
+}
+
 #[test]
 fn svm_and_nbsvm_learn_imdb_sample_and_compare_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -126,6 +202,20 @@ fn svm_and_nbsvm_learn_imdb_sample_and_compare_runs() {
         assert!(acc > 0.72, "{model} accuracy {acc} on 640 training reviews");
         // The C search ran on the validation split and its results were recorded.
         assert!(!m["model"]["fit"]["c_search"].as_array().unwrap().is_empty());
+        // Two classes are calibrated by a temperature (so the more probable class is the
+        // one the score's sign gives), with its quality on the holdout recorded.
+        let cal = &m["model"]["fit"]["calibration"];
+        assert_eq!(cal["method"], "temperature", "{model}: {cal}");
+        assert!(cal["temperature"].as_f64().unwrap() > 0.0);
+        let (log_loss, ece) = (
+            cal["log_loss"].as_f64().unwrap(),
+            cal["ece"].as_f64().unwrap(),
+        );
+        assert!(
+            log_loss > 0.0 && log_loss < std::f64::consts::LN_2,
+            "{model}: {cal}"
+        );
+        assert!((0.0..=1.0).contains(&ece), "{model}: {cal}");
         // Calibrated probabilities sum to one.
         let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
         for line in preds.lines().skip(1).take(20) {
