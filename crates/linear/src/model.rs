@@ -1509,6 +1509,30 @@ mod tests {
         assert_eq!(events.len(), tried.len());
         assert_eq!(events.last().unwrap().done, tried.len());
         assert_eq!(events.last().unwrap().planned, tried.len());
-        assert!(events.iter().all(|e| e.eta_s() >= 0.0));
+        // Time is left while planned fits remain (the extension plans one at a time), and
+        // none after the last.
+        assert_eq!(events.last().unwrap().eta_s(), 0.0);
+        for e in &events {
+            assert_eq!(
+                e.eta_s() > 0.0,
+                e.done < e.planned && e.elapsed_s > 0.0,
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_eta_is_the_mean_time_so_far_times_the_fits_left() {
+        let at = |done, planned, elapsed_s| FitProgress {
+            step: FitStep::Final { c: 1.0, fit_s: 0.5 },
+            done,
+            planned,
+            elapsed_s,
+        };
+        assert_eq!(at(1, 4, 2.0).eta_s(), 6.0);
+        assert_eq!(at(3, 4, 9.0).eta_s(), 3.0);
+        assert_eq!(at(4, 4, 9.0).eta_s(), 0.0);
+        // A grid extended past its plan has nothing left, not a negative time.
+        assert_eq!(at(5, 4, 9.0).eta_s(), 0.0);
     }
 }
