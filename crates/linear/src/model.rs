@@ -1077,10 +1077,10 @@ pub(crate) fn fit_rows(
                         uncalibrated = Some(calibration_quality(&raw, k, sy).0);
                         // Two classes: one score f per row is the score vector (0, f),
                         // whose softmax at T is the sigmoid of f / T.
-                        let vectors: Vec<f64> = if outputs == 1 {
+                        let vectors: std::borrow::Cow<[f64]> = if outputs == 1 {
                             s.iter().flat_map(|&f| [0.0, f]).collect()
                         } else {
-                            s.clone()
+                            std::borrow::Cow::Borrowed(&s)
                         };
                         Calibration::Temperature {
                             temperature: temperature::fit(&vectors, k, sy),

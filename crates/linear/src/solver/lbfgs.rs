@@ -145,28 +145,12 @@ fn row_blocks(x: &CsrMatrix, parts: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// [`eval`], with the intercepts' gradient set to zero when they are not fitted (so that
-/// they stay where they start, at zero).
-fn eval_opt(
-    p: &SoftmaxProblem,
-    opt: &LbfgsOptions,
-    blocks: &[(usize, usize)],
-    scratch: &mut [Vec<f64>],
-    c: f64,
-    theta: &[f64],
-    grad: &mut [f64],
-) -> f64 {
-    let f = eval(p, blocks, scratch, c, theta, grad);
-    if !opt.intercept {
-        grad[p.k * p.x.ncols..].fill(0.0);
-    }
-    f
-}
-
 /// Objective at `theta` = [W (d×k feature-major) | b (k)] and its gradient into `grad`.
-/// `scratch` holds one gradient buffer per row block after the first.
+/// `scratch` holds one gradient buffer per row block after the first. Without
+/// `intercept`, the intercepts' gradient is zero, so that they stay where they start (0).
 fn eval(
     p: &SoftmaxProblem,
+    intercept: bool,
     blocks: &[(usize, usize)],
     scratch: &mut [Vec<f64>],
     c: f64,
@@ -252,6 +236,9 @@ fn eval(
         .collect::<Vec<f64>>()
         .iter()
         .sum();
+    if !intercept {
+        first[d * k..].fill(0.0);
+    }
     c * losses.iter().sum::<f64>() + 0.5 * reg
 }
 
@@ -390,9 +377,9 @@ impl<'a> SoftmaxSolver<'a> {
         let mut g = vec![0f64; dim];
         if self.g0_scaled.is_nan() {
             let zero = vec![0f64; dim];
-            eval_opt(
+            eval(
                 &p,
-                &self.opt,
+                self.opt.intercept,
                 &self.blocks,
                 &mut self.scratch,
                 1.0,
@@ -405,9 +392,9 @@ impl<'a> SoftmaxSolver<'a> {
         let mut trial = vec![0f64; dim];
         let mut q = vec![0f64; dim];
         let opt = self.opt;
-        let mut f = eval_opt(
+        let mut f = eval(
             &p,
-            &opt,
+            opt.intercept,
             &self.blocks,
             &mut self.scratch,
             c,
@@ -470,7 +457,7 @@ impl<'a> SoftmaxSolver<'a> {
                             *t = a - step * dq;
                         }
                     });
-                let fv = eval_opt(&p, &opt, blocks, scratch, c, trial_ref, g_new_ref);
+                let fv = eval(&p, opt.intercept, blocks, scratch, c, trial_ref, g_new_ref);
                 (fv, -dot(g_new_ref, q_ref))
             };
             let search = wolfe_search(f, slope, &mut evaluate);
@@ -668,7 +655,7 @@ pub fn scaled_objective(p: &SoftmaxProblem, m: &SoftmaxModel, c: f64) -> f64 {
     theta.extend(&m.b);
     let mut g = vec![0f64; theta.len()];
     let blocks = [(0, p.x.nrows())];
-    let f = eval(p, &blocks, &mut [], c, &theta, &mut g);
+    let f = eval(p, true, &blocks, &mut [], c, &theta, &mut g);
     f / (c * p.weight.iter().sum::<f64>())
 }
 
