@@ -1,18 +1,17 @@
-//! Row-resampling bootstrap for metrics that are not sums over confusion cells
-//! (multi-label F1, correlations): each resample is given as how many times each row was
-//! drawn, and a paired difference of one metric between two models.
+//! Row-resampling bootstrap: over confusion cells for the counting metrics
+//! ([`bootstrap_counts`]), over row weights for metrics that are not sums over cells
+//! (multi-label F1, correlations; [`bootstrap_weights`]), the percentile interval of
+//! either, and a paired difference of one metric between two models.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::percentile_interval;
-
 /// Nonparametric bootstrap over `n` rows (Efron 1979): each resample draws `n` row
 /// indices uniformly with replacement, and `visit` receives `weights[i]`, the number of
 /// times row `i` was drawn (the weights sum to `n`). Deterministic for a given `seed`.
 ///
-/// The draws are the very ones [`crate::metrics::bootstrap_counts`] makes for the same
+/// The draws are the very ones [`bootstrap_counts`] makes for the same
 /// `n`, `resamples` and `seed`, so an interval computed here and one computed there with
 /// the same options come from the same resamples. Passing the same weights to two
 /// models' metrics makes the bootstrap *paired*.
@@ -102,10 +101,85 @@ impl DiffCollector {
     }
 }
 
+/// Nonparametric bootstrap over rows (Efron 1979): each resample draws `n` row indices
+/// uniformly with replacement and counts, for every table in `tables`, how often each
+/// cell id occurs among the drawn rows. The same drawn rows are used for every table,
+/// which makes the bootstrap *paired* when several tables are given. `visit` receives the
+/// counts of each resample. Deterministic for a given `seed`.
+pub(crate) fn bootstrap_counts(
+    tables: &[&[u32]],
+    n_cells: usize,
+    resamples: usize,
+    seed: u64,
+    mut visit: impl FnMut(&[Vec<u64>]),
+) {
+    let n = tables.first().map_or(0, |t| t.len());
+    if n == 0 {
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut counts = vec![vec![0u64; n_cells]; tables.len()];
+    for _ in 0..resamples {
+        for c in &mut counts {
+            c.fill(0);
+        }
+        match tables {
+            [t] => {
+                let c = &mut counts[0];
+                for _ in 0..n {
+                    c[t[rng.random_range(0..n)] as usize] += 1;
+                }
+            }
+            _ => {
+                for _ in 0..n {
+                    let i = rng.random_range(0..n);
+                    for (t, c) in tables.iter().zip(counts.iter_mut()) {
+                        c[t[i] as usize] += 1;
+                    }
+                }
+            }
+        }
+        visit(&counts);
+    }
+}
+
+/// The `(1 − level)/2` and `(1 + level)/2` quantiles of `values` (linear interpolation
+/// between order statistics, Hyndman & Fan 1996 type 7). Sorts `values`.
+pub(crate) fn percentile_interval(values: &mut [f64], level: f64) -> [f64; 2] {
+    values.sort_by(f64::total_cmp);
+    let alpha = (1.0 - level) / 2.0;
+    [quantile(values, alpha), quantile(values, 1.0 - alpha)]
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        m => {
+            let h = (m - 1) as f64 * q.clamp(0.0, 1.0);
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(m - 1);
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::bootstrap_counts;
+
+    fn close(a: f64, b: f64, tol: f64) {
+        assert!((a - b).abs() <= tol, "{a} vs {b}");
+    }
+
+    #[test]
+    fn quantiles_interpolate() {
+        let mut v: Vec<f64> = (0..=100).rev().map(f64::from).collect();
+        let [lo, hi] = percentile_interval(&mut v, 0.9);
+        close(lo, 5.0, 1e-9);
+        close(hi, 95.0, 1e-9);
+        assert_eq!(quantile(&[1.0, 2.0], 0.5), 1.5);
+    }
 
     #[test]
     fn weights_are_the_draws_of_bootstrap_counts() {

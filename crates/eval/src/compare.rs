@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{
-    accuracy_macro_f1, bootstrap_counts, cell_ids, check_ids, percentile_interval,
-};
+use crate::bootstrap::{bootstrap_counts, percentile_interval};
+use crate::cells::{cell_ids, check_ids};
+use crate::metrics::accuracy_macro_f1;
 use crate::{EvalError, EvalOptions};
 
 /// Below this many discordant rows McNemar's test uses the exact binomial distribution,

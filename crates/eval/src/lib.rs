@@ -46,6 +46,7 @@
 
 mod align;
 mod bootstrap;
+mod cells;
 mod compare;
 mod error;
 mod label_matrix;

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{bootstrap_counts, cell_ids, check_ids, percentile_interval};
+use crate::bootstrap::{bootstrap_counts, percentile_interval};
+use crate::cells::{cell_ids, check_ids, count_cells};
 use crate::{EvalError, EvalOptions};
 
 /// The MCC of a test set with its percentile-bootstrap interval. The interval is drawn
@@ -86,28 +87,6 @@ pub(crate) fn checked_cells(
     check_ids(gold, k, "the gold label")?;
     check_ids(pred, k, "the prediction")?;
     Ok(cell_ids(gold, pred, k))
-}
-
-pub(crate) fn count_cells(cells: &[u32], k: usize) -> Vec<u64> {
-    let mut c = vec![0u64; k * k];
-    for &x in cells {
-        c[x as usize] += 1;
-    }
-    c
-}
-
-impl crate::Confusion {
-    /// The MCC of the predictions this confusion matrix counts (as
-    /// [`matthews_corrcoef`] of the same predictions); `None` when the matrix is not
-    /// square.
-    pub fn mcc(&self) -> Option<f64> {
-        let k = self.counts.len();
-        if self.counts.iter().any(|r| r.len() != k) {
-            return None;
-        }
-        let flat: Vec<u64> = self.counts.iter().flatten().copied().collect();
-        Some(mcc_from_counts(&flat, k))
-    }
 }
 
 /// MCC from flat `k × k` confusion counts (`counts[gold * k + pred]`).

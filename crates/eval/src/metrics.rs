@@ -1,12 +1,13 @@
 //! Point metrics (accuracy, precision/recall/F1, log loss), the confusion matrix and
 //! percentile-bootstrap confidence intervals.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use textclf_core::{LabelSet, Predictions};
 
-use crate::EvalError;
+use crate::bootstrap::{bootstrap_counts, percentile_interval};
+use crate::cells::{cell_ids, check_ids};
+use crate::mcc::mcc_from_counts;
+use crate::{EvalError, Mcc};
 
 /// Probabilities are clamped to at least this before taking logs in [`Report::log_loss`].
 pub const LOG_LOSS_EPS: f64 = 1e-12;
@@ -97,6 +98,10 @@ pub struct ConfidenceIntervals {
     pub accuracy: [f64; 2],
     /// `[low, high]` of the macro F1.
     pub macro_f1: [f64; 2],
+    /// `[low, high]` of the Matthews correlation, from the same resamples; `None` only
+    /// in a `metrics.json` written before the key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcc: Option<[f64; 2]>,
 }
 
 /// Everything [`evaluate`] measures on one test set.
@@ -126,6 +131,12 @@ pub struct Report {
     /// The largest off-diagonal cells by share of their gold class, at most
     /// [`TOP_CONFUSIONS`], only cells with a count above 0.
     pub top_confusions: Vec<ConfusionLine>,
+    /// Matthews correlation coefficient of the predicted classes (as scikit-learn's
+    /// `matthews_corrcoef`, [`crate::matthews_corrcoef`]); `None` only in a
+    /// `metrics.json` written before the key existed ([`Report::mcc_summary`] then
+    /// derives it from the confusion matrix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcc: Option<f64>,
     pub ci: ConfidenceIntervals,
 }
 
@@ -205,6 +216,7 @@ pub fn evaluate(
 
     let confusion = confusion_matrix(&counts, labels);
     let top_confusions = top_confusions(&confusion);
+    let mcc = mcc_from_counts(&counts, k);
 
     let ci = if opts.bootstrap == 0 {
         ConfidenceIntervals {
@@ -212,20 +224,24 @@ pub fn evaluate(
             resamples: 0,
             accuracy: [accuracy, accuracy],
             macro_f1: [macro_f1, macro_f1],
+            mcc: Some([mcc, mcc]),
         }
     } else {
         let mut accs = Vec::with_capacity(opts.bootstrap);
         let mut f1s = Vec::with_capacity(opts.bootstrap);
+        let mut mccs = Vec::with_capacity(opts.bootstrap);
         bootstrap_counts(&[&cells], k * k, opts.bootstrap, opts.seed, |c| {
             let (a, f) = accuracy_macro_f1(&c[0], k);
             accs.push(a);
             f1s.push(f);
+            mccs.push(mcc_from_counts(&c[0], k));
         });
         ConfidenceIntervals {
             level: opts.confidence,
             resamples: opts.bootstrap,
             accuracy: percentile_interval(&mut accs, opts.confidence),
             macro_f1: percentile_interval(&mut f1s, opts.confidence),
+            mcc: Some(percentile_interval(&mut mccs, opts.confidence)),
         }
     };
 
@@ -239,29 +255,49 @@ pub fn evaluate(
         per_class,
         confusion,
         top_confusions,
+        mcc: Some(mcc),
         ci,
     })
 }
 
-/// Errors when an id is not below `k`; `what` names the column in the message.
-pub(crate) fn check_ids(ids: &[usize], k: usize, what: &str) -> Result<(), EvalError> {
-    match ids.iter().position(|&id| id >= k) {
-        Some(row) => Err(EvalError::ClassOutOfRange {
-            what: what.to_string(),
-            row,
-            id: ids[row],
-            num_classes: k,
-        }),
-        None => Ok(()),
+impl Report {
+    /// The MCC with its interval: the recorded one, or for a `metrics.json` written
+    /// before MCC was recorded, the point value derived from the confusion matrix (its
+    /// interval then collapses onto it, with `resamples` 0). `None` only when an old
+    /// record's confusion matrix is not square.
+    pub fn mcc_summary(&self) -> Option<Mcc> {
+        match (self.mcc, self.ci.mcc) {
+            (Some(mcc), Some(ci)) => Some(Mcc {
+                mcc,
+                level: self.ci.level,
+                resamples: self.ci.resamples,
+                ci,
+            }),
+            _ => {
+                let mcc = self.mcc.or_else(|| self.confusion.mcc())?;
+                Some(Mcc {
+                    mcc,
+                    level: self.ci.level,
+                    resamples: 0,
+                    ci: [mcc, mcc],
+                })
+            }
+        }
     }
 }
 
-/// The flat confusion-cell index `gold * k + pred` of every row.
-pub(crate) fn cell_ids(gold: &[usize], pred: &[usize], k: usize) -> Vec<u32> {
-    gold.iter()
-        .zip(pred)
-        .map(|(&g, &p)| (g * k + p) as u32)
-        .collect()
+impl Confusion {
+    /// The MCC of the predictions this confusion matrix counts (as
+    /// [`matthews_corrcoef`] of the same predictions); `None` when the matrix is not
+    /// square.
+    pub fn mcc(&self) -> Option<f64> {
+        let k = self.counts.len();
+        if self.counts.iter().any(|r| r.len() != k) {
+            return None;
+        }
+        let flat: Vec<u64> = self.counts.iter().flatten().copied().collect();
+        Some(mcc_from_counts(&flat, k))
+    }
 }
 
 pub(crate) struct RawClassMetrics {
@@ -378,72 +414,11 @@ fn top_confusions(conf: &Confusion) -> Vec<ConfusionLine> {
         .collect()
 }
 
-/// Nonparametric bootstrap over rows (Efron 1979): each resample draws `n` row indices
-/// uniformly with replacement and counts, for every table in `tables`, how often each
-/// cell id occurs among the drawn rows. The same drawn rows are used for every table,
-/// which makes the bootstrap *paired* when several tables are given. `visit` receives the
-/// counts of each resample. Deterministic for a given `seed`.
-pub(crate) fn bootstrap_counts(
-    tables: &[&[u32]],
-    n_cells: usize,
-    resamples: usize,
-    seed: u64,
-    mut visit: impl FnMut(&[Vec<u64>]),
-) {
-    let n = tables.first().map_or(0, |t| t.len());
-    if n == 0 {
-        return;
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut counts = vec![vec![0u64; n_cells]; tables.len()];
-    for _ in 0..resamples {
-        for c in &mut counts {
-            c.fill(0);
-        }
-        match tables {
-            [t] => {
-                let c = &mut counts[0];
-                for _ in 0..n {
-                    c[t[rng.random_range(0..n)] as usize] += 1;
-                }
-            }
-            _ => {
-                for _ in 0..n {
-                    let i = rng.random_range(0..n);
-                    for (t, c) in tables.iter().zip(counts.iter_mut()) {
-                        c[t[i] as usize] += 1;
-                    }
-                }
-            }
-        }
-        visit(&counts);
-    }
-}
-
-/// The `(1 − level)/2` and `(1 + level)/2` quantiles of `values` (linear interpolation
-/// between order statistics, Hyndman & Fan 1996 type 7). Sorts `values`.
-pub(crate) fn percentile_interval(values: &mut [f64], level: f64) -> [f64; 2] {
-    values.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
-    [quantile(values, alpha), quantile(values, 1.0 - alpha)]
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
-        0 => f64::NAN,
-        1 => sorted[0],
-        m => {
-            let h = (m - 1) as f64 * q.clamp(0.0, 1.0);
-            let lo = h.floor() as usize;
-            let hi = (lo + 1).min(m - 1);
-            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn labels(names: &[&str]) -> LabelSet {
         LabelSet::new(names.iter().map(|s| s.to_string()).collect()).unwrap()
@@ -649,15 +624,6 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_interpolate() {
-        let mut v: Vec<f64> = (0..=100).rev().map(f64::from).collect();
-        let [lo, hi] = percentile_interval(&mut v, 0.9);
-        close(lo, 5.0, 1e-9);
-        close(hi, 95.0, 1e-9);
-        assert_eq!(quantile(&[1.0, 2.0], 0.5), 1.5);
-    }
-
-    #[test]
     fn report_round_trips_through_json() {
         let l = labels(&["a", "b", "c", "d"]);
         let (g, p) = synthetic(40, 5);
@@ -675,6 +641,36 @@ mod tests {
             close(x.precision, y.precision, 1e-12);
         }
         close(back.accuracy, r.accuracy, 1e-12);
+    }
+
+    #[test]
+    fn the_report_records_mcc_with_an_interval_from_its_own_resamples() {
+        let l = labels(&["a", "b", "c", "d"]);
+        let (g, p) = synthetic(300, 11);
+        let o = EvalOptions::default();
+        let r = evaluate(&g, &p, &l, &o).unwrap();
+        let direct = crate::evaluate_mcc(&g, &p.argmax(), 4, &o).unwrap();
+        // The same value and the same resamples as the stand-alone MCC evaluation.
+        assert_eq!(r.mcc, Some(direct.mcc));
+        assert_eq!(r.ci.mcc, Some(direct.ci));
+        assert!(direct.mcc > 0.5 && direct.mcc < 0.95, "{}", direct.mcc);
+        assert_eq!(r.mcc_summary(), Some(direct));
+        let j = serde_json::to_value(&r).unwrap();
+        assert!(j["mcc"].is_number() && j["ci"]["mcc"].is_array(), "{j}");
+
+        // A record written before the key existed: the point value comes from the
+        // confusion matrix, with no interval claimed.
+        let mut old = j.clone();
+        old.as_object_mut().unwrap().remove("mcc");
+        old["ci"].as_object_mut().unwrap().remove("mcc");
+        let back: Report = serde_json::from_value(old).unwrap();
+        assert_eq!(back.mcc, None);
+        let m = back.mcc_summary().unwrap();
+        close(m.mcc, r.mcc.unwrap(), 1e-12);
+        assert_eq!((m.resamples, m.ci), (0, [m.mcc, m.mcc]));
+        // Written back, the old record stays without the key.
+        let again = serde_json::to_value(&back).unwrap();
+        assert!(again.get("mcc").is_none());
     }
 
     /// Run with `cargo test -p textclf-eval --release -- --ignored --nocapture`.

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use textclf_core::LabelSet;
 
 use crate::bootstrap::bootstrap_weights;
+use crate::bootstrap::percentile_interval;
 use crate::label_matrix::{check_same_shape, check_scores};
-use crate::metrics::percentile_interval;
 use crate::rank::roc_auc;
 use crate::{EvalError, EvalOptions, LabelMatrix};
 

@@ -8,11 +8,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bootstrap::bootstrap_counts;
 use crate::bootstrap::{bootstrap_weights, DiffCollector, MetricDiff};
+use crate::cells::count_cells;
 use crate::compare::{format_level, format_p};
 use crate::label_matrix::check_same_shape;
-use crate::mcc::{checked_cells, count_cells, mcc_from_counts};
-use crate::metrics::bootstrap_counts;
+use crate::mcc::{checked_cells, mcc_from_counts};
 use crate::multilabel::{label_counts, micro_macro_f1, LabelCounts, RowEvents};
 use crate::regression::{check_regression_input, Paired};
 use crate::{mcnemar, EvalError, EvalOptions, LabelMatrix, McNemar};

@@ -14,7 +14,7 @@ pub use textclf_runs::{
 };
 use textclf_runs::{MetricsRecord, PredictionsWriter};
 
-use crate::metrics::check_ids;
+use crate::cells::check_ids;
 use crate::{EvalError, Report};
 
 /// `metrics.json` with the evaluation's single-label test report (see

@@ -126,7 +126,7 @@ pub fn run_fit(
     }
 
     let mut trailer = fitted.trailer;
-    if let Some(m) = single_label_mcc(&test, labels.len(), spec, seed)? {
+    if let Some(m) = test.report.single().and_then(|r| r.mcc_summary()) {
         trailer.insert_str(0, &format!("{}\n", render_mcc(&m)));
     }
     let mut files = vec!["metrics.json".to_string()];
@@ -145,29 +145,4 @@ pub fn run_fit(
         timing,
         trailer,
     })
-}
-
-/// The Matthews correlation of a single-label test evaluation, with its interval from
-/// the same resamples as the report's (printed with the report; not in metrics.json).
-fn single_label_mcc(
-    test: &crate::evaluate::Evaluated,
-    k: usize,
-    spec: &ExperimentSpec,
-    seed: u64,
-) -> Result<Option<textclf_eval::Mcc>> {
-    let (Some(gold), textclf_core::Outputs::Classes(p)) = (test.gold.classes(), &test.outputs)
-    else {
-        return Ok(None);
-    };
-    let opts = textclf_eval::EvalOptions {
-        bootstrap: spec.eval.bootstrap,
-        seed,
-        ..textclf_eval::EvalOptions::default()
-    };
-    Ok(Some(textclf_eval::evaluate_mcc(
-        gold,
-        &p.argmax(),
-        k,
-        &opts,
-    )?))
 }

@@ -422,7 +422,7 @@ fn row(r: &RunSummary, settings: &[String], selection: Option<&Selection>) -> Re
             .single()
             .map(|t| t.ci.macro_f1)
             .or(ml.map(|t| t.ci.macro_f1)),
-        test_mcc: r.single().and_then(|t| t.confusion.mcc()),
+        test_mcc: r.single().and_then(|t| t.mcc_summary()).map(|m| m.mcc),
         test_micro_f1: ml.map(|t| t.micro.f1),
         test_micro_f1_ci: ml.map(|t| t.ci.micro_f1),
         test_subset_accuracy: ml.map(|t| t.subset_accuracy),
@@ -733,11 +733,13 @@ pub(crate) mod fixture {
                 row_normalized,
             },
             top_confusions: vec![],
+            mcc: None,
             ci: ConfidenceIntervals {
                 level: 0.95,
                 resamples: 1000,
                 accuracy: [acc - 0.02, acc + 0.02],
                 macro_f1: [acc - 0.03, acc + 0.01],
+                mcc: None,
             },
         }
     }

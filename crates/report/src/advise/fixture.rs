@@ -110,11 +110,13 @@ pub(crate) fn report(labels: &[&str], counts: Vec<Vec<u64>>, ci: [f64; 2]) -> Re
             row_normalized,
         },
         top_confusions: vec![],
+        mcc: None,
         ci: ConfidenceIntervals {
             level: 0.95,
             resamples: 1000,
             accuracy: ci,
             macro_f1: ci,
+            mcc: None,
         },
     }
 }
