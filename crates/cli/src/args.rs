@@ -672,9 +672,13 @@ mod choices_tests {
             &[],
             |v| train("--format", v).data.columns.format.expect("format"),
         );
-        check(&["baseline"], "model", &["lr", "svm", "nbsvm"], &[], |v| {
-            baseline("--model", v).model
-        });
+        check(
+            &["baseline"],
+            "model",
+            &["lr", "svm", "nbsvm", "cosine"],
+            &[],
+            |v| baseline("--model", v).model,
+        );
         check(
             &["baseline"],
             "tokens",

@@ -207,6 +207,108 @@ fn baseline_eval_and_predict_a_pair_regression() {
     assert!(e.contains("not a finite number"), "{e}");
 }
 
+/// Pearson's r of two equally long series.
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+    cov / (va * vb).sqrt()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The two texts and the score of every row of a STS-B sample.
+fn stsb_rows(p: &Path) -> (Vec<String>, Vec<String>, Vec<f64>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (a, b, y) = (col("sentence1"), col("sentence2"), col("score"));
+    let (mut va, mut vb, mut vy) = (vec![], vec![], vec![]);
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        va.push(rec[a].to_string());
+        vb.push(rec[b].to_string());
+        vy.push(rec[y].parse().unwrap());
+    }
+    (va, vb, vy)
+}
+
+#[test]
+fn the_cosine_baseline_scores_pairs_as_the_plain_tfidf_cosine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = samples(tmp.path(), "glue/stsb", 500, 120);
+    let run = tmp.path().join("cos");
+    baseline(&tr, &te, &run, &["--model", "cosine"]);
+    let m = metrics(&run);
+    let got = m.test.regression().unwrap().pearson.unwrap();
+
+    // The same figure computed here from the library's zero-training cosine: the
+    // scaling by least squares leaves Pearson's r unchanged.
+    let (ta, tb, _) = stsb_rows(&tr);
+    let (da, db, dy) = stsb_rows(&te);
+    let both: Vec<&str> = ta.iter().chain(&tb).map(String::as_str).collect();
+    let cos = textclf_linear::PairCosine::fit(&Default::default(), &both)
+        .unwrap()
+        .score(&strs(&da), &strs(&db))
+        .unwrap();
+    let want = pearson(&cos, &dy);
+    assert!(want > 0.3, "the plain cosine's Pearson {want}");
+    assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+
+    let j = json_file(&run.join("metrics.json"));
+    assert_eq!(j["model"]["kind"], "tfidf-cosine-pair", "{j}");
+    assert!(j["model"]["fit"]["chosen_c"].is_null(), "{j}");
+    // Predictions are in the scores' units (0 to 5), not the cosine's (0 to 1).
+    let mut r = csv::Reader::from_path(run.join("predictions.csv")).unwrap();
+    assert_eq!(r.headers().unwrap(), vec!["id", "gold", "predicted"]);
+    let top = r
+        .records()
+        .map(|rec| rec.unwrap()[2].parse::<f64>().unwrap())
+        .fold(f64::MIN, f64::max);
+    assert!(top > 1.5, "largest prediction {top}");
+    let ev = eval(&run.join("model"), &te, &tmp.path().join("ev"));
+    assert_eq!(ev.test.regression().unwrap().pearson, Some(got));
+    // The report reads the run (no C to advise on).
+    ok(&["report", s(&run), "--json"]);
+    let table = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert!(table.contains("tfidf-cosine-pair"), "{table}");
+
+    // Anything but pair regression, or a C, is refused with what to use instead.
+    let (rtr, rte) = samples(&tmp.path().join("rte"), "glue/rte", 50, 20);
+    let e = fails(&[
+        "baseline",
+        "--train",
+        s(&rtr),
+        "--test",
+        s(&rte),
+        "--model",
+        "cosine",
+        "--out",
+        s(&tmp.path().join("bad")),
+        "--quiet",
+    ]);
+    assert!(e.contains("use --model lr, svm or nbsvm"), "{e}");
+    let e = fails(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--model",
+        "cosine",
+        "--c",
+        "1",
+        "--out",
+        s(&tmp.path().join("bad2")),
+        "--quiet",
+    ]);
+    assert!(e.contains("drop --C"), "{e}");
+}
+
 #[test]
 fn baseline_eval_and_predict_multi_label() {
     let tmp = tempfile::tempdir().unwrap();

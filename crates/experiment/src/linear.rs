@@ -7,6 +7,7 @@
 //! | single-label, text pairs | `PairClassifier` over the pair features |
 //! | multi-label (texts or pairs) | one-vs-rest LR / SVM / NBSVM with per-label thresholds |
 //! | regression (texts or pairs) | `lr` → ridge, `svm` → linear SVR (L2 loss); NBSVM has no regression form |
+//! | regression, text pairs | `cosine` → the TF-IDF cosine of the two texts, scaled by least squares |
 
 use std::path::Path;
 
@@ -14,9 +15,10 @@ use textclf_core::{Dataset, Targets, Task};
 use textclf_data::Splits;
 use textclf_eval::Timing;
 use textclf_linear::{
-    fit_multilabel, fit_pairs, fit_regression, fit_with_progress, FitProgress, FitReport, FitStep,
-    LinearKind, LinearParams, MultiLabelParams, MultiLabelReport, MultiLabelSet, PairLabelSet,
-    PairParams, RegressionKind, RegressionParams, RegressionReport, RegressionSet, TextInput,
+    fit_multilabel, fit_pairs, fit_regression, fit_with_progress, Featurizer, FitProgress,
+    FitReport, FitStep, LinearKind, LinearParams, MultiLabelParams, MultiLabelReport,
+    MultiLabelSet, PairLabelSet, PairParams, RegressionKind, RegressionParams, RegressionReport,
+    RegressionSet, TextInput,
 };
 use textclf_runs::{BaselineData, BaselineRun, LinearModel, RunBody, SplitInfo, ValidSummary};
 
@@ -61,11 +63,18 @@ impl Fit for LinearFit<'_> {
         } else {
             check_class_weights(&spec.class_weights, splits.label_set.len())?;
         }
+        let pairs = splits.train.pairs.is_some();
+        if self.0.kind == LinearKind::Cosine && (task != Task::Regression || !pairs) {
+            return Err(ExperimentError::Invalid(format!(
+                "--model cosine scores the similarity of two texts against a numeric score (sentence-pair regression, e.g. STS-B); this data is {}{}: use --model lr, svm or nbsvm",
+                task,
+                if pairs { " pairs" } else { " single texts" }
+            )));
+        }
         let mut params = self.0.clone();
         params.seed = spec.data.seed;
         params.class_weights = spec.class_weights.clone();
         params.check().step("invalid baseline settings")?;
-        let pairs = splits.train.pairs.is_some();
         obs.phase(&format!(
             "vectorizing and fitting {} on {} {}",
             params.kind.name(),
@@ -345,6 +354,7 @@ fn regression(
     let kind = match params.kind {
         LinearKind::Lr => RegressionKind::Ridge,
         LinearKind::Svm => RegressionKind::Svr,
+        LinearKind::Cosine => RegressionKind::Cosine,
         LinearKind::Nbsvm => {
             return Err(ExperimentError::Invalid(
                 "NBSVM is a classifier and has no regression form: use --model lr (ridge) or --model svm (linear SVR)".into(),
@@ -353,6 +363,14 @@ fn regression(
     };
     let mut rp = RegressionParams::new(kind);
     rp.features.tfidf = params.features.clone();
+    if kind == RegressionKind::Cosine {
+        rp.features.pair = RegressionKind::cosine_features();
+        if params.c.is_some() {
+            return Err(ExperimentError::Invalid(
+                "--model cosine has nothing to regularise: drop --C".into(),
+            ));
+        }
+    }
     rp.c = params.c;
     if params.c_grid != LinearParams::new(params.kind).c_grid {
         rp.c_grid = params.c_grid.clone();
@@ -390,12 +408,23 @@ fn regression(
     timing.add("vectorize", r.vectorize_s);
     timing.add("fit", r.fit_s);
     let holdout = regression_holdout(&r, train.len(), rp.holdout_frac);
-    let trailer = format!(
-        "{} ({}, chosen by validation {})\n",
-        chosen_note(r.num_features, r.chosen_c, r.refit_on_full_train),
-        kind.name(),
-        serde_json::to_value(r.select_by)?.as_str().unwrap_or("mse")
-    );
+    let trailer = match r.chosen_c {
+        Some(c) => format!(
+            "{} ({}, chosen by validation {})\n",
+            chosen_note(r.num_features, c, r.refit_on_full_train),
+            kind.name(),
+            serde_json::to_value(r.select_by)?.as_str().unwrap_or("mse")
+        ),
+        None => format!(
+            "cosine of the two texts' TF-IDF rows (one vocabulary of {} n-grams fitted on both sides), scaled to the scores by least squares on train: {:.4} + {:.4} × cosine\n",
+            match &model.features {
+                Featurizer::Pair(v) => v.shared.as_ref().map_or(0, |t| t.num_features()),
+                Featurizer::Single(_) => 0,
+            },
+            model.bias,
+            model.weights.first().copied().unwrap_or(0.0)
+        ),
+    };
     Ok(Shaped {
         params: serde_json::to_value(&model.params)?,
         fit: serde_json::to_value(&r)?,
@@ -448,7 +477,7 @@ fn regression_holdout(r: &RegressionReport, n: usize, frac: f64) -> Option<Valid
     if r.selection_split != "holdout" {
         return None;
     }
-    let p = r.c_search.iter().find(|p| p.c == r.chosen_c)?;
+    let p = r.c_search.iter().find(|p| Some(p.c) == r.chosen_c)?;
     Some(ValidSummary {
         accuracy: f64::NAN,
         macro_f1: None,

@@ -28,6 +28,10 @@ pub enum LinearKind {
     /// NBSVM (Wang & Manning 2012): SVM on naive-Bayes log-count-ratio scaled binary
     /// n-gram features, interpolated towards the mean weight, temperature-calibrated.
     Nbsvm,
+    /// The TF-IDF cosine of the two texts of a pair, scaled to the targets by least
+    /// squares: a similarity baseline for sentence-pair regression only (STS-B), with no
+    /// classifier form.
+    Cosine,
 }
 
 impl LinearKind {
@@ -36,6 +40,7 @@ impl LinearKind {
             LinearKind::Lr => "lr",
             LinearKind::Svm => "svm",
             LinearKind::Nbsvm => "nbsvm",
+            LinearKind::Cosine => "cosine",
         }
     }
 
@@ -45,6 +50,8 @@ impl LinearKind {
             LinearKind::Lr => vec![1.0, 4.0, 16.0, 64.0],
             LinearKind::Svm => vec![0.0625, 0.25, 1.0, 4.0],
             LinearKind::Nbsvm => vec![0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+            // Nothing is regularised: the grid is never searched.
+            LinearKind::Cosine => vec![1.0],
         }
     }
 
@@ -52,7 +59,7 @@ impl LinearKind {
     /// binarised counts for NBSVM.
     pub fn default_features(self) -> TfidfParams {
         match self {
-            LinearKind::Lr | LinearKind::Svm => TfidfParams::default(),
+            LinearKind::Lr | LinearKind::Svm | LinearKind::Cosine => TfidfParams::default(),
             LinearKind::Nbsvm => TfidfParams {
                 min_df: 1,
                 sublinear_tf: false,
@@ -65,9 +72,14 @@ impl LinearKind {
     }
 }
 
-/// `baseline --model lr|svm|nbsvm`.
+/// `baseline --model lr|svm|nbsvm|cosine`.
 impl textclf_core::Choices for LinearKind {
-    const VALUES: &'static [LinearKind] = &[LinearKind::Lr, LinearKind::Svm, LinearKind::Nbsvm];
+    const VALUES: &'static [LinearKind] = &[
+        LinearKind::Lr,
+        LinearKind::Svm,
+        LinearKind::Nbsvm,
+        LinearKind::Cosine,
+    ];
 
     fn name(self) -> &'static str {
         LinearKind::name(self)
@@ -80,6 +92,9 @@ impl textclf_core::Choices for LinearKind {
             }
             LinearKind::Svm => "Linear SVM (squared hinge) on TF-IDF",
             LinearKind::Nbsvm => "NBSVM (Wang & Manning 2012) on binarised n-gram counts",
+            LinearKind::Cosine => {
+                "TF-IDF cosine of the two texts, scaled to the scores (sentence-pair regression only)"
+            }
         }
     }
 }
@@ -166,6 +181,17 @@ impl LinearParams {
             holdout_frac: 0.1,
             warm_start: false,
         }
+    }
+
+    /// [`Self::check`] for a classifier (single-label, pairs or multi-label): also
+    /// refuses [`LinearKind::Cosine`], which only scores sentence pairs.
+    pub fn check_classifier(&self) -> Result<()> {
+        if self.kind == LinearKind::Cosine {
+            return Err(LinearError::Param(
+                "the cosine baseline scores the similarity of sentence pairs (regression, e.g. STS-B) and is no classifier: for classes use lr, svm or nbsvm".into(),
+            ));
+        }
+        self.check()
     }
 
     /// Validates every setting before any work starts.
@@ -532,7 +558,9 @@ pub(crate) fn fit_binary(
         .map(|&p| if p { 1.0 } else { -1.0 })
         .collect();
     match params.kind {
-        LinearKind::Lr => {
+        // Cosine has no classifier form; `check_classifier` refuses it before any fit
+        // reaches this point.
+        LinearKind::Lr | LinearKind::Cosine => {
             let m = dual_cd::logistic(
                 &BinaryProblem {
                     x,
@@ -861,7 +889,7 @@ pub fn fit_with_progress(
     valid: Option<&Dataset>,
     progress: &dyn Fn(&FitProgress),
 ) -> Result<(LinearClassifier, FitReport)> {
-    params.check()?;
+    params.check_classifier()?;
     let k = train.label_set.len();
     if k < 2 {
         return Err(LinearError::Data(format!(
@@ -925,7 +953,7 @@ pub(crate) fn fit_rows(
     x_valid: Option<(CsrMatrix, Vec<usize>)>,
     progress: &dyn Fn(&FitProgress),
 ) -> Result<(RowsFit, FitReport)> {
-    params.check()?;
+    params.check_classifier()?;
     if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
         return Err(LinearError::Data(format!(
             "class id {bad} is out of range for {k} classes"
@@ -1326,6 +1354,18 @@ mod tests {
             assert_eq!(fitted.weights, w, "{kind:?}");
             assert_eq!(fitted.bias, b, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn the_cosine_kind_is_no_classifier() {
+        let train = corpus(60, 2, 3);
+        let e = fit(&params(LinearKind::Cosine), &train, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no classifier") && e.contains("lr, svm or nbsvm"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl MultiLabelParams {
     }
 
     pub fn check(&self) -> Result<()> {
-        self.linear.check()?;
+        self.linear.check_classifier()?;
         self.pair.check()
     }
 }

@@ -71,7 +71,7 @@ pub fn fit_pairs(
     train: &PairLabelSet,
     valid: Option<&PairLabelSet>,
 ) -> Result<(PairClassifier, FitReport)> {
-    params.check()?;
+    params.check_classifier()?;
     let k = labels.len();
     if k < 2 {
         return Err(LinearError::Data(format!(
@@ -196,7 +196,7 @@ impl PairClassifier {
             ))
         };
         m.params
-            .check()
+            .check_classifier()
             .and_then(|_| m.pair.check())
             .map_err(|e| damaged(format!("settings no fit could have made ({e})")))?;
         let labels = LabelSet::new(m.labels).map_err(|e| damaged(e.to_string()))?;

@@ -1,9 +1,16 @@
 //! Linear regression baselines over TF-IDF (or pair) features: ridge and L2-loss linear
-//! SVR, with the regularisation strength chosen on validation data.
+//! SVR, with the regularisation strength chosen on validation data, and for sentence
+//! pairs the TF-IDF cosine.
 //!
 //! * **Ridge**: `min ½ Σᵢ (yᵢ − w·xᵢ − b)² + ½ (1/C) ‖w‖²`, intercept not penalised,
 //!   solved by conjugate gradients ([`crate::solver::ridge`]); the same model as
 //!   scikit-learn's `Ridge(alpha = 1/C)`.
+//! * **Cosine** (pairs only): `a + b · cos(A, B)`, the cosine of the two sides' TF-IDF
+//!   rows in one vocabulary fitted on both (the pair features' similarity column,
+//!   [`crate::pairs`]), with `a` and `b` fitted by least squares on train. Nothing is
+//!   regularised, so no C is chosen; the scaling puts the scores in the targets' units
+//!   and leaves the correlations those of the plain cosine (unless train's own
+//!   correlation is negative, which flips the sign).
 //! * **SVR**: `min ½‖w‖² + C Σᵢ max(0, |yᵢ − ȳ − w·xᵢ − b| − ε)²`, LIBLINEAR's L2-loss
 //!   SVR solved in the dual by coordinate descent (Ho & Lin 2012,
 //!   [`crate::solver::svr`]). The targets are centred on their training mean `ȳ` first
@@ -25,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureParams, Featurizer, TextInput};
 use crate::model::GridExtension;
+use crate::pairs::PairParams;
 use crate::solver::{ridge, svr, SolverOptions};
 use crate::sparse::{dot, CsrMatrix};
 use crate::store::{self, Loaded, SavedFeatures};
@@ -36,6 +44,7 @@ use crate::{LinearError, Result};
 pub enum RegressionKind {
     Ridge,
     Svr,
+    Cosine,
 }
 
 impl RegressionKind {
@@ -43,6 +52,17 @@ impl RegressionKind {
         match self {
             RegressionKind::Ridge => "ridge",
             RegressionKind::Svr => "svr",
+            RegressionKind::Cosine => "cosine",
+        }
+    }
+
+    /// The pair features the cosine model reads: the similarity columns alone (cosine,
+    /// then Jaccard).
+    pub fn cosine_features() -> PairParams {
+        PairParams {
+            sides: false,
+            product: false,
+            similarity: true,
         }
     }
 }
@@ -89,7 +109,7 @@ impl RegressionParams {
             epsilon: 0.0,
             select_by: Criterion::Mse,
             tol: match kind {
-                RegressionKind::Ridge => 1e-6,
+                RegressionKind::Ridge | RegressionKind::Cosine => 1e-6,
                 RegressionKind::Svr => 1e-3,
             },
             max_iter: 1000,
@@ -100,6 +120,18 @@ impl RegressionParams {
 
     pub fn check(&self) -> Result<()> {
         self.features.check()?;
+        if self.kind == RegressionKind::Cosine
+            && self.features.pair != RegressionKind::cosine_features()
+        {
+            return Err(LinearError::Param(
+                "the cosine model reads the pair similarity columns alone (no side or product features)".into(),
+            ));
+        }
+        if self.kind == RegressionKind::Cosine && self.c.is_some() {
+            return Err(LinearError::Param(
+                "the cosine model has nothing to regularise: drop C".into(),
+            ));
+        }
         let bad = |c: f64| !(c.is_finite() && c > 0.0);
         match self.c {
             Some(c) if bad(c) => {
@@ -177,7 +209,8 @@ pub struct RegressionPoint {
 /// What happened during [`fit_regression`].
 #[derive(Debug, Clone, Serialize)]
 pub struct RegressionReport {
-    pub chosen_c: f64,
+    /// `None` for the cosine model, which has nothing to regularise.
+    pub chosen_c: Option<f64>,
     /// "mse" or "pearson".
     pub select_by: Criterion,
     pub c_search: Vec<RegressionPoint>,
@@ -198,7 +231,8 @@ pub struct LinearRegressor {
     pub features: Featurizer,
     pub weights: Vec<f32>,
     pub bias: f32,
-    pub c: f64,
+    /// The C it was fitted at; `None` for the cosine model.
+    pub c: Option<f64>,
 }
 
 /// Mean squared error.
@@ -233,6 +267,10 @@ fn fit_at(params: &RegressionParams, x: &CsrMatrix, y: &[f64], c: f64) -> (Vec<f
             let m = ridge::ridge(x, y, 1.0 / c, params.tol, params.max_iter);
             (m.w, m.b, m.iterations)
         }
+        RegressionKind::Cosine => {
+            let (w, b) = cosine_fit(x, y);
+            (w, b, 1)
+        }
         RegressionKind::Svr => {
             let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
             let centred: Vec<f64> = y.iter().map(|v| v - mean).collect();
@@ -245,6 +283,34 @@ fn fit_at(params: &RegressionParams, x: &CsrMatrix, y: &[f64], c: f64) -> (Vec<f
             (m.w, m.b + mean, m.iterations)
         }
     }
+}
+
+/// The least-squares line `a + b · cos` through the rows' cosine column (column 0 of
+/// the similarity-only pair features), as weights over the columns and the intercept;
+/// with a constant cosine the line is flat at the mean target.
+fn cosine_fit(x: &CsrMatrix, y: &[f64]) -> (Vec<f64>, f64) {
+    let cos: Vec<f64> = (0..x.nrows())
+        .map(|i| {
+            let (idx, val) = x.row(i);
+            idx.iter()
+                .zip(val)
+                .find(|(&j, _)| j == 0)
+                .map_or(0.0, |(_, &v)| f64::from(v))
+        })
+        .collect();
+    let n = y.len().max(1) as f64;
+    let (mc, my) = (cos.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut scy, mut scc) = (0.0, 0.0);
+    for (c, t) in cos.iter().zip(y) {
+        scy += (c - mc) * (t - my);
+        scc += (c - mc) * (c - mc);
+    }
+    let slope = if scc > 0.0 { scy / scc } else { 0.0 };
+    let mut w = vec![0.0; x.ncols];
+    if let Some(first) = w.first_mut() {
+        *first = slope;
+    }
+    (w, my - slope * mc)
 }
 
 fn predict_rows(w: &[f64], b: f64, x: &CsrMatrix) -> Vec<f64> {
@@ -267,6 +333,12 @@ pub fn fit_regression(
     if let Some(v) = valid {
         v.check("validation data")?;
     }
+    let cosine = params.kind == RegressionKind::Cosine;
+    if cosine && !matches!(train.input, TextInput::Pair(..)) {
+        return Err(LinearError::Data(
+            "the cosine model scores the similarity of two texts: give sentence pairs (a second text column) or use ridge or SVR".into(),
+        ));
+    }
     let t0 = Instant::now();
     let (features, x_all) = Featurizer::fit_transform(&params.features, train.input)?;
     let x_valid = valid
@@ -274,7 +346,7 @@ pub fn fit_regression(
         .transpose()?;
     let vectorize_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let needs_selection = params.c.is_none();
+    let needs_selection = params.c.is_none() && !cosine;
     let mut holdout_fit: Option<(CsrMatrix, Vec<f64>)> = None;
     let sel: Option<((CsrMatrix, Vec<f64>), &str)> = match x_valid {
         Some(v) => Some((v, "valid")),
@@ -305,10 +377,14 @@ pub fn fit_regression(
     };
     let refit = holdout_fit.is_some();
     let (c, w, b, points, extension) = match &sel {
+        _ if cosine => {
+            let (w, b, _) = fit_at(params, &x_all, train.targets, 1.0);
+            (None, w, b, vec![], None)
+        }
         None => {
             let c = params.c.unwrap_or(1.0);
             let (w, b, _) = fit_at(params, &x_all, train.targets, c);
-            (c, w, b, vec![], None)
+            (Some(c), w, b, vec![], None)
         }
         Some(((sx, sy), _)) => {
             let (fx, fy): (&CsrMatrix, &[f64]) = match &holdout_fit {
@@ -335,10 +411,10 @@ pub fn fit_regression(
             };
             let s = crate::select::search(&grid, params.c.is_none(), &fit);
             let points = s.points.into_iter().map(|(_, p)| p).collect();
-            (s.c, s.model.0, s.model.1, points, s.extension)
+            (Some(s.c), s.model.0, s.model.1, points, s.extension)
         }
     };
-    let (w, b) = if refit {
+    let (w, b) = if let (true, Some(c)) = (refit, c) {
         let (w, b, _) = fit_at(params, &x_all, train.targets, c);
         (w, b)
     } else {
@@ -349,7 +425,11 @@ pub fn fit_regression(
         select_by: params.select_by,
         c_search: points,
         c_grid_extension: extension,
-        selection_split: sel.as_ref().map_or("none", |s| s.1).to_string(),
+        selection_split: match &sel {
+            Some(s) if !cosine => s.1,
+            _ => "none",
+        }
+        .to_string(),
         num_features: features.num_features(),
         train_nnz: x_all.nnz(),
         refit_on_full_train: refit,
@@ -358,7 +438,7 @@ pub fn fit_regression(
     };
     let model = LinearRegressor {
         params: RegressionParams {
-            c: Some(c),
+            c,
             ..params.clone()
         },
         features,
@@ -377,7 +457,8 @@ struct Manifest {
     format: String,
     version: u32,
     params: RegressionParams,
-    c: f64,
+    #[serde(default)]
+    c: Option<f64>,
     features: SavedFeatures,
 }
 
@@ -397,7 +478,7 @@ impl LinearRegressor {
             .collect())
     }
 
-    /// "tfidf-ridge" or "tfidf-svr".
+    /// "tfidf-ridge", "tfidf-svr" or "tfidf-cosine".
     pub fn kind(&self) -> String {
         format!("tfidf-{}", self.params.kind.name())
     }
@@ -427,7 +508,10 @@ impl LinearRegressor {
                 "model.json holds settings no fit could have made ({e}); the file was edited or damaged: restore it or retrain"
             ))
         })?;
-        if m.params.features != m.features.params || m.params.c != Some(m.c) {
+        if m.params.features != m.features.params
+            || m.params.c != m.c
+            || (m.c.is_none() != (m.params.kind == RegressionKind::Cosine))
+        {
             return Err(l.fail(
                 "model.json's feature settings or C disagree with each other; the file was edited or damaged",
             ));
@@ -449,6 +533,7 @@ impl LinearRegressor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pairs::PairCosine;
 
     fn refs(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
@@ -518,7 +603,10 @@ mod tests {
             assert!(err < 0.05, "{kind:?}: test MSE {err}");
             assert!(pearson(&pred, &yte) > 0.99, "{kind:?}");
             // A large C wins on noiseless data, and C is chosen by MSE.
-            assert!(report.chosen_c >= 1.0, "{kind:?} {report:?}");
+            assert!(
+                report.chosen_c.is_some_and(|c| c >= 1.0),
+                "{kind:?} {report:?}"
+            );
             let best = report
                 .c_search
                 .iter()
@@ -527,7 +615,7 @@ mod tests {
             let at_c = report
                 .c_search
                 .iter()
-                .find(|p| p.c == report.chosen_c)
+                .find(|p| Some(p.c) == report.chosen_c)
                 .unwrap();
             assert_eq!(at_c.mse, best);
             let dir = tempfile::tempdir().unwrap();
@@ -560,11 +648,11 @@ mod tests {
         assert!(r
             .c_search
             .iter()
-            .any(|q| q.c == r.chosen_c && q.pearson == best));
+            .any(|q| Some(q.c) == r.chosen_c && q.pearson == best));
         // Fixed C: no search, no holdout.
         p.c = Some(2.0);
         let (m, r) = fit_regression(&p, &train, None).unwrap();
-        assert_eq!((r.selection_split.as_str(), m.c), ("none", 2.0));
+        assert_eq!((r.selection_split.as_str(), m.c), ("none", Some(2.0)));
     }
 
     #[test]
@@ -643,5 +731,102 @@ mod tests {
         std::fs::write(dir.path().join("model.safetensors"), b"garbage").unwrap();
         let e = LinearRegressor::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("model.safetensors"), "{e}");
+    }
+
+    #[test]
+    fn the_cosine_model_is_the_pair_cosine_scaled_by_least_squares() {
+        let a = [
+            "red apple pie",
+            "blue sky today",
+            "a green apple",
+            "the dog runs",
+            "cold winter night",
+            "red apple tart",
+        ];
+        let b = [
+            "red apple cake",
+            "grey sky today",
+            "a red car",
+            "the cat sleeps",
+            "cold winter night",
+            "green pear",
+        ];
+        let mut params = RegressionParams::new(RegressionKind::Cosine);
+        params.features.pair = RegressionKind::cosine_features();
+        params.features.tfidf = plain_counts().tfidf;
+        let both: Vec<&str> = a.iter().chain(&b).copied().collect();
+        let cos = PairCosine::fit(&params.features.tfidf, &both)
+            .unwrap()
+            .score(&a, &b)
+            .unwrap();
+        assert!(
+            cos.iter().any(|&c| c > 0.9) && cos.contains(&0.0),
+            "{cos:?}"
+        );
+        // Targets exactly on a line of the cosine: the fit recovers it.
+        let ys: Vec<f64> = cos.iter().map(|c| 1.0 + 4.0 * c).collect();
+        let train = RegressionSet {
+            input: TextInput::Pair(&a, &b),
+            targets: &ys,
+        };
+        let (m, r) = fit_regression(&params, &train, Some(&train)).unwrap();
+        assert_eq!(
+            (r.chosen_c, m.c, r.selection_split.as_str()),
+            (None, None, "none")
+        );
+        assert!(r.c_search.is_empty() && !r.refit_on_full_train);
+        assert_eq!(m.kind(), "tfidf-cosine");
+        let pred = m.predict(TextInput::Pair(&a, &b)).unwrap();
+        for (p, y) in pred.iter().zip(&ys) {
+            assert!((p - y).abs() < 1e-5, "{pred:?} vs {ys:?}");
+        }
+        // Noisy targets: the Pearson of the predictions is the plain cosine's.
+        let noisy: Vec<f64> = ys
+            .iter()
+            .enumerate()
+            .map(|(i, y)| y + if i % 2 == 0 { 0.7 } else { -0.4 })
+            .collect();
+        let (m2, _) = fit_regression(
+            &params,
+            &RegressionSet {
+                input: TextInput::Pair(&a, &b),
+                targets: &noisy,
+            },
+            None,
+        )
+        .unwrap();
+        let p2 = m2.predict(TextInput::Pair(&a, &b)).unwrap();
+        assert!((pearson(&p2, &noisy) - pearson(&cos, &noisy)).abs() < 1e-6);
+
+        let dir = tempfile::tempdir().unwrap();
+        m.save(dir.path()).unwrap();
+        let back = LinearRegressor::load(dir.path()).unwrap();
+        assert_eq!(back.predict(TextInput::Pair(&a, &b)).unwrap(), pred);
+        assert_eq!(back.c, None);
+
+        // Single texts, a C, or other pair features are refused with what to do.
+        let e = fit_regression(
+            &params,
+            &RegressionSet {
+                input: TextInput::Single(&a),
+                targets: &ys,
+            },
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("sentence pairs"), "{e}");
+        let mut with_c = params.clone();
+        with_c.c = Some(1.0);
+        let e = fit_regression(&with_c, &train, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("drop C"), "{e}");
+        let mut sides = params.clone();
+        sides.features.pair = PairParams::default();
+        let e = fit_regression(&sides, &train, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("similarity columns"), "{e}");
     }
 }

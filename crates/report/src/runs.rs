@@ -633,7 +633,7 @@ fn linear_fit(model: &textclf_runs::LinearModel, dir: &Path) -> Result<Option<Li
     // reads gains in points of it.
     Ok(fit.and_then(|f| {
         Some(LinearFit {
-            chosen_c: f.chosen_c,
+            chosen_c: f.chosen_c?,
             c_search: f.share_scores()?,
             selection_split: f.selection_split,
             extension: f.c_grid_extension,

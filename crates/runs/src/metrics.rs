@@ -366,7 +366,10 @@ pub struct LinearModel {
 /// How a linear baseline chose its C: the part of `model.fit` that readers use.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct FitSummary {
-    pub chosen_c: f64,
+    /// The C chosen (or given); `None` for a model with nothing to regularise (the
+    /// cosine of sentence pairs).
+    #[serde(default)]
+    pub chosen_c: Option<f64>,
     /// Every C tried with its scores on the selection split, by increasing C.
     #[serde(default)]
     pub c_search: Vec<CPoint>,

@@ -258,7 +258,8 @@ def baseline(
     **options: Any,
 ) -> Run:
     """``textclf baseline``: train and evaluate a TF-IDF linear model (``model``: "lr"
-    (default), "svm" or "nbsvm"). Returns the finished :class:`Run`."""
+    (default), "svm" or "nbsvm"; for sentence-pair regression also "cosine", the TF-IDF
+    cosine of the two texts scaled to the scores). Returns the finished :class:`Run`."""
     opts = dict(
         model=model, out=out, C=C, c_grid=c_grid, ngram=ngram, char_ngram=char_ngram, min_df=min_df,
         class_weights=class_weights, split=split, subset_frac=subset_frac, per_class=per_class, seed=seed,
