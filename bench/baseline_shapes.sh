@@ -5,10 +5,9 @@
 #
 #   bench/baseline_shapes.sh     # prints the table and rewrites its section in BENCHMARKS.md
 #
-# textclf runs through the bench driver crates/linear/examples/shapes_bench.rs (the CLI does
-# not handle these shapes yet); scikit-learn through bench/sklearn_shapes.py, which builds
-# the same features and fits the C values textclf tried (its grid plus any extension),
-# choosing C by the same rule. Both are timed as whole processes (read CSV, vectorize, the
+# textclf runs as a user runs it, `textclf baseline` (its metrics.json read back for the
+# table); scikit-learn through bench/sklearn_shapes.py, which builds the same features and
+# fits the C values textclf tried (its grid plus any extension), choosing C by the same rule. Both are timed as whole processes (read CSV, vectorize, the
 # C search, predict), alternating textclf and scikit-learn, BENCH_RUNS times (default 3;
 # GoEmotions BENCH_RUNS_GE times, default 1); times are medians.
 #
@@ -32,8 +31,10 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 SKVER=$("$PY" -c 'import sklearn; print(sklearn.__version__)')
-cargo build --release -q -p textclf-linear --example shapes_bench
-BIN=${CARGO_TARGET_DIR:-target}/release/examples/shapes_bench
+if [ -n "${TEXTCLF_BIN:-}" ]; then BIN=$TEXTCLF_BIN; else
+  cargo build --release -q -p textclf-cli
+  BIN=${CARGO_TARGET_DIR:-target}/release/textclf
+fi
 
 "$PY" - "$DATA" "$WORK" <<'PY'
 import sys, pandas as pd
@@ -51,6 +52,44 @@ timed() { # OUT CMD…: runs CMD with stdout to OUT, prints the wall seconds
   cat "$WORK/time"
 }
 
+# tc_args TASK FILES… [MODEL]: sets TCA to the `textclf baseline` arguments of a task (the
+# task names of bench/sklearn_shapes.py, plus svr), writing the run into $WORK/tc.
+tc_args() {
+  local task=$1; shift
+  local common=(--no-save-model --overwrite --quiet --out "$WORK/tc")
+  case $task in
+    multilabel) TCA=(--train "$1" --valid "$2" --test "$3" --task multi-label --text-col text
+                     --label-col labels --label-sep '|' --model "${5:-lr}") ;;
+    ridge|svr) TCA=(--train "$1" --valid "$2" --test "$3" --task regression
+                    --model "$([ "$task" = ridge ] && echo lr || echo svm)") ;;
+    cosine) TCA=(--train "$1" --test "$2" --task regression --model cosine) ;;
+    pair-lr|single-lr) TCA=(--train "$1" --valid "$2" --test "$3" --task single-label --model lr) ;;
+  esac
+  TCA=(baseline "${TCA[@]}" "${common[@]}")
+}
+
+# tc_json TASK: the figures of the last run ($WORK/tc/metrics.json) under the keys the
+# table reads.
+tc_json() {
+  python3 - "$WORK/tc/metrics.json" "$1" <<'PY'
+import json, sys
+m, task = json.load(open(sys.argv[1])), sys.argv[2]
+fit = m["model"].get("fit") or {}
+out = {}
+if fit.get("chosen_c") is not None:
+    out["c"] = fit["chosen_c"]
+    out["c_search"] = [{"c": p["c"]} for p in fit.get("c_search", [])]
+if task == "multilabel":
+    out.update(micro_f1=m["micro"]["f1"], macro_f1=m["macro"]["f1"])
+elif task in ("ridge", "svr", "cosine"):
+    out["pearson"] = m["pearson"]
+else:
+    out.update(accuracy=m["accuracy"], mcc=m["mcc"])
+    out["majority"] = max(c["support"] for c in m["per_class"]) / m["n"]
+print(json.dumps(out))
+PY
+}
+
 ROWS=""
 # run NAME LABEL METRIC TASK FILES… : textclf then scikit-learn, RUNS times.
 run() {
@@ -58,7 +97,9 @@ run() {
   local tw=() sw=() runs=$RUNS
   [ "$task" = multilabel ] && runs=$RUNS_GE
   for i in $(seq "$runs"); do
-    tw+=("$(timed "$WORK/$name.t.json" "$BIN" "$task" "$@")")
+    tc_args "$task" "$@"
+    tw+=("$(timed "$WORK/$name.t.log" "$BIN" "${TCA[@]}")")
+    tc_json "$task" > "$WORK/$name.t.json"
     local grid=""
     grid=$(python3 -c "import json; d=json.load(open('$WORK/$name.t.json')); print(','.join(repr(p['c']) for p in d.get('c_search', [])))")
     local skfiles=("$@")
@@ -88,7 +129,11 @@ ONLY=""
 only() {
   local name=$1 label=$2 metric=$3 task=$4; shift 4
   local tw=()
-  for i in $(seq "$RUNS"); do tw+=("$(timed "$WORK/$name.t.json" "$BIN" "$task" "$@")"); done
+  for i in $(seq "$RUNS"); do
+    tc_args "$task" "$@"
+    tw+=("$(timed "$WORK/$name.t.log" "$BIN" "${TCA[@]}")")
+  done
+  tc_json "$task" > "$WORK/$name.t.json"
   ONLY+=$(python3 - "$WORK/$name.t.json" "$label" "$metric" "$(med "${tw[@]}")" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
@@ -120,8 +165,8 @@ SECTION=$(cat <<MD
 
 Measured $(date -u +%Y-%m-%d) on $CPU, $(nproc) cores (shared with other jobs: times are noisy); scikit-learn $SKVER
 in the same run, alternating, median of $RUNS run(s) each ($RUNS_GE for the GoEmotions comparison). Both tools run as whole processes (read CSV, vectorize, the
-C search, predict); textclf through the bench driver \`crates/linear/examples/shapes_bench.rs\` (the CLI does not handle
-these shapes yet), scikit-learn through \`bench/sklearn_shapes.py\`. Same features on both sides: TF-IDF of word 1-2
+C search, predict; textclf also writes its run folder: metrics with bootstrap intervals and predictions); textclf as
+\`textclf baseline\` (the command lines are below), scikit-learn through \`bench/sklearn_shapes.py\`. Same features on both sides: TF-IDF of word 1-2
 grams, min_df 2, sublinear tf, punctuation tokens; for pairs, TF-IDF of each side in its own vocabulary, the product
 of the two sides' L2-normalised rows in a shared vocabulary, cosine and Jaccard (textclf's \`pairs\` module).
 scikit-learn fits the C values textclf tried and chooses C by the same rule: multi-label, micro-F1 on dev with
@@ -133,10 +178,19 @@ lbfgs); ridge, validation MSE (scikit-learn: Ridge(alpha = 1/C)); RTE and CoLA, 
 | data (train / valid / scored) and model | metric | textclf | scikit-learn | C | textclf s | sklearn s | speed-up | note |
 |---|---|---|---|---|---|---|---|---|$ROWS
 
-textclf only (same driver, same data):
+textclf only (same data):
 
 | data and model | metric | textclf | C | textclf s |
 |---|---|---|---|---|$ONLY
+
+The textclf commands (\`stsb_train.csv\` etc. are the 90 % splits above, the other 10 % is \`*_valid.csv\`):
+\`\`\`sh
+textclf baseline --train ../shared/data/goemotions/train.csv --valid ../shared/data/goemotions/dev.csv --test ../shared/data/goemotions/test.csv --task multi-label --text-col text --label-col labels --label-sep '|' --model lr --out runs/ge-lr
+textclf baseline --train stsb_train.csv --valid stsb_valid.csv --test ../shared/data/glue/stsb/dev.csv --task regression --model lr --out runs/stsb-ridge
+textclf baseline --train stsb_train.csv --test ../shared/data/glue/stsb/dev.csv --task regression --model cosine --out runs/stsb-cosine
+textclf baseline --train rte_train.csv --valid rte_valid.csv --test ../shared/data/glue/rte/dev.csv --task single-label --model lr --out runs/rte-lr
+textclf baseline --train cola_train.csv --valid cola_valid.csv --test ../shared/data/glue/cola/dev.csv --task single-label --model lr --out runs/cola-lr
+\`\`\`
 <!-- baseline-shapes:end -->
 MD
 )
