@@ -1,6 +1,7 @@
-"""Checks that textclf's multi-label and regression models load in transformers with the
-right problem_type and predict the same scores (sigmoid probabilities; raw regression
-values of sentence pairs) within 1e-5.
+"""Checks that textclf's multi-label, regression and single-label pair models load in
+transformers with the right problem_type, num_labels and id2label, and predict the same
+scores (sigmoid probabilities; raw regression values of sentence pairs; softmax
+probabilities of sentence pairs) within 1e-5.
 
     cargo run -p textclf-train --example save_shapes -- /tmp/shapes
     ~/.cache/textclf/torch-venv/bin/python bench/check_hf_shapes.py /tmp/shapes
@@ -35,8 +36,10 @@ def main():
             scores = torch.softmax(logits, dim=-1)
         got = scores.flatten().tolist()
         diff = max(abs(a - b) for a, b in zip(got, e["scores"]))
+        id2label = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        labels_ok = e["problem_type"] == "regression" or id2label == e["labels"]
         same = (model.config.problem_type == e["problem_type"]
-                and model.config.num_labels == e["num_labels"]
+                and model.config.num_labels == e["num_labels"] and labels_ok
                 and len(got) == len(e["scores"]) and diff <= 1e-5)
         ok &= same
         print(json.dumps({"model": name, "problem_type": model.config.problem_type,

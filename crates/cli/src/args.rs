@@ -215,7 +215,8 @@ pub struct DataArgs {
     pub split: String,
     #[arg(long, value_name = "F", help = settings::TRAIN_FRACTION.help)]
     pub subset_frac: Option<f64>,
-    /// Keep at most N examples per class (of the pool, or of train).
+    /// Keep at most N examples per class (of the pool, or of train); multi-label: labels
+    /// rarest first until N kept rows carry each; regression: N per decile of the target.
     #[arg(long, value_name = "N", value_parser = positive_usize)]
     pub per_class: Option<usize>,
     #[arg(long, help = settings::SEED.help, default_value = settings::SEED.default_text())]

@@ -272,6 +272,23 @@ fn the_cosine_baseline_scores_pairs_as_the_plain_tfidf_cosine() {
     assert!(top > 1.5, "largest prediction {top}");
     let ev = eval(&run.join("model"), &te, &tmp.path().join("ev"));
     assert_eq!(ev.test.regression().unwrap().pearson, Some(got));
+    // eval refuses a --task other than the model's.
+    let e = fails(&[
+        "eval",
+        "--model",
+        s(&run.join("model")),
+        "--data",
+        s(&te),
+        "--task",
+        "single-label",
+        "--out",
+        s(&tmp.path().join("ev-bad")),
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("--task single-label") && e.contains("is regression"),
+        "{e}"
+    );
     // The report reads the run (no C to advise on).
     ok(&["report", s(&run), "--json"]);
     let table = std::fs::read_to_string(run.join("results.csv")).unwrap();
@@ -307,6 +324,114 @@ fn the_cosine_baseline_scores_pairs_as_the_plain_tfidf_cosine() {
         "--quiet",
     ]);
     assert!(e.contains("drop --C"), "{e}");
+}
+
+/// `data stats` of each shape, checked against what the test counts from the same file.
+#[test]
+fn data_stats_describe_every_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Multi-label: cardinality, rows by number of labels, the most frequent label pairs.
+    let (ge, _) = samples(&tmp.path().join("ge"), "goemotions", 400, 10);
+    let mut sets: Vec<Vec<String>> = vec![];
+    let mut r = csv::Reader::from_path(&ge).unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|c| c == "labels")
+        .unwrap();
+    for rec in r.records() {
+        sets.push(rec.unwrap()[col].split('|').map(str::to_string).collect());
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&["data", "stats", s(&ge), "--json"])).unwrap();
+    let sp = &j["splits"][0];
+    assert_eq!(sp["task"], "multi-label", "{sp}");
+    let ml = &sp["multi_label"];
+    let mean = sets.iter().map(Vec::len).sum::<usize>() as f64 / sets.len() as f64;
+    assert!(
+        (ml["cardinality"].as_f64().unwrap() - mean).abs() < 1e-9,
+        "{ml}"
+    );
+    let two = sets.iter().filter(|s| s.len() == 2).count();
+    assert_eq!(ml["rows_with"][2].as_u64(), Some(two as u64), "{ml}");
+    let top = &ml["co_occurrence"][0];
+    let (a, b) = (top[0].as_str().unwrap(), top[1].as_str().unwrap());
+    let together = sets
+        .iter()
+        .filter(|s| s.iter().any(|x| x == a) && s.iter().any(|x| x == b))
+        .count();
+    assert_eq!(top[2].as_u64(), Some(together as u64), "{top}");
+    let text = ok(&["data", "stats", s(&ge)]);
+    assert!(
+        text.contains("cardinality") && text.contains("co-occurrence"),
+        "{text}"
+    );
+
+    // Pair regression: the target distribution, both texts' lengths, and token lengths of
+    // the pair as the model reads it ([CLS] A [SEP] B [SEP]).
+    let (st, _) = samples(&tmp.path().join("stsb"), "glue/stsb", 200, 10);
+    let (a, b, y) = stsb_rows(&st);
+    let model = shared_dir().join("models/all-MiniLM-L6-v2");
+    let j: serde_json::Value = serde_json::from_str(&ok(&[
+        "data",
+        "stats",
+        s(&st),
+        "--tokenizer",
+        s(&model),
+        "--json",
+    ]))
+    .unwrap();
+    let sp = &j["splits"][0];
+    assert_eq!(sp["task"], "regression", "{sp}");
+    let max = y.iter().copied().fold(f64::MIN, f64::max);
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    assert_eq!(sp["target"]["max"].as_f64(), Some(max), "{sp}");
+    assert!((sp["target"]["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
+    let words_b = b
+        .iter()
+        .map(|t| t.split_whitespace().count())
+        .max()
+        .unwrap();
+    assert_eq!(
+        sp["pair_words"]["max"].as_u64(),
+        Some(words_b as u64),
+        "{sp}"
+    );
+    let tok = &sp["token_lengths"];
+    assert_eq!(tok["pairs"], true, "{tok}");
+    // Every pair holds at least one token of each text plus three special tokens, and
+    // is longer than its first text alone.
+    let first_only = tmp.path().join("stsb/first.csv");
+    let mut w = csv::Writer::from_path(&first_only).unwrap();
+    w.write_record(["sentence", "score"]).unwrap();
+    for (t, v) in a.iter().zip(&y) {
+        w.write_record([t.as_str(), &v.to_string()]).unwrap();
+    }
+    w.flush().unwrap();
+    let single: serde_json::Value = serde_json::from_str(&ok(&[
+        "data",
+        "stats",
+        s(&first_only),
+        "--tokenizer",
+        s(&model),
+        "--json",
+    ]))
+    .unwrap();
+    let one = &single["splits"][0]["token_lengths"];
+    assert_eq!(one["pairs"], false, "{one}");
+    assert!(
+        tok["summary"]["mean"].as_f64().unwrap() > one["summary"]["mean"].as_f64().unwrap() + 1.0,
+        "pair {tok} vs first text {one}"
+    );
+    assert!(tok["summary"]["min"].as_u64().unwrap() >= 5, "{tok}");
+    let text = ok(&["data", "stats", s(&st), "--tokenizer", s(&model)]);
+    assert!(
+        text.contains("tokens, pair") && text.contains("words, 2nd text"),
+        "{text}"
+    );
+    assert!(text.contains("target"), "{text}");
+    assert_eq!(a.len(), 200);
 }
 
 #[test]

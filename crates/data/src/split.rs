@@ -534,6 +534,65 @@ mod tests {
     }
 
     #[test]
+    fn multi_label_subsets_keep_every_labels_share() {
+        let sets = multilabel_sets(2000, 4);
+        let all: Vec<usize> = (0..2000).collect();
+        for frac in [0.1, 0.25, 0.5] {
+            let kept = iterative_subset(&sets, 6, frac, 3);
+            assert!(kept.windows(2).all(|w| w[0] < w[1]));
+            assert!(
+                (kept.len() as f64 - frac * 2000.0).abs() <= 2.0,
+                "{frac}: {}",
+                kept.len()
+            );
+            for l in 0..6 {
+                let total = label_share(&sets, &all, l) as f64;
+                let got = label_share(&sets, &kept, l) as f64;
+                assert!(
+                    (got - frac * total).abs() <= 1.0 + 1e-9,
+                    "label {l} at {frac}: {got} of {total}"
+                );
+            }
+        }
+        assert_eq!(iterative_subset(&sets, 6, 1.0, 3), all);
+        assert!(iterative_subset(&sets, 6, 0.0, 3).is_empty());
+    }
+
+    #[test]
+    fn single_label_and_regression_subsets_are_nested() {
+        // What a sweep's train_fraction relies on for single-label and regression data:
+        // a smaller fraction keeps a subset of the rows of a larger one.
+        let labels: Vec<usize> = (0..997).map(|i| (i * 7 + i / 3) % 5).collect();
+        let scores: Vec<f32> = (0..997).map(|i| ((i * 131) % 997) as f32 / 100.0).collect();
+        let bins = target_bins(&scores, TARGET_BINS);
+        for (ids, k) in [(&labels, 5), (&bins, TARGET_BINS)] {
+            let small = stratified_subset(ids, k, 0.25, 11);
+            let large = stratified_subset(ids, k, 0.5, 11);
+            assert!(small.iter().all(|i| large.binary_search(i).is_ok()));
+            assert!(small.len() < large.len());
+        }
+    }
+
+    #[test]
+    fn regression_per_class_caps_each_decile_of_the_target() {
+        let scores: Vec<f32> = (0..1000).map(|i| ((i * 37) % 1000) as f32).collect();
+        let bins = target_bins(&scores, TARGET_BINS);
+        let kept = per_class_cap(&bins, TARGET_BINS, 7, 5);
+        assert_eq!(kept.len(), 70);
+        for b in 0..TARGET_BINS {
+            assert_eq!(
+                kept.iter().filter(|&&i| bins[i] == b).count(),
+                7,
+                "decile {b}"
+            );
+        }
+        // The lowest and highest kept targets come from the lowest and highest deciles.
+        let lo = kept.iter().map(|&i| scores[i]).fold(f32::MAX, f32::min);
+        let hi = kept.iter().map(|&i| scores[i]).fold(f32::MIN, f32::max);
+        assert!(lo < 100.0 && hi >= 900.0, "{lo} {hi}");
+    }
+
+    #[test]
     fn target_bins_are_equal_quantiles() {
         let scores: Vec<f32> = (0..100).map(|i| ((i * 37) % 100) as f32 / 10.0).collect();
         let bins = target_bins(&scores, 10);

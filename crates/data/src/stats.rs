@@ -96,6 +96,9 @@ pub struct LengthSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct TokenStats {
     pub tokenizer: String,
+    /// Whether the lengths are of text pairs as a model reads them (both texts and the
+    /// special tokens) rather than of single texts.
+    pub pairs: bool,
     pub summary: LengthSummary,
     /// `(max_len, share of texts longer than max_len)` pairs.
     pub truncated_at: Vec<(usize, f64)>,
@@ -479,11 +482,16 @@ impl fmt::Display for DataStats {
                 writeln!(f, "  {:<KEY$}{}", "words, 2nd text", p)?;
             }
             if let Some(t) = &s.token_lengths {
-                writeln!(f, "  {:<KEY$}{} ({})", "tokens", t.summary, t.tokenizer)?;
+                let (key, what) = if t.pairs {
+                    ("tokens, pair", "pairs (both texts and special tokens)")
+                } else {
+                    ("tokens", "texts")
+                };
+                writeln!(f, "  {:<KEY$}{} ({})", key, t.summary, t.tokenizer)?;
                 for (len, share) in &t.truncated_at {
                     writeln!(
                         f,
-                        "  {:<KEY$}{:.1} % of texts longer than {len} tokens",
+                        "  {:<KEY$}{:.1} % of {what} longer than {len} tokens",
                         "",
                         share * 100.0
                     )?;

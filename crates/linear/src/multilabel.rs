@@ -914,4 +914,27 @@ mod tests {
             .to_string();
         assert!(e.contains("tensor text.vocab_hashes"), "{e}");
     }
+    #[test]
+    fn balanced_weights_balance_each_labels_binary_problem() {
+        // As scikit-learn's class_weight="balanced" on each one-vs-rest problem:
+        // n / (2 · n_pos) on the positive rows, n / (2 · n_neg) on the others.
+        let positive = [true, false, false, false];
+        let c = 2.0;
+        let costs = label_costs(&ClassWeights::Balanced, &positive, 0, c);
+        assert_eq!(
+            costs,
+            vec![c * 4.0 / 2.0, c * 4.0 / 6.0, c * 4.0 / 6.0, c * 4.0 / 6.0]
+        );
+        // The two sides then weigh the same in total.
+        let pos: f64 = costs[..1].iter().sum();
+        let neg: f64 = costs[1..].iter().sum();
+        assert!((pos - neg).abs() < 1e-12);
+        assert_eq!(
+            label_costs(&ClassWeights::None, &positive, 0, c),
+            vec![c; 4]
+        );
+        // Explicit weights scale the positive rows of their label only.
+        let w = ClassWeights::Explicit(vec![1.0, 3.0]);
+        assert_eq!(label_costs(&w, &positive, 1, c), vec![3.0 * c, c, c, c]);
+    }
 }

@@ -1,17 +1,18 @@
 //! Fine-tunes the tiny BERT of ../shared/fixtures/parity for a few steps as a multi-label
-//! classifier (single texts) and as a regression model (sentence pairs), saves both, and
-//! writes the inputs with textclf's scores, for `bench/check_hf_shapes.py` to compare with
-//! transformers.
+//! classifier (single texts), as a regression model (sentence pairs) and as a single-label
+//! classifier of sentence pairs, saves them, and writes the inputs with textclf's scores,
+//! for `bench/check_hf_shapes.py` to compare with transformers.
 //!
 //!     cargo run -p textclf-train --example save_shapes -- OUT_DIR
 //!
-//! Writes `OUT_DIR/{multi-label,regression}/` (HF-layout model folders) and
-//! `OUT_DIR/expected.json` (`{kind: {texts, pairs?, scores, problem_type}}`).
+//! Writes `OUT_DIR/{multi-label,regression,pair-classes}/` (HF-layout model folders) and
+//! `OUT_DIR/expected.json` (`{kind: {texts, pairs?, scores, problem_type, num_labels,
+//! labels}}`).
 
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use textclf_core::{Classifier, Dataset, LabelSet, Targets, Task};
+use textclf_core::{Classifier, Dataset, LabelSet, Targets};
 use textclf_models::{LoadOptions, SequenceClassifier};
 use textclf_train::tokenize::{TextEncoder, Truncation};
 use textclf_train::{
@@ -69,6 +70,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         LabelSet::new(vec!["similarity".into()])?,
     )?;
+    // Three classes of pairs: whether the first, the second or neither text is "great".
+    let classes = Dataset::with_targets(
+        "pairs",
+        (0..n).map(|i| i.to_string()).collect(),
+        texts.clone(),
+        Some(seconds.clone()),
+        Targets::Classes(
+            texts
+                .iter()
+                .zip(&seconds)
+                .map(|(a, b)| {
+                    if a.contains("great") {
+                        0
+                    } else if b.contains("great") {
+                        1
+                    } else {
+                        2
+                    }
+                })
+                .collect(),
+        ),
+        LabelSet::new(vec!["first".into(), "second".into(), "neither".into()])?,
+    )?;
     let probe_a = [
         "the great and the acting",
         "nothing like the others at all",
@@ -80,7 +104,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the great music",
     ];
     let mut expected = serde_json::Map::new();
-    for (name, data) in [("multi-label", &multi), ("regression", &reg)] {
+    for (name, data) in [
+        ("multi-label", &multi),
+        ("regression", &reg),
+        ("pair-classes", &classes),
+    ] {
         let task = data.task();
         let opts = LoadOptions {
             num_labels: outputs_for(task, &data.label_set),
@@ -113,9 +141,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_task(task);
         let dir = out.join(name);
         clf.save(&dir)?;
-        let (scores, pairs) = match task {
-            Task::Regression => (clf.predict_pairs(&probe_a, &probe_b)?, Some(probe_b)),
-            _ => (clf.predict_proba(&probe_a)?, None),
+        let (scores, pairs) = match data.pairs {
+            Some(_) => (clf.predict_pairs(&probe_a, &probe_b)?, Some(probe_b)),
+            None => (clf.predict_proba(&probe_a)?, None),
         };
         expected.insert(
             name.into(),
@@ -125,6 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "pairs": pairs,
                 "scores": scores.as_slice(),
                 "num_labels": scores.num_classes(),
+                "labels": data.label_set.names(),
             }),
         );
     }

@@ -532,6 +532,32 @@ impl TextEncoder {
     /// Texts far past `max_len` are counted up to a bound (16× what encoding keeps), so
     /// one huge text cannot exhaust memory; they still count as longer than `max_len`.
     pub fn full_lengths(&self, texts: &[&str]) -> Result<Vec<usize>, TokenizeError> {
+        Ok(self
+            .content_lengths(texts)?
+            .into_iter()
+            .map(|n| n + 2)
+            .collect())
+    }
+
+    /// Untruncated lengths of text pairs as [`Self::encode_pair_batch`] lays them out:
+    /// both texts' tokens plus the special tokens (3, or 4 with RoBERTa's double
+    /// separator), each text precut as [`Self::full_lengths`] precuts.
+    pub fn full_pair_lengths(&self, a: &[&str], b: &[&str]) -> Result<Vec<usize>, TokenizeError> {
+        if a.len() != b.len() {
+            return Err(TokenizeError::Encode(format!(
+                "{} first texts but {} second texts",
+                a.len(),
+                b.len()
+            )));
+        }
+        let specials = if self.double_separator() { 4 } else { 3 };
+        let (la, lb) = (self.content_lengths(a)?, self.content_lengths(b)?);
+        Ok(la.iter().zip(&lb).map(|(x, y)| x + y + specials).collect())
+    }
+
+    /// Tokens of each text without special tokens (texts far beyond `max_len` are cut
+    /// first, at 16 × what `max_len` could hold).
+    fn content_lengths(&self, texts: &[&str]) -> Result<Vec<usize>, TokenizeError> {
         let cap = (self.max_len - 2)
             .saturating_mul(CHARS_PER_TOKEN)
             .saturating_mul(16);
@@ -540,7 +566,7 @@ impl TextEncoder {
             .map(|t| precut(t, cap, Truncation::Head))
             .collect();
         let texts: Vec<&str> = cut.iter().map(|c| c.as_ref()).collect();
-        self.map_texts(&texts, |content| content.len() + 2)
+        self.map_texts(&texts, |content| content.len())
     }
 
     /// Copies the tokenizer files found in the source folder ([`TOKENIZER_FILES`]) into `out_dir`

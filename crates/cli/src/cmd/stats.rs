@@ -32,10 +32,17 @@ pub fn run(a: StatsArgs, ui: &Ui) -> anyhow::Result<()> {
         .with_context(|| format!("cannot load the tokenizer of {}", dir.display()))?;
         for (split, (_, table)) in stats.splits.iter_mut().zip(&tables) {
             let texts: Vec<&str> = table.texts.iter().map(String::as_str).collect();
-            let lens = enc.full_lengths(&texts)?;
+            let lens = match &table.pairs {
+                Some(second) => {
+                    let b: Vec<&str> = second.iter().map(String::as_str).collect();
+                    enc.full_pair_lengths(&texts, &b)?
+                }
+                None => enc.full_lengths(&texts)?,
+            };
             let n = lens.len().max(1) as f64;
             split.token_lengths = Some(textclf_data::TokenStats {
                 tokenizer: dir.display().to_string(),
+                pairs: table.pairs.is_some(),
                 summary: textclf_data::LengthSummary::from_lengths(&lens),
                 truncated_at: [128, 256, 512]
                     .iter()
