@@ -302,11 +302,16 @@ impl SequenceClassifier {
                 .to_dtype(candle_core::DType::F32)?
                 .flatten_all()?
                 .to_vec1()?;
-            let bv: Vec<f32> = self
-                .params
-                .t(&format!("{name}.bias"))?
-                .to_dtype(candle_core::DType::F32)?
-                .to_vec1()?;
+            // A family whose layers have no bias (ModernBERT) declares none.
+            let bias = format!("{name}.bias");
+            let bv: Vec<f32> = if self.params.contains(&bias) {
+                self.params
+                    .t(&bias)?
+                    .to_dtype(candle_core::DType::F32)?
+                    .to_vec1()?
+            } else {
+                vec![0.0; o]
+            };
             out.insert(name, QuantLinear::new(&wv, &bv, o, k));
         }
         let n = out.len();

@@ -108,6 +108,11 @@ impl ParamStore {
             .ok_or_else(|| ModelError::Weights(format!("the model has no parameter '{name}'")))
     }
 
+    /// Whether the model has a parameter `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
     /// The tensor of `name` (shares storage with the variable).
     pub fn t(&self, name: &str) -> Result<&Tensor> {
         Ok(self.get(name)?.as_tensor())

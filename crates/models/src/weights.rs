@@ -51,20 +51,25 @@ impl Weights<'_> {
         self.quant.filter(|_| !self.track)?.get(name)
     }
 
+    /// The int8 layer `q` on `x` (any leading dimensions, features last).
+    pub fn lin_int8(&self, x: &Tensor, q: &QuantLinear) -> Result<Tensor> {
+        let _p = span("linear-int8", Phase::Forward);
+        let dims = x.dims().to_vec();
+        let rows = x.elem_count() / q.in_features().max(1);
+        let y = crate::fused::with_slice(&x.to_dtype(candle_core::DType::F32)?, |xv| {
+            Ok(q.forward(xv, rows))
+        })?;
+        let mut od = dims;
+        if let Some(last) = od.last_mut() {
+            *last = q.out_features();
+        }
+        Ok(Tensor::from_vec(y, od, x.device())?)
+    }
+
     /// Linear layer `name` on `x`.
     pub fn lin(&self, x: &Tensor, name: &str) -> Result<Tensor> {
         if let Some(q) = self.quantized(name) {
-            let _p = span("linear-int8", Phase::Forward);
-            let dims = x.dims().to_vec();
-            let rows = x.elem_count() / q.in_features().max(1);
-            let y = crate::fused::with_slice(&x.to_dtype(candle_core::DType::F32)?, |xv| {
-                Ok(q.forward(xv, rows))
-            })?;
-            let mut od = dims;
-            if let Some(last) = od.last_mut() {
-                *last = q.out_features();
-            }
-            return Ok(Tensor::from_vec(y, od, x.device())?);
+            return self.lin_int8(x, q);
         }
         linear(
             x,

@@ -136,8 +136,11 @@ impl ModernBert {
         Settings::read(&cfg.raw).map_err(ModelError::Weights)
     }
 
-    /// A linear layer without a bias.
+    /// A linear layer without a bias (int8 when inference quantized it).
     fn lin(w: &Weights, x: &Tensor, name: &str) -> Result<Tensor> {
+        if let Some(q) = w.quantized(name) {
+            return w.lin_int8(x, q);
+        }
         let wt = w.w(&format!("{name}.weight"))?;
         let zero = Tensor::zeros(wt.dim(0)?, wt.dtype(), wt.device())?;
         linear(x, &wt, &zero)
@@ -370,9 +373,13 @@ impl Family for ModernBert {
         s.into_vec()
     }
 
-    /// None: int8 inference quantizes layers with biases, and ModernBERT's have none.
-    fn linear_layers(&self, _cfg: &ModelConfig) -> Vec<String> {
-        vec![]
+    /// The four projections of every layer; they have no biases (quantized with zero ones).
+    fn linear_layers(&self, cfg: &ModelConfig) -> Vec<String> {
+        (0..cfg.num_layers)
+            .flat_map(|i| {
+                ["attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo"].map(|p| format!("{LAYERS}.{i}.{p}"))
+            })
+            .collect()
     }
 
     fn embed(
