@@ -33,6 +33,22 @@ fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
     ok(&args);
 }
 
+/// `baseline` that must fail; returns its error output.
+fn baseline_fails(tr: &Path, te: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "baseline",
+        "--train",
+        s(tr),
+        "--test",
+        s(te),
+        "--out",
+        s(out),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    fails(&args)
+}
+
 fn eval(model: &Path, data: &Path, out: &Path) -> ShapedMetrics {
     ok(&[
         "eval",
@@ -178,32 +194,15 @@ fn baseline_eval_and_predict_a_pair_regression() {
     assert!(second.is_finite());
 
     // NBSVM has no regression form; a regression of class names is refused.
-    let e = fails(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--model",
-        "nbsvm",
-        "--out",
-        s(&tmp.path().join("nb")),
-        "--quiet",
-    ]);
+    let e = baseline_fails(&tr, &te, &tmp.path().join("nb"), &["--model", "nbsvm"]);
     assert!(e.contains("no regression form"), "{e}");
     let (rtr, rte) = samples(&tmp.path().join("rte"), "glue/rte", 50, 20);
-    let e = fails(&[
-        "baseline",
-        "--train",
-        s(&rtr),
-        "--test",
-        s(&rte),
-        "--task",
-        "regression",
-        "--out",
-        s(&tmp.path().join("bad")),
-        "--quiet",
-    ]);
+    let e = baseline_fails(
+        &rtr,
+        &rte,
+        &tmp.path().join("bad"),
+        &["--task", "regression"],
+    );
     assert!(e.contains("not a finite number"), "{e}");
 }
 
@@ -296,33 +295,14 @@ fn the_cosine_baseline_scores_pairs_as_the_plain_tfidf_cosine() {
 
     // Anything but pair regression, or a C, is refused with what to use instead.
     let (rtr, rte) = samples(&tmp.path().join("rte"), "glue/rte", 50, 20);
-    let e = fails(&[
-        "baseline",
-        "--train",
-        s(&rtr),
-        "--test",
-        s(&rte),
-        "--model",
-        "cosine",
-        "--out",
-        s(&tmp.path().join("bad")),
-        "--quiet",
-    ]);
+    let e = baseline_fails(&rtr, &rte, &tmp.path().join("bad"), &["--model", "cosine"]);
     assert!(e.contains("use --model lr, svm or nbsvm"), "{e}");
-    let e = fails(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--model",
-        "cosine",
-        "--c",
-        "1",
-        "--out",
-        s(&tmp.path().join("bad2")),
-        "--quiet",
-    ]);
+    let e = baseline_fails(
+        &tr,
+        &te,
+        &tmp.path().join("bad2"),
+        &["--model", "cosine", "--c", "1"],
+    );
     assert!(e.contains("drop --C"), "{e}");
 }
 
