@@ -18,7 +18,8 @@ fn metrics(run: &Path) -> ShapedMetrics {
     ShapedMetrics::read(run).unwrap()
 }
 
-fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
+/// The `baseline` command line of train `tr`, test `te` and run folder `out`, plus `extra`.
+fn baseline_args<'a>(tr: &'a Path, te: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "baseline",
         "--train",
@@ -30,23 +31,16 @@ fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    ok(&args);
+    args
+}
+
+fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
+    ok(&baseline_args(tr, te, out, extra));
 }
 
 /// `baseline` that must fail; returns its error output.
 fn baseline_fails(tr: &Path, te: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "baseline",
-        "--train",
-        s(tr),
-        "--test",
-        s(te),
-        "--out",
-        s(out),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    fails(&args)
+    fails(&baseline_args(tr, te, out, extra))
 }
 
 fn eval(model: &Path, data: &Path, out: &Path) -> ShapedMetrics {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use textclf_core::{LabelSet, Predictions};
 
 use crate::bootstrap::{bootstrap_counts, percentile_interval};
-use crate::cells::{cell_ids, check_ids};
+use crate::cells::{cell_ids, check_ids, count_cells};
 use crate::mcc::mcc_from_counts;
 use crate::{EvalError, Mcc};
 
@@ -182,10 +182,7 @@ pub fn evaluate(
     let pred = probs.argmax();
     let n = gold.len();
     let cells = cell_ids(gold, &pred, k);
-    let mut counts = vec![0u64; k * k];
-    for &c in &cells {
-        counts[c as usize] += 1;
-    }
+    let counts = count_cells(&cells, k);
 
     let per_class: Vec<ClassMetrics> = class_metrics(&counts, k)
         .into_iter()

@@ -163,12 +163,7 @@ fn load(dir: &Path) -> Result<LinearClassifier> {
     m.params
         .features
         .check()
-        .and_then(|_| match m.params.kind {
-            crate::LinearKind::Cosine => Err(LinearError::Param(
-                "a classifier of kind cosine".into(),
-            )),
-            _ => Ok(()),
-        })
+        .and_then(|_| m.params.kind.check_classifier())
         .map_err(|e| fail(format!("model.json holds settings no fit could have made ({e}); the file was edited or damaged: restore it or retrain")))?;
     let labels = LabelSet::new(m.labels).map_err(|e| fail(e.to_string()))?;
     if labels.len() < 2 {

@@ -35,6 +35,16 @@ pub enum LinearKind {
 }
 
 impl LinearKind {
+    /// Refuses [`LinearKind::Cosine`] where a classifier is fitted or loaded.
+    pub fn check_classifier(self) -> Result<()> {
+        if self == LinearKind::Cosine {
+            return Err(LinearError::Param(
+                "the cosine baseline scores the similarity of sentence pairs (regression, e.g. STS-B) and is no classifier: for classes use lr, svm or nbsvm".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             LinearKind::Lr => "lr",
@@ -186,11 +196,7 @@ impl LinearParams {
     /// [`Self::check`] for a classifier (single-label, pairs or multi-label): also
     /// refuses [`LinearKind::Cosine`], which only scores sentence pairs.
     pub fn check_classifier(&self) -> Result<()> {
-        if self.kind == LinearKind::Cosine {
-            return Err(LinearError::Param(
-                "the cosine baseline scores the similarity of sentence pairs (regression, e.g. STS-B) and is no classifier: for classes use lr, svm or nbsvm".into(),
-            ));
-        }
+        self.kind.check_classifier()?;
         self.check()
     }
 

@@ -341,7 +341,9 @@ pub fn fit_regression(
     }
     let t0 = Instant::now();
     let (features, x_all) = Featurizer::fit_transform(&params.features, train.input)?;
+    // The cosine model chooses nothing on validation rows: they are not vectorized.
     let x_valid = valid
+        .filter(|_| !cosine)
         .map(|v| features.transform(v.input).map(|x| (x, v.targets.to_vec())))
         .transpose()?;
     let vectorize_s = t0.elapsed().as_secs_f64();
@@ -425,11 +427,7 @@ pub fn fit_regression(
         select_by: params.select_by,
         c_search: points,
         c_grid_extension: extension,
-        selection_split: match &sel {
-            Some(s) if !cosine => s.1,
-            _ => "none",
-        }
-        .to_string(),
+        selection_split: sel.as_ref().map_or("none", |s| s.1).to_string(),
         num_features: features.num_features(),
         train_nnz: x_all.nnz(),
         refit_on_full_train: refit,
