@@ -10,6 +10,7 @@ use textclf_data::Format;
 use textclf_experiment::DeviceSpec;
 use textclf_linear::{LinearKind, TokenMode};
 use textclf_settings as settings;
+use textclf_settings::data as ds;
 use textclf_train::batch::Padding;
 use textclf_train::tokenize::{PairTruncation, Truncation};
 use textclf_train::Monitor;
@@ -192,67 +193,50 @@ pub enum DataCommand {
     Stats(StatsArgs),
 }
 
-/// Where labelled data comes from and how it is split.
+/// Where labelled data comes from and how it is split (declared in
+/// [`settings::data`], as the sweep's `[data]` keys).
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Training file (CSV, TSV, JSONL, Parquet, optionally .gz; or a folder-per-class
-    /// directory). Needs --test; or give one pool with --data instead.
-    #[arg(long, conflicts_with = "data", requires = "test")]
+    #[arg(long, conflicts_with = "data", requires = "test", help = ds::TRAIN.help)]
     pub train: Option<PathBuf>,
-    /// Validation file (used to choose C, or for early stopping and the best epoch).
-    /// Without it a stratified 10 % of train is held out for that: `baseline` then refits
-    /// the chosen model on all of train; `train` trains on the other 90 %.
-    #[arg(long, conflicts_with = "data")]
+    #[arg(long, conflicts_with = "data", help = ds::VALID.help)]
     pub valid: Option<PathBuf>,
-    /// Test file: the reported metrics are computed on it (required with --train).
-    #[arg(long, conflicts_with = "data")]
+    #[arg(long, conflicts_with = "data", help = ds::TEST.help)]
     pub test: Option<PathBuf>,
-    /// One pool of labelled data, split into train/valid/test (repeat to join several files).
-    #[arg(long, num_args = 1.., required_unless_present = "train")]
+    #[arg(long, num_args = 1.., required_unless_present = "train", help = ds::POOL.help)]
     pub data: Vec<PathBuf>,
-    /// Train/valid/test percentages for --data.
-    #[arg(long, default_value = "80/10/10", value_name = "TRAIN/VALID/TEST")]
+    #[arg(long, value_name = "TRAIN/VALID/TEST", help = ds::SPLIT.help, default_value = ds::SPLIT.default_text())]
     pub split: String,
-    #[arg(long, value_name = "F", help = settings::TRAIN_FRACTION.help)]
+    #[arg(long, value_name = "F", help = ds::SUBSET_FRAC.help)]
     pub subset_frac: Option<f64>,
-    /// Keep at most N examples per class (of the pool, or of train); multi-label: labels
-    /// rarest first until N kept rows carry each; regression: N per decile of the target.
-    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    #[arg(long, value_name = "N", value_parser = positive_usize, help = ds::PER_CLASS.help)]
     pub per_class: Option<usize>,
+    #[arg(long, value_name = "F", help = ds::VALID_FRAC.help, default_value = ds::VALID_FRAC.default_text())]
+    pub valid_frac: f64,
     #[arg(long, help = settings::SEED.help, default_value = settings::SEED.default_text())]
     pub seed: u64,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
 
-/// How to find the text and label in a file.
+/// How to find the text and label in a file (declared in [`settings::data::COLUMNS`]).
 #[derive(Args, Debug, Clone, Default)]
 pub struct ColumnArgs {
-    /// Text column (default: auto-detect text/sentence/review/content/lyrics…).
-    #[arg(long)]
+    #[arg(long, help = ds::TEXT_COL.help)]
     pub text_col: Option<String>,
-    /// Label column (default: auto-detect label/sentiment/genre/target…).
-    #[arg(long)]
+    #[arg(long, help = ds::LABEL_COL.help)]
     pub label_col: Option<String>,
-    /// Row id column (default: `id` if present, else file:row).
-    #[arg(long)]
+    #[arg(long, help = ds::ID_COL.help)]
     pub id_col: Option<String>,
-    /// Column of the second text of a pair (default: auto-detect sentence1/sentence2,
-    /// premise/hypothesis, question/sentence, question1/question2, text_a/text_b).
-    #[arg(long)]
+    #[arg(long, help = ds::TEXT_PAIR_COL.help)]
     pub text_pair_col: Option<String>,
-    /// One 0/1 column per label, for multi-label data stored one-hot (e.g. joy,anger,fear).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help = ds::LABEL_COLS.help)]
     pub label_cols: Option<Vec<String>>,
-    /// Separator of several labels in one label cell (multi-label).
-    #[arg(long, default_value = "|")]
+    #[arg(long, help = ds::LABEL_SEP.help, default_value = ds::LABEL_SEP.default_text())]
     pub label_sep: String,
-    /// single-label, multi-label or regression (default: inferred from the training labels,
-    /// and printed).
-    #[arg(long, value_parser = parse_task)]
+    #[arg(long, value_parser = parse_task, help = ds::TASK.help)]
     pub task: Option<textclf_core::Task>,
-    /// File format, when the extension does not tell.
-    #[arg(long, value_parser = choices::<Format>())]
+    #[arg(long, value_parser = choices::<Format>(), help = ds::FORMAT.help)]
     pub format: Option<Format>,
 }
 
@@ -390,7 +374,7 @@ pub struct TrainArgs {
     /// live in <OUT>.partial/checkpoint while the run is unfinished).
     #[command(flatten)]
     pub out: OutArgs,
-    #[arg(long, help = settings::MAX_LEN.help, default_value = settings::MAX_LEN.default_text())]
+    #[arg(long, value_parser = positive_usize, help = settings::MAX_LEN.help, default_value = settings::MAX_LEN.default_text())]
     pub max_len: usize,
     #[arg(long, value_parser = choices::<Truncation>(), help = settings::TRUNCATION.help, default_value = settings::TRUNCATION.default_text())]
     pub truncation: Truncation,
@@ -404,7 +388,7 @@ pub struct TrainArgs {
     pub eval_batch_size: usize,
     #[arg(long, value_parser = positive_usize, help = settings::EPOCHS.help, default_value = settings::EPOCHS.default_text())]
     pub epochs: usize,
-    #[arg(long, value_name = "K", help = settings::LAYERS.help)]
+    #[arg(long, value_name = "K", value_parser = positive_usize, help = settings::LAYERS.help)]
     pub layers: Option<usize>,
     #[arg(long, help = settings::GRAD_CHECKPOINT.help)]
     pub grad_checkpoint: bool,
@@ -517,15 +501,37 @@ mod settings_tests {
     /// Every setting of `textclf-settings` is a flag of the command of each family that takes
     /// it, with the registry's help and default: the flags, sweep keys and report columns
     /// cannot drift apart.
+    /// The run settings and the data settings, each with the commands that take it.
+    fn declared() -> Vec<(&'static settings::Setting, Vec<&'static str>)> {
+        let mut v = Vec::new();
+        for s in settings::ALL.iter().chain(ds::DATA) {
+            let mut subs = Vec::new();
+            if s.transformer {
+                subs.push("train");
+            }
+            if s.linear {
+                subs.push("baseline");
+            }
+            if ds::COLUMNS.contains(s) {
+                subs.extend(["predict", "eval", "data stats"]);
+            }
+            v.push((s, subs));
+        }
+        v
+    }
+
+    fn subcommand(cli: &clap::Command, path: &str) -> clap::Command {
+        path.split(' ').fold(cli.clone(), |c, name| {
+            c.find_subcommand(name).expect("subcommand").clone()
+        })
+    }
+
     #[test]
     fn every_setting_is_a_flag_with_its_declared_help_and_default() {
         let cli = Cli::command();
-        for s in settings::ALL {
-            for (sub, takes) in [("train", s.transformer), ("baseline", s.linear)] {
-                if !takes {
-                    continue;
-                }
-                let cmd = cli.find_subcommand(sub).expect("subcommand");
+        for (s, subs) in declared() {
+            for sub in subs {
+                let cmd = subcommand(&cli, sub);
                 let arg = cmd
                     .get_arguments()
                     .find(|a| a.get_long() == Some(s.long))
@@ -544,6 +550,80 @@ mod settings_tests {
                 match s.default {
                     Some(d) => assert_eq!(defaults, [d], "{sub} {}", s.flag()),
                     None => assert!(defaults.is_empty(), "{sub} {}: {defaults:?}", s.flag()),
+                }
+            }
+        }
+    }
+
+    /// Each flag takes what its setting's declared [`settings::Kind`] allows: a switch
+    /// takes no value, a valid value of the kind parses, and numbers, counts and lists of
+    /// numbers refuse what is not one.
+    #[test]
+    fn every_flag_parses_what_its_declared_kind_takes() {
+        use settings::Kind;
+        let cli = Cli::command();
+        for (s, subs) in declared() {
+            for sub in subs {
+                if s.long == "model" || !["train", "baseline"].contains(&sub) {
+                    continue;
+                }
+                let cmd = subcommand(&cli, sub);
+                let arg = cmd
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(s.long))
+                    .expect("flag");
+                let parse = |value: Option<&str>| {
+                    let mut argv = vec!["textclf", sub, "--out", "o"];
+                    // The data source, leaving out the flag under test.
+                    argv.extend(match s.long {
+                        "train" => vec!["--test", "b"],
+                        "test" => vec!["--train", "a"],
+                        "valid" => vec!["--train", "a", "--test", "b"],
+                        "data" => vec![],
+                        _ => vec!["--data", "d.csv"],
+                    });
+                    if sub == "train" {
+                        argv.extend(["--model", "m"]);
+                    }
+                    let flag = s.flag();
+                    argv.push(&flag);
+                    argv.extend(value);
+                    Cli::try_parse_from(argv).map(|_| ())
+                };
+                let what = format!("{sub} {} ({:?})", s.flag(), s.kind);
+                if s.kind == Kind::Switch {
+                    assert!(!arg.get_action().takes_values(), "{what}");
+                    assert!(parse(None).is_ok(), "{what}");
+                    continue;
+                }
+                assert!(arg.get_action().takes_values(), "{what}");
+                let names = arg.get_possible_values();
+                let valid = match s.kind {
+                    Kind::Count => "2",
+                    Kind::Whole => "0",
+                    Kind::Number => "0.5",
+                    Kind::Numbers => "0.5,2",
+                    Kind::Texts => "a,b",
+                    Kind::Range => "1-2",
+                    Kind::Weights => "balanced",
+                    // `--task` checks its names itself (they have aliases).
+                    Kind::Text if s.key == "task" => "regression",
+                    Kind::Text | Kind::Switch => names.first().map_or("x", |v| v.get_name()),
+                };
+                assert!(s.kind.parses(valid), "{what}: {valid}");
+                if let Err(e) = parse(Some(valid)) {
+                    panic!("{what} refuses {valid}: {e}");
+                }
+                let invalid: &[&str] = match s.kind {
+                    Kind::Count => &["0", "x"],
+                    Kind::Whole => &["-1", "x"],
+                    Kind::Number => &["x"],
+                    Kind::Numbers => &["0.5,x"],
+                    _ => &[],
+                };
+                for bad in invalid {
+                    assert!(!s.kind.parses(bad), "{what}: {bad}");
+                    assert!(parse(Some(bad)).is_err(), "{what} takes {bad}");
                 }
             }
         }

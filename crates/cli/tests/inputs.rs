@@ -290,6 +290,54 @@ fn a_baseline_without_valid_records_its_holdout_score_so_reports_can_rank_it() {
     assert!(v["best"].is_string(), "the runs are ranked: {v}");
 }
 
+/// `--valid-frac` sets the share of train held out when there is no `--valid`, for a
+/// baseline as for a sweep's `[data] valid_frac`; a share that leaves nothing to train on,
+/// or too little for a baseline's refit, is refused by name before any work.
+#[test]
+fn valid_frac_sets_the_holdout_and_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te) = (tmp.path().join("tr.csv"), tmp.path().join("te.csv"));
+    toy_csv(&tr, 200, 0);
+    toy_csv(&te, 20, 300);
+    let run = |frac: &str, out: &str| {
+        let out = tmp.path().join(out);
+        let args = [
+            "baseline",
+            "--train",
+            s(&tr),
+            "--test",
+            s(&te),
+            "--valid-frac",
+            frac,
+            "--quiet",
+            "--bootstrap",
+            "10",
+            "--out",
+            s(&out),
+        ];
+        textclf(&args)
+    };
+    let holdout_rows = |out: &str| {
+        let m = json_file(&tmp.path().join(out).join("metrics.json"));
+        m["valid"]["n"].as_u64().expect("holdout rows")
+    };
+    assert!(run("0.1", "a").status.success());
+    assert!(run("0.3", "b").status.success());
+    let (a, b) = (holdout_rows("a"), holdout_rows("b"));
+    assert!((18..=22).contains(&a) && (58..=62).contains(&b), "{a} {b}");
+    let m = json_file(&tmp.path().join("b").join("metrics.json"));
+    assert_eq!(m["model"]["params"]["holdout_frac"], 0.3);
+    for (frac, says) in [
+        ("1.5", "--valid-frac 1.5 must be above 0 and below 1"),
+        ("0.6", "--valid-frac) must be above 0 and below 0.5"),
+    ] {
+        let out = run(frac, "bad");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{frac}: {err}");
+        assert!(!tmp.path().join("bad").exists());
+    }
+}
+
 /// Every subcommand on hostile inputs: missing paths, folders for files, empty and binary
 /// files, absurd numbers. Whatever the outcome, nothing may panic.
 #[test]

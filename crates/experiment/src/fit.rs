@@ -78,6 +78,7 @@ pub fn run_fit(
 ) -> Result<Finished> {
     let started = Instant::now();
     let mut timing = Timing::new();
+    spec.data.check()?;
     family.check(spec, obs)?;
     obs.phase("reading data");
     let t = Instant::now();

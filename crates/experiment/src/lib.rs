@@ -47,9 +47,9 @@ pub use record::{
 };
 pub use saved::{load_saved_model, run_saved, targets_of};
 pub use spec::{
-    ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec, ModelSpec, SPEC_FILE,
+    default_valid_frac, ClassWeights, Columns, DataSource, DataSpec, EvalSpec, ExperimentSpec,
+    ModelSpec, SPEC_FILE,
 };
-pub use transformer::HOLDOUT_FRAC;
 pub use weights::{check_class_weights, class_weight_vector};
 
 use textclf_eval::{TestReport, Thresholds, Timing};

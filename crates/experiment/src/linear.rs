@@ -73,6 +73,7 @@ impl Fit for LinearFit<'_> {
         }
         let mut params = self.0.clone();
         params.seed = spec.data.seed;
+        params.holdout_frac = spec.data.valid_frac;
         params.class_weights = spec.class_weights.clone();
         params.check().step("invalid baseline settings")?;
         obs.phase(&format!(

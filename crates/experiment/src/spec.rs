@@ -63,6 +63,30 @@ pub struct DataSpec {
     /// Keep at most this many examples per class.
     #[serde(default)]
     pub per_class: Option<usize>,
+    /// The stratified share of train held out for validation when there is no validation
+    /// split (`--valid-frac`): a fine-tune validates on it, a baseline chooses C on it and
+    /// then refits on all of train.
+    #[serde(default = "default_valid_frac")]
+    pub valid_frac: f64,
+}
+
+/// The declared default of `--valid-frac` (0.1).
+pub fn default_valid_frac() -> f64 {
+    0.1
+}
+
+impl DataSpec {
+    /// Refuses a validation share that is not a share of train (a baseline's holdout
+    /// must also be below one half: [`LinearParams::check`]).
+    pub fn check(&self) -> Result<()> {
+        if !(self.valid_frac > 0.0 && self.valid_frac < 1.0) {
+            return Err(ExperimentError::Invalid(format!(
+                "--valid-frac {} must be above 0 and below 1 (e.g. 0.1: a tenth of train held out for validation)",
+                self.valid_frac
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Train/valid/test files, or one pool split by fractions.
@@ -211,6 +235,7 @@ mod tests {
                 },
                 seed: 7,
                 subset_frac: None,
+                valid_frac: default_valid_frac(),
                 per_class: Some(10),
             },
             model: ModelSpec::Linear {

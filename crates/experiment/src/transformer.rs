@@ -1,5 +1,6 @@
 //! The transformer family: fine-tune a BERT-family encoder with early stopping on the
-//! validation split (without one, on a stratified 10 % of train held out for it).
+//! validation split (without one, on a stratified share of train held out for it,
+//! `--valid-frac`, 10 % by default).
 
 use std::path::Path;
 use std::time::Instant;
@@ -26,9 +27,6 @@ use crate::observer::Observer;
 use crate::record::split_info;
 use crate::spec::{ClassWeights, ExperimentSpec};
 use crate::weights::{check_class_weights, class_weight_vector};
-
-/// Share of train held out for validation when no validation split is given.
-pub const HOLDOUT_FRAC: f64 = 0.1;
 
 impl Fit for TransformerSpec {
     fn check(&self, _spec: &ExperimentSpec, obs: &dyn Observer) -> Result<()> {
@@ -57,7 +55,7 @@ impl Fit for TransformerSpec {
 }
 
 /// Fine-tunes `s.source` on `splits` (early stopping on the validation split, or on a
-/// stratified 10 % of train held out for it).
+/// stratified share of train held out for it, `spec.data.valid_frac`).
 fn fit_transformer(
     spec: &ExperimentSpec,
     s: &TransformerSpec,
@@ -74,8 +72,9 @@ fn fit_transformer(
     let (train, valid) = match splits.valid.clone() {
         Some(v) => (splits.train.clone(), v),
         None => {
-            obs.note("no validation split given: holding out a stratified 10 % of train for validation and early stopping");
-            holdout_valid(&splits.train, HOLDOUT_FRAC, seed)
+            let frac = spec.data.valid_frac;
+            obs.note(&format!("no validation split given: holding out a stratified {} % of train for validation and early stopping", (frac * 1000.0).round() / 10.0));
+            holdout_valid(&splits.train, frac, seed)
         }
     };
 
@@ -152,7 +151,9 @@ fn fit_transformer(
         class_weights,
         ..s.train.clone()
     };
-    cfg.check().step("invalid training settings")?;
+    cfg.check()
+        .map_err(TrainError::Config)
+        .step("invalid training settings")?;
 
     let t = Instant::now();
     let outcome = Trainer {
@@ -214,7 +215,7 @@ fn fit_transformer(
             truncation: serde_json::to_value(s.truncation)?
                 .as_str()
                 .map(str::to_string),
-            train_config: serde_json::to_value(&cfg)?,
+            train_config: cfg,
             grad_checkpoint: s.grad_checkpoint,
             device: Some(s.device.name().to_string()),
         },

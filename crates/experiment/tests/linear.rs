@@ -43,6 +43,7 @@ fn spec(dir: &Path, valid: bool, weights: ClassWeights) -> ExperimentSpec {
             seed: 3,
             subset_frac: None,
             per_class: None,
+            valid_frac: textclf_experiment::default_valid_frac(),
         },
         model: ModelSpec::Linear {
             params: LinearParams::new(LinearKind::Lr),

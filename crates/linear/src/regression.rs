@@ -159,7 +159,7 @@ impl RegressionParams {
         }
         if !(self.holdout_frac > 0.0 && self.holdout_frac < 0.5) {
             return Err(LinearError::Param(
-                "holdout fraction must be in (0, 0.5)".into(),
+                "the share of train held out for validation (--valid-frac) must be above 0 and below 0.5".into(),
             ));
         }
         Ok(())

@@ -18,7 +18,6 @@ use textclf_eval::{
     VALID_PREDICTIONS_FILE,
 };
 use textclf_runs::{PlannedRun, RecordedStatus, RunBody, SweepRecord, SweepRunRecord};
-use textclf_settings::Recorded;
 
 use crate::error::{ReportError, Result};
 
@@ -689,24 +688,16 @@ fn derive_params(m: &ShapedMetrics, family: Family, p: &mut BTreeMap<String, Val
             );
             put("grad_checkpoint", Some(Value::from(model.grad_checkpoint)));
             put("device", model.device.clone().map(Value::from));
-            // Every other transformer setting, where the trainer's configuration records it
-            // (declared with the setting in textclf-settings).
+            // Every other transformer setting, where the trainer's typed settings hold it.
             for setting in textclf_settings::ALL.iter().filter(|s| s.transformer) {
-                let value = match setting.recorded {
-                    Recorded::Key => model.setting(setting.key).cloned(),
-                    Recorded::At(path) => model.train_config.pointer(path).cloned(),
-                    Recorded::NegatedAt(path) => model
-                        .train_config
-                        .pointer(path)
-                        .and_then(Value::as_bool)
-                        .map(|b| Value::from(!b)),
-                };
-                put(setting.key, value);
+                put(setting.key, model.train_config.recorded(setting.key));
             }
         }
         (RunBody::Baseline(b), Family::Linear) => {
             put("model", Some(Value::from(b.model.kind.clone())));
-            put("C", b.model.fit.get("chosen_c").cloned());
+            // A `model.fit` that does not read is reported by `linear_fit`.
+            let fit = b.model.fit_summary().ok().flatten();
+            put("C", fit.and_then(|f| f.chosen_c).map(Value::from));
         }
         _ => {}
     }
@@ -766,10 +757,13 @@ mod tests {
         o.insert(
             "model".into(),
             serde_json::json!({"kind": "bert", "source": "models/minilm", "layers": 6,
-            "max_len": 128, "device": "cpu", "train_config": {"lr": 2e-5, "batch_size": 32,
-            "epochs": 2, "adamw": {"weight_decay": 0.05}, "bucketed": false,
-            "eval_every_steps": 50, "early_stopping": {"monitor": "val_loss", "patience": 3,
-            "min_delta": 0.0}}}),
+            "max_len": 128, "device": "cpu", "train_config": {"epochs": 2, "batch_size": 32,
+            "eval_batch_size": 64, "lr": 2e-5, "adamw": {"beta1": 0.9, "beta2": 0.999,
+            "eps": 1e-8, "weight_decay": 0.05}, "warmup_ratio": 0.1, "grad_clip": 1.0,
+            "grad_accum": 1, "seed": 42, "padding": "dynamic", "bucketed": false,
+            "eval_every_steps": 50, "checkpoint_every_steps": null,
+            "early_stopping": {"monitor": "val_loss", "patience": 3, "min_delta": 0.0},
+            "class_weights": null}}),
         );
         o.insert(
             "data".into(),

@@ -4,9 +4,10 @@
 //! The file is one JSON object: the test report's fields at the top level (the report
 //! type `R` is the evaluation's, e.g. `textclf_eval::Report`; this crate only places
 //! it), then `timing`, `format`, `command` and the sections of the command that wrote
-//! it ([`RunBody`]). Settings owned by other crates (the trainer's `train_config`, a
-//! linear model's `params` and `fit`) are recorded as those crates serialize them, with
-//! typed accessors for what readers use.
+//! it ([`RunBody`]). The trainer's settings (`train_config`) are typed by
+//! `textclf-settings`, which declares them; a linear model's `params` and `fit` are
+//! recorded as the linear crate serializes them (its model kinds hold different
+//! settings), with typed accessors for what readers use ([`FitSummary`]).
 //!
 //! Format 1 (files without `format`) counted `epochs[].epoch` from 0; the reader turns
 //! them into format 2's 1-based numbers, as `best_epoch`, `epochs.csv` and the console
@@ -17,6 +18,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use textclf_settings::train::TrainConfig;
 
 use crate::atomic::write_atomic;
 use crate::error::{Result, RunsError};
@@ -311,20 +313,12 @@ pub struct TransformerModel {
     pub max_len: usize,
     #[serde(default)]
     pub truncation: Option<String>,
-    /// The trainer's settings, as the trainer records them (see [`Self::setting`]).
-    #[serde(default)]
-    pub train_config: Value,
+    /// The trainer's settings (see [`TrainConfig::recorded`] for one setting by its key).
+    pub train_config: TrainConfig,
     #[serde(default)]
     pub grad_checkpoint: bool,
     #[serde(default)]
     pub device: Option<String>,
-}
-
-impl TransformerModel {
-    /// A key of `train_config` (e.g. `lr`, `batch_size`, `epochs`).
-    pub fn setting(&self, key: &str) -> Option<&Value> {
-        self.train_config.get(key).filter(|v| !v.is_null())
-    }
 }
 
 /// `data` of a fine-tuned transformer run.
@@ -808,7 +802,11 @@ mod tests {
                     fresh_parameters: vec![],
                     max_len: 64,
                     truncation: Some("head".into()),
-                    train_config: serde_json::json!({"epochs": 2, "lr": 5e-5}),
+                    train_config: TrainConfig {
+                        epochs: 2,
+                        lr: 5e-5,
+                        ..TrainConfig::default()
+                    },
                     grad_checkpoint: false,
                     device: Some("cpu".into()),
                 },
@@ -936,7 +934,10 @@ mod tests {
         };
         assert_eq!(b.epochs[1].epoch, 2);
         assert!(b.epochs[0].val_loss.is_nan());
-        assert_eq!(b.model.setting("lr"), Some(&serde_json::json!(5e-5)));
+        assert_eq!(
+            b.model.train_config.recorded("lr"),
+            Some(serde_json::json!(5e-5))
+        );
         assert_eq!(back.family(), Some(Family::Transformer));
         assert_eq!(back.test_split().rows, 4);
         // Writing what was read gives the same bytes.

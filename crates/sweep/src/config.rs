@@ -108,6 +108,20 @@ pub struct DataSpec {
     pub format: Option<String>,
 }
 
+/// Checks the `[data]` section's keys and the type of their values against their
+/// declaration ([`textclf_settings::data`]): an unknown key gets the nearest one, a value
+/// of the wrong type names its key.
+fn check_data_keys(data: &toml::Table) -> Result<()> {
+    for (key, value) in data {
+        let setting = textclf_settings::data::find(key).map_err(SweepError::Config)?;
+        setting
+            .kind
+            .check(&to_json(value))
+            .map_err(|e| SweepError::Config(format!("[data] {key} {e}")))?;
+    }
+    Ok(())
+}
+
 /// A task by the names `--task` takes (`multilabel`, `multi_label`… too).
 fn task_by_name<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -235,6 +249,11 @@ impl SweepConfig {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| SweepError::Config(e.to_string()))?;
+        if let Some(toml::Value::Table(data)) = table.get("data") {
+            check_data_keys(data)?;
+        }
         let raw: Raw = toml::from_str(text).map_err(|e| SweepError::Config(e.to_string()))?;
         let mut data = raw.data;
         let resolve = |p: &mut PathBuf| -> Result<()> {
@@ -491,5 +510,77 @@ pub fn value_key(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Null => "null".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use textclf_settings::data as ds;
+
+    fn parse(data: &str) -> Result<SweepConfig> {
+        let text = format!("[data]\n{data}\n[base]\nmodel = \"m\"\n");
+        SweepConfig::parse_with_env(&text, "s", Path::new("/d"), &|_| None)
+    }
+
+    /// The `[data]` section reads exactly the declared keys, with the declared defaults.
+    #[test]
+    fn data_keys_and_defaults_are_the_declared_ones() {
+        let full = DataSpec {
+            train: Some("a".into()),
+            valid: Some("v".into()),
+            test: Some("b".into()),
+            pool: vec!["p".into()],
+            split: Some("80/10/10".into()),
+            per_class: Some(3),
+            subset_frac: Some(0.5),
+            valid_frac: 0.2,
+            seed: 1,
+            text_col: Some("t".into()),
+            label_col: Some("l".into()),
+            id_col: Some("i".into()),
+            text_pair_col: Some("p".into()),
+            label_cols: Some(vec!["x".into()]),
+            label_sep: Some(";".into()),
+            task: Some(Task::MultiLabel),
+            format: Some("csv".into()),
+        };
+        let Value::Object(fields) = serde_json::to_value(&full).unwrap() else {
+            panic!("not an object")
+        };
+        let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let mut declared: Vec<&str> = ds::DATA.iter().map(|s| s.key).collect();
+        keys.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(keys, declared);
+        let c = parse("train = \"a\"\ntest = \"b\"").unwrap();
+        assert_eq!(c.data.valid_frac.to_string(), ds::VALID_FRAC.default_text());
+        assert_eq!(
+            c.data.seed.to_string(),
+            textclf_settings::SEED.default_text()
+        );
+    }
+
+    #[test]
+    fn a_data_key_typo_or_a_value_of_the_wrong_type_is_named() {
+        let e = parse("train = \"a\"\ntest = \"b\"\nlabl_col = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown [data] key 'labl_col' (did you mean 'label_col'?)"),
+            "{e}"
+        );
+        let e = parse("train = \"a\"\ntest = \"b\"\nper_class = \"many\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[data] per_class takes a whole number ≥ 1"),
+            "{e}"
+        );
+        let e = parse("train = \"a\"\ntest = \"b\"\nlabel_cols = \"joy\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[data] label_cols takes a list of texts"), "{e}");
+        assert!(parse("pool = [\"a\"]\nsplit = \"80/10/10\"\nvalid_frac = 0.2").is_ok());
     }
 }

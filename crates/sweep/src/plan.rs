@@ -339,6 +339,9 @@ pub fn expand(cfg: &SweepConfig) -> Result<Plan> {
         }];
         for (k, v) in &params {
             let s = setting(k)?;
+            s.kind.check(v).map_err(|e| {
+                SweepError::Config(format!("run {} ({id}): setting '{k}' {e}", index + 1))
+            })?;
             match v {
                 Value::Bool(true) => args.push(s.flag()),
                 Value::Bool(false) | Value::Null => {}
@@ -653,6 +656,45 @@ mod tests {
     }
 
     #[test]
+    fn a_value_of_the_wrong_type_names_the_setting_and_what_it_takes() {
+        let data = "[data]\ntrain = \"a\"\ntest = \"b\"\n[base]\nmodel = \"m\"\n";
+        let e = |t: &str| plan(&format!("{data}{t}")).unwrap_err().to_string();
+        let epochs = e("epochs = \"three\"");
+        assert!(
+            epochs.contains("setting 'epochs' takes a whole number ≥ 1"),
+            "{epochs}"
+        );
+        assert!(e("[grid]\nbatch_size = [8, 0]").contains("setting 'batch_size'"));
+        let switch = e("no_bucketing = \"yes\"");
+        assert!(switch.contains("takes true or false"), "{switch}");
+        assert!(e("lr = true").contains("setting 'lr' takes a number"));
+        let grid = e("[[models]]\nname = \"b\"\nbaseline = \"lr\"\nc_grid = [\"x\"]");
+        assert!(
+            grid.contains("setting 'c_grid' takes a list of numbers"),
+            "{grid}"
+        );
+        // What sweep files could always write still plans: numbers as text, whole
+        // numbers written as floats, one number for a list.
+        let p = plan(&format!(
+            "{data}lr = \"2e-5\"\nepochs = 2.0\nno_bucketing = true"
+        ))
+        .unwrap();
+        let args = p.runs[0].args.join(" ");
+        assert!(
+            args.contains("--lr 2e-5")
+                && args.contains("--epochs 2")
+                && args.contains("--no-bucketing"),
+            "{args}"
+        );
+        let linear = "[data]\ntrain = \"a\"\ntest = \"b\"\n[base]\nbaseline = \"lr\"\nc_grid = 1.0\nngram = \"1-2\"\nmin_df = 1";
+        let args = plan(linear).unwrap().runs[0].args.join(" ");
+        assert!(
+            args.contains("--c-grid 1") && args.contains("--ngram 1-2"),
+            "{args}"
+        );
+    }
+
+    #[test]
     fn settings_no_run_takes_and_typos_are_explained() {
         let data = "[data]\ntrain = \"a\"\ntest = \"b\"\n";
         let e = |t: &str| plan(&format!("{data}{t}")).unwrap_err().to_string();
@@ -779,7 +821,8 @@ mod tests {
         assert!(e("label_col = \"l\"\nlabel_cols = [\"a\"]").contains("both `label_col`"));
         assert!(e("label_cols = []").contains("`label_cols` is empty"));
         assert!(e("label_cols = [\"a\"]\ntask = \"regression\"").contains("remove one"));
-        assert!(e("pair_col = \"b\"").contains("unknown field"));
+        let typo = e("pair_col = \"b\"");
+        assert!(typo.contains("unknown [data] key 'pair_col'"), "{typo}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 use textclf_models::SequenceClassifier;
 
-use crate::config::{Monitor, TrainConfig};
+use crate::config::{Monitor, TrainConfig, Watch};
 use crate::infer::Validation;
 use crate::objective::ValFigures;
 use crate::progress::Progress;

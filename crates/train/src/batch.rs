@@ -11,36 +11,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use textclf_models::EncodedBatch;
 
-/// How far each batch is padded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Padding {
-    /// Pad each batch to its longest sequence.
-    Dynamic,
-    /// Pad every batch to `max_len` (for comparison).
-    MaxLen,
-}
-
-/// `--padding dynamic|max-len`.
-impl textclf_core::Choices for Padding {
-    const VALUES: &'static [Padding] = &[Padding::Dynamic, Padding::MaxLen];
-
-    fn name(self) -> &'static str {
-        match self {
-            Padding::Dynamic => "dynamic",
-            Padding::MaxLen => "max-len",
-        }
-    }
-
-    fn help(self) -> &'static str {
-        match self {
-            Padding::Dynamic => {
-                "Pad each batch to its longest text (with length-bucketed batches: little waste)"
-            }
-            Padding::MaxLen => "Pad every batch to --max-len (for comparison)",
-        }
-    }
-}
+/// How far each batch is padded (`--padding`; declared with the other trainer settings).
+pub use textclf_settings::train::Padding;
 
 /// A bucket (chunk sorted by length) holds this many batches.
 pub const BUCKET_BATCHES: usize = 50;

@@ -31,25 +31,8 @@ use textclf_models::{decays, Gradients, ParamStore, SparseRows};
 
 use crate::{Result, TrainError};
 
-/// Hyper-parameters of AdamW.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct AdamWConfig {
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub weight_decay: f64,
-}
-
-impl Default for AdamWConfig {
-    fn default() -> Self {
-        Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-        }
-    }
-}
+/// Hyper-parameters of AdamW (declared with the other trainer settings).
+pub use textclf_settings::train::AdamWConfig;
 
 /// Optimizer state: first and second moments of every parameter, and the step count.
 pub struct AdamW {

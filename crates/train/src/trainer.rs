@@ -55,7 +55,7 @@ impl Trainer<'_> {
         progress: &dyn Progress,
     ) -> Result<TrainOutcome> {
         let cfg = self.config.clone();
-        cfg.check()?;
+        cfg.check().map_err(TrainError::Config)?;
         if train.is_empty() {
             return Err(TrainError::Data("the training split is empty".into()));
         }

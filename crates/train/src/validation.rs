@@ -9,7 +9,7 @@ use textclf_core::Task;
 use textclf_models::SequenceClassifier;
 
 use crate::averaging::snapshot;
-use crate::config::{EarlyStopping, TrainConfig};
+use crate::config::{EarlyStopping, TrainConfig, Watch};
 use crate::infer::Validation;
 use crate::progress::Progress;
 use crate::record::EvalRecord;

@@ -628,7 +628,7 @@ fn weight_averaging_is_the_mean_of_the_validation_points_and_resumes_exactly() {
         ..config(1)
     };
     match bad.check() {
-        Err(TrainError::Config(m)) => assert!(m.contains("--average-from"), "{m}"),
+        Err(m) => assert!(m.contains("--average-from"), "{m}"),
         other => panic!("expected a config error, got {other:?}"),
     }
 }

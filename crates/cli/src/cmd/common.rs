@@ -86,6 +86,7 @@ pub fn data_spec(d: &DataArgs) -> anyhow::Result<DataSpec> {
         seed: d.seed,
         subset_frac: d.subset_frac,
         per_class: d.per_class,
+        valid_frac: d.valid_frac,
     })
 }
 

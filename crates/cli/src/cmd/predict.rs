@@ -281,6 +281,7 @@ pub fn eval(a: EvalArgs, ui: &Ui) -> anyhow::Result<()> {
             seed: a.seed,
             subset_frac: None,
             per_class: None,
+            valid_frac: textclf_experiment::default_valid_frac(),
         },
         model: ModelSpec::Saved {
             path: a.model.clone(),

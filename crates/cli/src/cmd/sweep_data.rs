@@ -153,6 +153,7 @@ pub(super) fn prepare_data(
         seed: spec.seed,
         subset_frac: spec.subset_frac,
         per_class: spec.per_class,
+        valid_frac: spec.valid_frac,
     };
     let splits =
         textclf_experiment::prepare_splits(&data, ui).context("cannot prepare the sweep's data")?;
@@ -223,6 +224,7 @@ mod tests {
             seed: 1,
             subset_frac: None,
             per_class: None,
+            valid_frac: textclf_experiment::default_valid_frac(),
         };
         textclf_experiment::prepare_splits(&spec, &textclf_experiment::Silent)
             .unwrap()
