@@ -175,6 +175,58 @@ fn eval_never_writes_into_a_run_it_did_not_create() {
         "an eval run is not replaced silently"
     );
     assert!(eval(&ev, &["--overwrite"]).status.success());
+
+    // `ensemble` neither: not into one of its members, nor into another command's run.
+    let second = tmp.path().join("second");
+    ok(&strs(&baseline(&tr, &te, &second, &["--ngram", "1-2"])));
+    let second_before = fs::read(second.join("metrics.json")).unwrap();
+    for (out, extra) in [
+        (&run, &[][..]),
+        (&second, &["--overwrite"][..]),
+        (&ev, &[][..]),
+    ] {
+        let mut a = vec![
+            "ensemble",
+            s(&run),
+            s(&second),
+            "--quiet",
+            "--bootstrap",
+            "20",
+            "--out",
+            s(out),
+        ];
+        a.extend_from_slice(extra);
+        let o = textclf(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{}", out.display());
+        assert!(
+            err.contains("never writes into a run it did not create"),
+            "{err}"
+        );
+    }
+    assert_eq!(fs::read(run.join("metrics.json")).unwrap(), before);
+    assert_eq!(
+        fs::read(second.join("metrics.json")).unwrap(),
+        second_before
+    );
+    let ens = tmp.path().join("ens");
+    let ensemble = |extra: &[&str]| {
+        let mut a = vec![
+            "ensemble",
+            s(&run),
+            s(&second),
+            "--quiet",
+            "--bootstrap",
+            "20",
+            "--out",
+            s(&ens),
+        ];
+        a.extend_from_slice(extra);
+        textclf(&a).status.success()
+    };
+    assert!(ensemble(&[]));
+    assert!(!ensemble(&[]), "an ensemble run is not replaced silently");
+    assert!(ensemble(&["--overwrite"]));
 }
 
 #[test]
@@ -345,6 +397,12 @@ fn a_second_trainer_on_one_folder_is_refused_and_a_killed_run_resumes_to_the_sam
     let err = fails(&strs(&args));
     assert!(
         err.contains("in use by textclf train") && err.contains(&format!("pid {pid}")),
+        "{err}"
+    );
+    // The holder is named with its host, for folders on a shared filesystem.
+    let host = textclf_runs::host_name();
+    assert!(
+        host.is_empty() || err.contains(&format!("pid {pid} on {host})")),
         "{err}"
     );
     let mut resume = args.clone();
@@ -526,6 +584,29 @@ fn a_killed_sweep_takes_its_child_along_and_a_second_sweep_on_the_shard_is_refus
     assert!(out.join("runs/tiny/log.txt").is_file());
 }
 
+/// Ctrl-C (SIGINT) to the sweep is passed on as SIGTERM is: its child, in a process group
+/// of its own that a terminal's Ctrl-C does not reach, checkpoints and stops.
+#[test]
+fn ctrl_c_to_a_sweep_reaches_its_child() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = sweep_file(tmp.path(), &tiny("tiny"));
+    let out = tmp.path().join("out");
+    let partial = out.join("runs/tiny.partial");
+    let sweep = spawn_sweep(&cfg, &out, Some(11));
+    wait_for(&partial.join("checkpoint/state.json"));
+    let child = lock_pid(&partial);
+    assert_ne!(child, sweep.id() as i32);
+    kill(sweep.id() as i32, "INT");
+    let o = sweep.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    wait_gone(child);
+    assert_eq!(
+        json_file(&partial.join("status.json"))["outcome"],
+        "interrupted"
+    );
+    assert!(partial.join("checkpoint/state.json").is_file());
+}
+
 #[test]
 fn a_sweep_with_failed_runs_exits_non_zero_and_damaged_records_are_redone() {
     let tmp = tempfile::tempdir().unwrap();
@@ -571,4 +652,17 @@ fn a_sweep_with_failed_runs_exits_non_zero_and_damaged_records_are_redone() {
     assert!(stdout.contains("1 failed"), "{stdout}");
     assert!(err.contains("1 of 2 runs failed (gone"), "{err}");
     assert!(out2.join("runs/lr/metrics.json").is_file());
+
+    // A sweep whose every run fails says so and exits non-zero.
+    let all_bad = sweep_file(
+        tmp.path(),
+        "[[models]]\nname = \"gone\"\nmodel = \"./no/such/model\"\n[[models]]\nname = \"gone2\"\nmodel = \"./no/such/other\"\n",
+    );
+    let out3 = tmp.path().join("out3");
+    let o = spawn_sweep(&all_bad, &out3, None)
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("2 of 2 runs failed"), "{err}");
 }

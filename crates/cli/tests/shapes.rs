@@ -497,6 +497,9 @@ fn train_eval_and_predict_every_task_with_a_tiny_bert() {
     assert_eq!(cfg["id2label"].as_object().unwrap().len(), 2);
     assert_eq!(json_file(&run.join("model/textclf.json"))["pairs"], true);
     assert!(run.join("valid_predictions.csv").is_file());
+    assert!(
+        v["epochs"][0].get("val_micro_f1").is_none() && v["epochs"][0].get("val_pearson").is_none()
+    );
     let ev = eval(&run.join("model"), &te, &tmp.path().join("rte/ev"));
     assert_eq!(
         ev.test.single().unwrap().accuracy,
@@ -507,6 +510,13 @@ fn train_eval_and_predict_every_task_with_a_tiny_bert() {
     let (run, te) = train_tiny(&tmp.path().join("stsb"), "glue/stsb", 64, &[]);
     let m = metrics(&run);
     let r = m.test.regression().unwrap();
+    // Each validation records the task's score beside the shared figures.
+    let v = json_file(&run.join("metrics.json"));
+    let epoch = &v["epochs"][0];
+    assert!(
+        epoch.get("val_pearson").is_some() && epoch.get("val_micro_f1").is_none(),
+        "{epoch}"
+    );
     let cfg = json_file(&run.join("model/config.json"));
     assert_eq!(cfg["problem_type"], "regression");
     assert_eq!(cfg["id2label"].as_object().unwrap().len(), 1);
@@ -531,6 +541,10 @@ fn train_eval_and_predict_every_task_with_a_tiny_bert() {
     assert!(k > 1);
     let v = json_file(&run.join("metrics.json"));
     assert_eq!(v["thresholds"]["labels"].as_array().unwrap().len(), k);
+    let micro = v["epochs"][0]["val_micro_f1"]
+        .as_f64()
+        .expect("val_micro_f1");
+    assert!((0.0..=1.0).contains(&micro));
     assert_eq!(
         json_file(&run.join("model/textclf.json"))["thresholds"]
             .as_array()

@@ -53,6 +53,7 @@ mod label_matrix;
 mod mcc;
 mod metrics;
 mod multilabel;
+mod options;
 mod paired;
 mod rank;
 mod record;
@@ -73,12 +74,13 @@ pub use error::EvalError;
 pub use label_matrix::LabelMatrix;
 pub use mcc::{evaluate_mcc, matthews_corrcoef, Mcc};
 pub use metrics::{
-    evaluate, ClassMetrics, ConfidenceIntervals, Confusion, ConfusionLine, EvalOptions, Report,
-    LOG_LOSS_EPS, TOP_CONFUSIONS,
+    evaluate, ClassMetrics, ConfidenceIntervals, Confusion, ConfusionLine, Report, LOG_LOSS_EPS,
+    TOP_CONFUSIONS,
 };
 pub use multilabel::{
     evaluate_multilabel, Averaged, LabelMetrics, MultiLabelIntervals, MultiLabelReport, RocAuc,
 };
+pub use options::EvalOptions;
 pub use paired::{
     compare_mcc, compare_multilabel, compare_regression, MultiLabelComparison, RegressionComparison,
 };

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{bootstrap_counts, percentile_interval};
 use crate::cells::{cell_ids, check_ids, count_cells};
-use crate::{EvalError, EvalOptions};
+use crate::options::EvalOptions;
+use crate::EvalError;
 
 /// The MCC of a test set with its percentile-bootstrap interval. The interval is drawn
 /// from the same resamples as [`crate::Report::ci`] for the same options, so the three

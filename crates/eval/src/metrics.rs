@@ -7,6 +7,7 @@ use textclf_core::{LabelSet, Predictions};
 use crate::bootstrap::{bootstrap_counts, percentile_interval};
 use crate::cells::{cell_ids, check_ids, count_cells};
 use crate::mcc::mcc_from_counts;
+use crate::options::EvalOptions;
 use crate::{EvalError, Mcc};
 
 /// Probabilities are clamped to at least this before taking logs in [`Report::log_loss`].
@@ -14,40 +15,6 @@ pub const LOG_LOSS_EPS: f64 = 1e-12;
 
 /// How many of the largest confusions [`Report::top_confusions`] keeps.
 pub const TOP_CONFUSIONS: usize = 5;
-
-/// Settings of an evaluation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalOptions {
-    /// Number of bootstrap resamples for the confidence intervals (default 1000).
-    /// `0` skips the bootstrap: the intervals then collapse onto the point estimates.
-    pub bootstrap: usize,
-    /// Seed of the resampling; the same seed gives the same intervals.
-    pub seed: u64,
-    /// Confidence level of the intervals, strictly between 0 and 1 (default 0.95).
-    pub confidence: f64,
-}
-
-impl Default for EvalOptions {
-    fn default() -> Self {
-        Self {
-            bootstrap: 1000,
-            seed: 42,
-            confidence: 0.95,
-        }
-    }
-}
-
-impl EvalOptions {
-    pub(crate) fn validate(&self) -> Result<(), EvalError> {
-        if !(self.confidence > 0.0 && self.confidence < 1.0) {
-            return Err(EvalError::Invalid(format!(
-                "the confidence level must be strictly between 0 and 1 (e.g. 0.95), not {}",
-                self.confidence
-            )));
-        }
-        Ok(())
-    }
-}
 
 /// Metrics of one class. Divisions by zero give 0, as scikit-learn's `zero_division=0`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -15,10 +15,10 @@ use crate::data::prepare_splits;
 use crate::error::Result;
 use crate::evaluate::{predict_and_evaluate, valid_summary};
 use crate::fine_tune::{remove_checkpoints, TrainEnv};
+use crate::finished::Finished;
 use crate::observer::Observer;
 use crate::record::{save_model, write_run, write_valid_predictions};
 use crate::spec::ExperimentSpec;
-use crate::Finished;
 
 /// What a family's fit hands to the shared rest of the run.
 pub struct Fitted {

@@ -16,6 +16,7 @@ mod ensemble;
 mod error;
 mod evaluate;
 mod fine_tune;
+mod finished;
 mod fit;
 mod linear;
 mod observer;
@@ -38,6 +39,7 @@ pub use evaluate::{
 pub use fine_tune::{
     has_checkpoint, remove_checkpoints, DeviceSpec, TrainEnv, TransformerSpec, CHECKPOINT_DIRS,
 };
+pub use finished::Finished;
 pub use fit::{run_fit, Fit, Fitted};
 pub use linear::LinearFit;
 pub use observer::{Observer, Silent};
@@ -51,20 +53,6 @@ pub use spec::{
     ModelSpec, SPEC_FILE,
 };
 pub use weights::{check_class_weights, class_weight_vector};
-
-use textclf_eval::{TestReport, Thresholds, Timing};
-
-/// What a finished experiment reports once its run is in place.
-pub struct Finished {
-    /// The test report, of the run's task.
-    pub report: TestReport,
-    /// A multi-label report's decision thresholds, shown beside it (ensembles).
-    pub thresholds: Option<Thresholds>,
-    pub title: String,
-    pub timing: Timing,
-    /// Lines printed after the report (what was written, where).
-    pub trailer: String,
-}
 
 /// Runs `spec`, writing the run into `out` (the working folder); `target` is where the
 /// run lands when complete, for the closing message. `env` serves fine-tuning runs.

@@ -10,10 +10,10 @@ use textclf_runs::{EvalData, EvalRun, RunBody, SavedModel};
 
 use crate::error::{ExperimentError, Result, Step};
 use crate::evaluate::evaluate_outputs;
+use crate::finished::Finished;
 use crate::observer::Observer;
 use crate::record::{split_counts, write_outputs};
 use crate::spec::{DataSource, ExperimentSpec};
-use crate::Finished;
 
 /// Loads a saved model folder: a linear baseline of any shape (`model.json`, its kind
 /// named by its `format`) or a fine-tuned transformer (`config.json`, its task by

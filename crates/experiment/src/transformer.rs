@@ -459,6 +459,8 @@ fn epoch_record(r: &EvalRecord) -> EpochRecord {
         val_loss: r.val_loss,
         val_accuracy: r.val_accuracy,
         val_macro_f1: r.val_macro_f1,
+        val_micro_f1: r.val_micro_f1,
+        val_pearson: r.val_pearson,
         lr: r.lr,
         train_seconds: r.train_seconds,
         samples_per_s: r.samples_per_s,

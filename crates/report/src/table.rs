@@ -804,6 +804,8 @@ pub(crate) mod fixture {
                 val_loss: 0.45 + 0.03 * (e as f64 - 2.0).powi(2),
                 val_accuracy: acc - 0.01 * (e as f64 - 2.0).abs(),
                 val_macro_f1: acc - 0.01,
+                val_micro_f1: None,
+                val_pearson: None,
                 train_seconds: secs_per_epoch * e as f64,
                 samples_per_s: 3200.0 / secs_per_epoch,
                 lr: 0.0,

@@ -110,6 +110,9 @@ pub fn read_epochs_csv(dir: &Path) -> Result<Vec<EpochRecord>> {
             val_loss: num(5)?,
             val_accuracy: num(6)?,
             val_macro_f1: num(7)?,
+            // epochs.csv has the figures every task shares; metrics.json has these.
+            val_micro_f1: None,
+            val_pearson: None,
             lr: num(8)?,
             train_seconds: num(9)?,
             samples_per_s: num(10)?,
@@ -136,6 +139,8 @@ mod tests {
             val_loss: f64::NAN,
             val_accuracy: 0.625,
             val_macro_f1: 0.5,
+            val_micro_f1: None,
+            val_pearson: None,
             lr: 2e-5,
             train_seconds: 1.5,
             samples_per_s: 10.0,

@@ -133,6 +133,13 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     #[serde(deserialize_with = "null_as_nan")]
     pub val_macro_f1: f64,
+    /// Multi-label: micro-F1 with every label at threshold 0.5 (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_micro_f1: Option<f64>,
+    /// Regression: Pearson's r (absent for other tasks; null when it is not a number,
+    /// as for constant predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_pearson: Option<f64>,
     #[serde(default, deserialize_with = "null_as_nan")]
     pub lr: f64,
     /// Training seconds since the start of the run (validation excluded).
@@ -750,6 +757,8 @@ mod tests {
             val_loss: f64::NAN,
             val_accuracy: 0.6,
             val_macro_f1: 0.6,
+            val_micro_f1: None,
+            val_pearson: None,
             lr: 1e-5,
             train_seconds: 3.0,
             samples_per_s: 30.0,

@@ -622,6 +622,31 @@ mod tests {
         }
     }
 
+    /// The trainer's defaults are the declared ones (the flags' defaults).
+    #[test]
+    fn the_trainer_defaults_are_the_declared_defaults() {
+        let defaults = train::TrainConfig::default();
+        let mut checked = 0;
+        for s in ALL.iter().filter(|s| s.transformer) {
+            let (Some(declared), Some(value)) = (s.default, defaults.recorded(s.key)) else {
+                continue;
+            };
+            match value {
+                serde_json::Value::Number(n) => {
+                    let declared: f64 = declared.parse().unwrap();
+                    assert_eq!(n.as_f64(), Some(declared), "{}", s.key);
+                }
+                // Names are recorded as serde writes them (`val_loss` for `val-loss`).
+                serde_json::Value::String(v) => {
+                    assert_eq!(v.replace('_', "-"), declared, "{}", s.key)
+                }
+                other => panic!("{}: {other}", s.key),
+            }
+            checked += 1;
+        }
+        assert!(checked >= 12, "{checked}");
+    }
+
     #[test]
     fn find_suggests_the_nearest_key() {
         assert_eq!(find("lr").unwrap().flag(), "--lr");

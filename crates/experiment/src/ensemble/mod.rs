@@ -29,9 +29,9 @@ pub use spec::{EnsembleSpec, EnsembleWeights};
 
 use crate::error::{ExperimentError, Result, Step};
 use crate::evaluate::valid_summary;
+use crate::finished::Finished;
 use crate::observer::Observer;
 use crate::record::write_outputs;
-use crate::Finished;
 use average::Ensemble;
 use members::{headline, read_runs, test_members, valid_members};
 use select::choose_weights;

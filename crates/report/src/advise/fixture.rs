@@ -157,6 +157,8 @@ pub(crate) fn ep(
         val_loss,
         val_accuracy: val_acc,
         val_macro_f1: val_acc,
+        val_micro_f1: None,
+        val_pearson: None,
         train_seconds: 36.0 * epoch as f64,
         samples_per_s: 100.0,
         lr: 0.0,

@@ -13,8 +13,8 @@ use super::axis::{log_ticks, min_max, value_label, Axis, Ticked};
 use super::data::{best_of, score_label};
 use super::labels::{place_labels, Bounds};
 use super::legend::{draw_head, draw_marker, LegendItem, Marker};
+use super::plot::Plot;
 use super::style::{font, render, shorten, AxisFonts, FaintGrid, BLUE, GREY, LABEL_SIZE, ORANGE};
-use super::Plot;
 
 /// Training seconds per epoch, or the whole fit for linear models.
 fn epoch_seconds(r: &RunSummary) -> Option<f64> {

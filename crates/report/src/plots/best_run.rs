@@ -7,11 +7,11 @@ use crate::error::Result;
 use crate::runs::RunSummary;
 
 use super::axis::{top_down_label, Axis, Ticked};
+use super::plot::Plot;
 use super::style::{
     centered, draw_cell, font, ink_on, ramp, render, shorten, shorten_middle, text_width,
     AxisFonts, FaintGrid, BLUE, BLUES, FONT, INK, LABEL_SIZE, TITLE_SIZE,
 };
-use super::Plot;
 
 /// Horizontal bars of the test F1 of each class of `run`.
 pub fn per_class_f1(run: &RunSummary) -> Result<Option<Plot>> {

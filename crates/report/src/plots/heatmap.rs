@@ -9,10 +9,10 @@ use crate::table::{fmt_number, fmt_sci};
 
 use super::axis::Ticked;
 use super::data::{best_of, distinct, other_varied, score_label, shown_score};
+use super::plot::Plot;
 use super::style::{
     centered, draw_cell, font, ink_on, ramp, render, AxisFonts, GREY, TITLE_SIZE, VIRIDIS,
 };
-use super::Plot;
 
 /// The selection score of transformer runs on the max_len × lr grid, when both vary.
 pub fn heatmap(set: &RunSet, selection: Option<&Selection>, rule: Rule) -> Result<Option<Plot>> {

@@ -11,11 +11,11 @@ use crate::select::Selection;
 use super::axis::{min_max, Axis};
 
 use super::legend::{draw_head, legend_extra_height, LegendItem, Marker};
+use super::plot::Plot;
 use super::style::{
     font, render, shorten, Area, AxisFonts, FaintGrid, Fallible, BLUE, GREEN, INK,
     PANEL_TITLE_SIZE, VERMILLION,
 };
-use super::Plot;
 
 struct Curve<'a> {
     run: &'a RunSummary,
@@ -319,6 +319,8 @@ mod tests {
             val_loss,
             val_accuracy: val_acc,
             val_macro_f1: val_acc,
+            val_micro_f1: None,
+            val_pearson: None,
             train_seconds: 5.0 * epoch as f64,
             samples_per_s: 10.0,
             lr: 0.0,

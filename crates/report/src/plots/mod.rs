@@ -40,6 +40,7 @@ mod heatmap;
 mod labels;
 mod learning_curves;
 mod legend;
+mod plot;
 mod shapes;
 mod style;
 mod train_fraction;
@@ -48,35 +49,10 @@ pub use accuracy_vs_time::accuracy_vs_time;
 pub use best_run::{confusion, per_class_f1};
 pub use heatmap::heatmap;
 pub use learning_curves::learning_curves;
+pub use plot::{Plot, PLOT_NAMES};
 pub use shapes::{cooccurrence, label_cooccurrence, per_label_f1, regression_scatter};
 pub use style::escape_xml;
 pub use train_fraction::train_fraction;
-
-/// File stems of every chart this module can make, in report order.
-pub const PLOT_NAMES: [&str; 9] = [
-    "learning_curves",
-    "heatmap_max_len_lr",
-    "train_fraction",
-    "accuracy_vs_time",
-    "per_class_f1",
-    "confusion",
-    "per_label_f1",
-    "label_cooccurrence",
-    "regression_scatter",
-];
-
-/// One chart.
-#[derive(Clone, Debug)]
-pub struct Plot {
-    /// File stem (`plots/<name>.svg`), one of [`PLOT_NAMES`].
-    pub name: &'static str,
-    /// Headline, also drawn at the top of the chart.
-    pub title: String,
-    /// What it shows and how it was made (which runs were kept), for a caption.
-    pub caption: String,
-    /// The chart as a standalone SVG document.
-    pub svg: String,
-}
 
 /// Every chart the data allows, in [`PLOT_NAMES`] order. `rule` scores runs where a chart
 /// keeps one run per cell/model/fraction; `selection` names the best run.

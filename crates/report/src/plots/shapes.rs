@@ -11,8 +11,8 @@ use crate::runs::RunSummary;
 
 use super::axis::{min_max, Axis};
 use super::best_run::{f1_bars, share_matrix};
+use super::plot::Plot;
 use super::style::{font, render, shorten, AxisFonts, FaintGrid, BLUE, GREY, TITLE_SIZE};
-use super::Plot;
 
 /// At most this many points are drawn in the scatter (evenly spaced rows beyond it).
 pub const SCATTER_POINTS: usize = 3000;

@@ -9,8 +9,8 @@ use crate::select::Rule;
 use super::axis::{min_max, value_label, Axis, Ticked};
 use super::data::{best_of, distinct, other_varied, score_label};
 use super::legend::{draw_head, LegendItem, Marker};
+use super::plot::Plot;
 use super::style::{render, AxisFonts, FaintGrid, BLUE, GREY, VERMILLION};
-use super::Plot;
 
 /// Validation and test accuracy (with its interval) against `train_fraction`, with the
 /// run time on the right axis, when the fraction varies.
