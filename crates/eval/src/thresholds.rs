@@ -13,61 +13,14 @@
 //! * A label without any positive validation row has F1 0 at every threshold; it is not
 //!   tuned and keeps the given `fallback` threshold (`tuned: false` in the record).
 
-use serde::{Deserialize, Serialize};
-use textclf_core::LabelSet;
-
 use crate::label_matrix::check_scores;
 use crate::{EvalError, LabelMatrix};
 
-/// The threshold of one label.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct LabelThreshold {
-    pub label: String,
-    /// Scores at or above this predict the label.
-    pub threshold: f32,
-    /// F1 of the label on the tuning rows with this threshold.
-    pub f1: f64,
-    /// False when the tuning rows held no positive of the label and the fallback was
-    /// kept.
-    pub tuned: bool,
-}
+use textclf_core::LabelSet;
 
-/// Decision thresholds of every label, with how they were chosen; what a run records.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Thresholds {
-    /// `"per-label"` (each label's F1 maximised), `"global"` (one threshold maximising
-    /// micro F1) or `"fixed"`.
-    pub method: String,
-    /// Micro F1 on the tuning rows with these thresholds (`None` for `"fixed"`).
-    pub micro_f1: Option<f64>,
-    /// One per label, by label id.
-    pub labels: Vec<LabelThreshold>,
-}
-
-impl Thresholds {
-    /// The same threshold `t` for every label, not tuned (e.g. 0.5).
-    pub fn fixed(labels: &LabelSet, t: f32) -> Self {
-        Self {
-            method: "fixed".into(),
-            micro_f1: None,
-            labels: labels
-                .names()
-                .iter()
-                .map(|l| LabelThreshold {
-                    label: l.clone(),
-                    threshold: t,
-                    f1: 0.0,
-                    tuned: false,
-                })
-                .collect(),
-        }
-    }
-
-    /// The threshold of every label, by label id.
-    pub fn values(&self) -> Vec<f32> {
-        self.labels.iter().map(|l| l.threshold).collect()
-    }
-}
+// The record types are `textclf-runs`' (a run's `metrics.json` holds them); the tuning
+// that makes them is here.
+pub use textclf_runs::{LabelThreshold, Thresholds};
 
 /// Chooses, for each label, the threshold that maximises its F1 on the given validation
 /// rows (see the module documentation for candidates, ties and the fallback).

@@ -198,11 +198,7 @@ fn fit_transformer(
         stopped_early: outcome.stopped_early,
         restored_best_weights: outcome.restored_best_weights,
         averaged: outcome.averaged.as_ref().map(averaged_record),
-        thresholds: outcome
-            .thresholds
-            .as_ref()
-            .map(serde_json::to_value)
-            .transpose()?,
+        thresholds: outcome.thresholds.clone(),
         model: TransformerModel {
             kind: clf.kind().to_string(),
             source: s.source.clone(),

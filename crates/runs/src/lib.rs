@@ -35,6 +35,7 @@ mod predictions;
 mod record;
 mod status;
 mod sweep;
+mod thresholds;
 mod timing;
 mod typed;
 
@@ -60,4 +61,5 @@ pub use predictions::{
 pub use record::{Attempt, Family, RecordedStatus, SweepRunRecord, RUN_FILE};
 pub use status::{Outcome, RunStatus, STATUS_FILE};
 pub use sweep::{PlannedRun, SweepRecord, SWEEP_FILE};
+pub use thresholds::{LabelThreshold, Thresholds};
 pub use timing::Timing;

@@ -20,6 +20,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use textclf_settings::train::TrainConfig;
 
+use crate::thresholds::Thresholds;
+
 use crate::atomic::write_atomic;
 use crate::error::{Result, RunsError};
 use crate::record::Family;
@@ -61,26 +63,15 @@ impl RunBody {
     /// `data.labels` order), an ensemble's `model.thresholds`. `None` for other tasks, for
     /// `eval` runs and when the record holds none.
     pub fn decision_thresholds(&self) -> Option<Vec<(String, f64)>> {
-        #[derive(Deserialize)]
-        struct Tuned {
-            labels: Vec<TunedLabel>,
-        }
-        #[derive(Deserialize)]
-        struct TunedLabel {
-            label: String,
-            threshold: f64,
-        }
         match self {
-            RunBody::Train(t) => {
-                let tuned: Tuned = serde_json::from_value(t.thresholds.clone()?).ok()?;
-                Some(
-                    tuned
-                        .labels
-                        .into_iter()
-                        .map(|l| (l.label, l.threshold))
-                        .collect(),
-                )
-            }
+            RunBody::Train(t) => Some(
+                t.thresholds
+                    .as_ref()?
+                    .labels
+                    .iter()
+                    .map(|l| (l.label.clone(), f64::from(l.threshold)))
+                    .collect(),
+            ),
             RunBody::Baseline(b) => {
                 let values: Vec<f64> =
                     serde_json::from_value(b.model.fit.get("thresholds")?.clone()).ok()?;
@@ -291,10 +282,9 @@ pub struct TrainRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub averaged: Option<AveragedRecord>,
     /// Multi-label: the per-label decision thresholds tuned on validation after training,
-    /// as the evaluation records them (`method`, `micro_f1`, and per label `label`,
-    /// `threshold`, `f1`, `tuned`). Absent for other tasks.
+    /// as the evaluation tuned them. Absent for other tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thresholds: Option<Value>,
+    pub thresholds: Option<Thresholds>,
     pub model: TransformerModel,
     pub data: TrainData,
 }
@@ -838,14 +828,15 @@ mod tests {
         assert_eq!(train.run.decision_thresholds(), None);
         if let RunBody::Train(t) = &mut train.run {
             t.thresholds = Some(
-                serde_json::json!({"method": "f1", "micro_f1": 0.5, "labels": [
-                {"label": "pos", "threshold": 0.3, "f1": 0.5, "tuned": true},
-                {"label": "neg", "threshold": 0.6, "f1": 0.4, "tuned": true}]}),
+                serde_json::from_value(serde_json::json!({"method": "f1", "micro_f1": 0.5,
+                "labels": [{"label": "pos", "threshold": 0.375, "f1": 0.5, "tuned": true},
+                {"label": "neg", "threshold": 0.625, "f1": 0.4, "tuned": true}]}))
+                .unwrap(),
             );
         }
         assert_eq!(
             train.run.decision_thresholds(),
-            Some(vec![("pos".into(), 0.3), ("neg".into(), 0.6)])
+            Some(vec![("pos".into(), 0.375), ("neg".into(), 0.625)])
         );
         let baseline = r#"{"n": 4, "accuracy": 0.75, "command": "baseline", "format": 2,
             "model": {"kind": "tfidf-lr", "fit": {"thresholds": [0.25, 0.5]}},

@@ -13,6 +13,16 @@ use crate::{Result, TrainError};
 
 use crate::state::State;
 
+/// `state.json` of a checkpoint: the optimizer's step count and the loop state (`S` is
+/// `&State` when written, `State` when read).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile<S> {
+    /// Absent in checkpoints written before it was recorded: the loop's global step then.
+    #[serde(default)]
+    optimizer_step: Option<u64>,
+    state: S,
+}
+
 pub(crate) fn save_checkpoint(
     dir: &Path,
     model: &SequenceClassifier,
@@ -37,12 +47,13 @@ pub(crate) fn save_checkpoint(
     if let Some(a) = avg {
         candle_core::safetensors::save(a, tmp.join("average.safetensors"))?;
     }
-    let state = serde_json::json!({ "optimizer_step": opt.step, "state": st });
-    std::fs::write(
-        tmp.join("state.json"),
-        serde_json::to_string(&state).unwrap_or_default(),
-    )
-    .map_err(io_err(&tmp))?;
+    let state = StateFile {
+        optimizer_step: Some(opt.step),
+        state: st,
+    };
+    let text = serde_json::to_string(&state)
+        .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;
+    std::fs::write(tmp.join("state.json"), text).map_err(io_err(&tmp))?;
     // Sizes and checksums of every file, with the run's fingerprint: a resume refuses a
     // checkpoint whose files changed since (another run's weights, a flipped bit).
     textclf_runs::write_manifest(&tmp, Some(&st.fingerprint))
@@ -80,11 +91,10 @@ pub(crate) fn load_checkpoint(
     textclf_runs::verify_manifest(&dir, "the checkpoint")
         .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     let text = std::fs::read_to_string(dir.join("state.json")).map_err(io_err(&dir))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
+    let file: StateFile<State> = serde_json::from_str(&text)
         .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;
-    let st: State = serde_json::from_value(v["state"].clone())
-        .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;
-    let step = v["optimizer_step"].as_u64().unwrap_or(st.global_step);
+    let st = file.state;
+    let step = file.optimizer_step.unwrap_or(st.global_step);
     let dev = model.device();
     let weights = candle_core::safetensors::load(dir.join("model.safetensors"), dev)?;
     model.params.assign(&weights)?;

@@ -70,7 +70,11 @@ fn child_args(
 /// `<partial>/spec.json` and returns the command line that runs it there: the child gets
 /// its settings as a typed spec, not as flags, and reads the shared split as `layout` says
 /// (exactly, whatever its label names hold).
-fn spec_child(full: &[String], partial: &Path, layout: &Layout) -> anyhow::Result<Vec<String>> {
+fn spec_child(
+    full: &[String],
+    partial: &Path,
+    layout: &Layout,
+) -> anyhow::Result<(Vec<String>, textclf_experiment::ExperimentSpec)> {
     let mut argv = vec!["textclf".to_string()];
     argv.extend(full.iter().cloned());
     let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{}", e.render()))?;
@@ -82,13 +86,24 @@ fn spec_child(full: &[String], partial: &Path, layout: &Layout) -> anyhow::Resul
     spec.data.columns = layout.columns();
     let path = partial.join(textclf_experiment::SPEC_FILE);
     spec.write(&path)?;
-    Ok(vec![
+    let argv = vec![
         "run-spec".into(),
         path.display().to_string(),
         "--out".into(),
         partial.display().to_string(),
         "--in-place".into(),
-    ])
+    ];
+    Ok((argv, spec))
+}
+
+/// The batch size and gradient accumulation a run's spec trains with (a linear run has
+/// none: the trainer's defaults are recorded, as they always were).
+fn batch_of(spec: &textclf_experiment::ExperimentSpec) -> (usize, usize) {
+    let train = match &spec.model {
+        textclf_experiment::ModelSpec::Transformer { settings } => settings.train.clone(),
+        _ => textclf_train::TrainConfig::default(),
+    };
+    (train.batch_size, train.grad_accum)
 }
 
 /// Fails early (before anything runs) when a run's settings are not valid flags.
@@ -130,11 +145,6 @@ fn set_flag(args: &mut Vec<String>, flag: &str, value: String) {
         args.push(flag.into());
         args.push(value);
     }
-}
-
-fn flag_value(args: &[String], flag: &str) -> Option<usize> {
-    let i = args.iter().position(|a| a == flag)?;
-    args.get(i + 1)?.parse().ok()
 }
 
 enum Outcome {
@@ -388,7 +398,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             full.push("--resume".into());
             c.ui.note(&format!("{}: resuming from its checkpoint", r.id));
         }
-        let child = spec_child(&full, &partial, c.layout)?;
+        let (child, spec) = spec_child(&full, &partial, c.layout)?;
         let (status, tail) = spawn(&child, &partial.join("log.txt"), &r.id, c.ui)?;
         let final_dir = c.folder.run_dir(&r.id);
         let mut record = SweepRunRecord {
@@ -428,8 +438,7 @@ fn execute(r: &RunPlan, c: &Ctx) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Interrupted);
         }
         let signal = signal_of(&status);
-        let batch = flag_value(&args, "--batch-size").unwrap_or(32);
-        let accum = flag_value(&args, "--grad-accum").unwrap_or(1);
+        let (batch, accum) = batch_of(&spec);
         let attempt = |error: &str| Attempt {
             batch_size: batch,
             grad_accum: accum,
@@ -916,7 +925,5 @@ mod tests {
         set_flag(&mut a, "--batch-size", "16".into());
         set_flag(&mut a, "--grad-accum", "2".into());
         assert_eq!(a.join(" "), "train --batch-size 16 --grad-accum 2");
-        assert_eq!(flag_value(&a, "--grad-accum"), Some(2));
-        assert_eq!(flag_value(&a, "--lr"), None);
     }
 }
