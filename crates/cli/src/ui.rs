@@ -305,10 +305,10 @@ impl textclf_train::Progress for Observed<'_> {
         });
         self.inner.batch(done, loss, lr, sps);
     }
-    fn evaluated(&self, r: &textclf_train::EvalRecord) {
+    fn evaluated(&self, r: &textclf_train::EpochRecord) {
         emit(Event::Note(format!(
             "epoch {} step {}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} macro-F1 {:.4} | {:.0} s, {:.1} samples/s",
-            r.epoch + 1, r.step, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy,
+            r.epoch, r.step, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy,
             r.val_macro_f1, r.train_seconds, r.samples_per_s
         )));
         self.inner.evaluated(r);

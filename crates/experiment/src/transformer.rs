@@ -10,13 +10,13 @@ use textclf_data::Splits;
 use textclf_eval::Timing;
 use textclf_models::{LoadOptions, SequenceClassifier};
 use textclf_runs::{
-    AveragedRecord, EpochRecord, PairTruncation as PairTruncationRecord, RunBody, TokenLengths,
-    TrainData, TrainRun, TransformerModel,
+    EpochRecord, PairTruncation as PairTruncationRecord, RunBody, TokenLengths, TrainData,
+    TrainRun, TransformerModel,
 };
 use textclf_train::tokenize::{PairTruncation, TextEncoder};
 use textclf_train::{
-    balanced_pos_weights, outputs_for, AveragedWeights, EvalRecord, InferenceSettings, TrainConfig,
-    TrainError, Trainer, TransformerClassifier,
+    balanced_pos_weights, outputs_for, InferenceSettings, TrainConfig, TrainError, Trainer,
+    TransformerClassifier,
 };
 
 use crate::data::holdout_valid;
@@ -186,18 +186,18 @@ fn fit_transformer(
     .with_pairs(pairs);
 
     // Per-epoch records: inside metrics.json, and epochs.csv for spreadsheets.
-    let epochs: Vec<EpochRecord> = outcome.history.iter().map(epoch_record).collect();
+    let epochs: Vec<EpochRecord> = outcome.history.clone();
     textclf_runs::write_epochs_csv(out, &epochs)?;
     let best = outcome.best.map(|i| &outcome.history[i]);
     let body = RunBody::Train(TrainRun {
         epochs,
-        best_epoch: best.map(|b| b.epoch + 1),
-        best: best.map(epoch_record),
+        best_epoch: best.map(|b| b.epoch),
+        best: best.cloned(),
         val_accuracy_at_min_val_loss: outcome.val_accuracy_at_min_val_loss,
         valid: None,
         stopped_early: outcome.stopped_early,
         restored_best_weights: outcome.restored_best_weights,
-        averaged: outcome.averaged.as_ref().map(averaged_record),
+        averaged: outcome.averaged.clone(),
         thresholds: outcome.thresholds.clone(),
         model: TransformerModel {
             kind: clf.kind().to_string(),
@@ -236,7 +236,7 @@ fn fit_transformer(
     if let Some(b) = best {
         trailer.push_str(&format!(
             "best validation: epoch {} (val loss {:.4}{}); {}{}\n",
-            b.epoch + 1,
+            b.epoch,
             b.val_loss,
             match task {
                 Task::SingleLabel => format!(", val accuracy {:.4}", b.val_accuracy),
@@ -441,38 +441,4 @@ fn simulated_oom_check(batch_size: usize) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The run record of one validation: epochs count from 1 in the record, as in
-/// `best_epoch`, `epochs.csv` and the console.
-fn epoch_record(r: &EvalRecord) -> EpochRecord {
-    EpochRecord {
-        epoch: r.epoch + 1,
-        step: r.step,
-        epoch_end: r.epoch_end,
-        train_loss: r.train_loss,
-        train_accuracy: r.train_accuracy,
-        val_loss: r.val_loss,
-        val_accuracy: r.val_accuracy,
-        val_macro_f1: r.val_macro_f1,
-        val_micro_f1: r.val_micro_f1,
-        val_pearson: r.val_pearson,
-        lr: r.lr,
-        train_seconds: r.train_seconds,
-        samples_per_s: r.samples_per_s,
-        tokens_per_s: r.tokens_per_s,
-        padding_waste: r.padding_waste,
-    }
-}
-
-/// The run record of the weight average.
-fn averaged_record(a: &AveragedWeights) -> AveragedRecord {
-    AveragedRecord {
-        from_step: a.from_step,
-        count: a.count,
-        val_loss: a.val_loss,
-        val_accuracy: a.val_accuracy,
-        val_macro_f1: a.val_macro_f1,
-        kept: a.kept,
-    }
 }

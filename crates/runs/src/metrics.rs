@@ -103,8 +103,14 @@ impl RunBody {
     }
 }
 
-/// One validation of a transformer run (at an epoch end, or every N steps). Without
-/// validation data the `val_*` fields are NaN (null in JSON).
+/// One validation of a transformer run (at an epoch end, or every N steps), as the trainer
+/// makes it and `metrics.json` records it. Without validation data the `val_*` fields are
+/// NaN (null in JSON).
+///
+/// By task: `val_loss` is cross-entropy, BCE or MSE; `val_accuracy` and `val_macro_f1`
+/// are accuracy and macro-F1 (single-label), subset accuracy and macro-F1 at threshold 0.5
+/// (multi-label) or NaN (regression); `train_accuracy` is likewise the share of exactly
+/// right training rows (NaN for regression).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct EpochRecord {
     /// 1-based epoch.
@@ -162,7 +168,14 @@ pub struct AveragedRecord {
     pub val_accuracy: f64,
     #[serde(deserialize_with = "null_as_nan")]
     pub val_macro_f1: f64,
-    /// The run ends with the averaged weights.
+    /// Multi-label micro-F1 at threshold 0.5 (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_micro_f1: Option<f64>,
+    /// Regression: Pearson's r (absent for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_pearson: Option<f64>,
+    /// The run ends with the averaged weights: they validated better than the best single
+    /// checkpoint, or there was no validation data to compare on.
     pub kept: bool,
 }
 

@@ -10,7 +10,7 @@ use crate::config::{Monitor, TrainConfig, Watch};
 use crate::infer::Validation;
 use crate::objective::ValFigures;
 use crate::progress::Progress;
-use crate::record::AveragedWeights;
+use crate::record::AveragedRecord;
 use crate::state::State;
 use crate::tokenize::TextEncoder;
 use crate::{Result, TrainError};
@@ -59,7 +59,7 @@ pub(crate) fn try_average(
     restored: bool,
     val: Validation,
     progress: &dyn Progress,
-) -> Result<AveragedWeights> {
+) -> Result<AveragedRecord> {
     let current = snapshot(model)?;
     model.params.assign(avg)?;
     let (f, kept) = match (val.data, val.seqs) {
@@ -96,7 +96,7 @@ pub(crate) fn try_average(
     if !kept {
         model.params.assign(&current)?;
     }
-    Ok(AveragedWeights {
+    Ok(AveragedRecord {
         from_step,
         count,
         val_loss: f.loss,

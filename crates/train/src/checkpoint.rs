@@ -13,14 +13,39 @@ use crate::{Result, TrainError};
 
 use crate::state::State;
 
+/// The version of `state.json` this textclf writes. Version 2 counts the epochs of the
+/// validation history from 1, as `metrics.json` does; version 1 (files without the key)
+/// counted them from 0.
+const STATE_FORMAT: u32 = 2;
+
 /// `state.json` of a checkpoint: the optimizer's step count and the loop state (`S` is
 /// `&State` when written, `State` when read).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StateFile<S> {
+    #[serde(default)]
+    format: Option<u32>,
     /// Absent in checkpoints written before it was recorded: the loop's global step then.
     #[serde(default)]
     optimizer_step: Option<u64>,
     state: S,
+}
+
+/// The loop state of a `state.json`, its history's epochs counted from 1 whatever its
+/// version.
+fn read_state(text: &str) -> Result<(State, Option<u64>)> {
+    let file: StateFile<State> = serde_json::from_str(text)
+        .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;
+    let mut st = file.state;
+    match file.format {
+        None | Some(1) => st.history.iter_mut().for_each(|r| r.epoch += 1),
+        Some(STATE_FORMAT) => {}
+        Some(v) => {
+            return Err(TrainError::Checkpoint(format!(
+                "state.json has format {v}, newer than this textclf reads ({STATE_FORMAT}); resume with the textclf that wrote it"
+            )))
+        }
+    }
+    Ok((st, file.optimizer_step))
 }
 
 pub(crate) fn save_checkpoint(
@@ -48,6 +73,7 @@ pub(crate) fn save_checkpoint(
         candle_core::safetensors::save(a, tmp.join("average.safetensors"))?;
     }
     let state = StateFile {
+        format: Some(STATE_FORMAT),
         optimizer_step: Some(opt.step),
         state: st,
     };
@@ -91,10 +117,8 @@ pub(crate) fn load_checkpoint(
     textclf_runs::verify_manifest(&dir, "the checkpoint")
         .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     let text = std::fs::read_to_string(dir.join("state.json")).map_err(io_err(&dir))?;
-    let file: StateFile<State> = serde_json::from_str(&text)
-        .map_err(|e| TrainError::Checkpoint(format!("state.json: {e}")))?;
-    let st = file.state;
-    let step = file.optimizer_step.unwrap_or(st.global_step);
+    let (st, optimizer_step) = read_state(&text)?;
+    let step = optimizer_step.unwrap_or(st.global_step);
     let dev = model.device();
     let weights = candle_core::safetensors::load(dir.join("model.safetensors"), dev)?;
     model.params.assign(&weights)?;
@@ -116,4 +140,46 @@ pub(crate) fn load_checkpoint(
         load_opt("best.safetensors")?,
         load_opt("average.safetensors")?,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_of_either_version_reads_with_epochs_counted_from_1() {
+        let mut st = State::default();
+        st.history.push(textclf_runs::EpochRecord {
+            epoch: 2,
+            step: 10,
+            epoch_end: true,
+            train_loss: 0.5,
+            train_accuracy: 0.5,
+            val_loss: 0.5,
+            val_accuracy: 0.5,
+            val_macro_f1: 0.5,
+            val_micro_f1: None,
+            val_pearson: None,
+            lr: 0.0,
+            train_seconds: 1.0,
+            samples_per_s: 1.0,
+            tokens_per_s: 1.0,
+            padding_waste: 0.0,
+        });
+        let new = serde_json::to_string(&StateFile {
+            format: Some(STATE_FORMAT),
+            optimizer_step: Some(7),
+            state: &st,
+        })
+        .unwrap();
+        let (back, step) = read_state(&new).unwrap();
+        assert_eq!((back.history[0].epoch, step), (2, Some(7)));
+        // Version 1 had no `format` and counted from 0: the same validation read as 1.
+        let old = new.replace(r#""format":2,"#, "");
+        assert_ne!(old, new);
+        assert_eq!(read_state(&old).unwrap().0.history[0].epoch, 3);
+        let future = new.replace(r#""format":2,"#, r#""format":9,"#);
+        let e = read_state(&future).unwrap_err().to_string();
+        assert!(e.contains("format 9"), "{e}");
+    }
 }

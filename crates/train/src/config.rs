@@ -5,12 +5,12 @@
 pub use textclf_settings::train::{EarlyStopping, Monitor, TrainConfig};
 
 use crate::objective::ValFigures;
-use crate::record::EvalRecord;
+use crate::record::EpochRecord;
 
 /// How the trainer reads the figure a [`Monitor`] watches, and when it improved.
 pub(crate) trait Watch: Copy {
     /// The watched figure of a validation record.
-    fn value(self, r: &EvalRecord) -> f64;
+    fn value(self, r: &EpochRecord) -> f64;
     /// The watched figure of a validation.
     fn pick(self, f: &ValFigures) -> f64;
     /// Whether `new` beats `best` by more than `min_delta`; a figure that is not a number
@@ -19,7 +19,7 @@ pub(crate) trait Watch: Copy {
 }
 
 impl Watch for Monitor {
-    fn value(self, r: &EvalRecord) -> f64 {
+    fn value(self, r: &EpochRecord) -> f64 {
         self.pick(&ValFigures {
             loss: r.val_loss,
             accuracy: r.val_accuracy,

@@ -36,5 +36,5 @@ pub use config::{EarlyStopping, Monitor, TrainConfig};
 pub use error::{Result, TrainError};
 pub use objective::{balanced_pos_weights, outputs_for, scores_from_logits};
 pub use progress::{Progress, Silent};
-pub use record::{AveragedWeights, EvalRecord, TrainOutcome};
+pub use record::{AveragedRecord, EpochRecord, TrainOutcome};
 pub use trainer::Trainer;

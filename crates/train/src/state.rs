@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::EvalRecord;
+use crate::record::EpochRecord;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub(crate) struct State {
@@ -15,7 +15,7 @@ pub(crate) struct State {
     pub(crate) correct: usize,
     pub(crate) tokens: usize,
     pub(crate) train_seconds: f64,
-    pub(crate) history: Vec<EvalRecord>,
+    pub(crate) history: Vec<EpochRecord>,
     pub(crate) best: Option<usize>,
     pub(crate) bad_evals: usize,
     pub(crate) stopped_early: bool,

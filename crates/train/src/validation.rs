@@ -12,7 +12,7 @@ use crate::averaging::snapshot;
 use crate::config::{EarlyStopping, TrainConfig, Watch};
 use crate::infer::Validation;
 use crate::progress::Progress;
-use crate::record::EvalRecord;
+use crate::record::EpochRecord;
 use crate::state::State;
 use crate::tokenize::TextEncoder;
 use crate::Result;
@@ -40,11 +40,12 @@ pub(crate) fn evaluation(
     epoch_end: bool,
     lr: f64,
     waste: f64,
-) -> Result<EvalRecord> {
+) -> Result<EpochRecord> {
     let f = val.figures(model, encoder, eval_batch_size)?;
     let secs = st.train_seconds.max(1e-9);
-    Ok(EvalRecord {
-        epoch,
+    Ok(EpochRecord {
+        // Records count epochs from 1, as the console and epochs.csv do.
+        epoch: epoch + 1,
         step: st.global_step,
         epoch_end,
         train_loss: st.loss_sum / st.seen.max(1) as f64,
@@ -118,8 +119,7 @@ pub(crate) fn restore_best(
             restored = true;
             progress.message(&format!(
                 "restored the best weights (epoch {}, step {})",
-                st.history[best].epoch + 1,
-                st.history[best].step
+                st.history[best].epoch, st.history[best].step
             ));
         }
     }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use textclf_experiment::{has_checkpoint, remove_checkpoints};
 use textclf_experiment::{EvalSpec, ExperimentSpec, ModelSpec, TrainEnv, TransformerSpec};
 use textclf_train::optim::AdamWConfig;
-use textclf_train::{EarlyStopping, EvalRecord, Progress, TrainConfig};
+use textclf_train::{EarlyStopping, EpochRecord, Progress, TrainConfig};
 
 use super::common::{begin_run, data_spec, finish_run, parse_class_weights};
 use crate::args::{OutArgs, TrainArgs};
@@ -122,12 +122,12 @@ impl Progress for Bar {
         self.pb
             .set_message(format!("loss {loss:.4}  lr {lr:.2e}  {sps:.1} samples/s"));
     }
-    fn evaluated(&self, r: &EvalRecord) {
+    fn evaluated(&self, r: &EpochRecord) {
         if !self.quiet {
             self.pb.suspend(|| {
                 eprintln!(
                     "  epoch {} step {}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} macro-F1 {:.4} | {:.0} s, {:.1} samples/s, {:.0} tokens/s, padding {:.1} %",
-                    r.epoch + 1, r.step, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.val_macro_f1,
+                    r.epoch, r.step, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.val_macro_f1,
                     r.train_seconds, r.samples_per_s, r.tokens_per_s, 100.0 * r.padding_waste
                 )
             });
