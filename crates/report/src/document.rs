@@ -53,11 +53,11 @@ pub(crate) struct ReportDoc<'a> {
 }
 
 impl<'a> ReportDoc<'a> {
-    /// The document of `set` with its selection, charts and advice (Markdown).
+    /// The document of `set` with its selection, charts and advice.
     pub fn new(
         set: &'a RunSet,
         selection: Option<&'a Selection>,
-        advice_md: Option<&'a str>,
+        advice: Option<&'a [Block]>,
         plots: &'a [Plot],
     ) -> ReportDoc<'a> {
         ReportDoc {
@@ -70,9 +70,7 @@ impl<'a> ReportDoc<'a> {
                 .filter(|p| !BEST_RUN_PLOTS.contains(&p.name))
                 .collect(),
             best: plots::best_run(set, selection).and_then(|b| BestRunPart::new(b, plots)),
-            advice: advice_md
-                .filter(|a| !a.trim().is_empty())
-                .map(AdvicePart::new),
+            advice: advice.filter(|a| !a.is_empty()).map(AdvicePart::new),
             source: set.dir.display().to_string(),
         }
     }
@@ -632,9 +630,65 @@ fn confusion(t: &Report) -> Option<ConfusionPart<'_>> {
 // ---------------------------------------------------------------------------------------
 // Advice.
 
-/// The advice as given (Markdown), and how its headings fit under the page's.
+/// A block of text that the Markdown and the HTML writers both write (the advice is made
+/// of them: [`crate::Advice::blocks`]). Text is Markdown inline: `code`, **bold**,
+/// *italic*.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// A heading of level 1 to 6 (before a page shifts it below its own).
+    Heading(usize, String),
+    Paragraph(String),
+    List(List),
+}
+
+/// A bullet or numbered list.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct List {
+    /// The number of the first item of a numbered list; `None` for bullets.
+    pub start: Option<usize>,
+    /// A blank line after every item (items that hold sub-lists read better apart).
+    pub loose: bool,
+    pub items: Vec<Item>,
+}
+
+/// One list item, with the list nested under it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Item {
+    pub text: String,
+    pub sub: Option<List>,
+}
+
+impl List {
+    /// A tight bullet list of `items` without sub-lists.
+    pub fn bullets<S: Into<String>>(items: impl IntoIterator<Item = S>) -> List {
+        List {
+            start: None,
+            loose: false,
+            items: items.into_iter().map(Item::new).collect(),
+        }
+    }
+}
+
+impl Item {
+    pub fn new(text: impl Into<String>) -> Item {
+        Item {
+            text: text.into(),
+            sub: None,
+        }
+    }
+
+    /// An item with `sub` under it (none when `sub` is empty).
+    pub fn with(text: impl Into<String>, sub: List) -> Item {
+        Item {
+            text: text.into(),
+            sub: (!sub.items.is_empty()).then_some(sub),
+        }
+    }
+}
+
+/// The advice's blocks, and how its headings fit under the page's.
 pub(crate) struct AdvicePart<'a> {
-    pub markdown: &'a str,
+    pub blocks: &'a [Block],
     /// Whether the advice needs an "Advice" heading of ours.
     pub own_heading: bool,
     /// How many levels to shift its headings.
@@ -642,10 +696,10 @@ pub(crate) struct AdvicePart<'a> {
 }
 
 impl<'a> AdvicePart<'a> {
-    fn new(markdown: &'a str) -> AdvicePart<'a> {
-        let (own_heading, shift) = advice_headings(markdown);
+    fn new(blocks: &'a [Block]) -> AdvicePart<'a> {
+        let (own_heading, shift) = advice_headings(blocks);
         AdvicePart {
-            markdown,
+            blocks,
             own_heading,
             shift,
         }
@@ -655,14 +709,13 @@ impl<'a> AdvicePart<'a> {
 /// Whether the advice needs an "Advice" heading of ours (it does not start with one of
 /// its own), and how many levels to shift its headings so they sit below the page's h2
 /// (or become the h2 when the advice brings its own title).
-fn advice_headings(md: &str) -> (bool, i32) {
-    let level = |l: &str| {
-        let t = l.trim_start();
-        let n = t.chars().take_while(|&c| c == '#').count();
-        (n > 0 && n <= 6 && t[n..].starts_with(' ')).then_some(n as i32)
+fn advice_headings(blocks: &[Block]) -> (bool, i32) {
+    let level = |b: &Block| match b {
+        Block::Heading(l, _) => Some(*l as i32),
+        _ => None,
     };
-    let min = md.lines().filter_map(level).min();
-    let first = md.lines().find(|l| !l.trim().is_empty()).and_then(level);
+    let min = blocks.iter().filter_map(level).min();
+    let first = blocks.first().and_then(level);
     match (first, min) {
         (Some(f), Some(m)) if f == m => (false, 2 - m),
         (_, Some(m)) => (true, 3 - m),
@@ -676,8 +729,10 @@ mod tests {
 
     #[test]
     fn advice_headings_sit_below_the_page_title() {
-        assert_eq!(advice_headings("# Advice\n\n## Do this\n"), (false, 1));
-        assert_eq!(advice_headings("Intro\n\n## Do this\n"), (true, 1));
-        assert_eq!(advice_headings("just text"), (true, 0));
+        let h = |l: usize| Block::Heading(l, "h".into());
+        let p = Block::Paragraph("Intro".into());
+        assert_eq!(advice_headings(&[h(1), h(2)]), (false, 1));
+        assert_eq!(advice_headings(&[p.clone(), h(2)]), (true, 1));
+        assert_eq!(advice_headings(&[p]), (true, 0));
     }
 }

@@ -1,13 +1,14 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no scripts, no external
 //! resources), written from the report's document model (`document.rs`, shared with the
-//! Markdown report). The advice comes as Markdown and is converted by [`markdown_to_html`].
+//! Markdown report), the advice's blocks included.
 
-mod from_markdown;
+mod inline;
 
-pub use from_markdown::markdown_to_html;
+use inline::inline;
 
 use crate::document::{
-    plot_rule, BestRunPart, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE, NO_SELECTION,
+    plot_rule, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE,
+    NO_SELECTION,
 };
 use crate::plots::{self, escape_xml as esc, Plot};
 use crate::runs::{RunSet, RunStatus};
@@ -16,13 +17,13 @@ use crate::select::Selection;
 /// The page's style sheet.
 const CSS: &str = include_str!("html/report.css");
 
-/// The report page of `set`. `selection` marks the best run and near ties; `advice_md` is
-/// the improvement advice as Markdown (headings, lists, **bold**, `code`, tables). Charts
-/// that cannot be drawn are replaced by a note.
-pub fn render(set: &RunSet, selection: Option<&Selection>, advice_md: Option<&str>) -> String {
+/// The report page of `set`. `selection` marks the best run and near ties; `advice` is the
+/// improvement advice's blocks ([`crate::Advice::blocks`]). Charts that cannot be drawn
+/// are replaced by a note.
+pub fn render(set: &RunSet, selection: Option<&Selection>, advice: Option<&[Block]>) -> String {
     match plots::build(set, selection, plot_rule(set, selection)) {
-        Ok(p) => render_with_plots(set, selection, advice_md, &p, None),
-        Err(e) => render_with_plots(set, selection, advice_md, &[], Some(&e.to_string())),
+        Ok(p) => render_with_plots(set, selection, advice, &p, None),
+        Err(e) => render_with_plots(set, selection, advice, &[], Some(&e.to_string())),
     }
 }
 
@@ -30,11 +31,11 @@ pub fn render(set: &RunSet, selection: Option<&Selection>, advice_md: Option<&st
 pub fn render_with_plots(
     set: &RunSet,
     selection: Option<&Selection>,
-    advice_md: Option<&str>,
+    advice: Option<&[Block]>,
     plots: &[Plot],
     plot_error: Option<&str>,
 ) -> String {
-    let doc = ReportDoc::new(set, selection, advice_md, plots);
+    let doc = ReportDoc::new(set, selection, advice, plots);
     let mut h = String::with_capacity(64 * 1024);
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -92,7 +93,7 @@ pub fn render_with_plots(
         if a.own_heading {
             h.push_str("<h2>Advice</h2>\n");
         }
-        h.push_str(&markdown_to_html(a.markdown, a.shift));
+        blocks_html(&mut h, a.blocks, a.shift);
         h.push_str("</section>\n");
     }
     h.push_str(&format!(
@@ -373,19 +374,62 @@ fn best_run_section(h: &mut String, b: &BestRunPart) {
     h.push_str("</section>\n");
 }
 
+/// Blocks as HTML, headings shifted by `shift` levels (within h2..h6).
+fn blocks_html(h: &mut String, blocks: &[Block], shift: i32) {
+    for b in blocks {
+        match b {
+            Block::Heading(level, t) => {
+                let l = (*level as i32 + shift).clamp(2, 6);
+                h.push_str(&format!("<h{l}>{}</h{l}>\n", inline(t)));
+            }
+            Block::Paragraph(t) => h.push_str(&format!("<p>{}</p>\n", inline(t))),
+            Block::List(list) => list_html(h, list),
+        }
+    }
+}
+
+fn list_html(h: &mut String, list: &List) {
+    let (open, close) = match list.start {
+        None => ("<ul>".to_string(), "</ul>"),
+        Some(1) => ("<ol>".to_string(), "</ol>"),
+        Some(s) => (format!("<ol start=\"{s}\">"), "</ol>"),
+    };
+    h.push_str(&open);
+    h.push('\n');
+    for item in &list.items {
+        h.push_str("<li>");
+        h.push_str(&inline(&item.text));
+        if let Some(sub) = &item.sub {
+            list_html(h, sub);
+        }
+        h.push_str("</li>\n");
+    }
+    h.push_str(close);
+    h.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Item;
     use crate::table::fixture;
 
     fn page() -> String {
         let set = fixture::run_set();
         let sel = fixture::selection(&set);
-        render(
-            &set,
-            Some(&sel),
-            Some("# Advice\n\n1. Try **max_len 256** with `lr 5e-5`.\n2. Then <b>stop</b>.\n\n- a & b\n"),
-        )
+        let advice = [
+            Block::Heading(1, "Advice".into()),
+            Block::List(List {
+                start: Some(1),
+                loose: false,
+                items: vec![
+                    Item::new("Try **max_len 256** with `lr 5e-5`."),
+                    Item::new("Then <b>stop</b>."),
+                ],
+            }),
+            Block::List(List::bullets(["a & b"])),
+        ];
+        render(&set, Some(&sel), Some(&advice))
     }
 
     #[test]
@@ -437,7 +481,8 @@ mod tests {
         assert_eq!(ties.matches("<tr>").count(), 1 + 4);
         assert!(ties.contains("0.410"));
         assert!(ties.contains("-0.0040"));
-        // The advice: its own heading becomes the section heading, Markdown converted.
+        // The advice: its own heading becomes the section heading, its text's inline
+        // Markdown converted.
         let advice = &h[h.find("<section id=\"advice\">").unwrap()..];
         assert!(advice.contains("<h2>Advice</h2>"));
         assert_eq!(advice.matches("<h2>").count(), 1);

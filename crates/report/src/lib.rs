@@ -26,6 +26,7 @@ pub mod write;
 pub use advise::{
     advise, Advice, Basis, BestRun, Check, Finding, Impact, LookedAt, NotFired, Recommendation,
 };
+pub use document::{Block, Item, List};
 pub use error::{ReportError, Result};
 pub use runs::{
     collect, load_summary, CGridExtension, EpochPoint, Family, LinearFit, RunSet, RunStatus,

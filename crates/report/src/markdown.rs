@@ -3,7 +3,8 @@
 //! `plots/<name>.svg`.
 
 use crate::document::{
-    plot_rule, BestRunPart, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE, NO_SELECTION,
+    plot_rule, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE,
+    NO_SELECTION,
 };
 use crate::plots::{self, Plot};
 use crate::runs::RunSet;
@@ -11,19 +12,19 @@ use crate::select::Selection;
 
 /// The report of `set` as Markdown (see [`crate::html::render`]). Charts are referenced
 /// as `plots/<name>.svg`, next to where [`crate::write_report`] writes `report.md`.
-pub fn render(set: &RunSet, selection: Option<&Selection>, advice_md: Option<&str>) -> String {
+pub fn render(set: &RunSet, selection: Option<&Selection>, advice: Option<&[Block]>) -> String {
     let plots = plots::build(set, selection, plot_rule(set, selection)).unwrap_or_default();
-    render_with_plots(set, selection, advice_md, &plots)
+    render_with_plots(set, selection, advice, &plots)
 }
 
 /// [`render`] with charts made already.
 pub fn render_with_plots(
     set: &RunSet,
     selection: Option<&Selection>,
-    advice_md: Option<&str>,
+    advice: Option<&[Block]>,
     plots: &[Plot],
 ) -> String {
-    let doc = ReportDoc::new(set, selection, advice_md, plots);
+    let doc = ReportDoc::new(set, selection, advice, plots);
     let mut m = String::with_capacity(16 * 1024);
     m.push_str(&format!("# {}\n\n", text(&doc.title)));
     m.push_str(&format!("{}\n\n", text(&doc.meta)));
@@ -47,15 +48,12 @@ pub fn render_with_plots(
         best_run_md(&mut m, b);
     }
 
-    // Advice, as given (headings shifted below the page title).
+    // Advice (headings shifted below the page title).
     if let Some(a) = &doc.advice {
         if a.own_heading {
             m.push_str("## Advice\n\n");
         }
-        m.push_str(&shift_headings(a.markdown, a.shift));
-        if !m.ends_with('\n') {
-            m.push('\n');
-        }
+        m.push_str(&blocks(a.blocks, Some(a.shift)));
         m.push('\n');
     }
     m.push_str(&format!(
@@ -292,26 +290,45 @@ pub fn code(s: &str) -> String {
     }
 }
 
-/// Shifts the ATX headings of `md` by `shift` levels (clamped to 2..=6), outside code
-/// fences.
-fn shift_headings(md: &str, shift: i32) -> String {
-    let mut out = String::with_capacity(md.len());
-    let mut fenced = false;
-    for line in md.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
+/// Blocks as Markdown, ending with one newline. `shift` moves headings by that many levels
+/// (within h2..h6) to sit below a page's own; `None` writes them as they are.
+pub fn blocks(blocks: &[Block], shift: Option<i32>) -> String {
+    let mut out = String::new();
+    for b in blocks {
+        match b {
+            Block::Heading(level, t) => {
+                let l = shift.map_or(*level, |s| (*level as i32 + s).clamp(2, 6) as usize);
+                out.push_str(&format!("{} {t}\n\n", "#".repeat(l)));
+            }
+            Block::Paragraph(t) => out.push_str(&format!("{t}\n\n")),
+            Block::List(list) => {
+                list_md(&mut out, list, 0);
+                if !list.loose {
+                    out.push('\n');
+                }
+            }
         }
-        let n = line.chars().take_while(|&c| c == '#').count();
-        if !fenced && n > 0 && n <= 6 && line[n..].starts_with(' ') {
-            let l = (n as i32 + shift).clamp(2, 6) as usize;
-            out.push_str(&"#".repeat(l));
-            out.push_str(&line[n..]);
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
     }
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
     out
+}
+
+/// A list at `indent` spaces; its items' sub-lists sit under their text.
+fn list_md(out: &mut String, list: &List, indent: usize) {
+    for (i, item) in list.items.iter().enumerate() {
+        let marker = list
+            .start
+            .map_or("- ".to_string(), |s| format!("{}. ", s + i));
+        out.push_str(&format!("{}{marker}{}\n", " ".repeat(indent), item.text));
+        if let Some(sub) = &item.sub {
+            list_md(out, sub, indent + marker.len());
+        }
+        if list.loose {
+            out.push('\n');
+        }
+    }
 }
 
 #[cfg(test)]
@@ -325,7 +342,15 @@ mod tests {
         let md = render(
             &set,
             Some(&sel),
-            Some("# Advice\n\n## Next\n\n1. Try `max_len 256`.\n"),
+            Some(&[
+                Block::Heading(1, "Advice".into()),
+                Block::Heading(2, "Next".into()),
+                Block::List(List {
+                    start: Some(1),
+                    loose: false,
+                    items: vec![crate::document::Item::new("Try `max_len 256`.")],
+                }),
+            ]),
         );
         (set, md)
     }

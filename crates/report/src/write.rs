@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::advise::Advice;
 use crate::error::{ReportError, Result};
 use crate::runs::RunSet;
 use crate::select::{report_rule, select, Rule, Selection};
@@ -27,13 +28,16 @@ pub struct WrittenReport {
 /// Selects the best run of `set` by `rule` (else the rule the sweep declared, else the
 /// default) and writes `<dir>/report.html`, `<dir>/report.md`, `<dir>/results.csv`,
 /// `<dir>/results.json` and `<dir>/plots/*.svg`, each atomically (a temporary file renamed
-/// into place). `advice_md` is the advice as Markdown, if any.
+/// into place). `advice` is the improvement advice, if any: both pages write it from its
+/// blocks ([`Advice::blocks`]).
 pub fn write_report(
     dir: &Path,
     set: &RunSet,
     rule: Option<Rule>,
-    advice_md: Option<&str>,
+    advice: Option<&Advice>,
 ) -> Result<WrittenReport> {
+    let advice = advice.map(Advice::blocks);
+    let advice = advice.as_deref();
     let rule = report_rule(set, rule)?;
     let selection = select(&set.runs, rule);
     let plots = plots::build(set, selection.as_ref(), rule)?;
@@ -47,12 +51,12 @@ pub fn write_report(
     let html = dir.join("report.html");
     write_atomic(
         &html,
-        html::render_with_plots(set, selection.as_ref(), advice_md, &plots, None).as_bytes(),
+        html::render_with_plots(set, selection.as_ref(), advice, &plots, None).as_bytes(),
     )?;
     let md = dir.join("report.md");
     write_atomic(
         &md,
-        markdown::render_with_plots(set, selection.as_ref(), advice_md, &plots).as_bytes(),
+        markdown::render_with_plots(set, selection.as_ref(), advice, &plots).as_bytes(),
     )?;
     Ok(WrittenReport {
         html,
@@ -76,7 +80,8 @@ mod tests {
         let set = fixture::run_set();
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("report");
-        let w = write_report(&out, &set, None, Some("Keep going.")).unwrap();
+        let advice = crate::advise(&set, None);
+        let w = write_report(&out, &set, None, Some(&advice)).unwrap();
         assert_eq!(w.rule, Rule::ValAccAtMinValLoss);
         assert_eq!(w.selection.as_ref().unwrap().best, "minilm-len128-lr5e-5");
         for p in [&w.html, &w.markdown, &w.csv, &w.json] {
@@ -89,6 +94,12 @@ mod tests {
             .all(|p| p.is_file() && p.starts_with(out.join("plots"))));
         let md = std::fs::read_to_string(&w.markdown).unwrap();
         assert!(md.contains("![Learning curves](plots/learning_curves.svg)"));
+        // The advice in both pages, from the same blocks: its title becomes the section's.
+        assert!(md.contains("\n## Improvement advice"));
+        assert!(md.contains("\n\n### What we looked at\n\n- Runs read from"));
+        let html = std::fs::read_to_string(&w.html).unwrap();
+        assert!(html.contains("<h2>Improvement advice"));
+        assert!(html.contains("</h2>\n<h3>What we looked at</h3>\n<ul>\n<li>Runs read from"));
         // Nothing temporary left.
         let names: Vec<String> = std::fs::read_dir(&out)
             .unwrap()
@@ -147,12 +158,9 @@ mod tests {
                 .insert("train_fraction".into(), serde_json::Value::from(f));
         }
         set.varied.push("train_fraction".into());
-        let advice = "# Advice\n\n## What to try next\n\n1. **Longer inputs**: max_len 128 cuts \
-                      25 % of the texts; try `--max-len 256`.\n2. Learning rate `5e-5` was best; \
-                      keep it.\n\n- The linear baseline trails by 4.7 points.\n- Near ties: 4 \
-                      runs are within the half-width.\n";
+        let advice = crate::advise(&set, None);
         let out = std::path::Path::new("/tmp/textclf-report-demo");
-        let w = write_report(out, &set, None, Some(advice)).unwrap();
+        let w = write_report(out, &set, None, Some(&advice)).unwrap();
         println!("{}", w.html.display());
 
         // A harder case: 12 runs of four models with close times and scores, 20 classes

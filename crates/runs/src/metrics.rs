@@ -73,8 +73,7 @@ impl RunBody {
                     .collect(),
             ),
             RunBody::Baseline(b) => {
-                let values: Vec<f64> =
-                    serde_json::from_value(b.model.fit.get("thresholds")?.clone()).ok()?;
+                let values = b.model.fit_summary().ok()??.thresholds?;
                 (values.len() == b.data.labels.len())
                     .then(|| b.data.labels.iter().cloned().zip(values).collect())
             }
@@ -386,6 +385,10 @@ pub struct FitSummary {
     pub selection_split: Option<String>,
     #[serde(default)]
     pub c_grid_extension: Option<CGridExtension>,
+    /// Multi-label: the decision threshold of each label, in `data.labels` order (absent
+    /// for other tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<f64>>,
 }
 
 /// One C of the search, with the scores its task records: accuracy (single-label), micro

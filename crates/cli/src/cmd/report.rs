@@ -18,8 +18,7 @@ pub fn report(a: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
     let rule = rule_for(&set, a.select.as_deref())?;
     let selection = textclf_report::select(&set.runs, rule);
     let advice = textclf_report::advise(&set, selection.as_ref());
-    let md = advice.render_markdown();
-    let written = textclf_report::write_report(&a.dir, &set, Some(rule), Some(&md))
+    let written = textclf_report::write_report(&a.dir, &set, Some(rule), Some(&advice))
         .with_context(|| format!("cannot write the report into {}", a.dir.display()))?;
     let mut text = format!(
         "wrote {}, report.md, results.csv, results.json and {} plots ({} runs, {} finished)",

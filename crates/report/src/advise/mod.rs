@@ -482,7 +482,8 @@ mod tests {
         );
         r = truncated(r, 0.34);
         r.test = Some(report(&GENRES, genre_counts(), [0.6, 0.63]).into());
-        let a = advise(&set(vec![r]), None);
+        let runs = set(vec![r]);
+        let a = advise(&runs, None);
         assert!(a.recommendations.len() >= 3);
         for (i, w) in a.recommendations.windows(2).enumerate() {
             assert_eq!(w[0].rank, i + 1);
@@ -511,6 +512,15 @@ mod tests {
         ] {
             assert!(md.contains(needle), "'{needle}' not in\n{md}");
         }
+        // The report page writes the same blocks as HTML (no Markdown in between).
+        let page = crate::html::render(&runs, None, Some(&a.blocks()));
+        let advice = &page[page.find("<section id=\"advice\">").unwrap()..];
+        assert!(advice.starts_with("<section id=\"advice\">\n<h2>Improvement advice</h2>\n<h3>What we looked at</h3>\n<ul>\n<li>"), "{advice}");
+        assert!(
+            advice.contains("<h3>Improvement plan (ranked)</h3>\n<ol>\n<li><strong>Lift the recall of Pop: class weights or more Pop data</strong> (<code>weak_class</code>)<ul>\n<li>Evidence:<ul>\n<li><code>minilm</code>: Pop has recall 26.8 %"),
+            "{advice}"
+        );
+        assert!(advice.contains("<em>heuristic</em>"), "{advice}");
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["recommendations"][0]["check"], "weak_class");
         assert_eq!(json["recommendations"][0]["impact"]["basis"], "heuristic");

@@ -1,27 +1,34 @@
-//! The advice as Markdown ([`Advice::render_markdown`]).
-
-use std::fmt::Write as _;
+//! The advice as blocks of text ([`Advice::blocks`]), which the Markdown (`advice.md`,
+//! [`Advice::render_markdown`]) and the report pages write alike.
 
 use super::format::{family_word, level_text, pct};
 use super::{Advice, Basis};
+use crate::document::{Block, Item, List};
 use crate::testsets::{describe_groups, TestSetGroup};
 
 impl Advice {
     /// The advice as Markdown: what was read, the ranked plan, findings, and the checks
     /// that did not fire.
     pub fn render_markdown(&self) -> String {
-        let mut s = String::new();
+        crate::markdown::blocks(&self.blocks(), None)
+    }
+
+    /// The advice as blocks: a title, what was read, the ranked plan, findings, and the
+    /// checks that did not fire.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut b = Vec::new();
         let l = &self.looked_at;
-        match &l.sweep {
-            Some(name) => {
-                let _ = writeln!(s, "# Improvement advice: sweep `{name}`\n");
-            }
-            None => s.push_str("# Improvement advice\n\n"),
-        }
-        s.push_str("## What we looked at\n\n");
-        let _ = writeln!(
-            s,
-            "- Runs read from `{}`: {} ({} finished, {} failed, {} not finished); {}: {} transformer, {} linear.",
+        b.push(Block::Heading(
+            1,
+            match &l.sweep {
+                Some(name) => format!("Improvement advice: sweep `{name}`"),
+                None => "Improvement advice".to_string(),
+            },
+        ));
+        b.push(Block::Heading(2, "What we looked at".into()));
+        let mut read = Vec::new();
+        read.push(format!(
+            "Runs read from `{}`: {} ({} finished, {} failed, {} not finished); {}: {} transformer, {} linear.",
             l.dir.display(),
             l.runs,
             l.done,
@@ -34,141 +41,160 @@ impl Advice {
             },
             l.transformer,
             l.linear
-        );
+        ));
         if let Some(t) = &l.test_set {
             let all: Vec<TestSetGroup> = std::iter::once(t.clone())
                 .chain(l.other_test_sets.iter().cloned())
                 .collect();
             let left_out: usize = l.other_test_sets.iter().map(|g| g.runs.len()).sum();
-            let _ = writeln!(
-                s,
-                "- The runs were scored on {} different test sets, whose scores are not comparable: {}. The checks below compare only the runs of `{}` (the test set ranked first); the {left_out} run{} of the other test sets {} left out.",
+            read.push(format!(
+                "The runs were scored on {} different test sets, whose scores are not comparable: {}. The checks below compare only the runs of `{}` (the test set ranked first); the {left_out} run{} of the other test sets {} left out.",
                 all.len(),
                 describe_groups(&all, |x| format!("`{x}`")),
                 t.label,
                 if left_out == 1 { "" } else { "s" },
                 if left_out == 1 { "is" } else { "are" },
-            );
+            ));
         }
         if l.varied.is_empty() {
-            s.push_str("- Settings varied: none.\n");
+            read.push("Settings varied: none.".into());
         } else {
             let v: Vec<String> = l.varied.iter().map(|k| format!("`{k}`")).collect();
-            let _ = writeln!(s, "- Settings varied: {}.", v.join(", "));
+            read.push(format!("Settings varied: {}.", v.join(", ")));
         }
         match &l.best {
-            Some(b) => {
-                let _ = writeln!(
-                    s,
-                    "- Best run: `{}` ({}, {}), chosen by {}.",
-                    b.id,
-                    b.model,
-                    family_word(b.family),
-                    b.chosen_by
-                );
-                match b.test_accuracy {
+            Some(best) => {
+                read.push(format!(
+                    "Best run: `{}` ({}, {}), chosen by {}.",
+                    best.id,
+                    best.model,
+                    family_word(best.family),
+                    best.chosen_by
+                ));
+                let n = best
+                    .test_n
+                    .map_or(String::new(), |n| format!(" on {n} test rows"));
+                match best.test_accuracy {
                     Some(acc) => {
-                        let ci = match (b.test_accuracy_ci, b.ci_level) {
+                        let ci = match (best.test_accuracy_ci, best.ci_level) {
                             (Some([lo, hi]), Some(level)) => {
                                 format!(" ({} CI {} to {})", level_text(level), pct(lo), pct(hi))
                             }
                             _ => " (no bootstrap CI was computed)".to_string(),
                         };
-                        let n = b
-                            .test_n
-                            .map_or(String::new(), |n| format!(" on {n} test rows"));
-                        let f1 = b
+                        let f1 = best
                             .test_macro_f1
                             .map_or(String::new(), |f| format!("; macro F1 {}", pct(f)));
-                        let _ = writeln!(s, "- Its test accuracy: {}{ci}{n}{f1}.", pct(acc));
+                        read.push(format!("Its test accuracy: {}{ci}{n}{f1}.", pct(acc)));
                     }
                     // Multi-label and regression runs: the task's headline.
-                    None => match &b.test_headline {
+                    None => match &best.test_headline {
                         Some((measure, v)) => {
                             let value = if measure.as_str() == "Pearson r" {
                                 format!("{v:.3}")
                             } else {
                                 pct(*v)
                             };
-                            let n = b
-                                .test_n
-                                .map_or(String::new(), |n| format!(" on {n} test rows"));
-                            let _ = writeln!(s, "- Its test {measure}: {value}{n}.");
+                            read.push(format!("Its test {measure}: {value}{n}."));
                         }
-                        None => s.push_str("- It has no test report.\n"),
+                        None => read.push("It has no test report.".into()),
                     },
                 }
             }
-            None => s.push_str("- Best run: none (no finished run).\n"),
+            None => read.push("Best run: none (no finished run).".into()),
         }
-        s.push_str(
-            "- Every number below is computed from these runs. An expected impact marked \
+        read.push(
+            "Every number below is computed from these runs. An expected impact marked \
              *measured* is a difference the runs show (the next step may gain less); one \
              marked *heuristic* is a rough scale used only to order the list, not a \
-             prediction.\n\n",
+             prediction."
+                .into(),
         );
+        b.push(Block::List(List::bullets(read)));
 
-        s.push_str("## Improvement plan (ranked)\n\n");
+        b.push(Block::Heading(2, "Improvement plan (ranked)".into()));
         if self.recommendations.is_empty() {
-            s.push_str(
+            b.push(Block::Paragraph(
                 "No check found evidence for a specific change; see the findings and the \
-                 checks that did not fire below.\n\n",
-            );
+                 checks that did not fire below."
+                    .into(),
+            ));
         }
-        for r in &self.recommendations {
-            let _ = writeln!(s, "{}. **{}** (`{}`)", r.rank, r.title, r.check.name());
-            s.push_str("   - Evidence:\n");
-            for e in &r.evidence {
-                let _ = writeln!(s, "     - {e}");
-            }
-            let basis = match r.impact.basis {
-                Basis::Measured => "measured",
-                Basis::Heuristic => "heuristic",
-            };
-            let _ = writeln!(
-                s,
-                "   - Expected impact: {:+.2} accuracy points, *{basis}*: {}",
-                r.impact.points, r.impact.how
-            );
-            let _ = writeln!(s, "   - Cost: {}", r.cost);
-            if !r.try_flags.is_empty() {
-                let t: Vec<String> = r
-                    .try_flags
-                    .iter()
-                    .map(|f| match (f.starts_with("--"), f.split_once(" (")) {
-                        (true, Some((flag, note))) => format!("`{flag}` ({note}"),
-                        (true, None) => format!("`{f}`"),
-                        (false, _) => f.clone(),
-                    })
-                    .collect();
-                let _ = writeln!(s, "   - Try: {}", t.join("; or "));
-            }
-            s.push('\n');
+        let plan: Vec<Item> = self
+            .recommendations
+            .iter()
+            .map(|r| {
+                let basis = match r.impact.basis {
+                    Basis::Measured => "measured",
+                    Basis::Heuristic => "heuristic",
+                };
+                let mut parts = vec![
+                    Item::with("Evidence:", List::bullets(r.evidence.iter().cloned())),
+                    Item::new(format!(
+                        "Expected impact: {:+.2} accuracy points, *{basis}*: {}",
+                        r.impact.points, r.impact.how
+                    )),
+                    Item::new(format!("Cost: {}", r.cost)),
+                ];
+                if !r.try_flags.is_empty() {
+                    let t: Vec<String> = r
+                        .try_flags
+                        .iter()
+                        .map(|f| match (f.starts_with("--"), f.split_once(" (")) {
+                            (true, Some((flag, note))) => format!("`{flag}` ({note}"),
+                            (true, None) => format!("`{f}`"),
+                            (false, _) => f.clone(),
+                        })
+                        .collect();
+                    parts.push(Item::new(format!("Try: {}", t.join("; or "))));
+                }
+                Item::with(
+                    format!("**{}** (`{}`)", r.title, r.check.name()),
+                    List {
+                        items: parts,
+                        ..List::default()
+                    },
+                )
+            })
+            .collect();
+        if !plan.is_empty() {
+            // Numbered by rank (the recommendations come in rank order).
+            b.push(Block::List(List {
+                start: self.recommendations.first().map(|r| r.rank),
+                loose: true,
+                items: plan,
+            }));
         }
 
         if !self.findings.is_empty() {
-            s.push_str("## Findings\n\n");
-            for f in &self.findings {
-                let _ = writeln!(s, "- **{}** (`{}`)", f.title, f.check.name());
-                for e in &f.evidence {
-                    let _ = writeln!(s, "  - {e}");
-                }
-            }
-            s.push('\n');
+            b.push(Block::Heading(2, "Findings".into()));
+            let items = self
+                .findings
+                .iter()
+                .map(|f| {
+                    Item::with(
+                        format!("**{}** (`{}`)", f.title, f.check.name()),
+                        List::bullets(f.evidence.iter().cloned()),
+                    )
+                })
+                .collect();
+            b.push(Block::List(List {
+                items,
+                ..List::default()
+            }));
         }
 
         if !self.not_fired.is_empty() {
-            s.push_str("## Checks that did not fire\n\n");
-            for n in &self.not_fired {
-                let _ = writeln!(
-                    s,
-                    "- `{}` ({}): {}",
+            b.push(Block::Heading(2, "Checks that did not fire".into()));
+            b.push(Block::List(List::bullets(self.not_fired.iter().map(|n| {
+                format!(
+                    "`{}` ({}): {}",
                     n.check.name(),
                     n.check.describe(),
                     n.reason
-                );
-            }
+                )
+            }))));
         }
-        s
+        b
     }
 }
