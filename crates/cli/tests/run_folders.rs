@@ -549,25 +549,16 @@ fn a_killed_sweep_takes_its_child_along_and_a_second_sweep_on_the_shard_is_refus
     let out = tmp.path().join("out");
     let partial = out.join("runs/tiny.partial");
 
-    // SIGTERM to the sweep is passed on: the child checkpoints and both exit.
-    let sweep = spawn_sweep(&cfg, &out, Some(11));
-    wait_for(&partial.join("checkpoint/state.json"));
-    let child = lock_pid(&partial);
-    assert_ne!(child, sweep.id() as i32);
-    let err = fails(&["sweep", s(&cfg), "--out", s(&out)]);
-    assert!(
-        err.contains("in use by textclf sweep (pid")
-            && err.contains(&format!("pid {} ", sweep.id())),
-        "{err}"
-    );
-    kill(sweep.id() as i32, "TERM");
-    let o = sweep.wait_with_output().unwrap();
-    assert!(!o.status.success());
-    wait_gone(child);
-    assert_eq!(
-        json_file(&partial.join("status.json"))["outcome"],
-        "interrupted"
-    );
+    // SIGTERM to the sweep is passed on: the child checkpoints and both exit. Meanwhile a
+    // second sweep on the shard is refused.
+    let child = signal_held_sweep(&cfg, &out, "TERM", |sweep| {
+        let err = fails(&["sweep", s(&cfg), "--out", s(&out)]);
+        assert!(
+            err.contains("in use by textclf sweep (pid")
+                && err.contains(&format!("pid {} ", sweep.id())),
+            "{err}"
+        );
+    });
 
     // SIGKILL to the sweep: the child is told to stop (parent-death signal) and does not
     // run on; a sweep started at once finishes the run.
@@ -584,19 +575,17 @@ fn a_killed_sweep_takes_its_child_along_and_a_second_sweep_on_the_shard_is_refus
     assert!(out.join("runs/tiny/log.txt").is_file());
 }
 
-/// Ctrl-C (SIGINT) to the sweep is passed on as SIGTERM is: its child, in a process group
-/// of its own that a terminal's Ctrl-C does not reach, checkpoints and stops.
-#[test]
-fn ctrl_c_to_a_sweep_reaches_its_child() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = sweep_file(tmp.path(), &tiny("tiny"));
-    let out = tmp.path().join("out");
+/// Starts a sweep of one run whose child is held in training, sends `sig` to the sweep
+/// once the child has checkpointed (after `meanwhile`), and checks that the sweep fails and
+/// the child stops with an `interrupted` status. Returns the child's pid.
+fn signal_held_sweep(cfg: &Path, out: &Path, sig: &str, meanwhile: impl FnOnce(&Child)) -> i32 {
     let partial = out.join("runs/tiny.partial");
-    let sweep = spawn_sweep(&cfg, &out, Some(11));
+    let sweep = spawn_sweep(cfg, out, Some(11));
     wait_for(&partial.join("checkpoint/state.json"));
     let child = lock_pid(&partial);
     assert_ne!(child, sweep.id() as i32);
-    kill(sweep.id() as i32, "INT");
+    meanwhile(&sweep);
+    kill(sweep.id() as i32, sig);
     let o = sweep.wait_with_output().unwrap();
     assert!(!o.status.success());
     wait_gone(child);
@@ -604,7 +593,20 @@ fn ctrl_c_to_a_sweep_reaches_its_child() {
         json_file(&partial.join("status.json"))["outcome"],
         "interrupted"
     );
-    assert!(partial.join("checkpoint/state.json").is_file());
+    child
+}
+
+/// Ctrl-C (SIGINT) to the sweep is passed on as SIGTERM is: its child, in a process group
+/// of its own that a terminal's Ctrl-C does not reach, checkpoints and stops.
+#[test]
+fn ctrl_c_to_a_sweep_reaches_its_child() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = sweep_file(tmp.path(), &tiny("tiny"));
+    let out = tmp.path().join("out");
+    signal_held_sweep(&cfg, &out, "INT", |_| {});
+    assert!(out
+        .join("runs/tiny.partial/checkpoint/state.json")
+        .is_file());
 }
 
 #[test]

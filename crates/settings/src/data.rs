@@ -167,16 +167,7 @@ pub const COLUMNS: &[Setting] = &[
 
 /// The data setting of `key`, or an error message that suggests the nearest key.
 pub fn find(key: &str) -> Result<&'static Setting, String> {
-    DATA.iter().find(|s| s.key == key).ok_or_else(|| {
-        let close = textclf_core::similar::closest(key, DATA.iter().map(|s| s.key), 2);
-        format!(
-            "unknown [data] key '{key}'{}; [data] keys are: {}",
-            close
-                .first()
-                .map_or(String::new(), |k| format!(" (did you mean '{k}'?)")),
-            DATA.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
-        )
-    })
+    crate::find_in(DATA, key, "[data] key", "[data] keys")
 }
 
 #[cfg(test)]

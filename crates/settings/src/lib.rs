@@ -561,14 +561,25 @@ pub const ALL: &[Setting] = &[
 
 /// The setting of `key`, or an error message that lists the keys and suggests the nearest.
 pub fn find(key: &str) -> Result<&'static Setting, String> {
-    ALL.iter().find(|s| s.key == key).ok_or_else(|| {
-        let close = textclf_core::similar::closest(key, ALL.iter().map(|s| s.key), 2);
+    find_in(ALL, key, "setting", "sweep settings")
+}
+
+/// The setting of `key` among `list`; the error names it as `what` ("unknown {what}
+/// 'x'"), suggests the nearest key and lists the `listed` keys.
+pub(crate) fn find_in(
+    list: &'static [Setting],
+    key: &str,
+    what: &str,
+    listed: &str,
+) -> Result<&'static Setting, String> {
+    list.iter().find(|s| s.key == key).ok_or_else(|| {
+        let close = textclf_core::similar::closest(key, list.iter().map(|s| s.key), 2);
         format!(
-            "unknown setting '{key}'{}; sweep settings are: {}",
+            "unknown {what} '{key}'{}; {listed} are: {}",
             close
                 .first()
                 .map_or(String::new(), |k| format!(" (did you mean '{k}'?)")),
-            ALL.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+            list.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
         )
     })
 }
