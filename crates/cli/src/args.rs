@@ -555,6 +555,40 @@ mod settings_tests {
         }
     }
 
+    /// The other direction: every flag of `train` and `baseline` is a declared setting,
+    /// but for the flags that say what to do with the run's folder and output (not what
+    /// the run computes, so neither a sweep key nor a report column).
+    #[test]
+    fn every_flag_of_train_and_baseline_is_declared() {
+        const RUN_HANDLING: [&str; 10] = [
+            "out",
+            "overwrite",
+            "in-place",
+            "no-save-model",
+            "resume",
+            "keep-checkpoint",
+            "quiet",
+            "json",
+            "help",
+            "version",
+        ];
+        let cli = Cli::command();
+        for sub in ["train", "baseline"] {
+            let cmd = subcommand(&cli, sub);
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let declared = settings::ALL.iter().chain(ds::DATA).any(|s| {
+                    s.long == long
+                        && ((s.transformer && sub == "train") || (s.linear && sub == "baseline"))
+                });
+                assert!(
+                    declared || RUN_HANDLING.contains(&long),
+                    "`textclf {sub} --{long}` is not declared in textclf-settings"
+                );
+            }
+        }
+    }
+
     /// Each flag takes what its setting's declared [`settings::Kind`] allows: a switch
     /// takes no value, a valid value of the kind parses, and numbers, counts and lists of
     /// numbers refuse what is not one.

@@ -52,7 +52,9 @@ pub fn advise(a: AdviseArgs, ui: &Ui) -> anyhow::Result<()> {
     let advice = textclf_report::advise(&set, selection.as_ref());
     let md = advice.render_markdown();
     let path = a.dir.join("advice.md");
-    std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
+    // Whole or not at all: an interrupted write leaves the previous advice.
+    textclf_runs::write_atomic(&path, md.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     if ui.json {
         ui.print_json(&serde_json::to_value(&advice)?)?;
     } else {
