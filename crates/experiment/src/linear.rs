@@ -273,7 +273,7 @@ fn pair_classes(
         chosen_note(r.num_features, r.chosen_c, r.refit_on_full_train)
     );
     Ok(Shaped {
-        params: serde_json::json!({"linear": model.params, "pair": model.pair}),
+        params: serde_json::to_value(model.recorded_params())?,
         fit: serde_json::to_value(&r)?,
         holdout: holdout_summary(&r),
         model: Box::new(model),

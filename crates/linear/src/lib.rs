@@ -62,7 +62,7 @@ pub use model::{
 pub use multilabel::{
     fit_multilabel, MultiLabelClassifier, MultiLabelParams, MultiLabelReport, MultiLabelSet,
 };
-pub use pair_classifier::{fit_pairs, PairClassifier, PairLabelSet};
+pub use pair_classifier::{fit_pairs, PairClassifier, PairClassifierParams, PairLabelSet};
 pub use pairs::{PairCosine, PairParams, PairVectorizer};
 pub use regression::{
     fit_regression, Criterion, LinearRegressor, RegressionKind, RegressionParams, RegressionReport,

@@ -135,7 +135,23 @@ struct Manifest {
     features: SavedFeatures,
 }
 
+/// A pair classifier's settings as its run records them (`model.params`): the linear
+/// model's and the pair features'.
+#[derive(Debug, Serialize)]
+pub struct PairClassifierParams<'a> {
+    pub linear: &'a LinearParams,
+    pub pair: &'a PairParams,
+}
+
 impl PairClassifier {
+    /// Its settings, as a run records them.
+    pub fn recorded_params(&self) -> PairClassifierParams<'_> {
+        PairClassifierParams {
+            linear: &self.params,
+            pair: &self.pair,
+        }
+    }
+
     /// "tfidf-lr-pair", "tfidf-svm-pair" or "tfidf-nbsvm-pair".
     pub fn kind(&self) -> String {
         format!("tfidf-{}-pair", self.params.kind.name())
