@@ -180,11 +180,7 @@ fn eval_never_writes_into_a_run_it_did_not_create() {
     let second = tmp.path().join("second");
     ok(&strs(&baseline(&tr, &te, &second, &["--ngram", "1-2"])));
     let second_before = fs::read(second.join("metrics.json")).unwrap();
-    for (out, extra) in [
-        (&run, &[][..]),
-        (&second, &["--overwrite"][..]),
-        (&ev, &[][..]),
-    ] {
+    let ensemble = |out: &Path, extra: &[&str]| {
         let mut a = vec![
             "ensemble",
             s(&run),
@@ -196,7 +192,14 @@ fn eval_never_writes_into_a_run_it_did_not_create() {
             s(out),
         ];
         a.extend_from_slice(extra);
-        let o = textclf(&a);
+        textclf(&a)
+    };
+    for (out, extra) in [
+        (&run, &[][..]),
+        (&second, &["--overwrite"][..]),
+        (&ev, &[][..]),
+    ] {
+        let o = ensemble(out, extra);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{}", out.display());
         assert!(
@@ -210,20 +213,7 @@ fn eval_never_writes_into_a_run_it_did_not_create() {
         second_before
     );
     let ens = tmp.path().join("ens");
-    let ensemble = |extra: &[&str]| {
-        let mut a = vec![
-            "ensemble",
-            s(&run),
-            s(&second),
-            "--quiet",
-            "--bootstrap",
-            "20",
-            "--out",
-            s(&ens),
-        ];
-        a.extend_from_slice(extra);
-        textclf(&a).status.success()
-    };
+    let ensemble = |extra: &[&str]| ensemble(&ens, extra).status.success();
     assert!(ensemble(&[]));
     assert!(!ensemble(&[]), "an ensemble run is not replaced silently");
     assert!(ensemble(&["--overwrite"]));
