@@ -706,6 +706,12 @@ impl<'a> AdvicePart<'a> {
     }
 }
 
+/// The level a heading of `level` takes on a page after moving it by `shift` levels: within
+/// h2..h6, below the page's own title.
+pub(crate) fn shifted_level(level: usize, shift: i32) -> usize {
+    (level as i32 + shift).clamp(2, 6) as usize
+}
+
 /// Whether the advice needs an "Advice" heading of ours (it does not start with one of
 /// its own), and how many levels to shift its headings so they sit below the page's h2
 /// (or become the h2 when the advice brings its own title).

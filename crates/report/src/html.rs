@@ -7,8 +7,8 @@ mod inline;
 use inline::inline;
 
 use crate::document::{
-    plot_rule, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE,
-    NO_SELECTION,
+    plot_rule, shifted_level, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart,
+    CONFUSION_NOTE, NO_SELECTION,
 };
 use crate::plots::{self, escape_xml as esc, Plot};
 use crate::runs::{RunSet, RunStatus};
@@ -379,7 +379,7 @@ fn blocks_html(h: &mut String, blocks: &[Block], shift: i32) {
     for b in blocks {
         match b {
             Block::Heading(level, t) => {
-                let l = (*level as i32 + shift).clamp(2, 6);
+                let l = shifted_level(*level, shift);
                 h.push_str(&format!("<h{l}>{}</h{l}>\n", inline(t)));
             }
             Block::Paragraph(t) => h.push_str(&format!("<p>{}</p>\n", inline(t))),

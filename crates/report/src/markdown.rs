@@ -3,8 +3,8 @@
 //! `plots/<name>.svg`.
 
 use crate::document::{
-    plot_rule, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart, CONFUSION_NOTE,
-    NO_SELECTION,
+    plot_rule, shifted_level, BestRunPart, Block, List, ReportDoc, ResultsPart, SelectionPart,
+    CONFUSION_NOTE, NO_SELECTION,
 };
 use crate::plots::{self, Plot};
 use crate::runs::RunSet;
@@ -297,7 +297,7 @@ pub fn blocks(blocks: &[Block], shift: Option<i32>) -> String {
     for b in blocks {
         match b {
             Block::Heading(level, t) => {
-                let l = shift.map_or(*level, |s| (*level as i32 + s).clamp(2, 6) as usize);
+                let l = shift.map_or(*level, |s| shifted_level(*level, s));
                 out.push_str(&format!("{} {t}\n\n", "#".repeat(l)));
             }
             Block::Paragraph(t) => out.push_str(&format!("{t}\n\n")),

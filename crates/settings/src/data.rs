@@ -71,7 +71,7 @@ pub const VALID_FRAC: Setting = data(
     "valid_frac",
     "valid-frac",
     Kind::Number,
-    "Share of train held out for validation when there is no validation file (stratified; between 0 and 0.5).",
+    "Share of train held out for validation when there is no validation file (stratified; above 0 and below 1, and below 0.5 for a baseline, which refits on all of train).",
     Some("0.1"),
 );
 pub const TEXT_COL: Setting = data(

@@ -204,7 +204,7 @@ pub const SEED: Setting = setting(
     Some("42"),
 );
 pub const CLASS_WEIGHTS: Setting = setting(
-"class_weights",
+    "class_weights",
     "class-weights",
     BOTH,
     Kind::Weights,
@@ -222,7 +222,7 @@ pub const BOOTSTRAP: Setting = setting(
 
 // ---- fine-tuned transformers ----------------------------------------------------------
 pub const MODEL: Setting = setting(
-"model",
+    "model",
     "model",
     T,
     Kind::Text,
@@ -382,7 +382,7 @@ pub const MIN_DELTA: Setting = setting(
     Some("0"),
 );
 pub const AVERAGE_FROM: Setting = setting(
-"average_from",
+    "average_from",
     "average-from",
     T,
     Kind::Number,
@@ -390,7 +390,7 @@ pub const AVERAGE_FROM: Setting = setting(
     None,
 );
 pub const GRAD_CHECKPOINT: Setting = setting(
-"grad_checkpoint",
+    "grad_checkpoint",
     "grad-checkpoint",
     T,
     Kind::Switch,

@@ -99,11 +99,11 @@ fn spec_child(
 /// The batch size and gradient accumulation a run's spec trains with (a linear run has
 /// none: the trainer's defaults are recorded, as they always were).
 fn batch_of(spec: &textclf_experiment::ExperimentSpec) -> (usize, usize) {
-    let train = match &spec.model {
-        textclf_experiment::ModelSpec::Transformer { settings } => settings.train.clone(),
-        _ => textclf_train::TrainConfig::default(),
-    };
-    (train.batch_size, train.grad_accum)
+    let batch = |t: &textclf_train::TrainConfig| (t.batch_size, t.grad_accum);
+    match &spec.model {
+        textclf_experiment::ModelSpec::Transformer { settings } => batch(&settings.train),
+        _ => batch(&textclf_train::TrainConfig::default()),
+    }
 }
 
 /// Fails early (before anything runs) when a run's settings are not valid flags.
