@@ -235,7 +235,7 @@ fn shards_in_parallel_do_every_run_exactly_once_with_the_same_results() {
     let sharded = tmp.path().join("sharded");
     let children: Vec<_> = (0..3)
         .map(|i| {
-            Command::new(env!("CARGO_BIN_EXE_textclf"))
+            Command::new(binary())
                 .args([
                     "sweep",
                     s(&cfg),
@@ -274,7 +274,7 @@ fn shards_in_parallel_do_every_run_exactly_once_with_the_same_results() {
 
     // A Slurm array task picks its shard from the environment.
     let slurm = tmp.path().join("slurm");
-    let o = Command::new(env!("CARGO_BIN_EXE_textclf"))
+    let o = Command::new(binary())
         .args(["sweep", s(&cfg), "--out", s(&slurm), "--quiet"])
         .env("SLURM_ARRAY_TASK_ID", "2")
         .env("SLURM_ARRAY_TASK_COUNT", "2")
@@ -298,7 +298,7 @@ fn a_failing_run_is_recorded_and_out_of_memory_is_retried_with_smaller_batches()
         "[[models]]\nname = \"missing\"\nmodel = \"/nonexistent/model-folder\"\n",
     );
     let out = tmp.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_textclf"))
+    let o = Command::new(binary())
         .args(["sweep", s(&cfg), "--out", s(&out)])
         .env("TEXTCLF_SIMULATE_OOM_ABOVE_BATCH", "4")
         .output()

@@ -17,6 +17,7 @@
 //!   they were given.
 //! * [`Classifier`]: the narrower single-label, single-text interface (class
 //!   probabilities of texts).
+//! * [`null_as_nan`]: reads a record's `null` (how JSON writes NaN) back as NaN.
 //! * [`atomic`]: files that appear whole (temporary file, flush, rename), the one way
 //!   every crate writes records, models and predictions.
 //!
@@ -35,6 +36,7 @@ mod dataset;
 mod error;
 mod labels;
 mod model;
+mod nan;
 mod predictions;
 pub mod similar;
 mod task;
@@ -45,5 +47,6 @@ pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use labels::LabelSet;
 pub use model::{check_inputs, input_refusal, shape_name, Inputs, Model, Outputs};
+pub use nan::null_as_nan;
 pub use predictions::Predictions;
 pub use task::{Targets, Task};

@@ -17,8 +17,8 @@ use textclf_eval::Timing;
 use textclf_linear::{
     fit_multilabel, fit_pairs, fit_regression, fit_with_progress, Featurizer, FitProgress,
     FitReport, FitStep, LinearKind, LinearParams, MultiLabelParams, MultiLabelReport,
-    MultiLabelSet, PairLabelSet, PairParams, RegressionKind, RegressionParams, RegressionReport,
-    RegressionSet, TextInput,
+    MultiLabelSet, PairLabelSet, PairParams, RecordedFit, RecordedParams, RegressionKind,
+    RegressionParams, RegressionReport, RegressionSet, TextInput,
 };
 use textclf_runs::{BaselineData, BaselineRun, LinearModel, RunBody, SplitInfo, ValidSummary};
 
@@ -37,8 +37,8 @@ pub struct LinearFit<'a>(pub &'a LinearParams);
 /// holdout summary (when C was chosen on a holdout of train) and what to say.
 struct Shaped {
     model: Box<dyn textclf_core::Model>,
-    params: serde_json::Value,
-    fit: serde_json::Value,
+    params: RecordedParams,
+    fit: RecordedFit,
     holdout: Option<ValidSummary>,
     trailer: String,
 }
@@ -107,8 +107,8 @@ impl Fit for LinearFit<'_> {
         let body = RunBody::Baseline(BaselineRun {
             model: LinearModel {
                 kind: kind.clone(),
-                params: s.params,
-                fit: s.fit,
+                params: Some(s.params),
+                fit: Some(s.fit),
             },
             valid: None,
             data: BaselineData {
@@ -228,9 +228,9 @@ fn single(
         r.refit_on_full_train,
     ));
     Ok(Shaped {
-        params: serde_json::to_value(&model.params)?,
-        fit: serde_json::to_value(&r)?,
+        params: RecordedParams::Single(model.params.clone()),
         holdout: holdout_summary(&r),
+        fit: RecordedFit::Classifier(r),
         model: Box::new(model),
         trailer: String::new(),
     })
@@ -273,9 +273,9 @@ fn pair_classes(
         chosen_note(r.num_features, r.chosen_c, r.refit_on_full_train)
     );
     Ok(Shaped {
-        params: serde_json::to_value(model.recorded_params())?,
-        fit: serde_json::to_value(&r)?,
+        params: RecordedParams::Pair(model.recorded_params()),
         holdout: holdout_summary(&r),
+        fit: RecordedFit::Classifier(r),
         model: Box::new(model),
         trailer,
     })
@@ -337,8 +337,8 @@ fn multi_label(
             .fold(f64::NEG_INFINITY, f64::max),
     );
     Ok(Shaped {
-        params: serde_json::to_value(&model.params)?,
-        fit: serde_json::to_value(&r)?,
+        params: RecordedParams::MultiLabel(model.params.clone()),
+        fit: RecordedFit::MultiLabel(r),
         holdout,
         model: Box::new(model),
         trailer,
@@ -427,8 +427,8 @@ fn regression(
         ),
     };
     Ok(Shaped {
-        params: serde_json::to_value(&model.params)?,
-        fit: serde_json::to_value(&r)?,
+        params: RecordedParams::Regression(model.params.clone()),
+        fit: RecordedFit::Regression(r),
         holdout,
         model: Box::new(model),
         trailer,

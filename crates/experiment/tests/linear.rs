@@ -67,7 +67,13 @@ fn a_linear_spec_runs_and_writes_a_typed_record() {
     };
     assert_eq!(b.data.seed, 3);
     assert_eq!(b.data.test.rows, 12);
-    assert_eq!(b.model.params["class_weights"], "balanced");
+    let Some(textclf_runs::RecordedParams::Single(params)) = &b.model.params else {
+        panic!(
+            "a single-label linear model's settings: {:?}",
+            b.model.params
+        )
+    };
+    assert_eq!(params.class_weights, textclf_linear::ClassWeights::Balanced);
     assert!(out.join("valid_predictions.csv").is_file());
     assert!(!out.join("model").exists(), "save_model = false");
 }

@@ -15,6 +15,8 @@
 //!   thresholds) and [`regression`] (ridge and linear SVR).
 //! * Every fitted model implements the shared task-aware [`textclf_core::Model`];
 //!   [`load_any`] loads whichever kind a saved folder holds.
+//! * What a run records of a fitted baseline ([`RecordedParams`], [`RecordedFit`]), by
+//!   the [`Shape`] its kind names.
 //!
 //! We implement the solvers ourselves rather than bind LIBLINEAR: the algorithms are
 //! short, a pure-Rust build needs no C toolchain, and working on our own CSR matrix
@@ -44,6 +46,7 @@ pub mod model;
 pub mod multilabel;
 pub mod pair_classifier;
 pub mod pairs;
+mod record;
 pub mod regression;
 mod select;
 pub mod solver;
@@ -64,6 +67,7 @@ pub use multilabel::{
 };
 pub use pair_classifier::{fit_pairs, PairClassifier, PairClassifierParams, PairLabelSet};
 pub use pairs::{PairCosine, PairParams, PairVectorizer};
+pub use record::{RecordedFit, RecordedParams, Shape};
 pub use regression::{
     fit_regression, Criterion, LinearRegressor, RegressionKind, RegressionParams, RegressionReport,
     RegressionSet,

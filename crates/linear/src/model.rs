@@ -269,7 +269,8 @@ pub struct LinearClassifier {
 }
 
 /// What happened during `fit`, for the run report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FitReport {
     pub chosen_c: f64,
     /// Accuracy on the selection split for every C tried, by increasing C (empty when C
@@ -288,9 +289,11 @@ pub struct FitReport {
     pub fit_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CSearchPoint {
     pub c: f64,
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub accuracy: f64,
     pub fit_s: f64,
     /// L-BFGS iterations (multinomial logistic regression only).
@@ -299,7 +302,8 @@ pub struct CSearchPoint {
 }
 
 /// The grid was extended because the best C was at its edge.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GridExtension {
     /// "up" (best C was the largest) or "down" (the smallest).
     pub direction: String,
@@ -318,7 +322,8 @@ pub const C_MAX: f64 = 1e4;
 
 /// Calibration quality on the selection split (for a holdout, measured with the model
 /// fitted without it).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CalibrationReport {
     /// "logistic", "platt" or "temperature".
     pub method: String,
@@ -327,9 +332,11 @@ pub struct CalibrationReport {
     pub split: String,
     pub rows: usize,
     /// Mean negative log-probability of the gold class.
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub log_loss: f64,
     /// Expected calibration error of the top class over [`ECE_BINS`] equal-width bins of
     /// confidence (Guo et al. 2017).
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub ece: f64,
     /// Log loss of `softmax(scores)` (temperature 1), for comparison (temperature only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -111,18 +111,22 @@ impl MultiLabelSet<'_> {
 }
 
 /// One C of the search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MultiLabelPoint {
     pub c: f64,
     /// Micro-F1 on the selection rows with this C's tuned thresholds (the criterion).
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub micro_f1: f64,
     /// Micro-F1 there with every threshold at 0.5, for comparison.
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub micro_f1_at_half: f64,
     pub fit_s: f64,
 }
 
 /// What happened during [`fit_multilabel`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MultiLabelReport {
     pub chosen_c: f64,
     pub c_search: Vec<MultiLabelPoint>,

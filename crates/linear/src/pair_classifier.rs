@@ -137,18 +137,18 @@ struct Manifest {
 
 /// A pair classifier's settings as its run records them (`model.params`): the linear
 /// model's and the pair features'.
-#[derive(Debug, Serialize)]
-pub struct PairClassifierParams<'a> {
-    pub linear: &'a LinearParams,
-    pub pair: &'a PairParams,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairClassifierParams {
+    pub linear: LinearParams,
+    pub pair: PairParams,
 }
 
 impl PairClassifier {
     /// Its settings, as a run records them.
-    pub fn recorded_params(&self) -> PairClassifierParams<'_> {
+    pub fn recorded_params(&self) -> PairClassifierParams {
         PairClassifierParams {
-            linear: &self.params,
-            pair: &self.pair,
+            linear: self.params.clone(),
+            pair: self.pair.clone(),
         }
     }
 

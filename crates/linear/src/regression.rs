@@ -196,10 +196,13 @@ impl RegressionSet<'_> {
 }
 
 /// One C of the search, scored on the selection rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RegressionPoint {
     pub c: f64,
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub mse: f64,
+    #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub pearson: f64,
     pub fit_s: f64,
     /// Conjugate-gradient iterations or coordinate-descent passes.
@@ -207,7 +210,8 @@ pub struct RegressionPoint {
 }
 
 /// What happened during [`fit_regression`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RegressionReport {
     /// `None` for the cosine model, which has nothing to regularise.
     pub chosen_c: Option<f64>,

@@ -29,7 +29,7 @@ pub use advise::{
 pub use document::{Block, Item, List};
 pub use error::{ReportError, Result};
 pub use runs::{
-    collect, load_summary, CGridExtension, EpochPoint, Family, LinearFit, RunSet, RunStatus,
+    collect, load_summary, EpochPoint, Family, GridExtension, LinearFit, RunSet, RunStatus,
     RunSummary, TestSet, TruncationInfo, RUNS_DIR, RUN_FILE, SWEEP_FILE,
 };
 pub use select::{report_rule, select, Ranked, Rule, Selection};

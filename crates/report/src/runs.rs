@@ -50,7 +50,7 @@ pub use textclf_runs::EpochRecord as EpochPoint;
 pub use textclf_runs::TokenLengths as TruncationInfo;
 
 /// metrics.json `model.fit.c_grid_extension` (the run record's type).
-pub use textclf_runs::CGridExtension;
+pub use textclf_runs::GridExtension;
 
 /// The test set a run was scored on. Runs are only compared (selection, near ties, paired
 /// tests) with runs of the same test set; see [`crate::testsets`].
@@ -78,7 +78,7 @@ pub struct LinearFit {
     /// Where C was chosen: "valid", "holdout" or "none".
     pub selection_split: Option<String>,
     /// Set when the best C was at an edge of the grid and the grid was extended.
-    pub extension: Option<CGridExtension>,
+    pub extension: Option<GridExtension>,
 }
 
 /// Everything a report, the selection rule or the advisor needs to know about one run.
@@ -483,7 +483,7 @@ pub fn load_summary(dir: &Path) -> Result<RunSummary> {
         fingerprint: predictions_fingerprint(dir),
     });
     let linear_fit = match (&m.run, family) {
-        (RunBody::Baseline(b), Family::Linear) => linear_fit(&b.model, dir)?,
+        (RunBody::Baseline(b), Family::Linear) => linear_fit(&b.model),
         _ => None,
     };
     Ok(RunSummary {
@@ -624,20 +624,18 @@ fn pending_summary(
 }
 
 /// How a linear baseline chose its C, from its `model.fit`.
-fn linear_fit(model: &textclf_runs::LinearModel, dir: &Path) -> Result<Option<LinearFit>> {
-    let fit = model
-        .fit_summary()
-        .map_err(|e| ReportError::Invalid(format!("{}: {e}", dir.join(METRICS_FILE).display())))?;
+fn linear_fit(model: &textclf_runs::LinearModel) -> Option<LinearFit> {
+    let fit = model.fit.as_ref()?;
     // A search scored by a share (accuracy, micro F1, Pearson's r) only: the C-grid advice
     // reads gains in points of it.
-    Ok(fit.and_then(|f| {
-        Some(LinearFit {
-            chosen_c: f.chosen_c?,
-            c_search: f.share_scores()?,
-            selection_split: f.selection_split,
-            extension: f.c_grid_extension,
-        })
-    }))
+    Some(LinearFit {
+        chosen_c: fit.chosen_c()?,
+        c_search: fit.share_scores()?,
+        selection_split: Some(fit.selection_split())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        extension: fit.c_grid_extension().cloned(),
+    })
 }
 
 /// FNV-1a over the sorted (id, gold) pairs of a run's `predictions.csv`; `None` when the
@@ -695,9 +693,8 @@ fn derive_params(m: &ShapedMetrics, family: Family, p: &mut BTreeMap<String, Val
         }
         (RunBody::Baseline(b), Family::Linear) => {
             put("model", Some(Value::from(b.model.kind.clone())));
-            // A `model.fit` that does not read is reported by `linear_fit`.
-            let fit = b.model.fit_summary().ok().flatten();
-            put("C", fit.and_then(|f| f.chosen_c).map(Value::from));
+            let c = b.model.fit.as_ref().and_then(|f| f.chosen_c());
+            put("C", c.map(Value::from));
         }
         _ => {}
     }

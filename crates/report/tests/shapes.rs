@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
 use textclf_core::LabelSet;
 use textclf_eval::{
     evaluate_multilabel, evaluate_regression, write_multilabel_predictions,
@@ -26,8 +25,8 @@ fn body(kind: &str, labels: &[&str]) -> RunBody {
     RunBody::Baseline(BaselineRun {
         model: LinearModel {
             kind: kind.into(),
-            params: Value::Null,
-            fit: Value::Null,
+            params: None,
+            fit: None,
         },
         valid: None,
         data: BaselineData {

@@ -19,10 +19,10 @@
 //!   sweep reads instead of parsing its child's messages.
 //!
 //! Each file has one writer, one reader and a format version; read errors name the file
-//! and the field. The crate has no dependency on the tensor stack or on any other
-//! textclf crate: the test report inside `metrics.json` is a type parameter (the
-//! evaluation's `Report`), and settings owned by other crates are kept as they record
-//! them.
+//! and the field. The crate has no dependency on the tensor stack: the test report inside
+//! `metrics.json` is a type parameter (the evaluation's `Report`), and the settings and
+//! fit reports that other crates own are typed by those owners (the trainer's settings by
+//! `textclf-settings`, a linear baseline's by `textclf-linear`, which holds no tensors).
 
 mod atomic;
 mod epochs;
@@ -48,11 +48,10 @@ pub use folder::{
 pub use lock::{host_name, now_unix, FolderLock, LockHolder};
 pub use manifest::{verify_manifest, write_manifest, FileEntry, Manifest, MANIFEST_FILE};
 pub use metrics::{
-    AveragedRecord, BaselineData, BaselineRun, CGridExtension, CPoint, ClassCounts, EnsembleData,
-    EnsembleMember, EnsembleModel, EnsembleRun, EnsembleThresholds, EpochRecord, EvalData, EvalRun,
-    FitSummary, LinearModel, MetricsRecord, PairTruncation, RunBody, SavedModel, SplitInfo,
-    TokenLengths, TrainData, TrainRun, TransformerModel, ValidSummary, METRICS_FILE,
-    METRICS_FORMAT,
+    AveragedRecord, BaselineData, BaselineRun, ClassCounts, EnsembleData, EnsembleMember,
+    EnsembleModel, EnsembleRun, EnsembleThresholds, EpochRecord, EvalData, EvalRun, LinearModel,
+    MetricsRecord, PairTruncation, RunBody, SavedModel, SplitInfo, TokenLengths, TrainData,
+    TrainRun, TransformerModel, ValidSummary, METRICS_FILE, METRICS_FORMAT,
 };
 pub use predictions::{
     read_predictions, PredictionRow, PredictionsWriter, PREDICTIONS_FILE, PREDICTIONS_FORMAT,
@@ -61,5 +60,6 @@ pub use predictions::{
 pub use record::{Attempt, Family, RecordedStatus, SweepRunRecord, RUN_FILE};
 pub use status::{Outcome, RunStatus, STATUS_FILE};
 pub use sweep::{PlannedRun, SweepRecord, SWEEP_FILE};
+pub use textclf_linear::{GridExtension, RecordedFit, RecordedParams};
 pub use thresholds::{LabelThreshold, Thresholds};
 pub use timing::Timing;

@@ -5,9 +5,8 @@
 //! type `R` is the evaluation's, e.g. `textclf_eval::Report`; this crate only places
 //! it), then `timing`, `format`, `command` and the sections of the command that wrote
 //! it ([`RunBody`]). The trainer's settings (`train_config`) are typed by
-//! `textclf-settings`, which declares them; a linear model's `params` and `fit` are
-//! recorded as the linear crate serializes them (its model kinds hold different
-//! settings), with typed accessors for what readers use ([`FitSummary`]).
+//! `textclf-settings`, which declares them; a linear model's `params` and `fit` by the
+//! linear crate, whose four model shapes hold different settings ([`LinearModel`]).
 //!
 //! Format 1 (files without `format`) counted `epochs[].epoch` from 0; the reader turns
 //! them into format 2's 1-based numbers, as `best_epoch`, `epochs.csv` and the console
@@ -18,6 +17,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use textclf_linear::{RecordedFit, RecordedParams, Shape};
 use textclf_settings::train::TrainConfig;
 
 use crate::thresholds::Thresholds;
@@ -26,7 +26,8 @@ use crate::atomic::write_atomic;
 use crate::error::{Result, RunsError};
 use crate::record::Family;
 use crate::timing::Timing;
-use crate::typed::{check_format, null_as_nan, parse, read_text};
+use crate::typed::{check_format, parse, read_text};
+use textclf_core::null_as_nan;
 
 /// The file name of a run's metrics.
 pub const METRICS_FILE: &str = "metrics.json";
@@ -73,7 +74,7 @@ impl RunBody {
                     .collect(),
             ),
             RunBody::Baseline(b) => {
-                let values = b.model.fit_summary().ok()??.thresholds?;
+                let values = b.model.fit.as_ref()?.thresholds()?.to_vec();
                 (values.len() == b.data.labels.len())
                     .then(|| b.data.labels.iter().cloned().zip(values).collect())
             }
@@ -354,100 +355,76 @@ pub struct BaselineRun {
     pub data: BaselineData,
 }
 
-/// `model` of a linear baseline.
+/// `model` of a linear baseline: its kind, its settings (`params`) and how it was fitted
+/// (`fit`), in the linear crate's own types. Which of their shapes a file holds follows
+/// from `kind` ([`Shape::of_kind`]); a hand-made record may leave either out.
 #[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(try_from = "LinearModelFile")]
 pub struct LinearModel {
     pub kind: String,
-    /// The model's settings, as the linear crate records them.
-    #[serde(default)]
-    pub params: Value,
-    /// How it was fitted, as the linear crate records it (see [`Self::fit_summary`]).
-    #[serde(default)]
-    pub fit: Value,
+    pub params: Option<RecordedParams>,
+    pub fit: Option<RecordedFit>,
 }
 
-/// How a linear baseline chose its C: the part of `model.fit` that readers use.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct FitSummary {
-    /// The C chosen (or given); `None` for a model with nothing to regularise (the
-    /// cosine of sentence pairs).
+/// A [`LinearModel`] as the file holds it, before `kind` says how to read the rest.
+#[derive(Deserialize)]
+struct LinearModelFile {
+    kind: String,
     #[serde(default)]
-    pub chosen_c: Option<f64>,
-    /// Every C tried with its scores on the selection split, by increasing C.
+    params: Value,
     #[serde(default)]
-    pub c_search: Vec<CPoint>,
-    /// How a regression chose C: `mse` (lowest) or `pearson` (highest); absent for
-    /// classifiers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub select_by: Option<String>,
-    /// `valid`, `holdout` or `none`.
-    #[serde(default)]
-    pub selection_split: Option<String>,
-    #[serde(default)]
-    pub c_grid_extension: Option<CGridExtension>,
-    /// Multi-label: the decision threshold of each label, in `data.labels` order (absent
-    /// for other tasks).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thresholds: Option<Vec<f64>>,
+    fit: Value,
 }
 
-/// One C of the search, with the scores its task records: accuracy (single-label), micro
-/// F1 at the tuned thresholds (multi-label), MSE and Pearson's r (regression).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct CPoint {
-    pub c: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accuracy: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub micro_f1: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pearson: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mse: Option<f64>,
-}
+impl TryFrom<LinearModelFile> for LinearModel {
+    type Error = String;
 
-impl FitSummary {
-    /// Every C tried with the share C was chosen by (higher is better): accuracy,
-    /// micro F1, or Pearson's r when a regression chose by it. `None` when C was chosen by
-    /// a measure that is not a share (a regression's MSE) or a point lacks the score.
-    pub fn share_scores(&self) -> Option<Vec<(f64, f64)>> {
-        let by_mse = self.select_by.as_deref() == Some("mse");
-        self.c_search
-            .iter()
-            .map(|p| {
-                let score = p
-                    .accuracy
-                    .or(p.micro_f1)
-                    .or(if by_mse { None } else { p.pearson })?;
-                Some((p.c, score))
+    fn try_from(f: LinearModelFile) -> std::result::Result<Self, String> {
+        /// `value` as a `T`, naming the field (`model.fit.c_search[0].c`) when it is not.
+        fn read<T: serde::de::DeserializeOwned>(
+            value: Value,
+            field: &str,
+        ) -> std::result::Result<T, String> {
+            serde_path_to_error::deserialize(value).map_err(|e| {
+                let at = e.path().to_string();
+                let at = if at == "." {
+                    String::new()
+                } else {
+                    format!(".{at}")
+                };
+                format!("field `model.{field}{at}`: {}", e.inner())
             })
-            .collect()
-    }
-}
-
-/// `model.fit.c_grid_extension`: the best C was at an edge of the grid.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct CGridExtension {
-    /// `up` or `down`.
-    pub direction: String,
-    /// The C values added, in the order they were tried.
-    #[serde(default)]
-    pub added: Vec<f64>,
-    /// The best C was still at the edge when the extension's bound stopped it.
-    #[serde(default)]
-    pub stopped_by_bound: bool,
-}
-
-impl LinearModel {
-    /// How C was chosen; `None` when `fit` does not say (e.g. a hand-made file), an error
-    /// naming the field when it says it wrongly.
-    pub fn fit_summary(&self) -> std::result::Result<Option<FitSummary>, String> {
-        if self.fit.is_null() {
-            return Ok(None);
         }
-        serde_path_to_error::deserialize(&self.fit)
-            .map(Some)
-            .map_err(|e| format!("field `model.fit.{}`: {}", e.path(), e.inner()))
+        let shape = || {
+            Shape::of_kind(&f.kind).ok_or_else(|| {
+                format!(
+                    "a linear model of kind '{}', which this textclf does not make",
+                    f.kind
+                )
+            })
+        };
+        let params = match f.params {
+            Value::Null => None,
+            v => Some(match shape()? {
+                Shape::Single => RecordedParams::Single(read(v, "params")?),
+                Shape::Pair => RecordedParams::Pair(read(v, "params")?),
+                Shape::MultiLabel => RecordedParams::MultiLabel(read(v, "params")?),
+                Shape::Regression => RecordedParams::Regression(read(v, "params")?),
+            }),
+        };
+        let fit = match f.fit {
+            Value::Null => None,
+            v => Some(match shape()? {
+                Shape::Single | Shape::Pair => RecordedFit::Classifier(read(v, "fit")?),
+                Shape::MultiLabel => RecordedFit::MultiLabel(read(v, "fit")?),
+                Shape::Regression => RecordedFit::Regression(read(v, "fit")?),
+            }),
+        };
+        Ok(LinearModel {
+            kind: f.kind,
+            params,
+            fit,
+        })
     }
 }
 
@@ -855,7 +832,7 @@ mod tests {
             Some(vec![("pos".into(), 0.375), ("neg".into(), 0.625)])
         );
         let baseline = r#"{"n": 4, "accuracy": 0.75, "command": "baseline", "format": 2,
-            "model": {"kind": "tfidf-lr", "fit": {"thresholds": [0.25, 0.5]}},
+            "model": {"kind": "tfidf-lr-multilabel", "fit": {"thresholds": [0.25, 0.5]}},
             "data": {"labels": ["a", "b"], "train": {"rows": 4}, "test": {"rows": 4}, "seed": 1}}"#;
         let b = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), baseline).unwrap();
         assert_eq!(
@@ -1042,32 +1019,65 @@ mod tests {
         assert!(e.contains("'command'"), "{e}");
     }
 
+    /// A linear `model` as a file holds it, read by its kind.
+    fn linear(kind: &str, fit: Value) -> std::result::Result<LinearModel, String> {
+        serde_json::from_value(serde_json::json!({"kind": kind, "fit": fit}))
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
     fn the_c_search_of_every_task_reads_with_the_share_c_was_chosen_by() {
-        let fit = |v: serde_json::Value| {
-            LinearModel {
-                kind: "lr".into(),
-                params: Value::Null,
-                fit: v,
-            }
-            .fit_summary()
-            .unwrap()
-            .unwrap()
-        };
-        let single = fit(serde_json::json!({"chosen_c": 1.0,
-            "c_search": [{"c": 1.0, "accuracy": 0.8, "fit_s": 0.1}]}));
+        let fit = |kind: &str, v: Value| linear(kind, v).unwrap().fit.unwrap();
+        let single = fit(
+            "tfidf-lr",
+            serde_json::json!({"chosen_c": 1.0,
+            "c_search": [{"c": 1.0, "accuracy": 0.8, "fit_s": 0.1}]}),
+        );
+        assert!(matches!(single, RecordedFit::Classifier(_)));
         assert_eq!(single.share_scores(), Some(vec![(1.0, 0.8)]));
-        let multi = fit(serde_json::json!({"chosen_c": 4.0, "c_search": [
+        let multi = fit(
+            "tfidf-svm-multilabel-pair",
+            serde_json::json!({"chosen_c": 4.0, "thresholds": [0.3, 0.6], "c_search": [
             {"c": 1.0, "micro_f1": 0.3, "micro_f1_at_half": 0.2, "fit_s": 0.1},
-            {"c": 4.0, "micro_f1": 0.4, "micro_f1_at_half": 0.2, "fit_s": 0.1}]}));
+            {"c": 4.0, "micro_f1": 0.4, "micro_f1_at_half": 0.2, "fit_s": 0.1}]}),
+        );
         assert_eq!(multi.share_scores(), Some(vec![(1.0, 0.3), (4.0, 0.4)]));
+        assert_eq!(multi.thresholds(), Some(&[0.3, 0.6][..]));
         let point = serde_json::json!({"c": 1.0, "mse": 1.5, "pearson": 0.6, "fit_s": 0.1, "iterations": 3});
-        let by_pearson =
-            fit(serde_json::json!({"chosen_c": 1.0, "select_by": "pearson", "c_search": [point]}));
+        let by_pearson = fit(
+            "tfidf-ridge",
+            serde_json::json!({"chosen_c": 1.0, "select_by": "pearson", "c_search": [point]}),
+        );
         assert_eq!(by_pearson.share_scores(), Some(vec![(1.0, 0.6)]));
-        let by_mse =
-            fit(serde_json::json!({"chosen_c": 1.0, "select_by": "mse", "c_search": [point]}));
-        assert_eq!(by_mse.c_search[0].mse, Some(1.5));
+        let by_mse = fit(
+            "tfidf-svr-pair",
+            serde_json::json!({"chosen_c": 1.0, "select_by": "mse", "c_search": [point]}),
+        );
         assert_eq!(by_mse.share_scores(), None);
+        assert_eq!(by_mse.chosen_c(), Some(1.0));
+        // A correlation of constant scores is NaN, which JSON holds as null.
+        let constant = fit(
+            "tfidf-cosine-pair",
+            serde_json::json!({"chosen_c": null, "select_by": "pearson",
+                "c_search": [{"c": 1.0, "mse": 2.0, "pearson": null}]}),
+        );
+        assert_eq!(constant.chosen_c(), None);
+        assert!(constant.share_scores().unwrap()[0].1.is_nan());
+    }
+
+    #[test]
+    fn a_linear_model_that_does_not_read_names_its_kind_or_field() {
+        let e = linear(
+            "tfidf-lr",
+            serde_json::json!({"chosen_c": 1.0, "c_search": [{"c": "one"}]}),
+        )
+        .unwrap_err();
+        assert!(e.contains("`model.fit.c_search[0].c`"), "{e}");
+        let e = linear("tfidf-xgboost", serde_json::json!({"chosen_c": 1.0})).unwrap_err();
+        assert!(e.contains("'tfidf-xgboost'"), "{e}");
+        // A kind this textclf does not make still reads when it records no fit.
+        let m: LinearModel =
+            serde_json::from_value(serde_json::json!({"kind": "tfidf-xgboost"})).unwrap();
+        assert!(m.params.is_none() && m.fit.is_none());
     }
 }

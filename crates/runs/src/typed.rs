@@ -45,14 +45,6 @@ pub(crate) fn read_json_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
     parse(path, &read_text(path)?)
 }
 
-/// JSON has no NaN (serde_json writes it as null): reads null back as NaN.
-pub(crate) fn null_as_nan<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<f64, D::Error> {
-    use serde::Deserialize;
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
 /// Refuses a file written by a newer textclf.
 pub(crate) fn check_format(path: &Path, format: u32, newest: u32) -> Result<()> {
     if format > newest {

@@ -16,8 +16,16 @@ pub fn shared_dir() -> PathBuf {
     data_dir().join("..")
 }
 
+/// The binary under test: this build's, or `$TEXTCLF_TEST_BIN` to run the tests against
+/// another build (`bench/tests_on_build.sh` runs the run-folder tests on an older textclf).
+pub fn binary() -> PathBuf {
+    std::env::var_os("TEXTCLF_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_textclf")))
+}
+
 pub fn textclf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_textclf"))
+    Command::new(binary())
         .args(args)
         .output()
         .expect("the textclf binary runs")
@@ -80,7 +88,7 @@ pub fn toy_csv(path: &Path, n: usize, offset: usize) {
 
 /// The `textclf` binary as a command, to add environment variables or spawn it.
 pub fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_textclf"));
+    let mut c = Command::new(binary());
     c.args(args);
     c
 }

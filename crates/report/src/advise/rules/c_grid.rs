@@ -193,13 +193,13 @@ pub(crate) fn c_grid(cx: &Ctx) -> Outcome {
 mod tests {
     use crate::advise::fixture::*;
     use crate::advise::*;
-    use crate::runs::{CGridExtension, Family, LinearFit};
+    use crate::runs::{Family, GridExtension, LinearFit};
 
     fn linear(
         id: &str,
         chosen: f64,
         grid: &[(f64, f64)],
-        ext: Option<CGridExtension>,
+        ext: Option<GridExtension>,
     ) -> crate::runs::RunSummary {
         let mut r = with_params(
             run(id, Family::Linear, 0.8),
@@ -249,7 +249,7 @@ mod tests {
                 (0.0025, 0.79),
                 (0.01, 0.78),
             ],
-            Some(CGridExtension {
+            Some(GridExtension {
                 direction: "down".into(),
                 added: vec![0.0025, 0.000_625, 0.000_156_25],
                 stopped_by_bound: true,
