@@ -23,6 +23,26 @@ fn fixture(name: &str) -> PathBuf {
     shared().join("fixtures/parity").join(name)
 }
 
+/// The fixture folder `dir`, or, with `weights`, a temporary folder (removed when the
+/// returned guard drops) holding the config of `dir` beside the weights of `weights`.
+fn model_folder(dir: &str, weights: Option<&str>) -> (PathBuf, Option<tempfile::TempDir>) {
+    let Some(w) = weights else {
+        return (fixture(dir), None);
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture(dir).join("config.json"),
+        tmp.path().join("config.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture(w).join("model.safetensors"),
+        tmp.path().join("model.safetensors"),
+    )
+    .unwrap();
+    (tmp.path().to_path_buf(), Some(tmp))
+}
+
 fn tolerances() -> serde_json::Value {
     let text = std::fs::read_to_string(fixture("tolerances.json")).expect("tolerances.json");
     serde_json::from_str(&text).unwrap()
@@ -141,22 +161,7 @@ fn parity(dir: &str, weights: Option<&str>, io_name: &str) -> usize {
         key,
         checked: 0,
     };
-    let model_dir = match weights {
-        None => fixture(dir),
-        Some(w) => {
-            // The config of `dir` beside the weights of `w`.
-            let tmp =
-                std::env::temp_dir().join(format!("textclf-parity-{}-{dir}", std::process::id()));
-            std::fs::create_dir_all(&tmp).unwrap();
-            std::fs::copy(fixture(dir).join("config.json"), tmp.join("config.json")).unwrap();
-            std::fs::copy(
-                fixture(w).join("model.safetensors"),
-                tmp.join("model.safetensors"),
-            )
-            .unwrap();
-            tmp
-        }
-    };
+    let (model_dir, _tmp) = model_folder(dir, weights);
     let opts = LoadOptions {
         num_labels: 3,
         layers: None,
@@ -421,21 +426,7 @@ fn modernbert_unpadded_matches_padded() {
         ("modernbert-tiny", None),
         ("modernbert-tiny-mean", Some("modernbert-tiny")),
     ] {
-        let model_dir = match weights {
-            None => fixture(dir),
-            Some(w) => {
-                let tmp = std::env::temp_dir()
-                    .join(format!("textclf-unpad-{}-{dir}", std::process::id()));
-                std::fs::create_dir_all(&tmp).unwrap();
-                std::fs::copy(fixture(dir).join("config.json"), tmp.join("config.json")).unwrap();
-                std::fs::copy(
-                    fixture(w).join("model.safetensors"),
-                    tmp.join("model.safetensors"),
-                )
-                .unwrap();
-                tmp
-            }
-        };
+        let (model_dir, _tmp) = model_folder(dir, weights);
         let opts = LoadOptions {
             num_labels: 3,
             layers: None,
