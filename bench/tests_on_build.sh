@@ -9,10 +9,11 @@
 #   REV=HEAD bash bench/tests_on_build.sh   # this tree's own commit, for comparison
 #
 # The old commit is built in a git worktree with its own target folder (debug build,
-# 10 to 20 minutes on two cores the first time).
+# 10 to 20 minutes on two cores the first time); remove it afterwards with
+# `git worktree remove --force $WORK/tree`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REV=${REV:-5b7bafb}
+REV=$(git rev-parse --short "${REV:-5b7bafb}^{commit}")
 WORK=${WORK:-/tmp/textclf-tests-on-$REV}
 TESTS=${TESTS:-run_folders}
 
@@ -21,7 +22,7 @@ if [ ! -d "$WORK/tree" ]; then
 fi
 (cd "$WORK/tree" && CARGO_TARGET_DIR="$WORK/target" cargo build -q -p textclf-cli)
 BIN="$WORK/target/debug/textclf"
-echo "binary under test: $BIN ($(git rev-parse --short "$REV"))"
+echo "binary under test: $BIN ($REV)"
 
 for file in $TESTS; do
     cargo test -q -p textclf-cli --test "$file" --no-run

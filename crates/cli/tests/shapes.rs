@@ -36,13 +36,13 @@ fn baseline_args<'a>(tr: &'a Path, te: &'a Path, out: &'a Path, extra: &[&'a str
 
 fn baseline(tr: &Path, te: &Path, out: &Path, extra: &[&str]) {
     ok(&baseline_args(tr, te, out, extra));
-    fit_view_reads_what_the_model_wrote(out);
+    record_reads_back_what_the_run_wrote(out);
 }
 
 /// The record's typed `model` (the linear crate's settings and fit report, chosen by the
 /// model's kind) reads back everything the run wrote, for every model kind and shape the
 /// tests run: written again, it is the file's `model` exactly.
-fn fit_view_reads_what_the_model_wrote(run: &Path) {
+fn record_reads_back_what_the_run_wrote(run: &Path) {
     let raw = json_file(&run.join("metrics.json"))["model"].clone();
     let textclf_runs::RunBody::Baseline(b) = &metrics(run).run else {
         panic!("not a baseline run")

@@ -388,7 +388,7 @@ fn the_homework_sweeps_in_examples_expand_as_documented() {
         "--dry-run",
     ]);
     assert!(
-        p1.contains("max_len-512__lr-2e-5") && p1.contains("--batch-size 8"),
+        p1.contains("max_len-512__lr-5e-5") && p1.contains("--batch-size 8"),
         "{p1}"
     );
 }

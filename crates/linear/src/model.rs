@@ -138,8 +138,10 @@ impl ClassWeights {
                         w.len()
                     )));
                 }
-                if w.iter().any(|&x| x.is_nan() || x <= 0.0) {
-                    return Err(LinearError::Param("class weights must be positive".into()));
+                if w.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+                    return Err(LinearError::Param(
+                        "class weights must be positive numbers".into(),
+                    ));
                 }
                 w.clone()
             }
@@ -210,7 +212,9 @@ impl LinearParams {
                     "C = {c} must be a positive number"
                 )));
             }
-        } else if self.c_grid.is_empty() || self.c_grid.iter().any(|&c| bad_c(c)) {
+        }
+        // Checked even when C is given: the grid is recorded with the run either way.
+        if (self.c.is_none() && self.c_grid.is_empty()) || self.c_grid.iter().any(|&c| bad_c(c)) {
             return Err(LinearError::Param(
                 "the C grid must hold positive numbers (or give C)".into(),
             ));
@@ -218,13 +222,22 @@ impl LinearParams {
         if !(0.0..=1.0).contains(&self.nb_beta) {
             return Err(LinearError::Param("NBSVM beta must be in [0, 1]".into()));
         }
-        if self.nb_alpha.is_nan() || self.nb_alpha <= 0.0 {
-            return Err(LinearError::Param("NBSVM alpha must be positive".into()));
-        }
-        if self.tol.is_nan() || self.tol <= 0.0 || self.max_iter == 0 {
+        if !(self.nb_alpha.is_finite() && self.nb_alpha > 0.0) {
             return Err(LinearError::Param(
-                "tol must be > 0 and max_iter ≥ 1".into(),
+                "NBSVM alpha must be a positive number".into(),
             ));
+        }
+        if !(self.tol.is_finite() && self.tol > 0.0) || self.max_iter == 0 {
+            return Err(LinearError::Param(
+                "tol must be a number > 0 and max_iter ≥ 1".into(),
+            ));
+        }
+        if let ClassWeights::Explicit(w) = &self.class_weights {
+            if w.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+                return Err(LinearError::Param(
+                    "class weights must be positive numbers".into(),
+                ));
+            }
         }
         if !(self.holdout_frac > 0.0 && self.holdout_frac < 0.5) {
             return Err(LinearError::Param(
@@ -269,32 +282,38 @@ pub struct LinearClassifier {
 }
 
 /// What happened during `fit`, for the run report.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FitReport {
     pub chosen_c: f64,
     /// Accuracy on the selection split for every C tried, by increasing C (empty when C
     /// was given).
+    #[serde(default)]
     pub c_search: Vec<CSearchPoint>,
     /// Set when the best C was at an edge of the grid, so the grid was extended that way.
     pub c_grid_extension: Option<GridExtension>,
     /// Where C was chosen and calibration fitted: "valid", "holdout" or "none".
+    #[serde(default)]
     pub selection_split: String,
     /// How probabilities are made, and how well they fit the selection split.
     pub calibration: Option<CalibrationReport>,
+    #[serde(default)]
     pub num_features: usize,
+    #[serde(default)]
     pub train_nnz: usize,
+    #[serde(default)]
     pub refit_on_full_train: bool,
+    #[serde(default)]
     pub vectorize_s: f64,
+    #[serde(default)]
     pub fit_s: f64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CSearchPoint {
     pub c: f64,
     #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub accuracy: f64,
+    #[serde(default)]
     pub fit_s: f64,
     /// L-BFGS iterations (multinomial logistic regression only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -302,15 +321,16 @@ pub struct CSearchPoint {
 }
 
 /// The grid was extended because the best C was at its edge.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridExtension {
     /// "up" (best C was the largest) or "down" (the smallest).
     pub direction: String,
     /// The C values added, in the order they were tried (each ×4 or ÷4 the last).
+    #[serde(default)]
     pub added: Vec<f64>,
     /// The best C is still at the edge, and the bound stopped the search: at most
     /// [`MAX_GRID_EXTENSIONS`] added values, C within [[`C_MIN`], [`C_MAX`]].
+    #[serde(default)]
     pub stopped_by_bound: bool,
 }
 
@@ -322,14 +342,15 @@ pub const C_MAX: f64 = 1e4;
 
 /// Calibration quality on the selection split (for a holdout, measured with the model
 /// fitted without it).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CalibrationReport {
     /// "logistic", "platt" or "temperature".
     pub method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    #[serde(default)]
     pub split: String,
+    #[serde(default)]
     pub rows: usize,
     /// Mean negative log-probability of the gold class.
     #[serde(deserialize_with = "textclf_core::null_as_nan")]
@@ -1306,6 +1327,32 @@ impl Classifier for LinearClassifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every number a run records must be one JSON can hold (it writes inf and NaN as
+    /// null, which would not read back): settings that are not finite are refused.
+    #[test]
+    fn settings_that_are_not_finite_numbers_are_refused() {
+        let ok = LinearParams::new(LinearKind::Nbsvm);
+        assert!(ok.check().is_ok());
+        let mut cases: Vec<(LinearParams, &str)> = vec![];
+        let mut p = ok.clone();
+        p.tol = f64::INFINITY;
+        cases.push((p, "tol"));
+        let mut p = ok.clone();
+        p.nb_alpha = f64::INFINITY;
+        cases.push((p, "alpha"));
+        let mut p = ok.clone();
+        p.c = Some(1.0);
+        p.c_grid = vec![1.0, f64::NAN];
+        cases.push((p, "C grid"));
+        let mut p = ok.clone();
+        p.class_weights = ClassWeights::Explicit(vec![1.0, f64::INFINITY]);
+        cases.push((p, "class weights"));
+        for (p, what) in cases {
+            let e = p.check().unwrap_err().to_string();
+            assert!(e.contains(what), "{what}: {e}");
+        }
+    }
 
     /// `n` short texts over `k` classes: each carries two of its class's words, one word
     /// of a random other class and two shared words, so the classes overlap a little.

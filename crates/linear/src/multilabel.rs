@@ -111,35 +111,43 @@ impl MultiLabelSet<'_> {
 }
 
 /// One C of the search.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MultiLabelPoint {
     pub c: f64,
     /// Micro-F1 on the selection rows with this C's tuned thresholds (the criterion).
     #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub micro_f1: f64,
     /// Micro-F1 there with every threshold at 0.5, for comparison.
-    #[serde(deserialize_with = "textclf_core::null_as_nan")]
+    #[serde(default, deserialize_with = "textclf_core::null_as_nan")]
     pub micro_f1_at_half: f64,
+    #[serde(default)]
     pub fit_s: f64,
 }
 
 /// What happened during [`fit_multilabel`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MultiLabelReport {
     pub chosen_c: f64,
+    #[serde(default)]
     pub c_search: Vec<MultiLabelPoint>,
     pub c_grid_extension: Option<GridExtension>,
     /// "valid" or "holdout".
+    #[serde(default)]
     pub selection_split: String,
     /// The tuned threshold and the selection-row F1 it gives, per label.
+    #[serde(default)]
     pub thresholds: Vec<f64>,
+    #[serde(default)]
     pub selection_f1: Vec<f64>,
+    #[serde(default)]
     pub num_features: usize,
+    #[serde(default)]
     pub train_nnz: usize,
+    #[serde(default)]
     pub refit_on_full_train: bool,
+    #[serde(default)]
     pub vectorize_s: f64,
+    #[serde(default)]
     pub fit_s: f64,
 }
 

@@ -120,20 +120,17 @@ impl RecordedFit {
     /// Every C tried with the share C was chosen by (higher is better), by increasing
     /// C: accuracy, micro F1 at the tuned thresholds, or Pearson's r when a regression
     /// chose by it. `None` when C was chosen by a measure that is not a share (a
-    /// regression's MSE).
+    /// regression's MSE) or a score is undefined (NaN, as a constant prediction's r).
     pub fn share_scores(&self) -> Option<Vec<(f64, f64)>> {
-        match self {
-            RecordedFit::Classifier(r) => {
-                Some(r.c_search.iter().map(|p| (p.c, p.accuracy)).collect())
-            }
-            RecordedFit::MultiLabel(r) => {
-                Some(r.c_search.iter().map(|p| (p.c, p.micro_f1)).collect())
-            }
+        let points: Vec<(f64, f64)> = match self {
+            RecordedFit::Classifier(r) => r.c_search.iter().map(|p| (p.c, p.accuracy)).collect(),
+            RecordedFit::MultiLabel(r) => r.c_search.iter().map(|p| (p.c, p.micro_f1)).collect(),
             RecordedFit::Regression(r) => match r.select_by {
-                Criterion::Pearson => Some(r.c_search.iter().map(|p| (p.c, p.pearson)).collect()),
-                Criterion::Mse => None,
+                Criterion::Pearson => r.c_search.iter().map(|p| (p.c, p.pearson)).collect(),
+                Criterion::Mse => return None,
             },
-        }
+        };
+        points.iter().all(|p| p.1.is_finite()).then_some(points)
     }
 }
 

@@ -139,12 +139,13 @@ impl RegressionParams {
                     "C = {c} must be a positive number"
                 )))
             }
-            None if self.c_grid.is_empty() || self.c_grid.iter().any(|&c| bad(c)) => {
-                return Err(LinearError::Param(
-                    "the C grid must hold positive numbers (or give C)".into(),
-                ))
-            }
             _ => {}
+        }
+        // Checked even when C is given: the grid is recorded with the run either way.
+        if (self.c.is_none() && self.c_grid.is_empty()) || self.c_grid.iter().any(|&c| bad(c)) {
+            return Err(LinearError::Param(
+                "the C grid must hold positive numbers (or give C)".into(),
+            ));
         }
         if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
             return Err(LinearError::Param(format!(
@@ -196,35 +197,43 @@ impl RegressionSet<'_> {
 }
 
 /// One C of the search, scored on the selection rows.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegressionPoint {
     pub c: f64,
     #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub mse: f64,
     #[serde(deserialize_with = "textclf_core::null_as_nan")]
     pub pearson: f64,
+    #[serde(default)]
     pub fit_s: f64,
     /// Conjugate-gradient iterations or coordinate-descent passes.
+    #[serde(default)]
     pub iterations: usize,
 }
 
 /// What happened during [`fit_regression`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegressionReport {
     /// `None` for the cosine model, which has nothing to regularise.
     pub chosen_c: Option<f64>,
     /// "mse" or "pearson".
+    #[serde(default)]
     pub select_by: Criterion,
+    #[serde(default)]
     pub c_search: Vec<RegressionPoint>,
     pub c_grid_extension: Option<GridExtension>,
     /// "valid", "holdout" or "none".
+    #[serde(default)]
     pub selection_split: String,
+    #[serde(default)]
     pub num_features: usize,
+    #[serde(default)]
     pub train_nnz: usize,
+    #[serde(default)]
     pub refit_on_full_train: bool,
+    #[serde(default)]
     pub vectorize_s: f64,
+    #[serde(default)]
     pub fit_s: f64,
 }
 
@@ -690,6 +699,10 @@ mod tests {
         let mut bad = RegressionParams::new(RegressionKind::Ridge);
         bad.epsilon = -1.0;
         assert!(bad.check().is_err());
+        let mut bad = RegressionParams::new(RegressionKind::Ridge);
+        bad.c = Some(1.0);
+        bad.c_grid = vec![f64::INFINITY];
+        assert!(bad.check().unwrap_err().to_string().contains("C grid"));
 
         // A model trained on pairs refuses single texts; damaged files are refused.
         let (a, b) = (

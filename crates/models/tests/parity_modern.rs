@@ -334,7 +334,8 @@ fn round_trip(dir: &str, class: &str) {
         device: Device::Cpu,
     };
     let (model, _) = SequenceClassifier::load(&fixture(dir), &opts).unwrap();
-    let out = std::env::temp_dir().join(format!("textclf-save-{}-{dir}", std::process::id()));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("saved");
     let labels: Vec<String> = ["bad", "meh", "good"].map(String::from).to_vec();
     model.save(&out, &labels).unwrap();
     let cfg: serde_json::Value =
@@ -369,7 +370,6 @@ fn round_trip(dir: &str, class: &str) {
         floats(&back.infer(&b).unwrap()),
     );
     assert_eq!(a, c, "{dir}: logits after save and load");
-    std::fs::remove_dir_all(&out).ok();
 }
 
 #[test]
@@ -504,7 +504,8 @@ fn modernbert_fewer_layers_keep_their_attention_types() {
     assert_eq!(report.kept_layers, vec![0, 2]);
     let types = serde_json::json!(["full_attention", "sliding_attention"]);
     assert_eq!(model.config.raw["layer_types"], types);
-    let out = std::env::temp_dir().join(format!("textclf-layers-{}", std::process::id()));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("saved");
     model
         .save(&out, &["a", "b", "c"].map(String::from))
         .unwrap();
@@ -530,7 +531,6 @@ fn modernbert_fewer_layers_keep_their_attention_types() {
         floats(&model.infer(&b).unwrap()),
         floats(&back.infer(&b).unwrap())
     );
-    std::fs::remove_dir_all(&out).ok();
 }
 
 /// `--int8` quantizes the encoder projections of ELECTRA, DeBERTa and ModernBERT (whose

@@ -380,25 +380,21 @@ impl TryFrom<LinearModelFile> for LinearModel {
     type Error = String;
 
     fn try_from(f: LinearModelFile) -> std::result::Result<Self, String> {
-        /// `value` as a `T`, naming the field (`model.fit.c_search[0].c`) when it is not.
+        /// `value` as a `T`, naming the field inside `model` (`fit.c_search[0].c`) when
+        /// it is not (the reader adds the file and `model`).
         fn read<T: serde::de::DeserializeOwned>(
             value: Value,
             field: &str,
         ) -> std::result::Result<T, String> {
-            serde_path_to_error::deserialize(value).map_err(|e| {
-                let at = e.path().to_string();
-                let at = if at == "." {
-                    String::new()
-                } else {
-                    format!(".{at}")
-                };
-                format!("field `model.{field}{at}`: {}", e.inner())
+            serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string() {
+                at if at == "." => format!("`{field}`: {}", e.inner()),
+                at => format!("`{field}.{at}`: {}", e.inner()),
             })
         }
         let shape = || {
             Shape::of_kind(&f.kind).ok_or_else(|| {
                 format!(
-                    "a linear model of kind '{}', which this textclf does not make",
+                    "kind '{}' is not a linear model this textclf makes (written by a newer textclf? upgrade it)",
                     f.kind
                 )
             })
@@ -832,7 +828,7 @@ mod tests {
             Some(vec![("pos".into(), 0.375), ("neg".into(), 0.625)])
         );
         let baseline = r#"{"n": 4, "accuracy": 0.75, "command": "baseline", "format": 2,
-            "model": {"kind": "tfidf-lr-multilabel", "fit": {"thresholds": [0.25, 0.5]}},
+            "model": {"kind": "tfidf-lr-multilabel", "fit": {"chosen_c": 1.0, "thresholds": [0.25, 0.5]}},
             "data": {"labels": ["a", "b"], "train": {"rows": 4}, "test": {"rows": 4}, "seed": 1}}"#;
         let b = MetricsRecord::<Toy>::parse(Path::new("metrics.json"), baseline).unwrap();
         assert_eq!(
@@ -1062,7 +1058,7 @@ mod tests {
                 "c_search": [{"c": 1.0, "mse": 2.0, "pearson": null}]}),
         );
         assert_eq!(constant.chosen_c(), None);
-        assert!(constant.share_scores().unwrap()[0].1.is_nan());
+        assert_eq!(constant.share_scores(), None, "an undefined r ranks no C");
     }
 
     #[test]
@@ -1072,7 +1068,30 @@ mod tests {
             serde_json::json!({"chosen_c": 1.0, "c_search": [{"c": "one"}]}),
         )
         .unwrap_err();
-        assert!(e.contains("`model.fit.c_search[0].c`"), "{e}");
+        assert!(e.contains("`fit.c_search[0].c`"), "{e}");
+        // A point without its score is an error too, not a score of 0.
+        let e = linear(
+            "tfidf-lr",
+            serde_json::json!({"chosen_c": 1.0, "c_search": [{"c": 1.0}]}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("`fit.c_search[0]`") && e.contains("accuracy"),
+            "{e}"
+        );
+        // Through the file reader: the file, `model`, then the field inside it.
+        let text = r#"{"n": 4, "accuracy": 0.75, "command": "baseline", "format": 2,
+            "model": {"kind": "tfidf-lr", "fit": {"chosen_c": "one"}},
+            "data": {"labels": ["a", "b"], "train": {"rows": 4}, "test": {"rows": 4}, "seed": 1}}"#;
+        let e = MetricsRecord::<Toy>::parse(Path::new("runs/x/metrics.json"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("runs/x/metrics.json")
+                && e.contains("`model`")
+                && e.contains("`fit.chosen_c`"),
+            "{e}"
+        );
         let e = linear("tfidf-xgboost", serde_json::json!({"chosen_c": 1.0})).unwrap_err();
         assert!(e.contains("'tfidf-xgboost'"), "{e}");
         // A kind this textclf does not make still reads when it records no fit.

@@ -188,12 +188,13 @@ impl TrainConfig {
         if self.average_from.is_some_and(|f| !(0.0..1.0).contains(&f)) {
             return bad("--average-from must be a fraction of training in [0, 1), e.g. 0.5");
         }
-        if self.grad_clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
-            return bad("gradient clipping norm must be positive");
+        // Finite too: a run records these in metrics.json, where JSON has no inf or NaN.
+        if self.grad_clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+            return bad("gradient clipping norm must be a positive number");
         }
         if let Some(w) = &self.class_weights {
-            if w.iter().any(|x| x.is_nan() || *x <= 0.0) {
-                return bad("class weights must be positive");
+            if w.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+                return bad("class weights must be positive numbers");
             }
         }
         Ok(())
@@ -297,5 +298,16 @@ mod tests {
         };
         assert!(cfg.check().unwrap_err().contains("--warmup-ratio"));
         assert!(TrainConfig::default().check().is_ok());
+        // What metrics.json records must be a number JSON holds (inf would be null).
+        let clip = TrainConfig {
+            grad_clip: Some(f64::INFINITY),
+            ..TrainConfig::default()
+        };
+        assert!(clip.check().unwrap_err().contains("clipping"));
+        let weights = TrainConfig {
+            class_weights: Some(vec![1.0, f32::INFINITY]),
+            ..TrainConfig::default()
+        };
+        assert!(weights.check().unwrap_err().contains("class weights"));
     }
 }

@@ -146,8 +146,8 @@ pub fn parse_class_weights(spec: Option<&str>) -> anyhow::Result<ClassWeights> {
                 .with_context(|| {
                     format!("--class-weights '{list}': use 'balanced' or numbers like 1,3")
                 })?;
-            if w.iter().any(|x| x.is_nan() || *x <= 0.0) {
-                bail!("--class-weights must all be positive");
+            if w.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+                bail!("--class-weights must all be positive numbers (not inf or nan)");
             }
             Ok(ClassWeights::Explicit(w))
         }
