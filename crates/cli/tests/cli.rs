@@ -389,6 +389,14 @@ fn quiet_prints_nothing_and_help_lists_subcommands() {
         assert!(help.contains(sub), "{help}");
     }
     assert!(ok(&["baseline", "--help"]).contains("--subset-frac"));
+    // `train --help` says what --valid does for `train` (no refit on all of train, which
+    // only `baseline` does) and that --test is required with --train.
+    let train = ok(&["train", "--help"])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(train.contains("`train` trains on the rest"), "{train}");
+    assert!(train.contains("required with --train"), "{train}");
 }
 
 #[test]

@@ -169,6 +169,23 @@ fn data_that_would_mislead_is_warned_about_with_counts() {
         err.contains("5 of 10 texts in") && err.contains("also occur in the training data"),
         "{err}"
     );
+    // Without --valid and --C, C is chosen on a share of these 40 rows: a handful, flagged.
+    let o = textclf(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--out",
+        s(&tmp.path().join("o2")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("the share of train held out to choose C")
+            && err.contains("too wide to choose settings by"),
+        "{err}"
+    );
 }
 
 #[test]

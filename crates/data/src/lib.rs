@@ -67,4 +67,4 @@ pub use stats::{
     MultiLabelStats, SplitStats, TargetSummary, TokenStats,
 };
 pub use targets::{infer_task, parse_label_list, TargetOptions, TaskGuess};
-pub use validate::{accuracy_half_width, check_splits, SMALL_VALIDATION};
+pub use validate::{accuracy_half_width, check_splits, small_validation, SMALL_VALIDATION};

@@ -124,16 +124,26 @@ pub fn check_splits(s: &Splits) -> Result<Vec<String>, DataError> {
             ));
         }
     }
-    if let Some(v) = &s.valid {
-        if v.len() < SMALL_VALIDATION {
-            warnings.push(format!(
-                "the validation split has only {} rows: an accuracy on it is uncertain by about ±{:.0} points (95 %), too wide to choose settings by; use {SMALL_VALIDATION}+ rows if you can",
-                v.len(),
-                100.0 * accuracy_half_width(v.len())
-            ));
-        }
+    if let Some(w) = s
+        .valid
+        .as_ref()
+        .and_then(|v| small_validation(v.len(), "the validation split"))
+    {
+        warnings.push(w);
     }
     Ok(warnings)
+}
+
+/// The warning for a validation set of `rows` rows, too few to choose settings by (`None`
+/// from [`SMALL_VALIDATION`] rows up); `what` names it (a validation split, or the share
+/// of train a run held out for it).
+pub fn small_validation(rows: usize, what: &str) -> Option<String> {
+    (rows < SMALL_VALIDATION).then(|| {
+        format!(
+            "{what} has only {rows} rows: an accuracy on it is uncertain by about ±{:.0} points (95 %), too wide to choose settings by; use {SMALL_VALIDATION}+ rows if you can",
+            100.0 * accuracy_half_width(rows)
+        )
+    })
 }
 
 /// Half-width of the 95 % normal interval of an accuracy near 0.5 on `n` rows.
@@ -215,6 +225,14 @@ mod tests {
         assert!(e(splits(&["a", "b"], &["", " "], None, &["c"])).contains("every text"));
         assert!(e(splits(&["a", "b"], &["x", "y"], None, &[])).contains("test split"));
         assert!(e(splits(&["a", "b"], &["x", "y"], Some(&[]), &["z"])).contains("validation split"));
+    }
+
+    #[test]
+    fn a_validation_set_too_small_to_choose_by_is_named_with_its_interval() {
+        let w = small_validation(40, "the held-out share").unwrap();
+        assert!(w.starts_with("the held-out share has only 40 rows"), "{w}");
+        assert!(w.contains("±15 points"), "{w}");
+        assert_eq!(small_validation(SMALL_VALIDATION, "x"), None);
     }
 
     #[test]

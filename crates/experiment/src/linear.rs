@@ -90,6 +90,14 @@ impl Fit for LinearFit<'_> {
             (Task::Regression, _) => regression(&params, &splits.train, valid, timing)?,
         };
         obs.finish();
+        if let Some(w) = s.holdout.as_ref().and_then(|v| {
+            textclf_data::small_validation(
+                v.n,
+                "the share of train held out to choose C (--valid-frac; or give --valid)",
+            )
+        }) {
+            obs.warn(&w);
+        }
         let holdout_info = s.holdout.as_ref().map(|v| SplitInfo {
             name: Some(format!(
                 "{} (a {}holdout, refit after choosing C)",

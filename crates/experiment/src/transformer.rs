@@ -28,15 +28,21 @@ use crate::record::split_info;
 use crate::spec::{ClassWeights, ExperimentSpec};
 use crate::weights::{check_class_weights, class_weight_vector};
 
+/// A warning for a learning rate far outside what fine-tuning uses; `None` inside it.
+fn lr_warning(lr: f64) -> Option<String> {
+    (!(1e-7..=1e-2).contains(&lr)).then(|| {
+        format!(
+            "--lr {lr:e} is outside the range that fine-tuning uses (about 1e-6 to 1e-3; 2e-5 to 1e-4 for BERT-sized models): expect {}",
+            if lr > 1e-2 { "the loss to diverge" } else { "the model to barely move" }
+        )
+    })
+}
+
 impl Fit for TransformerSpec {
     fn check(&self, _spec: &ExperimentSpec, obs: &dyn Observer) -> Result<()> {
         self.device.open()?;
-        let lr = self.train.lr;
-        if !(1e-7..=1e-2).contains(&lr) {
-            obs.warn(&format!(
-                "--lr {lr:e} is outside the range that fine-tuning uses (about 1e-6 to 1e-3; 2e-5 to 1e-4 for BERT-sized models): expect {}",
-                if lr > 1e-2 { "the loss to diverge" } else { "the model to barely move" }
-            ));
+        if let Some(w) = lr_warning(self.train.lr) {
+            obs.warn(&w);
         }
         Ok(())
     }
@@ -74,7 +80,14 @@ fn fit_transformer(
         None => {
             let frac = spec.data.valid_frac;
             obs.note(&format!("no validation split given: holding out a stratified {} % of train for validation and early stopping", (frac * 1000.0).round() / 10.0));
-            holdout_valid(&splits.train, frac, seed)
+            let (rest, held) = holdout_valid(&splits.train, frac, seed);
+            if let Some(w) = textclf_data::small_validation(
+                held.len(),
+                "the share of train held out for validation (--valid-frac; or give --valid)",
+            ) {
+                obs.warn(&w);
+            }
+            (rest, held)
         }
     };
 
@@ -441,4 +454,20 @@ fn simulated_oom_check(batch_size: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lr_warning;
+
+    #[test]
+    fn a_learning_rate_far_outside_fine_tuning_is_warned_about() {
+        for fine in [1e-6, 2e-5, 5e-5, 1e-3] {
+            assert_eq!(lr_warning(fine), None, "{fine}");
+        }
+        let high = lr_warning(1e6).unwrap();
+        assert!(high.contains("1e6") && high.contains("diverge"), "{high}");
+        let low = lr_warning(1e-9).unwrap();
+        assert!(low.contains("barely move"), "{low}");
+    }
 }

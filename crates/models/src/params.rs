@@ -225,6 +225,7 @@ pub fn read_checkpoint(
 ) -> Result<(HashMap<String, Tensor>, Vec<String>)> {
     let raw = candle_core::safetensors::load(path, device)
         .map_err(|e| ModelError::Weights(format!("cannot read {}: {e}", path.display())))?;
+    check_finite(&raw, path)?;
     let layer_prefix = format!("{layers}.");
     let new_index: BTreeMap<usize, usize> = keep
         .iter()
@@ -262,6 +263,29 @@ pub fn read_checkpoint(
     Ok((out, unused))
 }
 
+/// Refuses weights read from `path` that hold NaN or infinite values (a damaged file, or
+/// a model saved after it diverged): used as they are, they would make every prediction
+/// and loss NaN, and training would then blame its learning rate.
+pub fn check_finite(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let t = &tensors[name];
+        if !t.dtype().is_float() {
+            continue;
+        }
+        let values = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let bad = values.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            return Err(ModelError::Weights(format!(
+                "{}: tensor '{name}' holds {bad} values that are not numbers (NaN or infinity): the file is damaged or was saved from a diverged run; use another copy",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `k` evenly spaced layers of `n` (`⌊i·n/k⌋`), e.g. 3 of 6 → 0, 2, 4, the way DistilBERT
 /// was initialised from every other BERT layer.
 pub fn evenly_spaced_layers(n: usize, k: usize) -> Vec<usize> {
@@ -271,6 +295,25 @@ pub fn evenly_spaced_layers(n: usize, k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_that_are_not_numbers_are_refused_by_name() {
+        let dev = Device::Cpu;
+        let ok = Tensor::new(&[1f32, 2.0], &dev).unwrap();
+        let nan = Tensor::new(&[1f32, f32::NAN, f32::INFINITY], &dev).unwrap();
+        let ids = Tensor::new(&[1u32, 2], &dev).unwrap();
+        let good: HashMap<String, Tensor> =
+            [("a".to_string(), ok.clone()), ("ids".to_string(), ids)].into();
+        assert!(check_finite(&good, Path::new("m.safetensors")).is_ok());
+        let bad: HashMap<String, Tensor> = [("a".to_string(), ok), ("b".to_string(), nan)].into();
+        let e = check_finite(&bad, Path::new("m.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.safetensors") && e.contains("'b' holds 2 values"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn decay_rule_matches_transformers_grouping() {

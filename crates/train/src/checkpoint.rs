@@ -120,7 +120,9 @@ pub(crate) fn load_checkpoint(
     let (st, optimizer_step) = read_state(&text)?;
     let step = optimizer_step.unwrap_or(st.global_step);
     let dev = model.device();
-    let weights = candle_core::safetensors::load(dir.join("model.safetensors"), dev)?;
+    let weights_path = dir.join("model.safetensors");
+    let weights = candle_core::safetensors::load(&weights_path, dev)?;
+    textclf_models::params::check_finite(&weights, &weights_path)?;
     model.params.assign(&weights)?;
     let ostate = candle_core::safetensors::load(
         dir.join("optimizer.safetensors"),
@@ -130,7 +132,9 @@ pub(crate) fn load_checkpoint(
     let load_opt = |name: &str| -> Result<Option<HashMap<String, Tensor>>> {
         let p = dir.join(name);
         Ok(if p.is_file() {
-            Some(candle_core::safetensors::load(p, dev)?)
+            let w = candle_core::safetensors::load(&p, dev)?;
+            textclf_models::params::check_finite(&w, &p)?;
+            Some(w)
         } else {
             None
         })

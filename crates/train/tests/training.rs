@@ -438,7 +438,11 @@ fn a_huge_learning_rate_is_reported_not_saved() {
     };
     let (out, _) = train(cfg, &tmp.path().join("ckpt"), false, &Silent);
     match out {
-        Err(e @ TrainError::Diverged { .. }) => assert!(e.to_string().contains("--lr"), "{e}"),
+        Err(e @ TrainError::Diverged { lr, suggest, .. }) => {
+            // The advice is a lower rate in fine-tuning's range, never a higher one.
+            assert!(suggest <= 5e-5 && suggest < lr, "{e}");
+            assert!(e.to_string().contains("try --lr 5e-5"), "{e}");
+        }
         other => panic!(
             "expected divergence, got {:?}",
             other.map(|o| o.history.last().map(|r| r.train_loss))
