@@ -148,19 +148,21 @@ fn data_that_would_mislead_is_warned_about_with_counts() {
         text.push_str(&format!("{t},{}\n", ["0", "1", "pos"][i % 3]));
     }
     write(&te, &text);
-    let o = textclf(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--C",
-        "1",
-        "--out",
-        s(&tmp.path().join("o")),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
+    // `baseline` on these files into `out`, with `extra` flags; its messages.
+    let baseline = |out: &str, extra: &[&str]| {
+        let o = textclf(
+            &[
+                &["baseline", "--train", s(&tr), "--test", s(&te)][..],
+                extra,
+                &["--out", s(&tmp.path().join(out))],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        err
+    };
+    let err = baseline("o", &["--C", "1"]);
     assert!(
         err.contains("warning: labels mix numbers and words (3 classes"),
         "{err}"
@@ -170,17 +172,7 @@ fn data_that_would_mislead_is_warned_about_with_counts() {
         "{err}"
     );
     // Without --valid and --C, C is chosen on a share of these 40 rows: a handful, flagged.
-    let o = textclf(&[
-        "baseline",
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--out",
-        s(&tmp.path().join("o2")),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
+    let err = baseline("o2", &[]);
     assert!(
         err.contains("the share of train held out to choose C")
             && err.contains("too wide to choose settings by"),

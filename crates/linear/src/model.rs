@@ -122,6 +122,17 @@ pub enum ClassWeights {
 }
 
 impl ClassWeights {
+    /// Refuses explicit weights that are not positive numbers (inf and NaN included: a
+    /// run records its settings in JSON, which holds neither).
+    fn check(&self) -> Result<()> {
+        match self {
+            ClassWeights::Explicit(w) if w.iter().any(|&x| !(x.is_finite() && x > 0.0)) => Err(
+                LinearError::Param("class weights must be positive numbers".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
         let k = counts.len();
         let n: usize = counts.iter().sum();
@@ -138,11 +149,7 @@ impl ClassWeights {
                         w.len()
                     )));
                 }
-                if w.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
-                    return Err(LinearError::Param(
-                        "class weights must be positive numbers".into(),
-                    ));
-                }
+                self.check()?;
                 w.clone()
             }
         })
@@ -205,20 +212,7 @@ impl LinearParams {
     /// Validates every setting before any work starts.
     pub fn check(&self) -> Result<()> {
         self.features.check()?;
-        let bad_c = |c: f64| !(c.is_finite() && c > 0.0);
-        if let Some(c) = self.c {
-            if bad_c(c) {
-                return Err(LinearError::Param(format!(
-                    "C = {c} must be a positive number"
-                )));
-            }
-        }
-        // Checked even when C is given: the grid is recorded with the run either way.
-        if (self.c.is_none() && self.c_grid.is_empty()) || self.c_grid.iter().any(|&c| bad_c(c)) {
-            return Err(LinearError::Param(
-                "the C grid must hold positive numbers (or give C)".into(),
-            ));
-        }
+        check_c(self.c, &self.c_grid)?;
         if !(0.0..=1.0).contains(&self.nb_beta) {
             return Err(LinearError::Param("NBSVM beta must be in [0, 1]".into()));
         }
@@ -232,13 +226,7 @@ impl LinearParams {
                 "tol must be a number > 0 and max_iter ≥ 1".into(),
             ));
         }
-        if let ClassWeights::Explicit(w) = &self.class_weights {
-            if w.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
-                return Err(LinearError::Param(
-                    "class weights must be positive numbers".into(),
-                ));
-            }
-        }
+        self.class_weights.check()?;
         if !(self.holdout_frac > 0.0 && self.holdout_frac < 0.5) {
             return Err(LinearError::Param(
                 "the share of train held out for validation (--valid-frac) must be above 0 and below 0.5".into(),
@@ -246,6 +234,23 @@ impl LinearParams {
         }
         Ok(())
     }
+}
+
+/// Refuses a C, or a C grid, that is not made of positive numbers, and an empty grid
+/// without a C. The grid is checked even when C is given: the run records it either way.
+pub(crate) fn check_c(c: Option<f64>, grid: &[f64]) -> Result<()> {
+    let bad = |c: f64| !(c.is_finite() && c > 0.0);
+    if let Some(c) = c.filter(|&c| bad(c)) {
+        return Err(LinearError::Param(format!(
+            "C = {c} must be a positive number"
+        )));
+    }
+    if (c.is_none() && grid.is_empty()) || grid.iter().any(|&g| bad(g)) {
+        return Err(LinearError::Param(
+            "the C grid must hold positive numbers (or give C)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How scores become probabilities.

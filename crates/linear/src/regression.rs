@@ -132,21 +132,7 @@ impl RegressionParams {
                 "the cosine model has nothing to regularise: drop C".into(),
             ));
         }
-        let bad = |c: f64| !(c.is_finite() && c > 0.0);
-        match self.c {
-            Some(c) if bad(c) => {
-                return Err(LinearError::Param(format!(
-                    "C = {c} must be a positive number"
-                )))
-            }
-            _ => {}
-        }
-        // Checked even when C is given: the grid is recorded with the run either way.
-        if (self.c.is_none() && self.c_grid.is_empty()) || self.c_grid.iter().any(|&c| bad(c)) {
-            return Err(LinearError::Param(
-                "the C grid must hold positive numbers (or give C)".into(),
-            ));
-        }
+        crate::model::check_c(self.c, &self.c_grid)?;
         if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
             return Err(LinearError::Param(format!(
                 "SVR epsilon {} must be a number ≥ 0",
