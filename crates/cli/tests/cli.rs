@@ -364,6 +364,23 @@ fn bad_input_gives_clear_errors_not_panics() {
     // Not a model folder.
     let err = fails(&["predict", "--model", s(tmp.path()), "--input", s(&test)]);
     assert!(err.contains("not a saved textclf model"), "{err}");
+    // A model path that does not exist is named as a missing folder, by predict and eval.
+    let missing = tmp.path().join("runs/lr/modle");
+    let err = fails(&["predict", "--model", s(&missing), "--input", s(&test)]);
+    assert!(
+        err.contains("no model folder at") && err.contains("modle"),
+        "{err}"
+    );
+    let err = fails(&[
+        "eval",
+        "--model",
+        s(&missing),
+        "--data",
+        s(&test),
+        "--out",
+        s(&tmp.path().join("ev")),
+    ]);
+    assert!(err.contains("no model folder at"), "{err}");
 }
 
 #[test]

@@ -263,6 +263,91 @@ fn json_goes_to_stdout_on_predict_and_report() {
     assert!(v["html"].as_str().unwrap().ends_with("report.html"));
 }
 
+/// `--json` prints one JSON document on stdout, and nothing else there, for the
+/// commands that make runs (`train`, `baseline`, `eval`, `ensemble`) and for `advise`.
+#[test]
+fn json_goes_to_stdout_on_train_baseline_eval_ensemble_and_advise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, te, base) = toy_baseline_run(tmp.path());
+    let runs = tmp.path().join("runs");
+    let tiny = shared_dir().join("fixtures/parity/bert-tiny");
+    let parse = |out: String| -> serde_json::Value {
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}"))
+    };
+    let v = parse(ok(&[
+        "train",
+        "--model",
+        s(&tiny),
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--max-len",
+        "24",
+        "--bootstrap",
+        "10",
+        "--json",
+        "--out",
+        s(&runs.join("bert")),
+    ]));
+    assert_eq!(v["command"], "train", "{v}");
+    assert_eq!(v["n"], 10, "{v}");
+    assert!(v["accuracy"].is_number() && v["epochs"].is_array(), "{v}");
+    let v = parse(ok(&[
+        "baseline",
+        "--train",
+        s(&tr),
+        "--test",
+        s(&te),
+        "--C",
+        "1",
+        "--bootstrap",
+        "10",
+        "--json",
+        "--out",
+        s(&runs.join("lr")),
+    ]));
+    assert_eq!(v["command"], "baseline", "{v}");
+    assert!(v["accuracy"].is_number(), "{v}");
+    let v = parse(ok(&[
+        "eval",
+        "--model",
+        s(&base.join("model")),
+        "--data",
+        s(&te),
+        "--bootstrap",
+        "10",
+        "--json",
+        "--out",
+        s(&tmp.path().join("ev")),
+    ]));
+    assert_eq!(v["command"], "eval", "{v}");
+    assert_eq!(v["n"], 10, "{v}");
+    let v = parse(ok(&[
+        "ensemble",
+        s(&runs.join("bert")),
+        s(&runs.join("lr")),
+        "--bootstrap",
+        "10",
+        "--json",
+        "--out",
+        s(&tmp.path().join("ens")),
+    ]));
+    assert_eq!(v["command"], "ensemble", "{v}");
+    assert_eq!(v["n"], 10, "{v}");
+    let v = parse(ok(&["advise", s(&runs), "--json"]));
+    assert_eq!(v["looked_at"]["runs"], 2, "{v}");
+    assert!(
+        v["recommendations"].is_array() && v["findings"].is_array(),
+        "{v}"
+    );
+    assert!(runs.join("advice.md").is_file());
+}
+
 #[test]
 fn a_baseline_without_valid_records_its_holdout_score_so_reports_can_rank_it() {
     let tmp = tempfile::tempdir().unwrap();

@@ -287,6 +287,21 @@ fn another_runs_weights_in_a_checkpoint_are_refused_on_resume() {
         err.contains("model.safetensors does not match the manifest the checkpoint was saved with"),
         "{err}"
     );
+    // Another run's whole checkpoint, manifest included, passes the manifest but not the
+    // fingerprint: it was made with other settings, and the resume says so.
+    fs::remove_dir_all(ck(&a)).unwrap();
+    fs::create_dir_all(ck(&a)).unwrap();
+    for e in fs::read_dir(ck(&b)).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), ck(&a).join(e.file_name())).unwrap();
+    }
+    let out = textclf(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("was made with other settings or data") && err.contains("--resume"),
+        "{err}"
+    );
     // The untouched run resumes.
     let mut resume_b = args(&b, "1e-3");
     resume_b.push("--resume".into());

@@ -58,8 +58,8 @@ pub use error::DataError;
 pub use format::Format;
 pub use prepare::{prepare, split_targets, PrepareOptions, Source, Splits};
 pub use read::{
-    read_table, read_table_chunked, Chunk, ChunkSink, RawTable, ReadOptions, ID_COLUMNS,
-    LABEL_COLUMNS, PAIR_COLUMNS, TEXT_COLUMNS,
+    read_table, read_table_chunked, Chunk, ChunkSink, RawTable, ReadOptions, CHUNK_BYTES,
+    ID_COLUMNS, LABEL_COLUMNS, PAIR_COLUMNS, TEXT_COLUMNS,
 };
 pub use split::{per_class_cap, stratified_split, stratified_subset};
 pub use stats::{

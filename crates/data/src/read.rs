@@ -572,9 +572,12 @@ struct Rows<'a> {
     pairs: Vec<String>,
     labels: Vec<String>,
     empty_labels: usize,
-    /// With a sink, every `n` rows go to it instead of accumulating.
+    /// With a sink, every `n` rows (or [`CHUNK_BYTES`] of text) go to it instead of
+    /// accumulating.
     sink: Option<(usize, ChunkSink<'a>)>,
     emitted: usize,
+    /// Bytes of text gathered since the last chunk.
+    bytes: usize,
 }
 
 impl<'a> Rows<'a> {
@@ -592,6 +595,7 @@ impl<'a> Rows<'a> {
             empty_labels: 0,
             sink: None,
             emitted: 0,
+            bytes: 0,
         }
     }
 
@@ -605,6 +609,7 @@ impl<'a> Rows<'a> {
         if let Some((_, f)) = self.sink.as_mut() {
             if !self.texts.is_empty() {
                 self.emitted += self.texts.len();
+                self.bytes = 0;
                 let labels = std::mem::take(&mut self.labels);
                 let pairs = std::mem::take(&mut self.pairs);
                 f(Chunk {
@@ -648,6 +653,7 @@ impl<'a> Rows<'a> {
             }
             self.labels.push(label);
         }
+        self.bytes += text.len() + pair.as_ref().map_or(0, String::len);
         self.ids.push(id);
         self.texts.push(text);
         if self.has_pairs {
@@ -656,7 +662,7 @@ impl<'a> Rows<'a> {
         if self
             .sink
             .as_ref()
-            .is_some_and(|(n, _)| self.texts.len() >= *n)
+            .is_some_and(|(n, _)| self.texts.len() >= *n || self.bytes >= CHUNK_BYTES)
         {
             self.flush_chunk()?;
         }
@@ -1483,9 +1489,14 @@ fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
 #[path = "read_tests.rs"]
 mod tests;
 
+/// The most text a chunk of [`read_table_chunked`] gathers: a chunk ends at `chunk` rows
+/// or at this many bytes of text (its first and second texts), whichever comes first, so
+/// long texts do not make chunks large.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
 /// Reads `path` as [`read_table`] does, but hands its rows to `sink` `chunk` at a time
-/// (ids, texts) instead of returning them, so CSV, TSV and JSON lines files of any size
-/// are read in bounded memory. Parquet files and folders are read whole, then handed over
+/// (ids, texts), or fewer when they hold [`CHUNK_BYTES`] of text, instead of returning
+/// them, so CSV, TSV and JSON lines files of any size are read in bounded memory. Parquet files and folders are read whole, then handed over
 /// in chunks. Returns the number of rows.
 pub fn read_table_chunked(
     path: &Path,

@@ -604,6 +604,27 @@ fn chunked_reading_hands_over_the_same_rows_as_a_whole_read() {
     // An empty file is an error, as for a whole read.
     let p = write(dir.path(), "e.csv", b"text\n");
     assert!(read_table_chunked(&p, &ReadOptions::unlabelled(), 10, &mut |_| Ok(())).is_err());
+    // Long texts end a chunk at CHUNK_BYTES of text, before its row count.
+    let long = "word ".repeat(100_000);
+    let mut body = String::from("text\n");
+    for _ in 0..50 {
+        body.push_str(&long);
+        body.push('\n');
+    }
+    let p = write(dir.path(), "long.csv", body.as_bytes());
+    let mut sizes = Vec::new();
+    let n = read_table_chunked(&p, &ReadOptions::unlabelled(), 1000, &mut |c| {
+        sizes.push(c.len());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(n, 50);
+    let per = CHUNK_BYTES.div_ceil(long.trim_end().len());
+    assert_eq!(
+        sizes,
+        [per, per, 50 - 2 * per],
+        "{per} texts of 500 KB a chunk"
+    );
 }
 
 #[test]

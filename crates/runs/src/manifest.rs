@@ -168,5 +168,21 @@ mod tests {
             e.contains("lacks model.safetensors") && e.contains("--overwrite"),
             "{e}"
         );
+        // A manifest of a newer format is refused, whatever the files.
+        let m = write_manifest(d, None).unwrap();
+        assert_eq!(verify_manifest(d, "the model").unwrap(), Some(m));
+        let path = d.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let newer = text.replace(
+            &format!("\"format\": {}", Manifest::FORMAT),
+            &format!("\"format\": {}", Manifest::FORMAT + 1),
+        );
+        assert_ne!(newer, text);
+        std::fs::write(&path, newer).unwrap();
+        let e = verify_manifest(d, "the model").unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("format {}", Manifest::FORMAT + 1)) && e.contains("newer textclf"),
+            "{e}"
+        );
     }
 }

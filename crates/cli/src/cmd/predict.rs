@@ -231,9 +231,32 @@ pub fn predict(a: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         };
         const CHUNK: usize = 8192;
         if stdin {
-            let (ids, texts) = read_stdin()?;
-            for (i, t) in ids.chunks(CHUNK).zip(texts.chunks(CHUNK)) {
-                write_chunk(i.to_vec(), t.to_vec(), None)?;
+            // One text per line, a chunk at a time like a file.
+            let mut texts = Vec::with_capacity(CHUNK);
+            let mut lines = std::io::stdin().lock().lines();
+            let (mut n, mut bytes) = (0usize, 0usize);
+            loop {
+                let line = lines
+                    .next()
+                    .transpose()
+                    .context("cannot read stdin (UTF-8 text, one text per line)")?;
+                let end = line.is_none();
+                if let Some(l) = line {
+                    bytes += l.len();
+                    texts.push(l);
+                }
+                let full = texts.len() == CHUNK || bytes >= textclf_data::CHUNK_BYTES;
+                if full || (end && !texts.is_empty()) {
+                    bytes = 0;
+                    let ids = (n + 1..=n + texts.len())
+                        .map(|i| format!("stdin:{i}"))
+                        .collect();
+                    n += texts.len();
+                    write_chunk(ids, std::mem::take(&mut texts), None)?;
+                }
+                if end {
+                    break;
+                }
             }
         } else {
             let mut failed: Option<anyhow::Error> = None;
