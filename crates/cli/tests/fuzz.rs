@@ -1,14 +1,16 @@
 //! Fuzzing of every input textclf parses: the CSV/TSV/JSONL/Parquet/gzip/folder readers,
-//! sweep TOML files, a linear model's model.json and weights, a transformer's config.json,
-//! and a saved classifier or checkpoint folder (config, textclf.json, tokenizer config,
-//! safetensors, manifest). Each target mutates the seed corpus in `fuzz/seeds/` (byte flips,
-//! insertions, deletions, duplications, splices, truncations) and calls the parser in
-//! process: it must return `Ok` or `Err`, never panic.
+//! sweep TOML files, a linear model's model.json and weights, a transformer's
+//! config.json, a saved classifier folder (config, textclf.json, tokenizer config,
+//! safetensors, manifest) and a checkpoint (state.json, manifest, weights, optimizer
+//! moments, best weights and weight average, through a resume). Each target mutates the
+//! seed corpus in `fuzz/seeds/` (byte flips, insertions, deletions, duplications,
+//! splices, truncations) and calls the parser in process: it must return `Ok` or `Err`,
+//! never panic.
 //!
-//! In the test suite each target runs a few hundred inputs. For a long run, each test (one
-//! target: the readers, sweep files, config.json, linear model files, saved classifier
-//! folders) runs for `TEXTCLF_FUZZ_SECONDS`, shared among its loops (the figures in
-//! README's Testing section):
+//! In the test suite each target runs a few hundred inputs. For a long run, each test
+//! (one target: the readers, sweep files, config.json, linear model files, saved
+//! classifier folders, checkpoints) runs for `TEXTCLF_FUZZ_SECONDS`, shared among its
+//! loops (the figures in README's Testing section):
 //!
 //! ```sh
 //! TEXTCLF_FUZZ_SECONDS=600 cargo test --release -p textclf-cli --test fuzz -- --nocapture
@@ -364,4 +366,192 @@ fn fuzz_saved_classifier_and_checkpoint_folders() {
             let _ = m.predict_proba(&["a film"]);
         }
     });
+}
+
+/// The checkpoint loader behind `train --resume`: `state.json` (the loop state, its format
+/// and the run's fingerprint), the optimizer's moments, the weights and the manifest.
+/// A checkpoint is made by interrupting a tiny fine-tune after one step; each input
+/// replaces one of its files (the manifest removed, so that the damaged file reaches its
+/// parser) and resumes from it: the resume must finish or fail with an error.
+#[test]
+fn fuzz_checkpoint_loader() {
+    use textclf_core::{Dataset, LabelSet};
+    use textclf_train::tokenize::{TextEncoder, Truncation};
+    use textclf_train::{Progress, Silent, TrainConfig, Trainer};
+    /// Asks for a stop after the first step.
+    struct StopNow;
+    impl Progress for StopNow {
+        fn should_stop(&self) -> bool {
+            true
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let tiny = common::shared_dir().join("fixtures/parity/bert-tiny");
+    let opts = textclf_models::LoadOptions {
+        num_labels: 2,
+        layers: None,
+        seed: 1,
+        device: candle_core::Device::Cpu,
+    };
+    let enc = TextEncoder::from_dir(&tiny, 12, Truncation::Head).unwrap();
+    let labels = LabelSet::new(vec!["neg".into(), "pos".into()]).unwrap();
+    let texts = [
+        "a fine film",
+        "a dull film",
+        "great",
+        "awful",
+        "good fun",
+        "boring",
+    ];
+    let data = Dataset::new(
+        "toy",
+        (0..6).map(|i| i.to_string()).collect(),
+        texts.iter().map(|t| t.to_string()).collect(),
+        vec![1, 0, 1, 0, 1, 0],
+        labels,
+    )
+    .unwrap();
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 2,
+        eval_batch_size: 4,
+        lr: 1e-3,
+        seed: 3,
+        // A validation after every step, so that the checkpoint holds best weights and a
+        // weight average too.
+        eval_every_steps: Some(1),
+        average_from: Some(0.1),
+        ..TrainConfig::default()
+    };
+    let fit = |dir: &Path, resume: bool, progress: &dyn Progress| {
+        let (mut model, _) = textclf_models::SequenceClassifier::load(&tiny, &opts).unwrap();
+        Trainer {
+            model: &mut model,
+            encoder: &enc,
+            config: config.clone(),
+            ckpt_dir: dir.to_path_buf(),
+        }
+        .fit(&data, Some(&data), resume, progress)
+        .map(|_| ())
+    };
+    let good = tmp.path().join("good");
+    assert!(fit(&good, false, &StopNow).is_err());
+    for f in [
+        "state.json",
+        "manifest.json",
+        "best.safetensors",
+        "average.safetensors",
+    ] {
+        assert!(good.join(f).is_file(), "{f}");
+    }
+    // The intact checkpoint resumes to the end.
+    let d = tmp.path().join("ck");
+    let restore = || {
+        let _ = fs::remove_dir_all(&d);
+        let _ = fs::remove_dir_all(d.with_extension("old"));
+        fs::create_dir_all(&d).unwrap();
+        for e in fs::read_dir(&good).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), d.join(e.file_name())).unwrap();
+        }
+    };
+    restore();
+    fit(&d, true, &Silent).expect("the intact checkpoint resumes");
+    for (file, committed) in [
+        ("state.json", Some("checkpoint-state.json")),
+        ("manifest.json", Some("checkpoint-manifest.json")),
+    ] {
+        let mut seeds = vec![fs::read(good.join(file)).unwrap()];
+        seeds.extend(committed.map(seed));
+        let mut resumed = 0;
+        fuzz(&format!("checkpoint-{file}"), &seeds, 60, 0.2, |b| {
+            restore();
+            fs::write(d.join(file), b).unwrap();
+            if file != "manifest.json" {
+                let _ = fs::remove_file(d.join("manifest.json"));
+            }
+            resumed += usize::from(fit(&d, true, &Silent).is_ok());
+        });
+        eprintln!("  of which {resumed} resumed to the end");
+    }
+    // state.json with well-formed JSON and the right fingerprint, but numbers that no run
+    // writes (steps past the data, huge or negative counts, fractions): byte mutations
+    // seldom leave the JSON valid, these reach the training loop.
+    let state: serde_json::Value =
+        serde_json::from_slice(&fs::read(good.join("state.json")).unwrap()).unwrap();
+    let mut leaves = Vec::new();
+    number_leaves(&state, String::new(), &mut leaves);
+    assert!(leaves.len() > 10, "{leaves:?}");
+    let odd = [
+        serde_json::json!(0),
+        serde_json::json!(1),
+        serde_json::json!(-1),
+        serde_json::json!(3),
+        serde_json::json!(1u64 << 32),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(1e300),
+        serde_json::json!(-1e300),
+        serde_json::json!(0.5),
+    ];
+    let budget = Budget::from_env(60, 0.2);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut done, mut resumed) = (0, 0);
+    while budget.go_on(done) {
+        let mut v = state.clone();
+        for _ in 0..rng.random_range(1..4) {
+            let at = &leaves[rng.random_range(0..leaves.len())];
+            *v.pointer_mut(at).unwrap() = odd[rng.random_range(0..odd.len())].clone();
+        }
+        restore();
+        fs::write(d.join("state.json"), serde_json::to_vec(&v).unwrap()).unwrap();
+        let _ = fs::remove_file(d.join("manifest.json"));
+        resumed += usize::from(fit(&d, true, &Silent).is_ok());
+        done += 1;
+    }
+    eprintln!("fuzz checkpoint-state-values: {done} inputs, no panic");
+    eprintln!("  of which {resumed} resumed to the end");
+    // The safetensors files: their headers, where a damaged file fails (the first 2 KB).
+    for (file, share) in [
+        ("optimizer.safetensors", 0.1),
+        ("model.safetensors", 0.1),
+        ("best.safetensors", 0.1),
+        ("average.safetensors", 0.1),
+    ] {
+        let st = fs::read(good.join(file)).unwrap();
+        let cut = st.len().min(2048);
+        let mut resumed = 0;
+        fuzz(
+            &format!("checkpoint-{file}"),
+            &[st[..cut].to_vec()],
+            60,
+            share,
+            |b| {
+                restore();
+                let _ = fs::remove_file(d.join("manifest.json"));
+                let mut bytes = b.to_vec();
+                bytes.extend_from_slice(&st[cut..]);
+                fs::write(d.join(file), &bytes).unwrap();
+                resumed += usize::from(fit(&d, true, &Silent).is_ok());
+            },
+        );
+        eprintln!("  of which {resumed} resumed to the end");
+    }
+}
+
+/// JSON pointers to every number in `v`.
+fn number_leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Number(_) => out.push(at),
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                number_leaves(x, format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                number_leaves(x, format!("{at}/{k}"), out);
+            }
+        }
+        _ => {}
+    }
 }

@@ -26,10 +26,112 @@ pub(crate) struct State {
     pub(crate) avg_count: usize,
 }
 
+/// What a run's checkpoint state must fit: the run's shape.
+pub(crate) struct Bounds {
+    pub epochs: usize,
+    pub batches_per_epoch: usize,
+    pub total_steps: u64,
+    pub train_rows: usize,
+    pub max_len: usize,
+}
+
+impl State {
+    /// Checks a loaded state against the run it resumes: counts past the run's epochs,
+    /// batches, steps or rows, indexes past the history, or losses and times that are
+    /// not numbers can only come from a damaged `state.json`. Returns what is wrong.
+    pub(crate) fn check(&self, b: &Bounds) -> Result<(), String> {
+        let h = self.history.len();
+        let wrong = if self.epoch > b.epochs {
+            format!("epoch {} is past the run's {} epochs", self.epoch, b.epochs)
+        } else if self.next_batch > 0 && self.next_batch >= b.batches_per_epoch {
+            format!(
+                "next batch {} is past the epoch's {} batches",
+                self.next_batch, b.batches_per_epoch
+            )
+        } else if self.global_step > b.total_steps {
+            format!(
+                "step {} is past the run's {} steps",
+                self.global_step, b.total_steps
+            )
+        } else if self.seen > b.train_rows || self.correct > self.seen {
+            format!(
+                "{} rows seen ({} right) in an epoch of {} rows",
+                self.seen, self.correct, b.train_rows
+            )
+        } else if self.tokens > self.seen.saturating_mul(b.max_len) {
+            format!(
+                "{} tokens in {} rows of at most {}",
+                self.tokens, self.seen, b.max_len
+            )
+        } else if self.best.is_some_and(|i| i >= h) {
+            format!("best validation {:?} of {h}", self.best)
+        } else if self.avg_count > h || self.bad_evals > h {
+            format!(
+                "{} averaged and {} unimproved validations of {h}",
+                self.avg_count, self.bad_evals
+            )
+        } else if !self.loss_sum.is_finite()
+            || self.loss_sum < 0.0
+            || !self.train_seconds.is_finite()
+            || self.train_seconds < 0.0
+        {
+            format!(
+                "loss sum {} and training time {} s",
+                self.loss_sum, self.train_seconds
+            )
+        } else {
+            return Ok(());
+        };
+        Err(wrong)
+    }
+}
+
 pub(crate) fn mix(seed: u64, a: u64, b: u64) -> u64 {
     let mut z =
         seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     z ^= z >> 31;
     z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z ^ (z >> 29)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_that_does_not_fit_the_run_is_named() {
+        let b = Bounds {
+            epochs: 3,
+            batches_per_epoch: 10,
+            total_steps: 30,
+            train_rows: 40,
+            max_len: 16,
+        };
+        let fits = State {
+            epoch: 1,
+            next_batch: 4,
+            global_step: 14,
+            seen: 16,
+            correct: 9,
+            tokens: 200,
+            loss_sum: 9.5,
+            ..State::default()
+        };
+        assert_eq!(fits.check(&b), Ok(()));
+        let wrong = |f: fn(&mut State)| {
+            let mut s = fits.clone();
+            f(&mut s);
+            s.check(&b).unwrap_err()
+        };
+        assert!(wrong(|s| s.epoch = 4).contains("epoch 4"));
+        assert!(wrong(|s| s.next_batch = 10).contains("next batch 10"));
+        assert!(wrong(|s| s.global_step = u64::MAX).contains("past the run's 30 steps"));
+        assert!(wrong(|s| s.seen = usize::MAX).contains("rows seen"));
+        assert!(wrong(|s| s.correct = 17).contains("rows seen"));
+        assert!(wrong(|s| s.tokens = 16 * 16 + 1).contains("tokens"));
+        assert!(wrong(|s| s.best = Some(0)).contains("best validation"));
+        assert!(wrong(|s| s.avg_count = 1).contains("averaged"));
+        assert!(wrong(|s| s.loss_sum = f64::NAN).contains("loss sum"));
+        assert!(wrong(|s| s.train_seconds = -1.0).contains("training time"));
+    }
 }

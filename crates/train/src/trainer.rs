@@ -25,7 +25,7 @@ use crate::objective::{outputs_for, scores_from_logits, Objective};
 use crate::optim::AdamW;
 use crate::progress::Progress;
 use crate::record::TrainOutcome;
-use crate::state::State;
+use crate::state::{Bounds, State};
 use crate::tokenize::TextEncoder;
 use crate::validation::restore_best;
 use crate::{Result, TrainError};
@@ -104,7 +104,16 @@ impl Trainer<'_> {
             .average_from
             .map(|f| ((f * total_steps as f64).ceil() as u64).max(1));
         if resume {
-            if let Some((s, best, average)) = self.resume_from(&fingerprint, &mut opt, progress)? {
+            let bounds = Bounds {
+                epochs: cfg.epochs,
+                batches_per_epoch: n_batches,
+                total_steps,
+                train_rows: train.len(),
+                max_len: self.encoder.max_len(),
+            };
+            if let Some((s, best, average)) =
+                self.resume_from(&fingerprint, &bounds, &mut opt, progress)?
+            {
                 st = s;
                 best_weights = best;
                 avg = average;
@@ -300,11 +309,13 @@ impl Trainer<'_> {
     }
 
     /// The checkpoint to continue from, when there is one made by this run (same
-    /// fingerprint); loads its weights into the model and its moments into `opt`.
+    /// fingerprint) whose state fits the run (`bounds`); loads its weights into the model
+    /// and its moments into `opt`.
     #[allow(clippy::type_complexity)]
     fn resume_from(
         &mut self,
         fingerprint: &str,
+        bounds: &Bounds,
         opt: &mut AdamW,
         progress: &dyn Progress,
     ) -> Result<
@@ -322,6 +333,12 @@ impl Trainer<'_> {
                         self.ckpt_dir.display()
                     )));
                 }
+                s.check(bounds).map_err(|wrong| {
+                    TrainError::Checkpoint(format!(
+                        "the checkpoint in {} does not fit this run ({wrong}): its state.json is damaged; start afresh without --resume in a new --out folder",
+                        self.ckpt_dir.display()
+                    ))
+                })?;
                 progress.message(&format!(
                     "resuming at epoch {}, batch {} (step {})",
                     s.epoch + 1,
