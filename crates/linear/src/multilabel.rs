@@ -38,7 +38,7 @@ use crate::model::{
 };
 use crate::pairs::PairParams;
 use crate::solver::platt::Platt;
-use crate::solver::SolverOptions;
+use crate::solver::{dual_cd, BinaryProblem, SolverOptions};
 use crate::sparse::CsrMatrix;
 use crate::store::{self, Loaded, SavedFeatures};
 use crate::{LinearError, Result};
@@ -269,34 +269,59 @@ fn label_costs(cw: &ClassWeights, positive: &[bool], l: usize, c: f64) -> Vec<f6
         .collect()
 }
 
-/// Weights (`labels × d`, class-major) and intercepts of every label at C.
+/// Duals of every label's LR problem at one C, to start the next C from.
+type Duals = Vec<Vec<f64>>;
+
+/// Weights (`labels × d`, class-major) and intercepts of every label at C, with each
+/// label's LR duals; `warm`, the duals of every label at another C, starts LR there.
 fn fit_labels(
     params: &LinearParams,
     x: &CsrMatrix,
     member: &[bool],
     num_labels: usize,
     c: f64,
-) -> (Vec<f32>, Vec<f32>) {
+    warm: Option<&Duals>,
+) -> (Vec<f32>, Vec<f32>, Option<Duals>) {
     let opt = SolverOptions {
         tol: params.tol,
         max_iter: params.max_iter,
         seed: params.seed,
     };
-    let parts: Vec<(Vec<f64>, f64)> = (0..num_labels)
+    let parts: Vec<(Vec<f64>, f64, Option<Vec<f64>>)> = (0..num_labels)
         .into_par_iter()
         .map(|l| {
             let positive: Vec<bool> = member.chunks(num_labels).map(|r| r[l]).collect();
             let cost = label_costs(&params.class_weights, &positive, l, c);
-            fit_binary(params, x, &positive, &cost, &opt)
+            if params.kind == LinearKind::Lr {
+                let ys: Vec<f64> = positive
+                    .iter()
+                    .map(|&p| if p { 1.0 } else { -1.0 })
+                    .collect();
+                let problem = BinaryProblem {
+                    x,
+                    y: &ys,
+                    cost: &cost,
+                    bias: 1.0,
+                };
+                let (m, duals) =
+                    dual_cd::logistic_from(&problem, &opt, warm.map(|w| w[l].as_slice()));
+                (m.w, m.b, Some(duals))
+            } else {
+                let (w, b) = fit_binary(params, x, &positive, &cost, &opt);
+                (w, b, None)
+            }
         })
         .collect();
     let mut w = Vec::with_capacity(num_labels * x.ncols);
     let mut b = Vec::with_capacity(num_labels);
-    for (wi, bi) in parts {
+    let mut duals = Vec::with_capacity(num_labels);
+    for (wi, bi, di) in parts {
         w.extend(wi.iter().map(|&v| v as f32));
         b.push(bi as f32);
+        duals.extend(di);
     }
-    (w, b)
+    let duals = (duals.len() == num_labels).then_some(duals);
+    (w, b, duals)
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -448,9 +473,30 @@ pub fn fit_multilabel(
     );
     let lp = &params.linear;
     let grid = lp.c.map_or_else(|| lp.c_grid.clone(), |c| vec![c]);
+    // LR starts each C from the duals of the nearest C fitted before, scaled by the ratio
+    // of the two Cs (each row keeps its α_i / C_i, its share of the loss's slope): the
+    // grid is then fitted in ascending order, each C's labels side by side. On
+    // GoEmotions this halves the outer passes at C 16 and 64 (BENCHMARKS.md).
+    let warm_on = lp.kind == LinearKind::Lr;
+    let fitted: std::sync::Mutex<Vec<(f64, Duals)>> = std::sync::Mutex::new(Vec::new());
+    let nearest = |c: f64| -> Option<Duals> {
+        let f = fitted.lock().ok()?;
+        f.iter()
+            .min_by(|a, b| (a.0 / c).ln().abs().total_cmp(&(b.0 / c).ln().abs()))
+            .map(|(c0, d)| {
+                let r = c / c0;
+                d.iter()
+                    .map(|v| v.iter().map(|a| a * r).collect())
+                    .collect()
+            })
+    };
     let fit = |c: f64| {
         let t = Instant::now();
-        let (w, b) = fit_labels(lp, fx, fy, l, c);
+        let start = if warm_on { nearest(c) } else { None };
+        let (w, b, duals) = fit_labels(lp, fx, fy, l, c, start.as_ref());
+        if let (true, Some(d), Ok(mut f)) = (warm_on, duals, fitted.lock()) {
+            f.push((c, d));
+        }
         let fit_s = t.elapsed().as_secs_f64();
         let (tuned, micro, half) = tune(lp.kind, w, b, &sel_x, &sel_y, l);
         let point = MultiLabelPoint {
@@ -461,11 +507,11 @@ pub fn fit_multilabel(
         };
         (tuned, point, micro)
     };
-    let s = crate::select::search(&grid, lp.c.is_none(), &fit);
+    let s = crate::select::search(&grid, lp.c.is_none(), warm_on, &fit);
     let c = s.c;
     let mut best = s.model;
     if refit {
-        let (w, b) = fit_labels(lp, &x_all, &member, l, c);
+        let (w, b, _) = fit_labels(lp, &x_all, &member, l, c, None);
         best.w = w;
         best.b = b;
     }

@@ -410,7 +410,7 @@ pub fn fit_regression(
                 };
                 ((w, b), point, score)
             };
-            let s = crate::select::search(&grid, params.c.is_none(), &fit);
+            let s = crate::select::search(&grid, params.c.is_none(), false, &fit);
             let points = s.points.into_iter().map(|(_, p)| p).collect();
             (Some(s.c), s.model.0, s.model.1, points, s.extension)
         }

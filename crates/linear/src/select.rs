@@ -19,22 +19,27 @@ pub(crate) struct Searched<M, P> {
 
 /// Fits every C of `grid` with `fit`, which returns the model, what to report and the
 /// score (higher is better; NaN counts as worst). With `extend`, the grid is extended
-/// while the best C is at its edge.
+/// while the best C is at its edge. The grid's points are fitted side by side, or one
+/// after another in ascending order when `in_order` (a fit that starts from the one
+/// before).
 pub(crate) fn search<M: Send, P: Send>(
     grid: &[f64],
     extend: bool,
+    in_order: bool,
     fit: &(dyn Fn(f64) -> (M, P, f64) + Sync),
 ) -> Searched<M, P> {
     let mut grid = grid.to_vec();
     grid.sort_by(f64::total_cmp);
     grid.dedup();
-    let fitted: Vec<(f64, M, P, f64)> = grid
-        .par_iter()
-        .map(|&c| {
-            let (m, p, s) = fit(c);
-            (c, m, p, s)
-        })
-        .collect();
+    let one = |&c: &f64| {
+        let (m, p, s) = fit(c);
+        (c, m, p, s)
+    };
+    let fitted: Vec<(f64, M, P, f64)> = if in_order {
+        grid.iter().map(one).collect()
+    } else {
+        grid.par_iter().map(one).collect()
+    };
     let mut best: Option<(f64, f64, M)> = None;
     let mut points = vec![];
     let mut consider = |c: f64, m: M, p: P, s: f64, best: &mut Option<(f64, f64, M)>| {
@@ -96,7 +101,7 @@ mod tests {
     fn best_score_then_smaller_c_and_extension() {
         // Score peaks at C = 4 and is flat above it: 4 wins over the tie at 16.
         let f = |c: f64| ((), c, if c >= 4.0 { 1.0 } else { c / 4.0 });
-        let s = search(&[16.0, 1.0, 4.0], true, &f);
+        let s = search(&[16.0, 1.0, 4.0], true, false, &f);
         assert_eq!(s.c, 4.0);
         assert!(s.extension.is_none());
         assert_eq!(
@@ -105,7 +110,7 @@ mod tests {
         );
         // Rising score: extended upwards; NaN counts as worst.
         let f = |c: f64| ((), (), if c > 100.0 { f64::NAN } else { c });
-        let s = search(&[1.0, 4.0], true, &f);
+        let s = search(&[1.0, 4.0], true, false, &f);
         assert_eq!(s.c, 64.0);
         let ext = s.extension.unwrap();
         assert_eq!(ext.added, vec![16.0, 64.0, 256.0]);
