@@ -303,8 +303,10 @@ fn fit_labels(
                     cost: &cost,
                     bias: 1.0,
                 };
+                // Most rows of a label's problem are negatives fitted with a wide
+                // margin: shrinking sets them aside.
                 let (m, duals) =
-                    dual_cd::logistic_from(&problem, &opt, warm.map(|w| w[l].as_slice()));
+                    dual_cd::logistic_from(&problem, &opt, warm.map(|w| w[l].as_slice()), true);
                 (m.w, m.b, Some(duals))
             } else {
                 let (w, b) = fit_binary(params, x, &positive, &cost, &opt);
