@@ -18,7 +18,9 @@
 #      TEXTCLF_TORCH_VENV (~/.cache/textclf/torch-venv), TEXTCLF_BENCH_VENV
 #      (~/.cache/textclf/bench-venv: numpy, pandas, scikit-learn, scipy),
 #      FT_GE_TRAIN (GoEmotions training rows, 8000), FT_EPOCHS (3), FT_LR (5e-5), FT_SEED (42),
-#      FT_TORCH_THREADS (the twin's threads, default all cores).
+#      FT_TORCH_THREADS (the twin's threads, default all cores), FT_RESULTS (where the results
+#      go, default bench/results/finetune_shapes; set, the table is printed and BENCHMARKS.md
+#      left alone: for runs at other seeds).
 #      When the two cannot run in one go: FT_SIDES=torch FT_TORCH_DIR=DIR runs only the twin and
 #      keeps its outputs in DIR; FT_SIDES=textclf FT_TORCH_DIR=DIR later runs textclf and scores
 #      it against them (refused unless the settings match). Such rows are marked in the table:
@@ -39,7 +41,7 @@ GE_TRAIN=${FT_GE_TRAIN:-8000}
 EPOCHS=${FT_EPOCHS:-3}
 LR=${FT_LR:-5e-5}
 SEED=${FT_SEED:-42}
-RES=bench/results/finetune_shapes
+RES=${FT_RESULTS:-bench/results/finetune_shapes}
 mkdir -p "$RES"
 SIDES=${FT_SIDES:-both}
 case $SIDES in both|torch|textclf) ;; *) echo "FT_SIDES is both, torch or textclf, not $SIDES" >&2; exit 2 ;; esac
@@ -127,4 +129,5 @@ done
 [ "$SIDES" = torch ] && exit 0
 SECTION=$("$BPY" bench/finetune_shapes.py section "$RES")
 echo "$SECTION"
-update_section finetune-shapes "$SECTION"
+# Results kept elsewhere (another seed, FT_RESULTS) are printed, not put in BENCHMARKS.md.
+[ -n "${FT_RESULTS:-}" ] || update_section finetune-shapes "$SECTION"

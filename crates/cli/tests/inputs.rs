@@ -270,30 +270,16 @@ fn json_goes_to_stdout_on_train_baseline_eval_ensemble_and_advise() {
     let tmp = tempfile::tempdir().unwrap();
     let (tr, te, base) = toy_baseline_run(tmp.path());
     let runs = tmp.path().join("runs");
-    let tiny = shared_dir().join("fixtures/parity/bert-tiny");
     let parse = |out: String| -> serde_json::Value {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}"))
     };
-    let v = parse(ok(&[
-        "train",
-        "--model",
-        s(&tiny),
-        "--train",
-        s(&tr),
-        "--test",
-        s(&te),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--max-len",
+    let v = parse(tiny_fine_tune(
+        &tr,
+        &te,
         "24",
-        "--bootstrap",
-        "10",
-        "--json",
-        "--out",
-        s(&runs.join("bert")),
-    ]));
+        &runs.join("bert"),
+        &["--json"],
+    ));
     assert_eq!(v["command"], "train", "{v}");
     assert_eq!(v["n"], 10, "{v}");
     assert!(v["accuracy"].is_number() && v["epochs"].is_array(), "{v}");

@@ -1489,9 +1489,10 @@ fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<RawTable, DataError> {
 #[path = "read_tests.rs"]
 mod tests;
 
-/// The most text a chunk of [`read_table_chunked`] gathers: a chunk ends at `chunk` rows
-/// or at this many bytes of text (its first and second texts), whichever comes first, so
-/// long texts do not make chunks large.
+/// The most text a chunk of [`read_table_chunked`] gathers from a CSV, TSV or JSON lines
+/// file: a chunk ends at `chunk` rows or at this many bytes of text (its first and second
+/// texts), whichever comes first, so long texts do not make chunks large. (Parquet files
+/// and folders are read whole, then handed over `chunk` rows at a time.)
 pub const CHUNK_BYTES: usize = 8 << 20;
 
 /// Reads `path` as [`read_table`] does, but hands its rows to `sink` `chunk` at a time

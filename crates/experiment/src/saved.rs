@@ -20,7 +20,7 @@ use crate::spec::{DataSource, ExperimentSpec};
 /// `problem_type`), checked against its manifest; `int8` quantizes a transformer's linear
 /// layers.
 pub fn load_saved_model(dir: &Path, int8: bool, obs: &dyn Observer) -> Result<Box<dyn Model>> {
-    if !dir.exists() {
+    if std::fs::metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         return Err(ExperimentError::Invalid(format!(
             "no model folder at {}: check the path (a saved model is the `model` folder inside a run, e.g. runs/lr/model)",
             dir.display()

@@ -497,7 +497,14 @@ pub fn fit_multilabel(
         let start = if warm_on { nearest(c) } else { None };
         let (w, b, duals) = fit_labels(lp, fx, fy, l, c, start.as_ref());
         if let (true, Some(d), Ok(mut f)) = (warm_on, duals, fitted.lock()) {
+            // The grid runs in ascending order and is extended at its ends, so the nearest
+            // C fitted before is always the smallest or the largest: keep only those two.
             f.push((c, d));
+            f.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if f.len() > 2 {
+                let last = f.len() - 1;
+                f.drain(1..last);
+            }
         }
         let fit_s = t.elapsed().as_secs_f64();
         let (tuned, micro, half) = tune(lp.kind, w, b, &sel_x, &sel_y, l);

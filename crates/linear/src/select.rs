@@ -1,5 +1,6 @@
 //! Choosing the regularisation strength on held-out rows, shared by the multi-label and
-//! regression models: every value of the grid is fitted (in parallel) and scored, the
+//! regression models: every value of the grid is fitted (side by side, or in ascending
+//! order when each fit starts from the one before: multi-label LR) and scored, the
 //! best score wins (ties: the smaller C, the more regularised model), and when the best C
 //! is at an edge of the grid the grid is extended that way as the single-label models do
 //! ([`crate::model::extend_grid`]).

@@ -32,7 +32,8 @@ pub(crate) struct Bounds {
     pub batches_per_epoch: usize,
     pub total_steps: u64,
     pub train_rows: usize,
-    pub max_len: usize,
+    /// Tokens in the longest training sequence.
+    pub longest: usize,
 }
 
 impl State {
@@ -58,10 +59,10 @@ impl State {
                 "{} rows seen ({} right) in an epoch of {} rows",
                 self.seen, self.correct, b.train_rows
             )
-        } else if self.tokens > self.seen.saturating_mul(b.max_len) {
+        } else if self.tokens > self.seen.saturating_mul(b.longest) {
             format!(
                 "{} tokens in {} rows of at most {}",
-                self.tokens, self.seen, b.max_len
+                self.tokens, self.seen, b.longest
             )
         } else if self.best.is_some_and(|i| i >= h) {
             format!("best validation {:?} of {h}", self.best)
@@ -105,7 +106,7 @@ mod tests {
             batches_per_epoch: 10,
             total_steps: 30,
             train_rows: 40,
-            max_len: 16,
+            longest: 16,
         };
         let fits = State {
             epoch: 1,
@@ -118,6 +119,52 @@ mod tests {
             ..State::default()
         };
         assert_eq!(fits.check(&b), Ok(()));
+        // What a run leaves at its end, and after stopping early mid-epoch, fits too.
+        let record = textclf_runs::EpochRecord {
+            epoch: 1,
+            step: 10,
+            epoch_end: true,
+            train_loss: 0.5,
+            train_accuracy: 0.5,
+            val_loss: 0.5,
+            val_accuracy: 0.5,
+            val_macro_f1: 0.5,
+            val_micro_f1: None,
+            val_pearson: None,
+            lr: 0.0,
+            train_seconds: 1.0,
+            samples_per_s: 1.0,
+            tokens_per_s: 1.0,
+            padding_waste: 0.0,
+        };
+        let history = vec![record; 3];
+        let finished = State {
+            epoch: 3,
+            next_batch: 0,
+            global_step: 30,
+            history: history.clone(),
+            best: Some(2),
+            avg_count: 3,
+            bad_evals: 3,
+            finished: true,
+            ..State::default()
+        };
+        assert_eq!(finished.check(&b), Ok(()));
+        let stopped = State {
+            epoch: 1,
+            next_batch: 9,
+            global_step: 19,
+            seen: 36,
+            correct: 36,
+            tokens: 36 * 16,
+            history,
+            best: Some(0),
+            bad_evals: 2,
+            stopped_early: true,
+            finished: true,
+            ..State::default()
+        };
+        assert_eq!(stopped.check(&b), Ok(()));
         let wrong = |f: fn(&mut State)| {
             let mut s = fits.clone();
             f(&mut s);

@@ -109,7 +109,7 @@ impl Trainer<'_> {
                 batches_per_epoch: n_batches,
                 total_steps,
                 train_rows: train.len(),
-                max_len: self.encoder.max_len(),
+                longest: lens.iter().copied().max().unwrap_or(0),
             };
             if let Some((s, best, average)) =
                 self.resume_from(&fingerprint, &bounds, &mut opt, progress)?

@@ -180,6 +180,40 @@ pub fn toy_baseline_run(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (tr, te, run)
 }
 
+/// A one-epoch fine-tune of the tiny BERT fixture on `train`, scored on `test`, at
+/// `max_len` tokens (batch 8, 10 bootstrap resamples), into `out`, with `more` flags:
+/// runs it and returns its stdout.
+pub fn tiny_fine_tune(
+    train: &Path,
+    test: &Path,
+    max_len: &str,
+    out: &Path,
+    more: &[&str],
+) -> String {
+    let tiny = shared_dir().join("fixtures/parity/bert-tiny");
+    let mut args = vec![
+        "train",
+        "--model",
+        s(&tiny),
+        "--train",
+        s(train),
+        "--test",
+        s(test),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--max-len",
+        max_len,
+        "--bootstrap",
+        "10",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(more);
+    ok(&args)
+}
+
 /// Every `step`-th row of `src` (a CSV with a header), at most `n` rows, into `dst`: the
 /// shared files are grouped by label, so a stride keeps most labels. With `known`, rows
 /// carrying a label (of the `|`-joined `labels` column) outside it are skipped. Returns
