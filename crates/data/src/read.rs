@@ -1497,8 +1497,9 @@ pub const CHUNK_BYTES: usize = 8 << 20;
 
 /// Reads `path` as [`read_table`] does, but hands its rows to `sink` `chunk` at a time
 /// (ids, texts), or fewer when they hold [`CHUNK_BYTES`] of text, instead of returning
-/// them, so CSV, TSV and JSON lines files of any size are read in bounded memory. Parquet files and folders are read whole, then handed over
-/// in chunks. Returns the number of rows.
+/// them, so CSV, TSV and JSON lines files of any size are read in bounded memory.
+/// Parquet files and folders are read whole, then handed over in chunks. Returns the
+/// number of rows.
 pub fn read_table_chunked(
     path: &Path,
     opts: &ReadOptions,

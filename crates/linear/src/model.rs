@@ -582,15 +582,19 @@ fn ovr_costs(y: &[usize], k: usize, t: usize, cost_per_class: &[f64], c: f64) ->
 }
 
 /// One binary model of `params.kind` on (x, `positive`) with per-row costs: weights in the
-/// original feature space (NBSVM ratios folded in) and the intercept. Shared by the
-/// one-vs-rest classifiers and the multi-label models.
+/// original feature space (NBSVM ratios folded in), the intercept and, for LR, its dual
+/// variables. LR starts from the duals `start` when given, and shrinks with `shrink`
+/// ([`dual_cd::logistic_from`]). Shared by the one-vs-rest classifiers and the
+/// multi-label models.
 pub(crate) fn fit_binary(
     params: &LinearParams,
     x: &CsrMatrix,
     positive: &[bool],
     cost: &[f64],
     opt: &SolverOptions,
-) -> (Vec<f64>, f64) {
+    start: Option<&[f64]>,
+    shrink: bool,
+) -> (Vec<f64>, f64, Option<Vec<f64>>) {
     let d = x.ncols;
     let ys: Vec<f64> = positive
         .iter()
@@ -600,7 +604,7 @@ pub(crate) fn fit_binary(
         // Cosine has no classifier form; `check_classifier` refuses it before any fit
         // reaches this point.
         LinearKind::Lr | LinearKind::Cosine => {
-            let m = dual_cd::logistic(
+            let (m, duals) = dual_cd::logistic_from(
                 &BinaryProblem {
                     x,
                     y: &ys,
@@ -608,8 +612,10 @@ pub(crate) fn fit_binary(
                     bias: 1.0,
                 },
                 opt,
+                start,
+                shrink,
             );
-            (m.w, m.b)
+            (m.w, m.b, Some(duals))
         }
         LinearKind::Svm => {
             let m = dual_cd::svm_l2_loss(
@@ -621,7 +627,7 @@ pub(crate) fn fit_binary(
                 },
                 opt,
             );
-            (m.w, m.b)
+            (m.w, m.b, None)
         }
         LinearKind::Nbsvm => {
             let r = nb_ratio(x, positive, params.nb_alpha);
@@ -645,7 +651,7 @@ pub(crate) fn fit_binary(
                     .zip(&r)
                     .map(|(wj, rj)| ((1.0 - beta) * mean_abs + beta * wj) * rj)
                     .collect();
-            (w, beta * m.b)
+            (w, beta * m.b, None)
         }
     }
 }
@@ -673,7 +679,8 @@ fn train_raw(
         .map(|&t| {
             let cost = ovr_costs(y, k, t, cost_per_class, c);
             let positive: Vec<bool> = y.iter().map(|&l| l == t).collect();
-            fit_binary(params, x, &positive, &cost, &opt)
+            let (w, b, _) = fit_binary(params, x, &positive, &cost, &opt, None, false);
+            (w, b)
         })
         .collect();
     let outputs = parts.len();

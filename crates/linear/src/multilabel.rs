@@ -38,7 +38,7 @@ use crate::model::{
 };
 use crate::pairs::PairParams;
 use crate::solver::platt::Platt;
-use crate::solver::{dual_cd, BinaryProblem, SolverOptions};
+use crate::solver::SolverOptions;
 use crate::sparse::CsrMatrix;
 use crate::store::{self, Loaded, SavedFeatures};
 use crate::{LinearError, Result};
@@ -292,26 +292,17 @@ fn fit_labels(
         .map(|l| {
             let positive: Vec<bool> = member.chunks(num_labels).map(|r| r[l]).collect();
             let cost = label_costs(&params.class_weights, &positive, l, c);
-            if params.kind == LinearKind::Lr {
-                let ys: Vec<f64> = positive
-                    .iter()
-                    .map(|&p| if p { 1.0 } else { -1.0 })
-                    .collect();
-                let problem = BinaryProblem {
-                    x,
-                    y: &ys,
-                    cost: &cost,
-                    bias: 1.0,
-                };
-                // Most rows of a label's problem are negatives fitted with a wide
-                // margin: shrinking sets them aside.
-                let (m, duals) =
-                    dual_cd::logistic_from(&problem, &opt, warm.map(|w| w[l].as_slice()), true);
-                (m.w, m.b, Some(duals))
-            } else {
-                let (w, b) = fit_binary(params, x, &positive, &cost, &opt);
-                (w, b, None)
-            }
+            // LR: most rows of a label's problem are negatives fitted with a wide margin,
+            // which shrinking sets aside.
+            fit_binary(
+                params,
+                x,
+                &positive,
+                &cost,
+                &opt,
+                warm.map(|w| w[l].as_slice()),
+                true,
+            )
         })
         .collect();
     let mut w = Vec::with_capacity(num_labels * x.ncols);

@@ -120,10 +120,15 @@ pub(crate) fn load_checkpoint(
     let (st, optimizer_step) = read_state(&text)?;
     let step = optimizer_step.unwrap_or(st.global_step);
     let dev = model.device();
-    let weights_path = dir.join("model.safetensors");
-    let weights = candle_core::safetensors::load(&weights_path, dev)?;
-    textclf_models::params::check_finite(&weights, &weights_path)?;
-    model.params.assign(&weights)?;
+    // Weights, refused when they hold values that are not numbers.
+    let load_weights = |p: &Path| -> Result<HashMap<String, Tensor>> {
+        let w = candle_core::safetensors::load(p, dev)?;
+        textclf_models::params::check_finite(&w, p)?;
+        Ok(w)
+    };
+    model
+        .params
+        .assign(&load_weights(&dir.join("model.safetensors"))?)?;
     let ostate = candle_core::safetensors::load(
         dir.join("optimizer.safetensors"),
         &candle_core::Device::Cpu,
@@ -132,9 +137,7 @@ pub(crate) fn load_checkpoint(
     let load_opt = |name: &str| -> Result<Option<HashMap<String, Tensor>>> {
         let p = dir.join(name);
         Ok(if p.is_file() {
-            let w = candle_core::safetensors::load(&p, dev)?;
-            textclf_models::params::check_finite(&w, &p)?;
-            Some(w)
+            Some(load_weights(&p)?)
         } else {
             None
         })
@@ -153,23 +156,7 @@ mod tests {
     #[test]
     fn a_state_of_either_version_reads_with_epochs_counted_from_1() {
         let mut st = State::default();
-        st.history.push(textclf_runs::EpochRecord {
-            epoch: 2,
-            step: 10,
-            epoch_end: true,
-            train_loss: 0.5,
-            train_accuracy: 0.5,
-            val_loss: 0.5,
-            val_accuracy: 0.5,
-            val_macro_f1: 0.5,
-            val_micro_f1: None,
-            val_pearson: None,
-            lr: 0.0,
-            train_seconds: 1.0,
-            samples_per_s: 1.0,
-            tokens_per_s: 1.0,
-            padding_waste: 0.0,
-        });
+        st.history.push(crate::state::record(2));
         let new = serde_json::to_string(&StateFile {
             format: Some(STATE_FORMAT),
             optimizer_step: Some(7),

@@ -37,10 +37,11 @@ pub(crate) struct Bounds {
 }
 
 impl State {
-    /// Checks a loaded state against the run it resumes: counts past the run's epochs,
-    /// batches, steps or rows, indexes past the history, or losses and times that are
-    /// not numbers can only come from a damaged `state.json`. Returns what is wrong.
-    pub(crate) fn check(&self, b: &Bounds) -> Result<(), String> {
+    /// Checks a loaded state, and the optimizer step saved with it, against the run it
+    /// resumes: counts past the run's epochs, batches, steps or rows, indexes past the
+    /// history, or losses and times that are not numbers can only come from a damaged
+    /// `state.json`. Returns what is wrong.
+    pub(crate) fn check(&self, b: &Bounds, optimizer_step: u64) -> Result<(), String> {
         let h = self.history.len();
         let wrong = if self.epoch > b.epochs {
             format!("epoch {} is past the run's {} epochs", self.epoch, b.epochs)
@@ -53,6 +54,11 @@ impl State {
             format!(
                 "step {} is past the run's {} steps",
                 self.global_step, b.total_steps
+            )
+        } else if optimizer_step > b.total_steps {
+            format!(
+                "optimizer step {optimizer_step} is past the run's {} steps",
+                b.total_steps
             )
         } else if self.seen > b.train_rows || self.correct > self.seen {
             format!(
@@ -95,6 +101,28 @@ pub(crate) fn mix(seed: u64, a: u64, b: u64) -> u64 {
     z ^ (z >> 29)
 }
 
+/// A validation record for tests, of `epoch` (counted from 1).
+#[cfg(test)]
+pub(crate) fn record(epoch: usize) -> EpochRecord {
+    EpochRecord {
+        epoch,
+        step: 10,
+        epoch_end: true,
+        train_loss: 0.5,
+        train_accuracy: 0.5,
+        val_loss: 0.5,
+        val_accuracy: 0.5,
+        val_macro_f1: 0.5,
+        val_micro_f1: None,
+        val_pearson: None,
+        lr: 0.0,
+        train_seconds: 1.0,
+        samples_per_s: 1.0,
+        tokens_per_s: 1.0,
+        padding_waste: 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,26 +146,9 @@ mod tests {
             loss_sum: 9.5,
             ..State::default()
         };
-        assert_eq!(fits.check(&b), Ok(()));
+        assert_eq!(fits.check(&b, 14), Ok(()));
         // What a run leaves at its end, and after stopping early mid-epoch, fits too.
-        let record = textclf_runs::EpochRecord {
-            epoch: 1,
-            step: 10,
-            epoch_end: true,
-            train_loss: 0.5,
-            train_accuracy: 0.5,
-            val_loss: 0.5,
-            val_accuracy: 0.5,
-            val_macro_f1: 0.5,
-            val_micro_f1: None,
-            val_pearson: None,
-            lr: 0.0,
-            train_seconds: 1.0,
-            samples_per_s: 1.0,
-            tokens_per_s: 1.0,
-            padding_waste: 0.0,
-        };
-        let history = vec![record; 3];
+        let history = vec![record(1); 3];
         let finished = State {
             epoch: 3,
             next_batch: 0,
@@ -149,7 +160,7 @@ mod tests {
             finished: true,
             ..State::default()
         };
-        assert_eq!(finished.check(&b), Ok(()));
+        assert_eq!(finished.check(&b, 30), Ok(()));
         let stopped = State {
             epoch: 1,
             next_batch: 9,
@@ -164,11 +175,11 @@ mod tests {
             finished: true,
             ..State::default()
         };
-        assert_eq!(stopped.check(&b), Ok(()));
+        assert_eq!(stopped.check(&b, 19), Ok(()));
         let wrong = |f: fn(&mut State)| {
             let mut s = fits.clone();
             f(&mut s);
-            s.check(&b).unwrap_err()
+            s.check(&b, 14).unwrap_err()
         };
         assert!(wrong(|s| s.epoch = 4).contains("epoch 4"));
         assert!(wrong(|s| s.next_batch = 10).contains("next batch 10"));
@@ -180,5 +191,7 @@ mod tests {
         assert!(wrong(|s| s.avg_count = 1).contains("averaged"));
         assert!(wrong(|s| s.loss_sum = f64::NAN).contains("loss sum"));
         assert!(wrong(|s| s.train_seconds = -1.0).contains("training time"));
+        let e = fits.check(&b, u64::MAX).unwrap_err();
+        assert!(e.contains("optimizer step"), "{e}");
     }
 }

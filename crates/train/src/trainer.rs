@@ -333,17 +333,7 @@ impl Trainer<'_> {
                         self.ckpt_dir.display()
                     )));
                 }
-                let fits = s.check(bounds).and_then(|()| {
-                    if opt.step > bounds.total_steps {
-                        Err(format!(
-                            "optimizer step {} is past the run's {} steps",
-                            opt.step, bounds.total_steps
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                });
-                fits.map_err(|wrong| {
+                s.check(bounds, opt.step).map_err(|wrong| {
                     TrainError::Checkpoint(format!(
                         "the checkpoint in {} does not fit this run ({wrong}): its state.json is damaged; start afresh without --resume in a new --out folder",
                         self.ckpt_dir.display()
