@@ -130,7 +130,7 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
 
 /// `dst = lhs·rhs (+ dst)` for an `m×n` block of `dst` whose rows are `dst_rs` apart
 /// (e.g. one head's columns inside a `[L, H·dh]` matrix), operands as in [`sgemm`].
-fn gemm_into(
+pub(crate) fn gemm_into(
     (m, n, k): (usize, usize, usize),
     (dst, dst_rs): (&mut [f32], usize),
     accumulate: bool,

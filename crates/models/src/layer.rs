@@ -43,7 +43,7 @@ fn poisoned(what: &str) -> candle_core::Error {
 pub(crate) struct GradSink(Arc<Mutex<HashMap<String, Vec<f32>>>>);
 
 impl GradSink {
-    fn add(&self, name: String, g: Vec<f32>) -> candle_core::Result<()> {
+    pub(crate) fn add(&self, name: String, g: Vec<f32>) -> candle_core::Result<()> {
         let mut m = self.0.lock().map_err(|_| poisoned("gradient sink"))?;
         match m.get_mut(&name) {
             Some(acc) => acc.iter_mut().zip(&g).for_each(|(a, b)| *a += b),

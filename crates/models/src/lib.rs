@@ -30,6 +30,7 @@ mod heads;
 mod layer;
 pub mod layers;
 pub mod model;
+mod modern_layer;
 pub mod params;
 pub mod profile;
 pub mod quant;

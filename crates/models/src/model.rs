@@ -79,7 +79,7 @@ pub struct SequenceClassifier {
     quant: Option<HashMap<String, QuantLinear>>,
     /// Activation checkpointing for training (see [`Self::set_grad_checkpoint`]).
     grad_checkpoint: bool,
-    /// One node per encoder layer when training on the CPU (see [`Self::set_fused_layers`]).
+    /// One node per encoder layer on the CPU (see [`Self::set_fused_layers`]).
     fused_layers: bool,
     /// Families that can run the linear layers on the packed real tokens do (see
     /// [`Self::set_unpadded`]).
@@ -210,9 +210,10 @@ impl SequenceClassifier {
     }
 
     /// Whether training on the CPU in f32 runs each encoder layer as one autograd node with
-    /// a hand-written backward (on by default; see `layer.rs`). Off, the layer is built
-    /// from its separate nodes, as on other devices: slower, the same function, for
-    /// checking one against the other.
+    /// a hand-written backward (on by default; see `layer.rs`, and `modern_layer.rs`, whose
+    /// ModernBERT layer serves f32 inference too). Off, the layer is built from its
+    /// separate nodes, as on other devices: slower, the same function, for checking one
+    /// against the other.
     pub fn set_fused_layers(&mut self, on: bool) {
         self.fused_layers = on;
     }

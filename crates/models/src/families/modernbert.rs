@@ -9,10 +9,14 @@
 //! dropout, `classifier` (with a bias), pooling the first token (`cls`) or the masked mean
 //! (`mean`).
 //!
-//! Built from candle's ops (every one has a backward pass). Unpadded by default (see
-//! [`crate::SequenceClassifier::set_unpadded`]): within each layer the norms, projections
-//! and feed-forward run on the packed real tokens of the batch, and attention on the
-//! padded layout; padded positions of the layers' outputs are zeros.
+//! On the CPU in f32 a layer runs as one node with a hand-written backward pass
+//! ([`crate::modern_layer`]) on the packed real tokens of the batch, attention per
+//! sequence over its real tokens and, in local layers, over the window's band only.
+//! Elsewhere (other devices, int8, or with the one-node layers turned off) it is built
+//! from candle's ops, every one of which has a backward pass; unpadded by default (see
+//! [`crate::SequenceClassifier::set_unpadded`]): the norms, projections and feed-forward
+//! run on the packed real tokens, and attention on the padded layout. Either way padded
+//! positions of the layers' outputs are zeros.
 
 use candle_core::{DType, Tensor, D};
 use rand_chacha::ChaCha8Rng;
@@ -22,10 +26,11 @@ use crate::batch::EncodedBatch;
 use crate::config::{get_activation, get_f64, get_usize, Activation, Common, ModelConfig};
 use crate::embeddings;
 use crate::family::Family;
-use crate::fused::{activation, layer_norm, linear, masked_softmax};
+use crate::fused::{activation, fusable, layer_norm, linear, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
-use crate::layers::dropout;
+use crate::layers::{dropout, dropout_keep};
+use crate::modern_layer::{ModernAttention, ModernLayer, ModernMasks, ModernWeights, Tokens};
 use crate::params::{Init, ParamSpec, Specs};
 use crate::weights::Weights;
 use crate::{ModelError, Result};
@@ -162,19 +167,15 @@ impl ModernBert {
         dev: &candle_core::Device,
     ) -> Result<(Tensor, Tensor)> {
         let half = d / 2;
-        let (mut cos, mut sin) = (Vec::with_capacity(len * d), Vec::with_capacity(len * d));
-        for p in 0..len {
-            for c in 0..d {
-                let i = c % half;
-                let f = 1.0 / theta.powf((2 * i) as f64 / d as f64);
-                let a = p as f64 * f;
-                cos.push(a.cos() as f32);
-                sin.push(a.sin() as f32);
-            }
-        }
+        let (c, s) = Self::rope_half(len, d, theta);
+        let twice = |v: Vec<f32>| -> Vec<f32> {
+            v.chunks(half.max(1))
+                .flat_map(|r| r.iter().chain(r.iter()).copied())
+                .collect()
+        };
         Ok((
-            Tensor::from_vec(cos, (len, d), dev)?,
-            Tensor::from_vec(sin, (len, d), dev)?,
+            Tensor::from_vec(twice(c), (len, d), dev)?,
+            Tensor::from_vec(twice(s), (len, d), dev)?,
         ))
     }
 
@@ -186,6 +187,109 @@ impl ModernBert {
         let x2 = x.narrow(D::Minus1, half, half)?;
         let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
         Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+    }
+
+    /// Layer `i` as one node ([`ModernLayer`]) when it can run so: on the CPU in f32
+    /// (training, or inference without int8 projections) with the exact GELU, unpadded
+    /// (or a batch without padding). Draws the dropout multipliers in the order and shapes
+    /// of the primitive-op layer below.
+    #[allow(clippy::too_many_arguments)]
+    fn one_node(
+        w: &Weights,
+        i: usize,
+        s: &Settings,
+        x: &Tensor,
+        bias: &Tensor,
+        mut rng: Option<&mut ChaCha8Rng>,
+        rows: usize,
+        sink: &GradSink,
+    ) -> Result<Option<ModernLayer>> {
+        let cfg = w.cfg;
+        let l = format!("{LAYERS}.{i}");
+        let f32_weights = ["attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo"]
+            .iter()
+            .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
+        if !(w.fused_layers
+            && f32_weights
+            && fusable(&[x])
+            && cfg.activation == Activation::GeluErf)
+        {
+            return Ok(None);
+        }
+        let (b, len, h) = x.dims3()?;
+        let tokens = Tokens::of(&bias.flatten_all()?.to_vec1::<f32>()?, b, len);
+        if !w.unpadded && tokens.total() != b * len {
+            return Ok(None);
+        }
+        let global = s.global.get(i).copied().unwrap_or(true);
+        let nh = cfg.num_heads;
+        let theta = if global {
+            s.global_theta
+        } else {
+            s.local_theta
+        };
+        let (cos, sin) = Self::rope_half(len, h / nh.max(1), theta);
+        let mut keep = |n: usize, p: f32| match rng.as_deref_mut() {
+            Some(r) if p > 0.0 => Some(dropout_keep(n, p, r)),
+            _ => None,
+        };
+        let (t, pa) = (tokens.total(), cfg.attention_dropout);
+        let masks = ModernMasks {
+            probs: keep(b * nh * len * len, pa),
+            attn_out: keep(t * h, pa),
+            mlp: keep(t * cfg.intermediate_size, cfg.hidden_dropout),
+        };
+        let named = |n: &str| -> Result<(Tensor, String)> {
+            Ok((w.w_as(&format!("{n}.weight"), false)?, n.to_string()))
+        };
+        let weights = ModernWeights {
+            attn_norm: (i > 0)
+                .then(|| named(&format!("{l}.attn_norm")))
+                .transpose()?,
+            wqkv: named(&format!("{l}.attn.Wqkv"))?,
+            wo: named(&format!("{l}.attn.Wo"))?,
+            mlp_norm: named(&format!("{l}.mlp_norm"))?,
+            wi: named(&format!("{l}.mlp.Wi"))?,
+            wo2: named(&format!("{l}.mlp.Wo"))?,
+            final_norm: (i + 1 == cfg.num_layers)
+                .then(|| named(FINAL_NORM))
+                .transpose()?,
+            eps: cfg.layer_norm_eps as f32,
+        };
+        let attn = ModernAttention {
+            heads: nh,
+            cos,
+            sin,
+            half_window: (!global).then_some(s.window / 2),
+        };
+        Ok(Some(ModernLayer::new(
+            weights,
+            attn,
+            tokens,
+            rows,
+            masks,
+            sink.clone(),
+            w.track,
+        )))
+    }
+
+    /// `cos` and `sin` of the rotary angles of positions `0..len`, `[len, d/2]` each (the
+    /// values [`Self::rope`] repeats in both halves of a head).
+    fn rope_half(len: usize, d: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
+        let half = d / 2;
+        let (mut cos, mut sin) = (
+            Vec::with_capacity(len * half),
+            Vec::with_capacity(len * half),
+        );
+        for p in 0..len {
+            for i in 0..half {
+                let f = 1.0 / theta.powf((2 * i) as f64 / d as f64);
+                let a = p as f64 * f;
+                cos.push(a.cos() as f32);
+                sin.push(a.sin() as f32);
+            }
+        }
+        (cos, sin)
     }
 
     /// What a local layer adds to the scores, `[1, 1, L, L]`: 0 inside the window
@@ -404,7 +508,7 @@ impl Family for ModernBert {
         bias: &Tensor,
         mut rng: Option<&mut ChaCha8Rng>,
         rows: usize,
-        _sink: &GradSink,
+        sink: &GradSink,
     ) -> Result<Tensor> {
         let cfg = w.cfg;
         let s = Self::settings(cfg)?;
@@ -416,6 +520,9 @@ impl Family for ModernBert {
         let nh = cfg.num_heads;
         let d = h / nh;
         let l = format!("{LAYERS}.{i}");
+        if let Some(op) = Self::one_node(w, i, &s, x, bias, rng.as_deref_mut(), rows, sink)? {
+            return Ok(x.contiguous()?.apply_op1(op)?);
+        }
         // Unpadded: the token-wise parts (norms, projections, feed-forward) run on the
         // packed real tokens `[T, H]`; only attention sees the padded `[B, L, ·]` layout.
         let packing = if w.unpadded { Packing::of(bias)? } else { None };
