@@ -106,7 +106,7 @@ impl PostLnEncoder {
     /// The parameters of layer `l` (its name prefix) for the one-node layer, detached
     /// (their gradients go to the node's sink), with the names those gradients are filed
     /// under.
-    fn layer_weights(&self, w: &Weights, l: &str) -> Result<LayerWeights> {
+    pub(crate) fn layer_weights(&self, w: &Weights, l: &str) -> Result<LayerWeights> {
         let n = &self.names;
         let pair = |p: &str| -> Result<(Tensor, Tensor)> {
             Ok((

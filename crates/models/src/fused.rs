@@ -226,6 +226,38 @@ pub(crate) struct AttnKernel {
     /// (inference keeps a `[B, H, L, L]` block less per layer, and reuses one head's).
     store: bool,
     probs: std::sync::Mutex<Vec<f32>>,
+    /// Terms added to every head's scores before the softmax (DeBERTa's relative
+    /// positions), with their own backward.
+    terms: Option<std::sync::Arc<dyn ScoreTerms>>,
+}
+
+/// Terms added to one head's raw attention scores `S = Q·Kᵀ` (before the scale, the key
+/// bias and the softmax) that depend on the head's queries and keys, and their backward.
+/// Implemented by DeBERTa's disentangled attention (`crate::relative`).
+pub(crate) trait ScoreTerms: Send + Sync {
+    /// Adds head `hi`'s terms to its scores `s: [nq, len]`; `q` and `k` are the head's
+    /// query and key rows (`rs` apart, `d` wide).
+    fn add(&self, hi: usize, s: &mut [f32], q: &[f32], k: &[f32], rs: usize, d: usize);
+    /// The length of the gradient accumulator of one batch element (the accumulators of
+    /// all batch elements are summed).
+    fn acc_len(&self) -> usize;
+    /// For the gradient `ds: [nq, len]` of head `hi`'s raw scores: adds the terms'
+    /// gradients with respect to q and k to `db` at `offsets = (dq, dk, drs)` (the head's
+    /// ∂q and ∂k columns start at `dq` and `dk`, rows `drs` apart), and those of the terms'
+    /// own inputs to `acc`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        hi: usize,
+        ds: &[f32],
+        q: &[f32],
+        k: &[f32],
+        rs: usize,
+        d: usize,
+        db: &mut [f32],
+        offsets: (usize, usize, usize),
+        acc: &mut [f32],
+    );
 }
 
 /// Where q, k and v lie in the kernel's input: row `r` of head column `c` of q is
@@ -307,6 +339,9 @@ impl AttnKernel {
                     (&kb[c..], 1, x.rs),
                     none,
                 );
+                if let Some(t) = &self.terms {
+                    t.add(hi, p, &qb[c..], &kb[c..], x.rs, dh);
+                }
                 for row in p.chunks_mut(len) {
                     simd::softmax_row(row, bias, self.scale);
                 }
@@ -354,8 +389,19 @@ impl AttnKernel {
         &self,
         x: QkvView,
         g: &[f32],
-        (b, len, hd): (usize, usize, usize),
+        dims: (usize, usize, usize),
     ) -> candle_core::Result<Vec<f32>> {
+        Ok(self.backward_with_terms(x, g, dims)?.0)
+    }
+
+    /// [`Self::backward`], and the summed gradient accumulator of the score terms (empty
+    /// without terms).
+    pub(crate) fn backward_with_terms(
+        &self,
+        x: QkvView,
+        g: &[f32],
+        (b, len, hd): (usize, usize, usize),
+    ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
         let _p = span("attention", Phase::Backward);
         let (h, dh, nq) = self.check(b, len, hd)?;
         let (seq, ll, bs) = (nq * hd, nq * len, len * x.rs);
@@ -370,9 +416,12 @@ impl AttnKernel {
         // The per-head GEMMs below write every element but the q rows past `nq` (zero).
         let mut d = vec![0f32; b * len * drs];
         let none = gemm::Parallelism::None;
-        d.par_chunks_mut(len * drs)
+        let acc_len = self.terms.as_ref().map_or(0, |t| t.acc_len());
+        let accs: Vec<Vec<f32>> = d
+            .par_chunks_mut(len * drs)
             .enumerate()
-            .for_each(|(bi, db)| {
+            .map(|(bi, db)| {
+                let mut acc = vec![0f32; acc_len];
                 let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
                 let gb = &g[bi * seq..][..seq];
                 let mut dp = vec![0f32; ll];
@@ -430,9 +479,20 @@ impl AttnKernel {
                         (&qb[c..], x.rs, 1),
                         none,
                     );
+                    if let Some(t) = &self.terms {
+                        let (qh, kh) = (&qb[c..], &kb[c..]);
+                        t.backward(hi, &dp, qh, kh, x.rs, dh, db, (c, hd + c, drs), &mut acc);
+                    }
                 }
-            });
-        Ok(d)
+                acc
+            })
+            .collect();
+        // Summed in batch order (reproducible).
+        let mut acc = vec![0f32; acc_len];
+        for a in accs {
+            acc.iter_mut().zip(&a).for_each(|(s, v)| *s += v);
+        }
+        Ok((d, acc))
     }
 }
 
@@ -614,7 +674,21 @@ pub(crate) fn kernel(
         keep,
         store,
         probs: std::sync::Mutex::new(Vec::new()),
+        terms: None,
     })
+}
+
+/// [`kernel`] with terms added to the scores (see [`ScoreTerms`]).
+pub(crate) fn kernel_with_terms(
+    bias: &Tensor,
+    hs: Heads,
+    keep: Option<Vec<f32>>,
+    store: bool,
+    terms: std::sync::Arc<dyn ScoreTerms>,
+) -> crate::Result<AttnKernel> {
+    let mut k = kernel(bias, hs, keep, store)?;
+    k.terms = Some(terms);
+    Ok(k)
 }
 
 /// [`attention`] from primitive ops (heads split into `[B, H, L, dh]`).

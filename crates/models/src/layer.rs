@@ -32,6 +32,7 @@ use crate::fused::{
 };
 use crate::layers::first_rows;
 use crate::profile::{span, Phase};
+use crate::relative::RelativeTerms;
 
 fn poisoned(what: &str) -> candle_core::Error {
     candle_core::Error::Msg(format!("{what}: poisoned lock"))
@@ -108,6 +109,14 @@ pub(crate) struct EncoderLayer {
     masks: LayerMasks,
     sink: GradSink,
     saved: Mutex<Option<Saved>>,
+    /// DeBERTa's relative terms, also inside `attn` (see [`Self::with_relative`]).
+    rel: Option<(Arc<RelativeTerms>, RelativeNames)>,
+}
+
+/// The parameter names of the relative terms' own inputs: the table and its norm.
+pub(crate) struct RelativeNames {
+    pub table: String,
+    pub norm: Option<String>,
 }
 
 /// `x ← x ⊙ m` element-wise when there is a mask.
@@ -137,7 +146,16 @@ impl EncoderLayer {
             masks,
             sink,
             saved: Mutex::new(None),
+            rel: None,
         }
+    }
+
+    /// The layer whose attention kernel adds DeBERTa's relative terms `rel` (the same
+    /// value the kernel holds): their gradients reach the query and key projections and,
+    /// under `names`, the table and its norm.
+    pub(crate) fn with_relative(mut self, rel: Arc<RelativeTerms>, names: RelativeNames) -> Self {
+        self.rel = Some((rel, names));
+        self
     }
 
     /// `x` as `(B, L, H)`, and the query rows per sequence.
@@ -334,9 +352,11 @@ impl CustomOp1 for EncoderLayer {
                 dctx
             };
             drop(da_own);
-            let dqkv = self
-                .attn
-                .backward(QkvView::packed(&sv.qkv, hd), &dctx, (b, len, hd))?;
+            let (dqkv, acc) =
+                self.attn
+                    .backward_with_terms(QkvView::packed(&sv.qkv, hd), &dctx, (b, len, hd))?;
+            let rel = self.rel.as_ref().map(|(r, _)| r.grads(&acc, wqkv));
+            drop(acc);
             drop(dctx);
             let _p = span("linear", Phase::Backward);
             // x's gradient: the residual's (its first `nq` rows per sequence), plus the
@@ -360,14 +380,29 @@ impl CustomOp1 for EncoderLayer {
                 (&dqkv, three, 1),
                 (wqkv, h, 1),
             );
-            let dw = sgemm_new(three, h, rows, (&dqkv, 1, three), (x, h, 1));
-            let db = column_sums(&dqkv, three);
+            let mut dw = sgemm_new(three, h, rows, (&dqkv, 1, three), (x, h, 1));
+            let mut db = column_sums(&dqkv, three);
+            if let Some(r) = &rel {
+                let add = |a: &mut [f32], b: &[f32]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                add(&mut dw[..hd * h], &r.wq);
+                add(&mut dw[hd * h..2 * hd * h], &r.wk);
+                add(&mut db[..hd], &r.bq);
+                add(&mut db[hd..2 * hd], &r.bk);
+            }
             for (i, (wc, bc)) in dw.chunks(hd * h).zip(db.chunks(hd)).enumerate() {
                 grads.push((i, "weight", wc.to_vec()));
                 grads.push((i, "bias", bc.to_vec()));
             }
-            Ok(dx)
+            Ok((dx, rel))
         })?;
+        let (dx, rel) = dx;
+        if let (Some(g), Some((_, names))) = (rel, &self.rel) {
+            self.sink.add(format!("{}.weight", names.table), g.table)?;
+            if let (Some((dg, db)), Some(n)) = (g.norm, &names.norm) {
+                self.sink.add(format!("{n}.weight"), dg)?;
+                self.sink.add(format!("{n}.bias"), db)?;
+            }
+        }
         for (i, kind, g) in grads {
             self.sink.add(format!("{}.{kind}", self.w.names[i]), g)?;
         }

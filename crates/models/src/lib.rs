@@ -34,6 +34,7 @@ mod modern_layer;
 pub mod params;
 pub mod profile;
 pub mod quant;
+mod relative;
 pub mod simd;
 mod weights;
 

@@ -210,10 +210,10 @@ impl SequenceClassifier {
     }
 
     /// Whether training on the CPU in f32 runs each encoder layer as one autograd node with
-    /// a hand-written backward (on by default; see `layer.rs`, and `modern_layer.rs`, whose
-    /// ModernBERT layer serves f32 inference too). Off, the layer is built from its
-    /// separate nodes, as on other devices: slower, the same function, for checking one
-    /// against the other.
+    /// a hand-written backward (on by default; see `layer.rs`, and `modern_layer.rs`;
+    /// ModernBERT's and DeBERTa's serve f32 inference too). Off, the layer is built from
+    /// its separate nodes, as on other devices: slower, the same function, for checking
+    /// one against the other.
     pub fn set_fused_layers(&mut self, on: bool) {
         self.fused_layers = on;
     }

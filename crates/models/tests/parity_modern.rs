@@ -567,18 +567,30 @@ fn int8_inference_of_the_new_families() {
 }
 
 /// ModernBERT's layer trains as one node with hand-written backward passes
-/// (`modern_layer.rs`); with the one-node layers off it is built from candle's ops. Both
-/// give the same logits and gradients, with attention, output and feed-forward dropout
-/// on, for `cls` pooling (the last layer computes the first row only) and `mean` pooling,
-/// with gradient checkpointing, on a batch long enough for several blocks of the local
-/// window and with right padding, a short sequence and a hole in the mask.
+/// (`modern_layer.rs`), DeBERTa's as BERT's one-node layer with the relative terms in its
+/// attention kernel (`relative.rs`); with the one-node layers off they are built from
+/// candle's ops. Both give the same logits and gradients, with attention, output and
+/// feed-forward dropout on, for `cls` pooling (the last layer computes the first row only)
+/// and ModernBERT's `mean` pooling, with gradient checkpointing, on a batch long enough
+/// for several blocks of ModernBERT's local window and DeBERTa's far buckets, with right
+/// padding, a short sequence and a hole in the mask.
 #[test]
-fn modernbert_one_node_layer_matches_the_primitive_ops_dropout_included() {
+fn one_node_layers_match_the_primitive_ops_dropout_included() {
+    for (dir, pooling) in [
+        ("modernbert-tiny", Some("cls")),
+        ("modernbert-tiny", Some("mean")),
+        ("deberta-v2-tiny", None),
+    ] {
+        one_node_matches_primitive(dir, pooling);
+    }
+}
+
+fn one_node_matches_primitive(dir: &str, pooling: Option<&str>) {
     use rand::{Rng, SeedableRng};
     let (b, len) = (3, 150);
     let mut ids_rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let ids: Vec<u32> = (0..b * len)
-        .map(|_| ids_rng.random_range(3..1024))
+        .map(|_| ids_rng.random_range(3..1000))
         .collect();
     let mut mask = vec![1u32; b * len];
     mask[len + 97..2 * len].fill(0);
@@ -592,74 +604,80 @@ fn modernbert_one_node_layer_matches_the_primitive_ops_dropout_included() {
         mask,
     };
     let labels = [0u32, 2, 1];
-    for pooling in ["cls", "mean"] {
-        let tmp = tempfile::tempdir().unwrap();
-        let src = fixture("modernbert-tiny");
-        let mut cfg: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap())
-                .unwrap();
-        cfg["attention_dropout"] = 0.1.into();
-        cfg["mlp_dropout"] = 0.1.into();
-        cfg["classifier_pooling"] = pooling.into();
-        cfg["max_position_embeddings"] = 1024.into();
-        std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
-        std::fs::copy(
-            src.join("model.safetensors"),
-            tmp.path().join("model.safetensors"),
-        )
-        .unwrap();
-        let opts = LoadOptions {
-            num_labels: 3,
-            layers: None,
-            seed: 0,
-            device: Device::Cpu,
-        };
-        let (mut model, _) = SequenceClassifier::load(tmp.path(), &opts).unwrap();
-        let (mut runs, mut infers) = (vec![], vec![]);
-        for (fused, ckpt) in [(false, false), (true, false), (true, true)] {
-            model.set_fused_layers(fused);
-            model.set_grad_checkpoint(ckpt);
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-            let out = model.forward(&batch, Some(&mut rng), false).unwrap();
-            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
-            let grads = model.backward(&out, &loss).unwrap();
-            let g: Vec<(String, Vec<f32>)> = model
-                .params
-                .vars()
-                .iter()
-                .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
-                .collect();
-            // The generator ends where the primitive layers leave it: the same draws.
-            runs.push((floats(&out.logits), g, rng.random::<u64>()));
-            infers.push(floats(&model.infer(&batch).unwrap()));
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture(dir);
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    match pooling {
+        Some(p) => {
+            cfg["attention_dropout"] = 0.1.into();
+            cfg["mlp_dropout"] = 0.1.into();
+            cfg["classifier_pooling"] = p.into();
         }
-        let reference = &runs[0];
-        // Evaluation (no dropout, no graph) runs the one-node layer's forward alone.
-        for (k, inf) in infers.iter().enumerate().skip(1) {
-            let d = max_diff_where(inf, &infers[0], |_| true);
+        None => {
+            cfg["attention_probs_dropout_prob"] = 0.1.into();
+            cfg["hidden_dropout_prob"] = 0.1.into();
+        }
+    }
+    cfg["max_position_embeddings"] = 1024.into();
+    std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    std::fs::copy(
+        src.join("model.safetensors"),
+        tmp.path().join("model.safetensors"),
+    )
+    .unwrap();
+    let opts = LoadOptions {
+        num_labels: 3,
+        layers: None,
+        seed: 0,
+        device: Device::Cpu,
+    };
+    let (mut model, _) = SequenceClassifier::load(tmp.path(), &opts).unwrap();
+    let (mut runs, mut infers) = (vec![], vec![]);
+    for (fused, ckpt) in [(false, false), (true, false), (true, true)] {
+        model.set_fused_layers(fused);
+        model.set_grad_checkpoint(ckpt);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let out = model.forward(&batch, Some(&mut rng), false).unwrap();
+        let loss = cross_entropy(&out.logits, &labels, None).unwrap();
+        let grads = model.backward(&out, &loss).unwrap();
+        let g: Vec<(String, Vec<f32>)> = model
+            .params
+            .vars()
+            .iter()
+            .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
+            .collect();
+        // The generator ends where the primitive layers leave it: the same draws.
+        runs.push((floats(&out.logits), g, rng.random::<u64>()));
+        infers.push(floats(&model.infer(&batch).unwrap()));
+    }
+    let reference = &runs[0];
+    let case = format!("{dir} {}", pooling.unwrap_or("cls"));
+    // Evaluation (no dropout, no graph) runs ModernBERT's one-node forward alone.
+    for (k, inf) in infers.iter().enumerate().skip(1) {
+        let d = max_diff_where(inf, &infers[0], |_| true);
+        assert!(
+            d <= 1e-5,
+            "{case}, run {k}: inference logits differ by {d:e}"
+        );
+    }
+    for (k, run) in runs.iter().enumerate().skip(1) {
+        let what = format!("{case}, run {k}");
+        assert_eq!(run.2, reference.2, "{what}: dropout draws");
+        let d = max_diff_where(&run.0, &reference.0, |_| true);
+        assert!(d <= 1e-5, "{what}: logits differ by {d:e}");
+        assert_eq!(run.1.len(), reference.1.len());
+        for ((name, a), (_, c)) in run.1.iter().zip(&reference.1) {
+            let scale = c.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+            let d = max_diff_where(a, c, |_| true);
             assert!(
-                d <= 1e-5,
-                "{pooling}, run {k}: inference logits differ by {d:e}"
+                d <= 2e-5 * scale,
+                "{what}: gradient of {name} differs by {d:e} (scale {scale:e})"
             );
         }
-        for (k, run) in runs.iter().enumerate().skip(1) {
-            let what = format!("{pooling}, run {k}");
-            assert_eq!(run.2, reference.2, "{what}: dropout draws");
-            let d = max_diff_where(&run.0, &reference.0, |_| true);
-            assert!(d <= 1e-5, "{what}: logits differ by {d:e}");
-            assert_eq!(run.1.len(), reference.1.len());
-            for ((name, a), (_, c)) in run.1.iter().zip(&reference.1) {
-                let scale = c.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
-                let d = max_diff_where(a, c, |_| true);
-                assert!(
-                    d <= 2e-5 * scale,
-                    "{what}: gradient of {name} differs by {d:e} (scale {scale:e})"
-                );
-            }
-        }
-        // Dropout was on: a second seed moves the logits.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
-        let other = floats(&model.forward(&batch, Some(&mut rng), false).unwrap().logits);
-        assert!(max_diff_where(&other, &reference.0, |_| true) > 1e-4);
     }
+    // Dropout was on: a second seed moves the logits.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let other = floats(&model.forward(&batch, Some(&mut rng), false).unwrap().logits);
+    assert!(max_diff_where(&other, &reference.0, |_| true) > 1e-4);
 }

@@ -8,22 +8,31 @@
 //! all layers (`norm_rel_ebd`); `δ(i,j)` is the log-bucketed `i − j` shifted into
 //! `0..2·span`. Head: ContextPooler `gelu(pooler.dense(h₀))`, dropout, `classifier`.
 //!
-//! Built from candle's ops, every one of which has a backward pass (the gathers of the
-//! relative terms scatter their gradient back).
+//! On the CPU in f32 a layer runs as BERT's one-node layer ([`crate::layer`]) whose
+//! attention kernel adds the relative terms ([`crate::relative`]), projecting only the
+//! table rows the batch's positions reach. Elsewhere (other devices, int8, or with the
+//! one-node layers turned off) it is built from candle's ops, every one of which has a
+//! backward pass (the gathers of the relative terms scatter their gradient back).
+
+use std::sync::Arc;
 
 use candle_core::{Tensor, D};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
 use crate::batch::EncodedBatch;
-use crate::config::{bert_style, get_f64, get_usize, Common, ModelConfig};
+use crate::config::{bert_style, get_f64, get_usize, Activation, Common, ModelConfig};
 use crate::embeddings;
+use crate::encoder::{LayerNames, PostLnEncoder};
 use crate::family::Family;
-use crate::fused::{activation, gelu_erf, masked_softmax};
+use crate::fused::{
+    activation, fusable, gelu_erf, kernel, kernel_with_terms, masked_softmax, Heads,
+};
 use crate::grads::SparseLookup;
-use crate::layer::GradSink;
-use crate::layers::{dropout, dropout_rows};
+use crate::layer::{EncoderLayer, GradSink, LayerMasks, RelativeNames};
+use crate::layers::{dropout, dropout_rows, dropout_rows_keep};
 use crate::params::{ParamSpec, Specs};
+use crate::relative::{RelativeInputs, RelativeTerms};
 use crate::weights::Weights;
 use crate::{ModelError, Result};
 
@@ -35,6 +44,23 @@ const REL: &str = "deberta.encoder.rel_embeddings";
 const REL_NORM: &str = "deberta.encoder.LayerNorm";
 const POOLER: &str = "pooler.dense";
 const CLASSIFIER: &str = "classifier";
+
+/// The layer's parameter names, for the one-node layer.
+const ENCODER: PostLnEncoder = PostLnEncoder {
+    prefix: PREFIX,
+    names: LayerNames {
+        q: Q,
+        k: K,
+        v: V,
+        attn_out: ATTN_OUT,
+        attn_ln: ATTN_LN,
+        ffn_in: FFN_IN,
+        ffn_out: FFN_OUT,
+        out_ln: OUT_LN,
+        layers: "encoder.layer",
+    },
+    attn_out_dropout: true,
+};
 
 /// The layer parts, after `{LAYERS}.{i}.`.
 const Q: &str = "attention.self.query_proj";
@@ -154,6 +180,90 @@ impl DebertaV2 {
         get_usize(&cfg.raw, "pooler_hidden_size", Some(cfg.hidden_size)).unwrap_or(cfg.hidden_size)
     }
 
+    /// Layer `i` as one node ([`EncoderLayer`], BERT's post-LN layer, whose attention
+    /// kernel adds the relative terms of [`RelativeTerms`]): on the CPU in f32, training
+    /// or inference without int8 projections. Draws the dropout multipliers in the order
+    /// and shapes of the primitive-op layer.
+    #[allow(clippy::too_many_arguments)]
+    fn one_node(
+        w: &Weights,
+        i: usize,
+        rel: Relative,
+        x: &Tensor,
+        bias: &Tensor,
+        mut rng: Option<&mut ChaCha8Rng>,
+        rows: usize,
+        sink: &GradSink,
+    ) -> Result<EncoderLayer> {
+        let cfg = w.cfg;
+        let (b, len, h) = x.dims3()?;
+        let nh = cfg.num_heads;
+        let d = h / nh.max(1);
+        let terms = 1 + rel.c2p as usize + rel.p2c as usize;
+        let hs = Heads {
+            heads: nh,
+            scale: 1.0 / ((d * terms) as f64).sqrt(),
+            queries: rows,
+        };
+        let keep = dropout_rows_keep(
+            (b * nh, rows, len),
+            cfg.attention_dropout,
+            rng.as_deref_mut(),
+            len,
+        );
+        let dims = (b, rows, h);
+        let p = cfg.hidden_dropout;
+        let attn_out = dropout_rows_keep(dims, p, rng.as_deref_mut(), len);
+        let masks = LayerMasks {
+            attn_out,
+            ffn_out: dropout_rows_keep(dims, p, rng, len),
+        };
+        let weights = ENCODER.layer_weights(w, &format!("{LAYERS}.{i}"))?;
+        if !(rel.c2p || rel.p2c) {
+            let attn = kernel(bias, hs, keep, w.track)?;
+            return Ok(EncoderLayer::new(weights, attn, masks, sink.clone()));
+        }
+        let vec = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+        let table = vec(&w.w_as(&format!("{REL}.weight"), false)?)?;
+        let norm = if rel.norm_rel {
+            Some((
+                vec(&w.w_as(&format!("{REL_NORM}.weight"), false)?)?,
+                vec(&w.w_as(&format!("{REL_NORM}.bias"), false)?)?,
+            ))
+        } else {
+            None
+        };
+        let (wqkv, bqkv) = (vec(&weights.qkv.0)?, vec(&weights.qkv.1)?);
+        let index = (0..rows)
+            .flat_map(|i| (0..len).map(move |j| rel.index(i, j)))
+            .collect();
+        let eps = cfg.layer_norm_eps as f32;
+        let terms = Arc::new(
+            RelativeTerms::new(RelativeInputs {
+                table: &table,
+                norm: norm
+                    .as_ref()
+                    .map(|(g, b)| (g.as_slice(), b.as_slice(), eps)),
+                wqkv: &wqkv,
+                bqkv: &bqkv,
+                hidden: h,
+                heads: nh,
+                index,
+                queries: rows,
+                len,
+                c2p: rel.c2p,
+                p2c: rel.p2c,
+            })
+            .map_err(ModelError::Weights)?,
+        );
+        let attn = kernel_with_terms(bias, hs, keep, w.track, terms.clone())?;
+        let names = RelativeNames {
+            table: REL.into(),
+            norm: rel.norm_rel.then(|| REL_NORM.into()),
+        };
+        Ok(EncoderLayer::new(weights, attn, masks, sink.clone()).with_relative(terms, names))
+    }
+
     /// `[B, L, H]` → `[B, heads, L, d]`.
     fn heads(x: &Tensor, nh: usize) -> Result<Tensor> {
         let (b, l, h) = x.dims3()?;
@@ -268,15 +378,22 @@ impl Family for DebertaV2 {
         bias: &Tensor,
         mut rng: Option<&mut ChaCha8Rng>,
         rows: usize,
-        _sink: &GradSink,
+        sink: &GradSink,
     ) -> Result<Tensor> {
         let cfg = w.cfg;
         let rel = Self::relative(cfg)?;
         let (b, len, h) = x.dims3()?;
         let rows = rows.min(len);
+        let l = format!("{LAYERS}.{i}");
+        let f32_weights = [Q, K, V, ATTN_OUT, FFN_IN, FFN_OUT]
+            .iter()
+            .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
+        if w.fused_layers && f32_weights && fusable(&[x]) && cfg.activation == Activation::GeluErf {
+            let op = Self::one_node(w, i, rel, x, bias, rng, rows, sink)?;
+            return Ok(x.contiguous()?.apply_op1(op)?);
+        }
         let nh = cfg.num_heads;
         let d = h / nh;
-        let l = format!("{LAYERS}.{i}");
         let (qn, kn) = (format!("{l}.{Q}"), format!("{l}.{K}"));
         // Queries, the output projection and the feed-forward run on the first `rows` rows
         // (all the head reads, in the last layer); keys and values on all `len`.
