@@ -3,9 +3,9 @@
 //! use it name its parameters ([`LayerNames`]) and say whether dropout follows the
 //! attention output projection.
 //!
-//! Training on the CPU in f32 (with the exact GELU) a layer runs as one autograd node
-//! ([`crate::layer::EncoderLayer`]); elsewhere it is built from the separate nodes of
-//! [`crate::fused`], which compute the same.
+//! On the CPU in f32 (with the exact GELU; training, or inference without int8) a layer
+//! runs as one node ([`crate::layer::EncoderLayer`]) on the batch's real tokens; elsewhere
+//! it is built from the separate nodes of [`crate::fused`], which compute the same.
 
 use candle_core::Tensor;
 use rand_chacha::ChaCha8Rng;
@@ -139,9 +139,10 @@ impl PostLnEncoder {
     /// rows not computed are drawn and dropped), so a layer rerun from a saved generator
     /// state gets the same masks.
     ///
-    /// Training on the CPU in f32 (with the exact GELU) runs the layer as one node
-    /// ([`EncoderLayer`]) whose parameter gradients go to `sink`; elsewhere it is built
-    /// from the separate nodes, which compute the same.
+    /// On the CPU in f32 with the exact GELU (training, or inference without int8) the
+    /// layer runs as one node ([`EncoderLayer`]) whose parameter gradients go to `sink`,
+    /// on the real tokens only unless `w.unpadded` is off; elsewhere it is built from the
+    /// separate nodes, which compute the same.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
@@ -172,7 +173,17 @@ impl PostLnEncoder {
             queries: rows,
         };
         let ffn_in = format!("{l}.{}", names.ffn_in);
-        if track && w.fused_layers && fusable(&[x]) && cfg.activation == Activation::GeluErf {
+        let f32_weights = [
+            names.q,
+            names.k,
+            names.v,
+            names.attn_out,
+            names.ffn_in,
+            names.ffn_out,
+        ]
+        .iter()
+        .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
+        if w.fused_layers && f32_weights && fusable(&[x]) && cfg.activation == Activation::GeluErf {
             let dims = (batch, rows, h);
             let p = cfg.hidden_dropout;
             let attn_out = if self.attn_out_dropout {
@@ -185,7 +196,9 @@ impl PostLnEncoder {
                 ffn_out: dropout_rows_keep(dims, p, rng, len),
             };
             let weights = self.layer_weights(w, &l)?;
-            let op = EncoderLayer::new(weights, kernel(bias, hs, keep, true)?, masks, sink.clone());
+            let op =
+                EncoderLayer::new(weights, kernel(bias, hs, keep, track)?, masks, sink.clone())
+                    .unpadded(w.unpadded, len);
             return Ok(x.contiguous()?.apply_op1(op)?);
         }
         // int8 inference keeps three quantized projections; otherwise one fused QKV

@@ -289,6 +289,16 @@ impl AttnKernel {
         self.queries
     }
 
+    /// The additive key bias, `[B·L]`.
+    pub(crate) fn key_bias(&self) -> &[f32] {
+        &self.bias
+    }
+
+    /// Whether the forward keeps what the backward needs (a node in an autograd graph).
+    pub(crate) fn stores(&self) -> bool {
+        self.store
+    }
+
     /// `(H, dh, queries)` for an input of `len` rows per batch element and `hd = H·dh`.
     fn check(&self, b: usize, len: usize, hd: usize) -> candle_core::Result<(usize, usize, usize)> {
         let (h, nq) = (self.heads, self.queries);

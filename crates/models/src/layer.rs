@@ -1,4 +1,6 @@
-//! A whole post-LN encoder layer as one autograd node, for training in f32 on the CPU.
+//! A whole post-LN encoder layer as one autograd node, for training (and inference) in f32
+//! on the CPU. Unpadded ([`EncoderLayer::unpadded`]), the projections, norms and
+//! feed-forward run on the batch's real tokens only, and attention on the padded layout.
 //!
 //! candle's autograd gives every graph edge a zero-filled gradient tensor and adds each
 //! incoming gradient into it. Built from separate nodes (QKV projection, attention, output
@@ -92,6 +94,9 @@ pub(crate) struct LayerMasks {
 
 /// What the forward keeps for the backward.
 struct Saved {
+    /// The real tokens' rows of the input, when packed.
+    xin: Option<Vec<f32>>,
+    /// On the padded layout (what the attention kernel reads).
     qkv: Vec<f32>,
     ctx: Vec<f32>,
     s1: Vec<f32>,
@@ -111,6 +116,58 @@ pub(crate) struct EncoderLayer {
     saved: Mutex<Option<Saved>>,
     /// DeBERTa's relative terms, also inside `attn` (see [`Self::with_relative`]).
     rel: Option<(Arc<RelativeTerms>, RelativeNames)>,
+    /// The real tokens, when the token-wise parts run on them alone (see
+    /// [`Self::unpadded`]).
+    pack: Option<Pack>,
+}
+
+/// The real tokens of a padded batch `[B, L]` whose first `nq` rows per sequence are
+/// queries.
+struct Pack {
+    /// The rows `bi·L + p` of the real tokens (`T` of them).
+    all: Vec<usize>,
+    /// The real query rows: their row `bi·nq + p` in the output, and their index in `all`.
+    out: Vec<usize>,
+    at: Vec<usize>,
+}
+
+impl Pack {
+    /// The packing for the key bias `bias` (`[B·L]`: 0 real, the lowest f32 padding), or
+    /// `None` when nothing is padded.
+    fn of(bias: &[f32], len: usize, nq: usize) -> Option<Pack> {
+        let real = |i: usize| bias[i] > f32::MIN / 2.0;
+        if (0..bias.len()).all(real) || len == 0 {
+            return None;
+        }
+        let all: Vec<usize> = (0..bias.len()).filter(|&i| real(i)).collect();
+        let (mut out, mut at) = (vec![], vec![]);
+        for (k, &i) in all.iter().enumerate() {
+            let (bi, p) = (i / len, i % len);
+            if p < nq {
+                out.push(bi * nq + p);
+                at.push(k);
+            }
+        }
+        Some(Pack { all, out, at })
+    }
+}
+
+/// The rows `rows` (each `w` wide) of `x`, in order.
+fn gather(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * w);
+    for &r in rows {
+        out.extend_from_slice(&x[r * w..][..w]);
+    }
+    out
+}
+
+/// `[n, w]` zeros with the rows of `x` at `rows`.
+fn scatter(x: &[f32], rows: &[usize], w: usize, n: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n * w];
+    for (k, &r) in rows.iter().enumerate() {
+        out[r * w..][..w].copy_from_slice(&x[k * w..][..w]);
+    }
+    out
 }
 
 /// The parameter names of the relative terms' own inputs: the table and its norm.
@@ -147,7 +204,22 @@ impl EncoderLayer {
             sink,
             saved: Mutex::new(None),
             rel: None,
+            pack: None,
         }
+    }
+
+    /// The layer that runs its projections, norms and feed-forward on the batch's real
+    /// tokens only when `on` and the batch has padding (attention stays on the padded
+    /// layout, where the key bias masks the padding). Padded rows of the output and of the
+    /// input's gradient are then zeros; real rows are as computed padded.
+    /// `len` is the padded length.
+    pub(crate) fn unpadded(mut self, on: bool, len: usize) -> Self {
+        self.pack = if on {
+            Pack::of(self.attn.key_bias(), len, self.attn.queries())
+        } else {
+            None
+        };
+        self
     }
 
     /// The layer whose attention kernel adds DeBERTa's relative terms `rel` (the same
@@ -203,22 +275,38 @@ impl CustomOp1 for EncoderLayer {
                 if !fits {
                     candle_core::bail!("encoder layer: weights do not fit a hidden size of {h}");
                 }
+                let pack = self.pack.as_ref();
+                // The real tokens' rows (the whole batch when nothing is packed).
+                let xin_own = pack.map(|p| gather(x, &p.all, h));
+                let xin = xin_own.as_deref().unwrap_or(x);
                 let qkv = {
                     let _p = span("linear", Phase::Forward);
-                    linear_forward(x, wqkv, bqkv)
+                    let q = linear_forward(xin, wqkv, bqkv);
+                    match pack {
+                        Some(p) => scatter(&q, &p.all, 3 * hd, b * len),
+                        None => q,
+                    }
                 };
                 let ctx = self.attn.forward(QkvView::packed(&qkv, hd), (b, len, hd))?;
+                let ctx = match pack {
+                    Some(p) => gather(&ctx, &p.out, hd),
+                    None => ctx,
+                };
                 let mut s1 = {
                     let _p = span("linear", Phase::Forward);
                     linear_forward(&ctx, wo, bo)
                 };
                 let x1 = {
                     let _p = span("layer-norm", Phase::Forward);
-                    scale_by(&mut s1, self.masks.attn_out.as_deref());
-                    if nq == len {
-                        add_into(&mut s1, x);
-                    } else {
-                        add_into(&mut s1, &first_rows(x, len * h, nq * h));
+                    match (pack, self.masks.attn_out.as_deref()) {
+                        (Some(p), Some(m)) => mul_into(&mut s1, &gather(m, &p.out, h)),
+                        (None, m) => scale_by(&mut s1, m),
+                        (Some(_), None) => {}
+                    }
+                    match pack {
+                        Some(p) => add_into(&mut s1, &gather(xin, &p.at, h)),
+                        None if nq == len => add_into(&mut s1, x),
+                        None => add_into(&mut s1, &first_rows(x, len * h, nq * h)),
                     }
                     layer_norm_rows(&s1, g1, b1n, w.eps)
                 };
@@ -237,11 +325,20 @@ impl CustomOp1 for EncoderLayer {
                 };
                 let y = {
                     let _p = span("layer-norm", Phase::Forward);
-                    scale_by(&mut s2, self.masks.ffn_out.as_deref());
+                    match (pack, self.masks.ffn_out.as_deref()) {
+                        (Some(p), Some(m)) => mul_into(&mut s2, &gather(m, &p.out, h)),
+                        (None, m) => scale_by(&mut s2, m),
+                        (Some(_), None) => {}
+                    }
                     add_into(&mut s2, &x1);
                     layer_norm_rows(&s2, g2, b2n, w.eps)
                 };
+                let y = match pack {
+                    Some(p) => scatter(&y, &p.out, h, b * nq),
+                    None => y,
+                };
                 let saved = Saved {
+                    xin: xin_own,
                     qkv,
                     ctx,
                     s1,
@@ -253,7 +350,9 @@ impl CustomOp1 for EncoderLayer {
                 Ok((saved, y))
             },
         )?;
-        *self.saved.lock().map_err(|_| poisoned("encoder layer"))? = Some(saved);
+        if self.attn.stores() {
+            *self.saved.lock().map_err(|_| poisoned("encoder layer"))? = Some(saved);
+        }
         Ok((CpuStorage::F32(y), Shape::from((b, nq, h))))
     }
 
@@ -285,20 +384,34 @@ impl CustomOp1 for EncoderLayer {
         ];
         let mut grads: Vec<(usize, &str, Vec<f32>)> = Vec::with_capacity(16);
         let dx = with_slices(t, |[x, dy, wqkv, wo, g1, w1, w2, g2]| {
-            let (rows, rq) = (b * len, b * nq);
+            let pack = self.pack.as_ref();
+            // Rows of the token-wise parts: the real ones when packed.
+            let (rows, rq) = match pack {
+                Some(p) => (p.all.len(), p.out.len()),
+                None => (b * len, b * nq),
+            };
+            let x = sv.xin.as_deref().unwrap_or(x);
             let hd = wqkv.len() / (3 * h);
             let f = w1.len() / h;
+            // A dropout mask on the rows computed.
+            let mask = |m: &Vec<f32>| match pack {
+                Some(p) => gather(m, &p.out, h),
+                None => m.clone(),
+            };
             // LayerNorm 2; its input gradient reaches the feed-forward output (through the
             // dropout) and, as the residual, x1.
             let (ds2, dg2, db2n) = {
                 let _p = span("layer-norm", Phase::Backward);
-                layer_norm_backward(&sv.s2, g2, dy, w.eps)
+                match pack {
+                    Some(p) => layer_norm_backward(&sv.s2, g2, &gather(dy, &p.out, h), w.eps),
+                    None => layer_norm_backward(&sv.s2, g2, dy, w.eps),
+                }
             };
             grads.push((7, "weight", dg2));
             grads.push((7, "bias", db2n));
             let df_own = self.masks.ffn_out.as_ref().map(|m| {
                 let mut d = ds2.clone();
-                mul_into(&mut d, m);
+                mul_into(&mut d, &mask(m));
                 d
             });
             let (dpre, dx1) = {
@@ -336,7 +449,7 @@ impl CustomOp1 for EncoderLayer {
             grads.push((4, "bias", db1n));
             let da_own = self.masks.attn_out.as_ref().map(|m| {
                 let mut d = ds1.clone();
-                mul_into(&mut d, m);
+                mul_into(&mut d, &mask(m));
                 d
             });
             let dctx = {
@@ -352,16 +465,27 @@ impl CustomOp1 for EncoderLayer {
                 dctx
             };
             drop(da_own);
+            let dctx = match pack {
+                Some(p) => scatter(&dctx, &p.out, hd, b * nq),
+                None => dctx,
+            };
             let (dqkv, acc) =
                 self.attn
                     .backward_with_terms(QkvView::packed(&sv.qkv, hd), &dctx, (b, len, hd))?;
+            // The padded rows' ∂q, ∂k, ∂v are zeros (no query reads a padded key).
+            let dqkv = match pack {
+                Some(p) => gather(&dqkv, &p.all, 3 * hd),
+                None => dqkv,
+            };
             let rel = self.rel.as_ref().map(|(r, _)| r.grads(&acc, wqkv));
             drop(acc);
             drop(dctx);
             let _p = span("linear", Phase::Backward);
             // x's gradient: the residual's (its first `nq` rows per sequence), plus the
             // QKV projection's input gradient.
-            let mut dx = if nq == len {
+            let mut dx = if let Some(p) = pack {
+                scatter(&ds1, &p.at, h, rows)
+            } else if nq == len {
                 ds1
             } else {
                 let mut d = vec![0f32; rows * h];
@@ -393,6 +517,10 @@ impl CustomOp1 for EncoderLayer {
                 grads.push((i, "weight", wc.to_vec()));
                 grads.push((i, "bias", bc.to_vec()));
             }
+            let dx = match pack {
+                Some(p) => scatter(&dx, &p.all, h, b * len),
+                None => dx,
+            };
             Ok((dx, rel))
         })?;
         let (dx, rel) = dx;

@@ -218,10 +218,10 @@ impl SequenceClassifier {
         self.fused_layers = on;
     }
 
-    /// Whether a family that supports it (ModernBERT) runs the linear layers, norms and
-    /// feed-forward on the packed real tokens of a batch, without its padding rows (on by
-    /// default). Off, every row is computed, as for the other families: the same logits
-    /// and gradients, for checking one against the other.
+    /// Whether the encoder runs the linear layers, norms and feed-forward on the packed
+    /// real tokens of a batch, without its padding rows (on by default; ModernBERT always
+    /// can, the other families in their one-node layers). Off, every row is computed: the
+    /// same logits and gradients, for checking one against the other.
     pub fn set_unpadded(&mut self, on: bool) {
         self.unpadded = on;
     }

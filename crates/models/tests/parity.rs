@@ -486,8 +486,8 @@ fn checkpointed_backward_gives_the_plain_gradients() {
 
 /// Training on the CPU runs each encoder layer as one node with a hand-written backward.
 /// With dropout on (every mask in play), its loss, its gradients and the generator's state
-/// afterwards match the layer built from separate nodes, for the three families, with and
-/// without the last layer's first-row shortcut.
+/// afterwards match the layer built from separate nodes, for the four families, with and
+/// without the last layer's first-row shortcut; so do its inference logits.
 #[test]
 fn the_fused_encoder_layer_matches_the_separate_nodes() {
     for fix in [
@@ -497,6 +497,26 @@ fn the_fused_encoder_layer_matches_the_separate_nodes() {
         "electra-tiny",
     ] {
         let (mut model, b, labels) = with_dropout(fix);
+        // Inference runs the one-node layer's forward alone, on the real tokens.
+        let fused_logits = model
+            .infer(&b)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        model.set_fused_layers(false);
+        let plain_logits = model
+            .infer(&b)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        model.set_fused_layers(true);
+        for (a, c) in fused_logits.iter().zip(&plain_logits) {
+            assert!((a - c).abs() <= 1e-5, "{fix}: inference logits {a} vs {c}");
+        }
         for all_rows in [true, false] {
             let (loss, fused, next) = train_pass(&model, &b, &labels, 11, all_rows);
             model.set_fused_layers(false);

@@ -221,7 +221,9 @@ impl DebertaV2 {
         let weights = ENCODER.layer_weights(w, &format!("{LAYERS}.{i}"))?;
         if !(rel.c2p || rel.p2c) {
             let attn = kernel(bias, hs, keep, w.track)?;
-            return Ok(EncoderLayer::new(weights, attn, masks, sink.clone()));
+            return Ok(
+                EncoderLayer::new(weights, attn, masks, sink.clone()).unpadded(w.unpadded, len)
+            );
         }
         let vec = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
         let table = vec(&w.w_as(&format!("{REL}.weight"), false)?)?;
@@ -261,7 +263,9 @@ impl DebertaV2 {
             table: REL.into(),
             norm: rel.norm_rel.then(|| REL_NORM.into()),
         };
-        Ok(EncoderLayer::new(weights, attn, masks, sink.clone()).with_relative(terms, names))
+        Ok(EncoderLayer::new(weights, attn, masks, sink.clone())
+            .with_relative(terms, names)
+            .unpadded(w.unpadded, len))
     }
 
     /// `[B, L, H]` → `[B, heads, L, d]`.
