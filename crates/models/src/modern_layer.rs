@@ -138,7 +138,6 @@ pub(crate) struct ModernMasks {
 
 struct Saved {
     xp: Vec<f32>,
-    hn: Option<Vec<f32>>,
     qkv: Vec<f32>,
     probs: Vec<Vec<f32>>,
     ctx: Vec<f32>,
@@ -147,7 +146,6 @@ struct Saved {
     gelu: Vec<f32>,
     slope: Vec<f32>,
     gate: Vec<f32>,
-    g: Vec<f32>,
     y_pre: Option<Vec<f32>>,
 }
 
@@ -616,9 +614,12 @@ impl CustomOp1 for ModernLayer {
                     k += 1;
                 }
             }
+            drop(hn);
+            drop(g);
+            // The attention norm's output and the GeGLU product are recomputed by the
+            // backward (one norm and one product per layer) rather than kept.
             let saved = self.store.then_some(Saved {
                 xp,
-                hn,
                 qkv,
                 probs,
                 ctx,
@@ -627,7 +628,6 @@ impl CustomOp1 for ModernLayer {
                 gelu,
                 slope,
                 gate,
-                g,
                 y_pre,
             });
             Ok((saved, out))
@@ -689,9 +689,15 @@ impl CustomOp1 for ModernLayer {
             let dwi = {
                 let _p = span("linear", Phase::Backward);
                 let mut dg = sgemm_new(q, f, h, (&dyq, h, 1), (wo2, f, 1));
+                // The GeGLU product as the forward computed it.
+                let mut g = sv.gelu.clone();
+                mul_into(&mut g, &sv.gate);
+                if let Some(m) = &self.masks.mlp {
+                    mul_into(&mut g, &gather(m, &qrows, f));
+                }
                 grads.push((
                     w.wo2.1.as_str(),
-                    sgemm_new(h, f, q, (&dyq, 1, h), (&sv.g, f, 1)),
+                    sgemm_new(h, f, q, (&dyq, 1, h), (&g, f, 1)),
                 ));
                 let _p = span("gelu", Phase::Backward);
                 if let Some(m) = &self.masks.mlp {
@@ -756,7 +762,8 @@ impl CustomOp1 for ModernLayer {
                 self.attn.rotate(&mut dqkv, h, &places, len, true);
             }
             let tt = places.len();
-            let hn = sv.hn.as_deref().unwrap_or(&sv.xp);
+            let hn_own = w.attn_norm.as_ref().map(|_| norm(&sv.xp, gan, w.eps));
+            let hn = hn_own.as_deref().unwrap_or(&sv.xp);
             let mut dxp = {
                 let _p = span("linear", Phase::Backward);
                 grads.push((
