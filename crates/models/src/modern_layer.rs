@@ -33,8 +33,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::fused::{
-    gelu_with_slopes, gemm_into, layer_norm_backward, layer_norm_rows, mul_into, sgemm_new, slice,
-    with_slices, PAR_MIN,
+    gemm_into, layer_norm_backward, layer_norm_rows, mul_into, sgemm_new, slice, with_slices,
+    PAR_MIN,
 };
 use crate::layer::GradSink;
 use crate::profile::{span, Phase};
@@ -493,6 +493,67 @@ impl ModernLayer {
     }
 }
 
+/// The GeGLU of `wi: [Q, 2·F]` (rows `u | v`): `g = gelu(u) ⊙ v (⊙ mask)`, and with `keep`
+/// what the backward reads, `gelu(u)`, the slope `gelu'(u)` and `v`; one pass over the rows,
+/// in parallel. The values are those of [`crate::fused::gelu_with_slopes`] and [`mul_into`] in that order,
+/// bit for bit.
+#[allow(clippy::type_complexity)]
+fn geglu(
+    wi: &[f32],
+    f: usize,
+    mask: Option<&[f32]>,
+    keep: bool,
+) -> (Vec<f32>, Option<(Vec<f32>, Vec<f32>, Vec<f32>)>) {
+    let q = wi.len() / (2 * f).max(1);
+    let mut g = vec![0f32; q * f];
+    let rows = (PAR_MIN / (2 * f).max(1)).max(1);
+    let chunk = rows * f;
+    if !keep {
+        g.par_chunks_mut(chunk)
+            .zip(wi.par_chunks(2 * chunk))
+            .enumerate()
+            .for_each(|(ci, (gc, wc))| {
+                for (r, (gr, wr)) in gc.chunks_mut(f).zip(wc.chunks(2 * f)).enumerate() {
+                    let (u, v) = wr.split_at(f);
+                    simd::gelu_forward(gr, u);
+                    gr.iter_mut().zip(v).for_each(|(a, b)| *a *= b);
+                    if let Some(m) = mask {
+                        let mr = &m[(ci * rows + r) * f..][..f];
+                        gr.iter_mut().zip(mr).for_each(|(a, b)| *a *= b);
+                    }
+                }
+            });
+        return (g, None);
+    }
+    let (mut gelu, mut slope, mut gate) = (vec![0f32; q * f], vec![0f32; q * f], vec![0f32; q * f]);
+    g.par_chunks_mut(chunk)
+        .zip(gelu.par_chunks_mut(chunk))
+        .zip(slope.par_chunks_mut(chunk).zip(gate.par_chunks_mut(chunk)))
+        .zip(wi.par_chunks(2 * chunk))
+        .enumerate()
+        .for_each(|(ci, (((gc, ec), (sc, tc)), wc))| {
+            let parts = gc
+                .chunks_mut(f)
+                .zip(ec.chunks_mut(f))
+                .zip(sc.chunks_mut(f).zip(tc.chunks_mut(f)))
+                .zip(wc.chunks(2 * f));
+            for (r, (((gr, er), (sr, tr)), wr)) in parts.enumerate() {
+                let (u, v) = wr.split_at(f);
+                sr.copy_from_slice(u);
+                simd::gelu_forward_slope(er, sr);
+                tr.copy_from_slice(v);
+                gr.iter_mut()
+                    .zip(er.iter().zip(v))
+                    .for_each(|(a, (e, b))| *a = e * b);
+                if let Some(m) = mask {
+                    let mr = &m[(ci * rows + r) * f..][..f];
+                    gr.iter_mut().zip(mr).for_each(|(a, b)| *a *= b);
+                }
+            }
+        });
+    (g, Some((gelu, slope, gate)))
+}
+
 /// LayerNorm rows without a bias.
 fn norm(x: &[f32], g: &[f32], eps: f32) -> Vec<f32> {
     let _p = span("layer-norm", Phase::Forward);
@@ -577,23 +638,12 @@ impl CustomOp1 for ModernLayer {
                 let _p = span("linear", Phase::Forward);
                 matmul_t(&hm, wi, h)
             };
-            let q = qrows.len();
-            let (mut slope, mut gate) = (Vec::with_capacity(q * f), Vec::with_capacity(q * f));
-            for row in wiv.chunks(2 * f) {
-                slope.extend_from_slice(&row[..f]);
-                gate.extend_from_slice(&row[f..]);
-            }
-            drop(wiv);
-            let (gelu, g) = {
+            let mask = self.masks.mlp.as_ref().map(|m| gather(m, &qrows, f));
+            let (g, kept) = {
                 let _p = span("gelu", Phase::Forward);
-                let gelu = gelu_with_slopes(&mut slope);
-                let mut g = gelu.clone();
-                mul_into(&mut g, &gate);
-                if let Some(m) = &self.masks.mlp {
-                    mul_into(&mut g, &gather(m, &qrows, f));
-                }
-                (gelu, g)
+                geglu(&wiv, f, mask.as_deref(), self.store)
             };
+            drop(wiv);
             let mut y = {
                 let _p = span("linear", Phase::Forward);
                 matmul_t(&g, wo2, f)
@@ -618,6 +668,7 @@ impl CustomOp1 for ModernLayer {
             drop(g);
             // The attention norm's output and the GeGLU product are recomputed by the
             // backward (one norm and one product per layer) rather than kept.
+            let (gelu, slope, gate) = kept.unwrap_or_default();
             let saved = self.store.then_some(Saved {
                 xp,
                 qkv,
