@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, ModelConfig};
 use crate::fused::activation;
-use crate::fused::{attention, attention_packed, fusable, kernel, linear, linear_gelu, Heads};
+use crate::fused::{attention, attention_packed, kernel, linear, linear_gelu, Heads};
 use crate::layer::{EncoderLayer, GradSink, LayerMasks, LayerWeights};
 use crate::layers::{dropout_rows, dropout_rows_keep};
 use crate::params::Specs;
@@ -173,17 +173,15 @@ impl PostLnEncoder {
             queries: rows,
         };
         let ffn_in = format!("{l}.{}", names.ffn_in);
-        let f32_weights = [
+        let parts = [
             names.q,
             names.k,
             names.v,
             names.attn_out,
             names.ffn_in,
             names.ffn_out,
-        ]
-        .iter()
-        .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
-        if w.fused_layers && f32_weights && fusable(&[x]) && cfg.activation == Activation::GeluErf {
+        ];
+        if w.one_node(x, &l, &parts) {
             let dims = (batch, rows, h);
             let p = cfg.hidden_dropout;
             let attn_out = if self.attn_out_dropout {

@@ -394,7 +394,7 @@ impl AttnKernel {
     }
 
     /// The packed gradient `[B, L, 3·H·dh]` (each row `∂q | ∂k | ∂v`) for the upstream
-    /// gradient `g: [B, L, H·dh]`.
+    /// gradient `g: [B, queries, H·dh]`.
     pub(crate) fn backward(
         &self,
         x: QkvView,
@@ -735,6 +735,54 @@ fn attention_ops(
         .transpose(1, 2)?
         .contiguous()?
         .reshape((b, nq, hd))?)
+}
+
+/// `a ← a + b` element-wise, in parallel blocks.
+pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
+    a.par_chunks_mut(PAR_MIN)
+        .zip(b.par_chunks(PAR_MIN))
+        .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
+}
+
+/// The rows `rows` (each `w` wide) of `x`, in order; copied in parallel blocks.
+pub(crate) fn gather_rows(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
+    let mut out = vec![0f32; rows.len() * w];
+    if w == 0 {
+        return out;
+    }
+    let per = (PAR_MIN / w).max(1);
+    out.par_chunks_mut(per * w)
+        .zip(rows.par_chunks(per))
+        .for_each(|(oc, rc)| {
+            for (o, &r) in oc.chunks_mut(w).zip(rc) {
+                o.copy_from_slice(&x[r * w..][..w]);
+            }
+        });
+    out
+}
+
+/// `[n, w]` zeros with row `k` of `x` at row `rows[k]` (distinct rows below `n`); copied
+/// in parallel blocks.
+pub(crate) fn scatter_rows(x: &[f32], rows: &[usize], w: usize, n: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n * w];
+    if w == 0 {
+        return out;
+    }
+    let mut from = vec![usize::MAX; n];
+    for (k, &r) in rows.iter().enumerate() {
+        from[r] = k;
+    }
+    let per = (PAR_MIN / w).max(1);
+    out.par_chunks_mut(per * w)
+        .zip(from.par_chunks(per))
+        .for_each(|(oc, fc)| {
+            for (o, &k) in oc.chunks_mut(w).zip(fc) {
+                if k != usize::MAX {
+                    o.copy_from_slice(&x[k * w..][..w]);
+                }
+            }
+        });
+    out
 }
 
 /// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that

@@ -26,11 +26,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
-use rayon::prelude::*;
 
 use crate::fused::{
-    column_sums, gelu_with_slopes, layer_norm_backward, layer_norm_rows, linear_forward, mul_into,
-    sgemm, sgemm_new, slice, with_slices, AttnKernel, QkvView, PAR_MIN,
+    add_into, column_sums, gather_rows, gelu_with_slopes, layer_norm_backward, layer_norm_rows,
+    linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, with_slices, AttnKernel,
+    QkvView,
 };
 use crate::layers::first_rows;
 use crate::profile::{span, Phase};
@@ -152,24 +152,6 @@ impl Pack {
     }
 }
 
-/// The rows `rows` (each `w` wide) of `x`, in order.
-fn gather(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.len() * w);
-    for &r in rows {
-        out.extend_from_slice(&x[r * w..][..w]);
-    }
-    out
-}
-
-/// `[n, w]` zeros with the rows of `x` at `rows`.
-fn scatter(x: &[f32], rows: &[usize], w: usize, n: usize) -> Vec<f32> {
-    let mut out = vec![0f32; n * w];
-    for (k, &r) in rows.iter().enumerate() {
-        out[r * w..][..w].copy_from_slice(&x[k * w..][..w]);
-    }
-    out
-}
-
 /// The parameter names of the relative terms' own inputs: the table and its norm.
 pub(crate) struct RelativeNames {
     pub table: String,
@@ -181,13 +163,6 @@ fn scale_by(x: &mut [f32], m: Option<&[f32]>) {
     if let Some(m) = m {
         mul_into(x, m);
     }
-}
-
-/// `a ← a + b` element-wise.
-fn add_into(a: &mut [f32], b: &[f32]) {
-    a.par_chunks_mut(PAR_MIN)
-        .zip(b.par_chunks(PAR_MIN))
-        .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
 }
 
 impl EncoderLayer {
@@ -277,19 +252,19 @@ impl CustomOp1 for EncoderLayer {
                 }
                 let pack = self.pack.as_ref();
                 // The real tokens' rows (the whole batch when nothing is packed).
-                let xin_own = pack.map(|p| gather(x, &p.all, h));
+                let xin_own = pack.map(|p| gather_rows(x, &p.all, h));
                 let xin = xin_own.as_deref().unwrap_or(x);
                 let qkv = {
                     let _p = span("linear", Phase::Forward);
                     let q = linear_forward(xin, wqkv, bqkv);
                     match pack {
-                        Some(p) => scatter(&q, &p.all, 3 * hd, b * len),
+                        Some(p) => scatter_rows(&q, &p.all, 3 * hd, b * len),
                         None => q,
                     }
                 };
                 let ctx = self.attn.forward(QkvView::packed(&qkv, hd), (b, len, hd))?;
                 let ctx = match pack {
-                    Some(p) => gather(&ctx, &p.out, hd),
+                    Some(p) => gather_rows(&ctx, &p.out, hd),
                     None => ctx,
                 };
                 let mut s1 = {
@@ -299,12 +274,12 @@ impl CustomOp1 for EncoderLayer {
                 let x1 = {
                     let _p = span("layer-norm", Phase::Forward);
                     match (pack, self.masks.attn_out.as_deref()) {
-                        (Some(p), Some(m)) => mul_into(&mut s1, &gather(m, &p.out, h)),
+                        (Some(p), Some(m)) => mul_into(&mut s1, &gather_rows(m, &p.out, h)),
                         (None, m) => scale_by(&mut s1, m),
                         (Some(_), None) => {}
                     }
                     match pack {
-                        Some(p) => add_into(&mut s1, &gather(xin, &p.at, h)),
+                        Some(p) => add_into(&mut s1, &gather_rows(xin, &p.at, h)),
                         None if nq == len => add_into(&mut s1, x),
                         None => add_into(&mut s1, &first_rows(x, len * h, nq * h)),
                     }
@@ -326,7 +301,7 @@ impl CustomOp1 for EncoderLayer {
                 let y = {
                     let _p = span("layer-norm", Phase::Forward);
                     match (pack, self.masks.ffn_out.as_deref()) {
-                        (Some(p), Some(m)) => mul_into(&mut s2, &gather(m, &p.out, h)),
+                        (Some(p), Some(m)) => mul_into(&mut s2, &gather_rows(m, &p.out, h)),
                         (None, m) => scale_by(&mut s2, m),
                         (Some(_), None) => {}
                     }
@@ -334,7 +309,7 @@ impl CustomOp1 for EncoderLayer {
                     layer_norm_rows(&s2, g2, b2n, w.eps)
                 };
                 let y = match pack {
-                    Some(p) => scatter(&y, &p.out, h, b * nq),
+                    Some(p) => scatter_rows(&y, &p.out, h, b * nq),
                     None => y,
                 };
                 let saved = Saved {
@@ -395,7 +370,7 @@ impl CustomOp1 for EncoderLayer {
             let f = w1.len() / h;
             // A dropout mask on the rows computed.
             let mask = |m: &Vec<f32>| match pack {
-                Some(p) => gather(m, &p.out, h),
+                Some(p) => gather_rows(m, &p.out, h),
                 None => m.clone(),
             };
             // LayerNorm 2; its input gradient reaches the feed-forward output (through the
@@ -403,7 +378,7 @@ impl CustomOp1 for EncoderLayer {
             let (ds2, dg2, db2n) = {
                 let _p = span("layer-norm", Phase::Backward);
                 match pack {
-                    Some(p) => layer_norm_backward(&sv.s2, g2, &gather(dy, &p.out, h), w.eps),
+                    Some(p) => layer_norm_backward(&sv.s2, g2, &gather_rows(dy, &p.out, h), w.eps),
                     None => layer_norm_backward(&sv.s2, g2, dy, w.eps),
                 }
             };
@@ -466,7 +441,7 @@ impl CustomOp1 for EncoderLayer {
             };
             drop(da_own);
             let dctx = match pack {
-                Some(p) => scatter(&dctx, &p.out, hd, b * nq),
+                Some(p) => scatter_rows(&dctx, &p.out, hd, b * nq),
                 None => dctx,
             };
             let (dqkv, acc) =
@@ -474,7 +449,7 @@ impl CustomOp1 for EncoderLayer {
                     .backward_with_terms(QkvView::packed(&sv.qkv, hd), &dctx, (b, len, hd))?;
             // The padded rows' ∂q, ∂k, ∂v are zeros (no query reads a padded key).
             let dqkv = match pack {
-                Some(p) => gather(&dqkv, &p.all, 3 * hd),
+                Some(p) => gather_rows(&dqkv, &p.all, 3 * hd),
                 None => dqkv,
             };
             let rel = self.rel.as_ref().map(|(r, _)| r.grads(&acc, wqkv));
@@ -484,7 +459,7 @@ impl CustomOp1 for EncoderLayer {
             // x's gradient: the residual's (its first `nq` rows per sequence), plus the
             // QKV projection's input gradient.
             let mut dx = if let Some(p) = pack {
-                scatter(&ds1, &p.at, h, rows)
+                scatter_rows(&ds1, &p.at, h, rows)
             } else if nq == len {
                 ds1
             } else {
@@ -518,7 +493,7 @@ impl CustomOp1 for EncoderLayer {
                 grads.push((i, "bias", bc.to_vec()));
             }
             let dx = match pack {
-                Some(p) => scatter(&dx, &p.all, h, b * len),
+                Some(p) => scatter_rows(&dx, &p.all, h, b * len),
                 None => dx,
             };
             Ok((dx, rel))

@@ -209,11 +209,11 @@ impl SequenceClassifier {
         self.grad_checkpoint
     }
 
-    /// Whether training on the CPU in f32 runs each encoder layer as one autograd node with
-    /// a hand-written backward (on by default; see `layer.rs`, and `modern_layer.rs`;
-    /// ModernBERT's and DeBERTa's serve f32 inference too). Off, the layer is built from
-    /// its separate nodes, as on other devices: slower, the same function, for checking
-    /// one against the other.
+    /// Whether each encoder layer runs as one node with a hand-written backward on the
+    /// CPU in f32, in training and in inference without int8 (on by default; see
+    /// `layer.rs` and `modern_layer.rs`). Off, the layer is built from its separate
+    /// nodes, as on other devices: slower, the same function, for checking one against
+    /// the other.
     pub fn set_fused_layers(&mut self, on: bool) {
         self.fused_layers = on;
     }

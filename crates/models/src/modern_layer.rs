@@ -33,8 +33,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::fused::{
-    gemm_into, layer_norm_backward, layer_norm_rows, mul_into, sgemm_new, slice, with_slices,
-    PAR_MIN,
+    add_into, gather_rows, gemm_into, layer_norm_backward, layer_norm_rows, mul_into, scatter_rows,
+    sgemm_new, slice, with_slices, PAR_MIN,
 };
 use crate::layer::GradSink;
 use crate::profile::{span, Phase};
@@ -180,7 +180,7 @@ impl ModernAttention {
             None => (0, pos.len()),
             Some(h) => (
                 pos.partition_point(|&p| p + h < pos[i]),
-                pos.partition_point(|&p| p <= pos[i] + h),
+                pos.partition_point(|&p| p <= pos[i].saturating_add(h)),
             ),
         }
     }
@@ -299,6 +299,17 @@ impl ModernLayer {
             .iter()
             .zip(nq)
             .flat_map(|((start, _), &n)| *start..start + n)
+            .collect()
+    }
+
+    /// The rows `bi·rows + p` of the query tokens in the `[B, rows, H]` output, in order.
+    fn out_rows(&self, nq: &[usize]) -> Vec<usize> {
+        self.tokens
+            .seqs
+            .iter()
+            .zip(nq)
+            .enumerate()
+            .flat_map(|(bi, ((_, pos), &n))| pos[..n].iter().map(move |p| bi * self.rows + p))
             .collect()
     }
 
@@ -560,15 +571,6 @@ fn norm(x: &[f32], g: &[f32], eps: f32) -> Vec<f32> {
     layer_norm_rows(x, g, &vec![0f32; g.len()], eps)
 }
 
-/// The rows `rows` (each `w` wide) of `x`, in order.
-fn gather(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.len() * w);
-    for &r in rows {
-        out.extend_from_slice(&x[r * w..][..w]);
-    }
-    out
-}
-
 impl CustomOp1 for ModernLayer {
     fn name(&self) -> &'static str {
         "textclf-modernbert-layer"
@@ -593,7 +595,23 @@ impl CustomOp1 for ModernLayer {
         ];
         let (saved, y) = with_slices(t, |[gan, wqkv, wo, gm, wi, wo2, gf]| {
             let f = wo2.len() / h.max(1);
-            let fits = wqkv.len() == 3 * h * h
+            let t = self.tokens.total;
+            let heads = self.attn.heads;
+            let fits = h > 0
+                && f > 0
+                && wo2.len() == h * f
+                && self
+                    .masks
+                    .probs
+                    .as_ref()
+                    .is_none_or(|m| m.len() == b * heads * len * len)
+                && self
+                    .masks
+                    .attn_out
+                    .as_ref()
+                    .is_none_or(|m| m.len() == t * h)
+                && self.masks.mlp.as_ref().is_none_or(|m| m.len() == t * f)
+                && wqkv.len() == 3 * h * h
                 && wo.len() == h * h
                 && gm.len() == h
                 && wi.len() == 2 * f * h
@@ -606,7 +624,7 @@ impl CustomOp1 for ModernLayer {
             if !fits {
                 candle_core::bail!("modernbert layer: weights do not fit a hidden size of {h}");
             }
-            let xp = gather(x, &places, h);
+            let xp = gather_rows(x, &places, h);
             let hn = w.attn_norm.as_ref().map(|_| norm(&xp, gan, w.eps));
             let mut qkv = {
                 let _p = span("linear", Phase::Forward);
@@ -623,22 +641,20 @@ impl CustomOp1 for ModernLayer {
                 matmul_t(&ctx, wo, h)
             };
             if let Some(m) = &self.masks.attn_out {
-                mul_into(&mut x2, &gather(m, &qrows, h));
+                mul_into(&mut x2, &gather_rows(m, &qrows, h));
             }
             let xq = if qrows.len() == places.len() {
                 None
             } else {
-                Some(gather(&xp, &qrows, h))
+                Some(gather_rows(&xp, &qrows, h))
             };
-            x2.par_chunks_mut(PAR_MIN)
-                .zip(xq.as_deref().unwrap_or(&xp).par_chunks(PAR_MIN))
-                .for_each(|(a, r)| a.iter_mut().zip(r).for_each(|(a, r)| *a += r));
+            add_into(&mut x2, xq.as_deref().unwrap_or(&xp));
             let hm = norm(&x2, gm, w.eps);
             let wiv = {
                 let _p = span("linear", Phase::Forward);
                 matmul_t(&hm, wi, h)
             };
-            let mask = self.masks.mlp.as_ref().map(|m| gather(m, &qrows, f));
+            let mask = self.masks.mlp.as_ref().map(|m| gather_rows(m, &qrows, f));
             let (g, kept) = {
                 let _p = span("gelu", Phase::Forward);
                 geglu(&wiv, f, mask.as_deref(), self.store)
@@ -648,22 +664,13 @@ impl CustomOp1 for ModernLayer {
                 let _p = span("linear", Phase::Forward);
                 matmul_t(&g, wo2, f)
             };
-            y.par_chunks_mut(PAR_MIN)
-                .zip(x2.par_chunks(PAR_MIN))
-                .for_each(|(a, r)| a.iter_mut().zip(r).for_each(|(a, r)| *a += r));
+            add_into(&mut y, &x2);
             let (y, y_pre) = match &w.final_norm {
                 Some(_) => (norm(&y, gf, w.eps), Some(y)),
                 None => (y, None),
             };
             // Back to `[B, rows, H]`, zeros at padding.
-            let mut out = vec![0f32; b * rows * h];
-            let mut k = 0;
-            for (bi, ((_, pos), &n)) in self.tokens.seqs.iter().zip(&nq).enumerate() {
-                for &p in &pos[..n] {
-                    out[(bi * rows + p) * h..][..h].copy_from_slice(&y[k * h..][..h]);
-                    k += 1;
-                }
-            }
+            let out = scatter_rows(&y, &self.out_rows(&nq), h, b * rows);
             drop(hn);
             drop(g);
             // The attention norm's output and the GeGLU product are recomputed by the
@@ -724,12 +731,7 @@ impl CustomOp1 for ModernLayer {
         let dx = with_slices(t, |[dy, gan, wqkv, wo, gm, wi, wo2, gf]| {
             let f = wo2.len() / h.max(1);
             // The output's gradient on the query rows.
-            let mut dyq = Vec::with_capacity(q * h);
-            for (bi, ((_, pos), &n)) in self.tokens.seqs.iter().zip(&nq).enumerate() {
-                for &p in &pos[..n] {
-                    dyq.extend_from_slice(&dy[(bi * rows + p) * h..][..h]);
-                }
-            }
+            let mut dyq = gather_rows(dy, &self.out_rows(&nq), h);
             if let (Some((_, name)), Some(y_pre)) = (&w.final_norm, &sv.y_pre) {
                 let _p = span("layer-norm", Phase::Backward);
                 let (d, dg, _) = layer_norm_backward(y_pre, gf, &dyq, w.eps);
@@ -744,7 +746,7 @@ impl CustomOp1 for ModernLayer {
                 let mut g = sv.gelu.clone();
                 mul_into(&mut g, &sv.gate);
                 if let Some(m) = &self.masks.mlp {
-                    mul_into(&mut g, &gather(m, &qrows, f));
+                    mul_into(&mut g, &gather_rows(m, &qrows, f));
                 }
                 grads.push((
                     w.wo2.1.as_str(),
@@ -752,7 +754,7 @@ impl CustomOp1 for ModernLayer {
                 ));
                 let _p = span("gelu", Phase::Backward);
                 if let Some(m) = &self.masks.mlp {
-                    mul_into(&mut dg, &gather(m, &qrows, f));
+                    mul_into(&mut dg, &gather_rows(m, &qrows, f));
                 }
                 let mut dwi = vec![0f32; q * 2 * f];
                 dwi.par_chunks_mut(2 * f)
@@ -787,16 +789,14 @@ impl CustomOp1 for ModernLayer {
                 let _p = span("layer-norm", Phase::Backward);
                 let (d, dg, _) = layer_norm_backward(&sv.x2, gm, &dhm, w.eps);
                 grads.push((w.mlp_norm.1.as_str(), dg));
-                dx2.par_chunks_mut(PAR_MIN)
-                    .zip(d.par_chunks(PAR_MIN))
-                    .for_each(|(a, r)| a.iter_mut().zip(r).for_each(|(a, r)| *a += r));
+                add_into(&mut dx2, &d);
             }
             // The attention output projection (through its dropout).
             let dctx = {
                 let _p = span("linear", Phase::Backward);
                 let da_own = self.masks.attn_out.as_ref().map(|m| {
                     let mut d = dx2.clone();
-                    mul_into(&mut d, &gather(m, &qrows, h));
+                    mul_into(&mut d, &gather_rows(m, &qrows, h));
                     d
                 });
                 let da = da_own.as_deref().unwrap_or(&dx2);
@@ -837,11 +837,7 @@ impl CustomOp1 for ModernLayer {
                     .zip(&dx2[k * h..][..h])
                     .for_each(|(a, v)| *a += v);
             }
-            let mut dx = vec![0f32; self.tokens.batch * len * h];
-            for (k, &p) in places.iter().enumerate() {
-                dx[p * h..][..h].copy_from_slice(&dxp[k * h..][..h]);
-            }
-            Ok(dx)
+            Ok(scatter_rows(&dxp, &places, h, self.tokens.batch * len))
         })?;
         for (name, g) in grads {
             self.sink.add(format!("{name}.weight"), g)?;

@@ -176,6 +176,9 @@ impl RelativeTerms {
 impl ScoreTerms for RelativeTerms {
     fn add(&self, hi: usize, s: &mut [f32], q: &[f32], k: &[f32], rs: usize, d: usize) {
         let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
+        if r == 0 || len == 0 || nq == 0 {
+            return;
+        }
         let c = hi * d;
         let none = gemm::Parallelism::None;
         if !self.kr.is_empty() {
@@ -235,6 +238,9 @@ impl ScoreTerms for RelativeTerms {
         acc: &mut [f32],
     ) {
         let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
+        if r == 0 || len == 0 || nq == 0 {
+            return;
+        }
         let c = hi * d;
         let none = gemm::Parallelism::None;
         if !self.kr.is_empty() {

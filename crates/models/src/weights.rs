@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 
-use crate::config::ModelConfig;
-use crate::fused::{add_layer_norm, layer_norm, linear};
+use crate::config::{Activation, ModelConfig};
+use crate::fused::{add_layer_norm, fusable, layer_norm, linear};
 use crate::params::ParamStore;
 use crate::profile::{span, Phase};
 use crate::quant::QuantLinear;
@@ -88,6 +88,18 @@ impl Weights<'_> {
             &self.w(&format!("{name}.bias"))?,
             self.cfg.layer_norm_eps,
         )
+    }
+
+    /// Whether layer `l` (its name prefix) can run as one node on `x`: the one-node
+    /// layers on, `x` f32 on the CPU, the exact GELU, and none of its projections `parts`
+    /// (after `l.`) quantized.
+    pub fn one_node(&self, x: &Tensor, l: &str, parts: &[&str]) -> bool {
+        self.fused_layers
+            && fusable(&[x])
+            && self.cfg.activation == Activation::GeluErf
+            && parts
+                .iter()
+                .all(|p| self.quantized(&format!("{l}.{p}")).is_none())
     }
 
     /// LayerNorm `name` on `x`.

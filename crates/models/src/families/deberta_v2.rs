@@ -21,13 +21,11 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
 use crate::batch::EncodedBatch;
-use crate::config::{bert_style, get_f64, get_usize, Activation, Common, ModelConfig};
+use crate::config::{bert_style, get_f64, get_usize, Common, ModelConfig};
 use crate::embeddings;
 use crate::encoder::{LayerNames, PostLnEncoder};
 use crate::family::Family;
-use crate::fused::{
-    activation, fusable, gelu_erf, kernel, kernel_with_terms, masked_softmax, Heads,
-};
+use crate::fused::{activation, gelu_erf, kernel, kernel_with_terms, masked_softmax, Heads};
 use crate::grads::SparseLookup;
 use crate::layer::{EncoderLayer, GradSink, LayerMasks, RelativeNames};
 use crate::layers::{dropout, dropout_rows, dropout_rows_keep};
@@ -389,10 +387,7 @@ impl Family for DebertaV2 {
         let (b, len, h) = x.dims3()?;
         let rows = rows.min(len);
         let l = format!("{LAYERS}.{i}");
-        let f32_weights = [Q, K, V, ATTN_OUT, FFN_IN, FFN_OUT]
-            .iter()
-            .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
-        if w.fused_layers && f32_weights && fusable(&[x]) && cfg.activation == Activation::GeluErf {
+        if w.one_node(x, &l, &[Q, K, V, ATTN_OUT, FFN_IN, FFN_OUT]) {
             let op = Self::one_node(w, i, rel, x, bias, rng, rows, sink)?;
             return Ok(x.contiguous()?.apply_op1(op)?);
         }

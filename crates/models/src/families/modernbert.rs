@@ -12,8 +12,8 @@
 //! On the CPU in f32 a layer runs as one node with a hand-written backward pass
 //! ([`crate::modern_layer`]) on the packed real tokens of the batch, attention per
 //! sequence over its real tokens and, in local layers, over the window's band only.
-//! Elsewhere (other devices, int8, or with the one-node layers turned off) it is built
-//! from candle's ops, every one of which has a backward pass; unpadded by default (see
+//! Elsewhere (other devices, int8, a GELU other than the exact one, the one-node layers
+//! turned off, or unpadding turned off on a padded batch) it is built from candle's ops, every one of which has a backward pass; unpadded by default (see
 //! [`crate::SequenceClassifier::set_unpadded`]): the norms, projections and feed-forward
 //! run on the packed real tokens, and attention on the padded layout. Either way padded
 //! positions of the layers' outputs are zeros.
@@ -26,7 +26,7 @@ use crate::batch::EncodedBatch;
 use crate::config::{get_activation, get_f64, get_usize, Activation, Common, ModelConfig};
 use crate::embeddings;
 use crate::family::Family;
-use crate::fused::{activation, fusable, layer_norm, linear, masked_softmax};
+use crate::fused::{activation, layer_norm, linear, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
 use crate::layers::{dropout, dropout_keep};
@@ -206,14 +206,7 @@ impl ModernBert {
     ) -> Result<Option<ModernLayer>> {
         let cfg = w.cfg;
         let l = format!("{LAYERS}.{i}");
-        let f32_weights = ["attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo"]
-            .iter()
-            .all(|p| w.quantized(&format!("{l}.{p}")).is_none());
-        if !(w.fused_layers
-            && f32_weights
-            && fusable(&[x])
-            && cfg.activation == Activation::GeluErf)
-        {
+        if !w.one_node(x, &l, &["attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo"]) {
             return Ok(None);
         }
         let (b, len, h) = x.dims3()?;
@@ -221,7 +214,10 @@ impl ModernBert {
         if !w.unpadded && tokens.total() != b * len {
             return Ok(None);
         }
-        let global = s.global.get(i).copied().unwrap_or(true);
+        let global = *s
+            .global
+            .get(i)
+            .ok_or_else(|| ModelError::Weights(format!("no layer type for layer {i}")))?;
         let nh = cfg.num_heads;
         let theta = if global {
             s.global_theta
