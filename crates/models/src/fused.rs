@@ -737,6 +737,14 @@ fn attention_ops(
         .reshape((b, nq, hd))?)
 }
 
+/// What node `node`'s forward kept for its backward, taken out (one backward per forward).
+pub(crate) fn take_saved<T>(m: &std::sync::Mutex<Option<T>>, node: &str) -> candle_core::Result<T> {
+    m.lock()
+        .map_err(|_| candle_core::Error::Msg(format!("{node}: poisoned lock")))?
+        .take()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{node}: backward without a forward")))
+}
+
 /// `a ← a + b` element-wise, in parallel blocks.
 pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
     a.par_chunks_mut(PAR_MIN)

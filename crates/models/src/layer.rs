@@ -29,8 +29,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use crate::fused::{
     add_into, column_sums, gather_rows, gelu_with_slopes, layer_norm_backward, layer_norm_rows,
-    linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, with_slices, AttnKernel,
-    QkvView,
+    linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, take_saved, with_slices,
+    AttnKernel, QkvView,
 };
 use crate::layers::first_rows;
 use crate::profile::{span, Phase};
@@ -337,14 +337,7 @@ impl CustomOp1 for EncoderLayer {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let sv = self
-            .saved
-            .lock()
-            .map_err(|_| poisoned("encoder layer"))?
-            .take()
-            .ok_or_else(|| {
-                candle_core::Error::Msg("encoder layer: backward without a forward".into())
-            })?;
+        let sv = take_saved(&self.saved, "encoder layer")?;
         let (b, len, h, nq) = self.dims(arg.dims())?;
         let w = &self.w;
         let t = [

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::fused::{
     add_into, gather_rows, gemm_into, layer_norm_backward, layer_norm_rows, mul_into, scatter_rows,
-    sgemm_new, slice, with_slices, PAR_MIN,
+    sgemm_new, slice, take_saved, with_slices, PAR_MIN,
 };
 use crate::layer::GradSink;
 use crate::profile::{span, Phase};
@@ -702,14 +702,7 @@ impl CustomOp1 for ModernLayer {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let sv = self
-            .saved
-            .lock()
-            .map_err(|_| poisoned())?
-            .take()
-            .ok_or_else(|| {
-                candle_core::Error::Msg("modernbert layer: backward without a forward".into())
-            })?;
+        let sv = take_saved(&self.saved, "modernbert layer")?;
         let h = self.dims(arg.dims())?;
         let (len, rows) = (self.tokens.len, self.rows);
         let w = &self.w;

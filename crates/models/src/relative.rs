@@ -173,6 +173,40 @@ impl RelativeTerms {
     }
 }
 
+/// One head's `x·Tᵀ`, `[rows, r]`: `x` the head's `rows` rows (`rs` apart, `d` wide), `t`
+/// its columns of a `[r, h]` table (`t[i·h + l]`).
+fn against(
+    (x, rows, rs): (&[f32], usize, usize),
+    t: &[f32],
+    (r, h, d): (usize, usize, usize),
+) -> Vec<f32> {
+    let mut m = vec![0f32; rows * r];
+    gemm_into(
+        (rows, r, d),
+        (&mut m, r),
+        false,
+        (x, rs, 1),
+        (t, 1, h),
+        gemm::Parallelism::None,
+    );
+    m
+}
+
+/// The backward of [`against`] for its output's gradient `dm: [rows, r]`: `dm·T` is added
+/// to `dx` (rows `drs` apart) and `dmᵀ·x` to `dt` (the table's gradient, rows `h` apart).
+fn against_backward(
+    dm: &[f32],
+    (x, rows, rs): (&[f32], usize, usize),
+    t: &[f32],
+    (r, h, d): (usize, usize, usize),
+    (dx, drs): (&mut [f32], usize),
+    dt: &mut [f32],
+) {
+    let none = gemm::Parallelism::None;
+    gemm_into((rows, d, r), (dx, drs), true, (dm, r, 1), (t, h, 1), none);
+    gemm_into((r, d, rows), (dt, h), true, (dm, 1, r), (x, rs, 1), none);
+}
+
 impl ScoreTerms for RelativeTerms {
     fn add(&self, hi: usize, s: &mut [f32], q: &[f32], k: &[f32], rs: usize, d: usize) {
         let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
@@ -180,18 +214,9 @@ impl ScoreTerms for RelativeTerms {
             return;
         }
         let c = hi * d;
-        let none = gemm::Parallelism::None;
         if !self.kr.is_empty() {
             // C = Q·Krᵀ, [nq, r]; S[i, j] += C[i, δ(i, j)].
-            let mut cm = vec![0f32; nq * r];
-            gemm_into(
-                (nq, r, d),
-                (&mut cm, r),
-                false,
-                (q, rs, 1),
-                (&self.kr[c..], 1, h),
-                none,
-            );
+            let cm = against((q, nq, rs), &self.kr[c..], (r, h, d));
             for ((sr, ir), cr) in s
                 .chunks_mut(len)
                 .zip(self.idx.chunks(len))
@@ -204,15 +229,7 @@ impl ScoreTerms for RelativeTerms {
         }
         if !self.qr.is_empty() {
             // P = K·Qrᵀ, [len, r]; S[i, j] += P[j, δ(i, j)].
-            let mut pm = vec![0f32; len * r];
-            gemm_into(
-                (len, r, d),
-                (&mut pm, r),
-                false,
-                (k, rs, 1),
-                (&self.qr[c..], 1, h),
-                none,
-            );
+            let pm = against((k, len, rs), &self.qr[c..], (r, h, d));
             for (sr, ir) in s.chunks_mut(len).zip(self.idx.chunks(len)) {
                 for (j, (v, &t)) in sr.iter_mut().zip(ir).enumerate() {
                     *v += pm[j * r + t as usize];
@@ -242,7 +259,6 @@ impl ScoreTerms for RelativeTerms {
             return;
         }
         let c = hi * d;
-        let none = gemm::Parallelism::None;
         if !self.kr.is_empty() {
             let mut dc = vec![0f32; nq * r];
             for ((dr, ir), sr) in dc
@@ -252,21 +268,13 @@ impl ScoreTerms for RelativeTerms {
             {
                 ir.iter().zip(sr).for_each(|(&t, &v)| dr[t as usize] += v);
             }
-            gemm_into(
-                (nq, d, r),
+            against_backward(
+                &dc,
+                (q, nq, rs),
+                &self.kr[c..],
+                (r, h, d),
                 (&mut db[dq..], drs),
-                true,
-                (&dc, r, 1),
-                (&self.kr[c..], h, 1),
-                none,
-            );
-            gemm_into(
-                (r, d, nq),
-                (&mut acc[c..], h),
-                true,
-                (&dc, 1, r),
-                (q, rs, 1),
-                none,
+                &mut acc[c..],
             );
         }
         if !self.qr.is_empty() {
@@ -276,21 +284,13 @@ impl ScoreTerms for RelativeTerms {
                     dp[j * r + t as usize] += v;
                 }
             }
-            gemm_into(
-                (len, d, r),
+            against_backward(
+                &dp,
+                (k, len, rs),
+                &self.qr[c..],
+                (r, h, d),
                 (&mut db[dk..], drs),
-                true,
-                (&dp, r, 1),
-                (&self.qr[c..], h, 1),
-                none,
-            );
-            gemm_into(
-                (r, d, len),
-                (&mut acc[r * h + c..], h),
-                true,
-                (&dp, 1, r),
-                (k, rs, 1),
-                none,
+                &mut acc[r * h + c..],
             );
         }
     }

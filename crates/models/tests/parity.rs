@@ -498,22 +498,14 @@ fn the_fused_encoder_layer_matches_the_separate_nodes() {
     ] {
         let (mut model, b, labels) = with_dropout(fix);
         // Inference runs the one-node layer's forward alone, on the real tokens.
-        let fused_logits = model
-            .infer(&b)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        model.set_fused_layers(false);
-        let plain_logits = model
-            .infer(&b)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let mut logits = [true, false].map(|fused| {
+            model.set_fused_layers(fused);
+            let l = model.infer(&b).unwrap();
+            l.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        });
         model.set_fused_layers(true);
+        let plain_logits = std::mem::take(&mut logits[1]);
+        let fused_logits = std::mem::take(&mut logits[0]);
         for (a, c) in fused_logits.iter().zip(&plain_logits) {
             assert!((a - c).abs() <= 1e-5, "{fix}: inference logits {a} vs {c}");
         }

@@ -84,6 +84,22 @@ fn batch(io: &HashMap<String, Tensor>) -> EncodedBatch {
     }
 }
 
+/// Every parameter's dense gradient, by name, of the cross-entropy of `out` at `labels`.
+fn named_grads(
+    model: &SequenceClassifier,
+    out: &textclf_models::Forward,
+    labels: &[u32],
+) -> Vec<(String, Vec<f32>)> {
+    let loss = cross_entropy(&out.logits, labels, None).unwrap();
+    let grads = model.backward(out, &loss).unwrap();
+    model
+        .params
+        .vars()
+        .iter()
+        .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
+        .collect()
+}
+
 /// Max |got − want| over the elements where `keep(i)`.
 fn max_diff_where(got: &[f32], want: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
     assert_eq!(got.len(), want.len(), "length");
@@ -444,14 +460,7 @@ fn modernbert_unpadded_matches_padded() {
             model.set_unpadded(unpadded);
             let hidden = model.forward(&b, None, true).unwrap().hidden_states;
             let out = model.forward(&b, None, false).unwrap();
-            let loss = cross_entropy(&out.logits, &labels, None).unwrap();
-            let grads = model.backward(&out, &loss).unwrap();
-            let g: Vec<(String, Vec<f32>)> = model
-                .params
-                .vars()
-                .iter()
-                .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
-                .collect();
+            let g = named_grads(&model, &out, &labels);
             runs.push((floats(&out.logits), hidden, g));
         }
         let (unpad, pad) = (&runs[0], &runs[1]);
@@ -639,14 +648,7 @@ fn one_node_matches_primitive(dir: &str, pooling: Option<&str>) {
         model.set_grad_checkpoint(ckpt);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let out = model.forward(&batch, Some(&mut rng), false).unwrap();
-        let loss = cross_entropy(&out.logits, &labels, None).unwrap();
-        let grads = model.backward(&out, &loss).unwrap();
-        let g: Vec<(String, Vec<f32>)> = model
-            .params
-            .vars()
-            .iter()
-            .map(|(n, v)| (n.clone(), floats(&grads.dense(n, v).unwrap().unwrap())))
-            .collect();
+        let g = named_grads(&model, &out, &labels);
         // The generator ends where the primitive layers leave it: the same draws.
         runs.push((floats(&out.logits), g, rng.random::<u64>()));
         infers.push(floats(&model.infer(&batch).unwrap()));
