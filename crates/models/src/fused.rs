@@ -235,29 +235,32 @@ pub(crate) struct AttnKernel {
 /// bias and the softmax) that depend on the head's queries and keys, and their backward.
 /// Implemented by DeBERTa's disentangled attention (`crate::relative`).
 pub(crate) trait ScoreTerms: Send + Sync {
-    /// Adds head `hi`'s terms to its scores `s: [nq, len]`; `q` and `k` are the head's
-    /// query and key rows (`rs` apart, `d` wide).
-    fn add(&self, hi: usize, s: &mut [f32], q: &[f32], k: &[f32], rs: usize, d: usize);
+    /// Adds head `hi`'s terms to its scores `s: [nq, len]`.
+    fn add(&self, hi: usize, s: &mut [f32], x: HeadRows);
     /// The length of the gradient accumulator of one batch element (the accumulators of
     /// all batch elements are summed).
     fn acc_len(&self) -> usize;
-    /// For the gradient `ds: [nq, len]` of head `hi`'s raw scores: adds the terms'
+    /// For `head = (hi, ds)`, the gradient `ds: [nq, len]` of head `hi`'s raw scores: adds the terms'
     /// gradients with respect to q and k to `db` at `offsets = (dq, dk, drs)` (the head's
     /// ∂q and ∂k columns start at `dq` and `dk`, rows `drs` apart), and those of the terms'
     /// own inputs to `acc`.
-    #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
-        hi: usize,
-        ds: &[f32],
-        q: &[f32],
-        k: &[f32],
-        rs: usize,
-        d: usize,
+        head: (usize, &[f32]),
+        x: HeadRows,
         db: &mut [f32],
         offsets: (usize, usize, usize),
         acc: &mut [f32],
     );
+}
+
+/// One head's query and key rows: row `i` of q is `q[i·rs..][..d]`, of k `k[i·rs..][..d]`.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadRows<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub rs: usize,
+    pub d: usize,
 }
 
 /// Where q, k and v lie in the kernel's input: row `r` of head column `c` of q is
@@ -350,7 +353,13 @@ impl AttnKernel {
                     none,
                 );
                 if let Some(t) = &self.terms {
-                    t.add(hi, p, &qb[c..], &kb[c..], x.rs, dh);
+                    let rows = HeadRows {
+                        q: &qb[c..],
+                        k: &kb[c..],
+                        rs: x.rs,
+                        d: dh,
+                    };
+                    t.add(hi, p, rows);
                 }
                 for row in p.chunks_mut(len) {
                     simd::softmax_row(row, bias, self.scale);
@@ -491,7 +500,13 @@ impl AttnKernel {
                     );
                     if let Some(t) = &self.terms {
                         let (qh, kh) = (&qb[c..], &kb[c..]);
-                        t.backward(hi, &dp, qh, kh, x.rs, dh, db, (c, hd + c, drs), &mut acc);
+                        let rows = HeadRows {
+                            q: qh,
+                            k: kh,
+                            rs: x.rs,
+                            d: dh,
+                        };
+                        t.backward((hi, &dp), rows, db, (c, hd + c, drs), &mut acc);
                     }
                 }
                 acc

@@ -136,7 +136,7 @@ pub(crate) struct ModernMasks {
     pub mlp: Option<Vec<f32>>,
 }
 
-struct Saved {
+pub(crate) struct Saved {
     xp: Vec<f32>,
     qkv: Vec<f32>,
     probs: Vec<Vec<f32>>,
@@ -151,16 +151,17 @@ struct Saved {
 
 /// The layer node (see the module doc).
 pub(crate) struct ModernLayer {
-    w: ModernWeights,
-    attn: ModernAttention,
-    tokens: Tokens,
+    pub w: ModernWeights,
+    pub attn: ModernAttention,
+    pub tokens: Tokens,
     /// Query rows per sequence: the output is `[B, rows, H]`.
-    rows: usize,
-    masks: ModernMasks,
-    sink: GradSink,
+    pub rows: usize,
+    pub masks: ModernMasks,
+    pub sink: GradSink,
     /// Keep what the backward needs (a node in an autograd graph).
-    store: bool,
-    saved: Mutex<Option<Saved>>,
+    pub store: bool,
+    /// Empty until the forward runs.
+    pub saved: Mutex<Option<Saved>>,
 }
 
 /// One block of a sequence's attention: query rows `q0..q1` and key rows `k0..k1`
@@ -259,27 +260,6 @@ fn pieces(mut buf: &mut [f32], sizes: impl Iterator<Item = usize>) -> Vec<&mut [
 }
 
 impl ModernLayer {
-    pub(crate) fn new(
-        w: ModernWeights,
-        attn: ModernAttention,
-        tokens: Tokens,
-        rows: usize,
-        masks: ModernMasks,
-        sink: GradSink,
-        store: bool,
-    ) -> Self {
-        ModernLayer {
-            w,
-            attn,
-            tokens,
-            rows,
-            masks,
-            sink,
-            store,
-            saved: Mutex::new(None),
-        }
-    }
-
     fn dims(&self, dims: &[usize]) -> candle_core::Result<usize> {
         let t = &self.tokens;
         match dims {

@@ -20,7 +20,7 @@
 
 use crate::fused::{
     column_sums, gemm_into, layer_norm_backward, layer_norm_rows, linear_forward, sgemm, sgemm_new,
-    ScoreTerms,
+    HeadRows, ScoreTerms,
 };
 
 /// What [`RelativeTerms::new`] reads.
@@ -208,7 +208,8 @@ fn against_backward(
 }
 
 impl ScoreTerms for RelativeTerms {
-    fn add(&self, hi: usize, s: &mut [f32], q: &[f32], k: &[f32], rs: usize, d: usize) {
+    fn add(&self, hi: usize, s: &mut [f32], x: HeadRows) {
+        let HeadRows { q, k, rs, d } = x;
         let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
         if r == 0 || len == 0 || nq == 0 {
             return;
@@ -244,16 +245,13 @@ impl ScoreTerms for RelativeTerms {
 
     fn backward(
         &self,
-        hi: usize,
-        ds: &[f32],
-        q: &[f32],
-        k: &[f32],
-        rs: usize,
-        d: usize,
+        (hi, ds): (usize, &[f32]),
+        x: HeadRows,
         db: &mut [f32],
         (dq, dk, drs): (usize, usize, usize),
         acc: &mut [f32],
     ) {
+        let HeadRows { q, k, rs, d } = x;
         let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
         if r == 0 || len == 0 || nq == 0 {
             return;

@@ -258,15 +258,16 @@ impl ModernBert {
             sin,
             half_window: (!global).then_some(s.window / 2),
         };
-        Ok(Some(ModernLayer::new(
-            weights,
+        Ok(Some(ModernLayer {
+            w: weights,
             attn,
             tokens,
             rows,
             masks,
-            sink.clone(),
-            w.track,
-        )))
+            sink: sink.clone(),
+            store: w.track,
+            saved: Default::default(),
+        }))
     }
 
     /// `cos` and `sin` of the rotary angles of positions `0..len`, `[len, d/2]` each (the
