@@ -282,6 +282,30 @@ impl ModernLayer {
             .collect()
     }
 
+    /// Each real token's place `bi·L + p`, the query tokens per sequence, and the query
+    /// tokens' rows among the real ones.
+    fn plan(&self) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+        let nq = self.tokens.queries(self.rows);
+        let qrows = self.query_rows(&nq);
+        (self.tokens.places().collect(), nq, qrows)
+    }
+
+    /// The weights in the order the forward and backward read them: attention norm (the
+    /// QKV weight stands in when absent, unread), QKV, attention output, MLP norm, GeGLU in
+    /// and out, final norm (likewise).
+    fn weights(&self) -> [&Tensor; 7] {
+        let w = &self.w;
+        [
+            w.attn_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
+            &w.wqkv.0,
+            &w.wo.0,
+            &w.mlp_norm.0,
+            &w.wi.0,
+            &w.wo2.0,
+            w.final_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
+        ]
+    }
+
     /// The rows `bi·rows + p` of the query tokens in the `[B, rows, H]` output, in order.
     fn out_rows(&self, nq: &[usize]) -> Vec<usize> {
         self.tokens
@@ -561,19 +585,8 @@ impl CustomOp1 for ModernLayer {
         let h = self.dims(l.dims())?;
         let (b, len, rows) = (self.tokens.batch, self.tokens.len, self.rows);
         let w = &self.w;
-        let places: Vec<usize> = self.tokens.places().collect();
-        let nq = self.tokens.queries(rows);
-        let qrows = self.query_rows(&nq);
-        let t = [
-            w.attn_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
-            &w.wqkv.0,
-            &w.wo.0,
-            &w.mlp_norm.0,
-            &w.wi.0,
-            &w.wo2.0,
-            w.final_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
-        ];
-        let (saved, y) = with_slices(t, |[gan, wqkv, wo, gm, wi, wo2, gf]| {
+        let (places, nq, qrows) = self.plan();
+        let (saved, y) = with_slices(self.weights(), |[gan, wqkv, wo, gm, wi, wo2, gf]| {
             let f = wo2.len() / h.max(1);
             let t = self.tokens.total;
             let heads = self.attn.heads;
@@ -684,22 +697,12 @@ impl CustomOp1 for ModernLayer {
     ) -> candle_core::Result<Option<Tensor>> {
         let sv = take_saved(&self.saved, "modernbert layer")?;
         let h = self.dims(arg.dims())?;
-        let (len, rows) = (self.tokens.len, self.rows);
+        let len = self.tokens.len;
         let w = &self.w;
-        let places: Vec<usize> = self.tokens.places().collect();
-        let nq = self.tokens.queries(rows);
-        let qrows = self.query_rows(&nq);
+        let (places, nq, qrows) = self.plan();
         let q = qrows.len();
-        let t = [
-            grad,
-            w.attn_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
-            &w.wqkv.0,
-            &w.wo.0,
-            &w.mlp_norm.0,
-            &w.wi.0,
-            &w.wo2.0,
-            w.final_norm.as_ref().map_or(&w.wqkv.0, |n| &n.0),
-        ];
+        let [a, b, c, d, e, f, g] = self.weights();
+        let t = [grad, a, b, c, d, e, f, g];
         let mut grads: Vec<(&str, Vec<f32>)> = Vec::with_capacity(7);
         let dx = with_slices(t, |[dy, gan, wqkv, wo, gm, wi, wo2, gf]| {
             let f = wo2.len() / h.max(1);

@@ -134,6 +134,12 @@ impl RelativeTerms {
         })
     }
 
+    /// `(H, r, len, queries)`, or `None` when the batch gives the terms nothing to do.
+    fn sizes(&self) -> Option<(usize, usize, usize, usize)> {
+        let s = (self.hidden, self.r, self.len, self.queries);
+        (s.1 > 0 && s.2 > 0 && s.3 > 0).then_some(s)
+    }
+
     /// The gradients of the table, its norm and the q/k projections from the summed
     /// accumulator `acc = [∂Kr | ∂Qr]` of the attention's backward; `wqkv` as in
     /// [`RelativeInputs`].
@@ -208,12 +214,10 @@ fn against_backward(
 }
 
 impl ScoreTerms for RelativeTerms {
-    fn add(&self, hi: usize, s: &mut [f32], x: HeadRows) {
-        let HeadRows { q, k, rs, d } = x;
-        let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
-        if r == 0 || len == 0 || nq == 0 {
+    fn add(&self, hi: usize, s: &mut [f32], HeadRows { q, k, rs, d }: HeadRows) {
+        let Some((h, r, len, nq)) = self.sizes() else {
             return;
-        }
+        };
         let c = hi * d;
         if !self.kr.is_empty() {
             // C = Q·Krᵀ, [nq, r]; S[i, j] += C[i, δ(i, j)].
@@ -246,16 +250,14 @@ impl ScoreTerms for RelativeTerms {
     fn backward(
         &self,
         (hi, ds): (usize, &[f32]),
-        x: HeadRows,
+        HeadRows { q, k, rs, d }: HeadRows,
         db: &mut [f32],
         (dq, dk, drs): (usize, usize, usize),
         acc: &mut [f32],
     ) {
-        let HeadRows { q, k, rs, d } = x;
-        let (h, r, len, nq) = (self.hidden, self.r, self.len, self.queries);
-        if r == 0 || len == 0 || nq == 0 {
+        let Some((h, r, len, nq)) = self.sizes() else {
             return;
-        }
+        };
         let c = hi * d;
         if !self.kr.is_empty() {
             let mut dc = vec![0f32; nq * r];
