@@ -22,6 +22,7 @@
 //! s2  = drop₂(h·W2ᵀ + b2) + x1               y  = LN₂(s2)
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +33,7 @@ use crate::fused::{
     linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, take_saved, with_slices,
     AttnKernel, QkvView,
 };
-use crate::layers::first_rows;
+use crate::layers::{first_rows, real_rows};
 use crate::profile::{span, Phase};
 use crate::relative::RelativeTerms;
 
@@ -135,11 +136,10 @@ impl Pack {
     /// The packing for the key bias `bias` (`[B·L]`: 0 real, the lowest f32 padding), or
     /// `None` when nothing is padded.
     fn of(bias: &[f32], len: usize, nq: usize) -> Option<Pack> {
-        let real = |i: usize| bias[i] > f32::MIN / 2.0;
-        if (0..bias.len()).all(real) || len == 0 {
+        let all = real_rows(bias);
+        if all.len() == bias.len() || len == 0 {
             return None;
         }
-        let all: Vec<usize> = (0..bias.len()).filter(|&i| real(i)).collect();
         let (mut out, mut at) = (vec![], vec![]);
         for (k, &i) in all.iter().enumerate() {
             let (bi, p) = (i / len, i % len);
@@ -156,13 +156,6 @@ impl Pack {
 pub(crate) struct RelativeNames {
     pub table: String,
     pub norm: Option<String>,
-}
-
-/// `x ← x ⊙ m` element-wise when there is a mask.
-fn scale_by(x: &mut [f32], m: Option<&[f32]>) {
-    if let Some(m) = m {
-        mul_into(x, m);
-    }
 }
 
 impl EncoderLayer {
@@ -203,6 +196,15 @@ impl EncoderLayer {
     pub(crate) fn with_relative(mut self, rel: Arc<RelativeTerms>, names: RelativeNames) -> Self {
         self.rel = Some((rel, names));
         self
+    }
+
+    /// The rows of a `[B·queries, h]` dropout mask that the layer computes: all of them,
+    /// or the real query rows when packed.
+    fn computed_rows<'a>(&self, m: &'a [f32], h: usize) -> Cow<'a, [f32]> {
+        match &self.pack {
+            Some(p) => Cow::Owned(gather_rows(m, &p.out, h)),
+            None => Cow::Borrowed(m),
+        }
     }
 
     /// `x` as `(B, L, H)`, and the query rows per sequence.
@@ -273,10 +275,8 @@ impl CustomOp1 for EncoderLayer {
                 };
                 let x1 = {
                     let _p = span("layer-norm", Phase::Forward);
-                    match (pack, self.masks.attn_out.as_deref()) {
-                        (Some(p), Some(m)) => mul_into(&mut s1, &gather_rows(m, &p.out, h)),
-                        (None, m) => scale_by(&mut s1, m),
-                        (Some(_), None) => {}
+                    if let Some(m) = &self.masks.attn_out {
+                        mul_into(&mut s1, &self.computed_rows(m, h));
                     }
                     match pack {
                         Some(p) => add_into(&mut s1, &gather_rows(xin, &p.at, h)),
@@ -300,10 +300,8 @@ impl CustomOp1 for EncoderLayer {
                 };
                 let y = {
                     let _p = span("layer-norm", Phase::Forward);
-                    match (pack, self.masks.ffn_out.as_deref()) {
-                        (Some(p), Some(m)) => mul_into(&mut s2, &gather_rows(m, &p.out, h)),
-                        (None, m) => scale_by(&mut s2, m),
-                        (Some(_), None) => {}
+                    if let Some(m) = &self.masks.ffn_out {
+                        mul_into(&mut s2, &self.computed_rows(m, h));
                     }
                     add_into(&mut s2, &x1);
                     layer_norm_rows(&s2, g2, b2n, w.eps)
@@ -361,11 +359,6 @@ impl CustomOp1 for EncoderLayer {
             let x = sv.xin.as_deref().unwrap_or(x);
             let hd = wqkv.len() / (3 * h);
             let f = w1.len() / h;
-            // A dropout mask on the rows computed.
-            let mask = |m: &Vec<f32>| match pack {
-                Some(p) => gather_rows(m, &p.out, h),
-                None => m.clone(),
-            };
             // LayerNorm 2; its input gradient reaches the feed-forward output (through the
             // dropout) and, as the residual, x1.
             let (ds2, dg2, db2n) = {
@@ -379,7 +372,7 @@ impl CustomOp1 for EncoderLayer {
             grads.push((7, "bias", db2n));
             let df_own = self.masks.ffn_out.as_ref().map(|m| {
                 let mut d = ds2.clone();
-                mul_into(&mut d, &mask(m));
+                mul_into(&mut d, &self.computed_rows(m, h));
                 d
             });
             let (dpre, dx1) = {
@@ -417,7 +410,7 @@ impl CustomOp1 for EncoderLayer {
             grads.push((4, "bias", db1n));
             let da_own = self.masks.attn_out.as_ref().map(|m| {
                 let mut d = ds1.clone();
-                mul_into(&mut d, &mask(m));
+                mul_into(&mut d, &self.computed_rows(m, h));
                 d
             });
             let dctx = {

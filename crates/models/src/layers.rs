@@ -112,6 +112,14 @@ pub fn dropout_keep(n: usize, p: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
         .collect()
 }
 
+/// The rows `bi·L + p` of the real tokens of a batch whose [`attention_bias`] is `bias`
+/// (flattened, `[B·L]`), in order.
+pub fn real_rows(bias: &[f32]) -> Vec<usize> {
+    (0..bias.len())
+        .filter(|&i| bias[i] > f32::MIN / 2.0)
+        .collect()
+}
+
 /// Additive attention bias `[B, 1, 1, L]`: 0 for real tokens, the lowest f32 for padding
 /// (what transformers adds for `eager` attention).
 pub fn attention_bias(mask: &Tensor) -> Result<Tensor> {

@@ -37,6 +37,7 @@ use crate::fused::{
     sgemm_new, slice, take_saved, with_slices, PAR_MIN,
 };
 use crate::layer::GradSink;
+use crate::layers::real_rows;
 use crate::profile::{span, Phase};
 use crate::simd;
 
@@ -62,13 +63,15 @@ impl Tokens {
     /// The real tokens of the batch whose additive key bias (0 real, the lowest f32 for
     /// padding) is `bias`, `[B·L]`.
     pub(crate) fn of(bias: &[f32], batch: usize, len: usize) -> Self {
-        let mut seqs = Vec::with_capacity(batch);
+        let mut seqs: Vec<(usize, Vec<usize>)> = (0..batch).map(|_| (0, vec![])).collect();
+        for r in real_rows(bias) {
+            if let Some((_, pos)) = seqs.get_mut(r / len.max(1)) {
+                pos.push(r % len.max(1));
+            }
+        }
         let mut total = 0;
-        for bi in 0..batch {
-            let pos: Vec<usize> = (0..len)
-                .filter(|&p| bias.get(bi * len + p).is_some_and(|&v| v > f32::MIN / 2.0))
-                .collect();
-            seqs.push((total, pos.clone()));
+        for (start, pos) in &mut seqs {
+            *start = total;
             total += pos.len();
         }
         Tokens {
@@ -317,11 +320,25 @@ impl ModernLayer {
             .collect()
     }
 
+    /// The attention dropout multipliers of one block of sequence `bi`'s head `hi`
+    /// (`[q1 − q0, k1 − k0]`), read at their padded coordinates; `None` without dropout.
+    fn block_keep(&self, (bi, hi): (usize, usize), blk: &Block, pos: &[usize]) -> Option<Vec<f32>> {
+        let (heads, len) = (self.attn.heads, self.tokens.len);
+        self.masks.probs.as_ref().map(|keep| {
+            (blk.q0..blk.q1)
+                .flat_map(|i| {
+                    let kr = &keep[((bi * heads + hi) * len + pos[i]) * len..][..len];
+                    pos[blk.k0..blk.k1].iter().map(move |&pj| kr[pj])
+                })
+                .collect()
+        })
+    }
+
     /// The attention of every sequence: the context `[Q, H]` and, when stored, each
     /// sequence's probabilities (per head, per block).
     fn attention(&self, qkv: &[f32], h: usize, nq: &[usize]) -> (Vec<f32>, Vec<Vec<f32>>) {
         let _p = span("attention", Phase::Forward);
-        let (heads, len) = (self.attn.heads, self.tokens.len);
+        let heads = self.attn.heads;
         let d = h / heads;
         let rs = 3 * h;
         let scale = 1.0 / (d as f32).sqrt();
@@ -367,18 +384,10 @@ impl ModernLayer {
                             simd::softmax_row(&mut row[lo..hi_], &zeros[..hi_ - lo], scale);
                             row[hi_..].fill(0.0);
                         }
-                        let pt: &[f32] = match &self.masks.probs {
-                            Some(keep) => {
+                        let pt: &[f32] = match self.block_keep((bi, hi), blk, pos) {
+                            Some(k) => {
                                 tmp.clear();
-                                for (r, row) in p.chunks(nkb).enumerate() {
-                                    let pi = pos[blk.q0 + r];
-                                    let kr = &keep[((bi * heads + hi) * len + pi) * len..][..len];
-                                    tmp.extend(
-                                        row.iter()
-                                            .zip(&pos[blk.k0..blk.k1])
-                                            .map(|(v, &pj)| v * kr[pj]),
-                                    );
-                                }
+                                tmp.extend(p.iter().zip(&k).map(|(a, m)| a * m));
                                 &tmp
                             }
                             None => p,
@@ -410,7 +419,7 @@ impl ModernLayer {
         nq: &[usize],
     ) -> Vec<f32> {
         let _p = span("attention", Phase::Backward);
-        let (heads, len) = (self.attn.heads, self.tokens.len);
+        let heads = self.attn.heads;
         let d = h / heads;
         let rs = 3 * h;
         let scale = 1.0 / (d as f32).sqrt();
@@ -442,16 +451,7 @@ impl ModernLayer {
                         let (nqb, nkb) = (blk.q1 - blk.q0, blk.k1 - blk.k0);
                         let p = &kept[hi * per_head + off..][..nqb * nkb];
                         off += nqb * nkb;
-                        // The dropout multipliers of this block, at padded coordinates.
-                        let keep: Option<Vec<f32>> = self.masks.probs.as_ref().map(|keep| {
-                            (blk.q0..blk.q1)
-                                .flat_map(|i| {
-                                    let kr =
-                                        &keep[((bi * heads + hi) * len + pos[i]) * len..][..len];
-                                    pos[blk.k0..blk.k1].iter().map(move |&pj| kr[pj])
-                                })
-                                .collect()
-                        });
+                        let keep = self.block_keep((bi, hi), blk, pos);
                         let pd: &[f32] = match &keep {
                             Some(k) => {
                                 pt.clear();

@@ -25,7 +25,9 @@ use crate::config::{bert_style, get_f64, get_usize, Common, ModelConfig};
 use crate::embeddings;
 use crate::encoder::{LayerNames, PostLnEncoder};
 use crate::family::Family;
-use crate::fused::{activation, gelu_erf, kernel, kernel_with_terms, masked_softmax, Heads};
+use crate::fused::{
+    activation, gelu_erf, kernel, kernel_with_terms, masked_softmax, with_slices, Heads,
+};
 use crate::grads::SparseLookup;
 use crate::layer::{EncoderLayer, GradSink, LayerMasks, RelativeNames};
 use crate::layers::{dropout, dropout_rows, dropout_rows_keep};
@@ -223,29 +225,27 @@ impl DebertaV2 {
                 EncoderLayer::new(weights, attn, masks, sink.clone()).unpadded(w.unpadded, len)
             );
         }
-        let vec = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
-        let table = vec(&w.w_as(&format!("{REL}.weight"), false)?)?;
-        let norm = if rel.norm_rel {
-            Some((
-                vec(&w.w_as(&format!("{REL_NORM}.weight"), false)?)?,
-                vec(&w.w_as(&format!("{REL_NORM}.bias"), false)?)?,
-            ))
+        let table = w.w_as(&format!("{REL}.weight"), false)?;
+        // Without the norm, the table stands in for its (unread) weight and bias.
+        let (norm_w, norm_b) = if rel.norm_rel {
+            (
+                w.w_as(&format!("{REL_NORM}.weight"), false)?,
+                w.w_as(&format!("{REL_NORM}.bias"), false)?,
+            )
         } else {
-            None
+            (table.clone(), table.clone())
         };
-        let (wqkv, bqkv) = (vec(&weights.qkv.0)?, vec(&weights.qkv.1)?);
         let index = (0..rows)
             .flat_map(|i| (0..len).map(move |j| rel.index(i, j)))
             .collect();
         let eps = cfg.layer_norm_eps as f32;
-        let terms = Arc::new(
-            RelativeTerms::new(RelativeInputs {
-                table: &table,
-                norm: norm
-                    .as_ref()
-                    .map(|(g, b)| (g.as_slice(), b.as_slice(), eps)),
-                wqkv: &wqkv,
-                bqkv: &bqkv,
+        let read = [&table, &norm_w, &norm_b, &weights.qkv.0, &weights.qkv.1];
+        let terms = with_slices(read, |[table, g, b, wqkv, bqkv]| {
+            Ok(RelativeTerms::new(RelativeInputs {
+                table,
+                norm: rel.norm_rel.then_some((g, b, eps)),
+                wqkv,
+                bqkv,
                 hidden: h,
                 heads: nh,
                 index,
@@ -253,9 +253,10 @@ impl DebertaV2 {
                 len,
                 c2p: rel.c2p,
                 p2c: rel.p2c,
-            })
-            .map_err(ModelError::Weights)?,
-        );
+            }))
+        })?
+        .map_err(ModelError::Weights)?;
+        let terms = Arc::new(terms);
         let attn = kernel_with_terms(bias, hs, keep, w.track, terms.clone())?;
         let names = RelativeNames {
             table: REL.into(),

@@ -29,7 +29,7 @@ use crate::family::Family;
 use crate::fused::{activation, layer_norm, linear, masked_softmax};
 use crate::grads::SparseLookup;
 use crate::layer::GradSink;
-use crate::layers::{dropout, dropout_keep};
+use crate::layers::{dropout, dropout_keep, real_rows};
 use crate::modern_layer::{ModernAttention, ModernLayer, ModernMasks, ModernWeights, Tokens};
 use crate::params::{Init, ParamSpec, Specs};
 use crate::weights::Weights;
@@ -189,14 +189,14 @@ impl ModernBert {
         Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
     }
 
-    /// Layer `i` as one node ([`ModernLayer`]) when it can run so: on the CPU in f32
-    /// (training, or inference without int8 projections) with the exact GELU, unpadded
-    /// (or a batch without padding). Draws the dropout multipliers in the order and shapes
-    /// of the primitive-op layer below.
+    /// Layer `i` (`global`: whether its attention is global) as one node ([`ModernLayer`])
+    /// when it can run so: on the CPU in f32 (training, or inference without int8
+    /// projections) with the exact GELU, unpadded (or a batch without padding). Draws the
+    /// dropout multipliers in the order and shapes of the primitive-op layer below.
     #[allow(clippy::too_many_arguments)]
     fn one_node(
         w: &Weights,
-        i: usize,
+        (i, global): (usize, bool),
         s: &Settings,
         x: &Tensor,
         bias: &Tensor,
@@ -214,10 +214,6 @@ impl ModernBert {
         if !w.unpadded && tokens.total() != b * len {
             return Ok(None);
         }
-        let global = *s
-            .global
-            .get(i)
-            .ok_or_else(|| ModelError::Weights(format!("no layer type for layer {i}")))?;
         let nh = cfg.num_heads;
         let theta = if global {
             s.global_theta
@@ -320,9 +316,7 @@ impl Packing {
     fn of(bias: &Tensor) -> Result<Option<Self>> {
         let (batch, _, _, len) = bias.dims4()?;
         let m: Vec<f32> = bias.flatten_all()?.to_vec1()?;
-        let real: Vec<u32> = (0..m.len() as u32)
-            .filter(|&i| m[i as usize] > f32::MIN / 2.0)
-            .collect();
+        let real: Vec<u32> = real_rows(&m).into_iter().map(|i| i as u32).collect();
         if real.len() == m.len() {
             return Ok(None);
         }
@@ -517,7 +511,9 @@ impl Family for ModernBert {
         let nh = cfg.num_heads;
         let d = h / nh;
         let l = format!("{LAYERS}.{i}");
-        if let Some(op) = Self::one_node(w, i, &s, x, bias, rng.as_deref_mut(), rows, sink)? {
+        if let Some(op) =
+            Self::one_node(w, (i, global), &s, x, bias, rng.as_deref_mut(), rows, sink)?
+        {
             return Ok(x.contiguous()?.apply_op1(op)?);
         }
         // Unpadded: the token-wise parts (norms, projections, feed-forward) run on the
