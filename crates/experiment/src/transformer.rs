@@ -411,29 +411,10 @@ fn pair_truncation(
 /// `budget`: as [`PairTruncation::apply`] cuts them (a strategy that cannot fit the pair
 /// cuts what it may and the pair is counted as cut on that side).
 fn kept(strategy: PairTruncation, a: usize, b: usize, budget: usize) -> (usize, usize) {
-    if a + b <= budget {
-        return (a, b);
-    }
-    match strategy {
-        PairTruncation::LongestFirst => {
-            // Remove one token at a time from the longer text, the second on ties.
-            let (mut na, mut nb) = (a, b);
-            let excess = a + b - budget;
-            let diff = na.abs_diff(nb).min(excess);
-            if na > nb {
-                na -= diff;
-            } else {
-                nb -= diff;
-            }
-            let rest = excess - diff;
-            // Now equal (or the excess is used up): alternate, the second first.
-            nb -= rest.div_ceil(2);
-            na -= rest / 2;
-            (na, nb)
-        }
-        PairTruncation::OnlyFirst => (budget.saturating_sub(b), b),
+    strategy.lengths(a, b, budget).unwrap_or(match strategy {
         PairTruncation::OnlySecond => (a, budget.saturating_sub(a)),
-    }
+        _ => (budget.saturating_sub(b), b),
+    })
 }
 
 /// Testing hook for the sweep's out-of-memory retry: with `TEXTCLF_SIMULATE_OOM_ABOVE_BATCH=N`

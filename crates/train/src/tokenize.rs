@@ -201,13 +201,14 @@ impl FromStr for Truncation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PairTruncation {
-    /// Remove one token at a time from the end of the longer text (the second when they are
-    /// equally long) until the pair fits: transformers' `longest_first`, its default.
+    /// Cut the end of the longer text until both are equally long, then both to half the
+    /// budget each (the longer one, the second when they are equally long, keeps the odd
+    /// token): transformers' `longest_first`, its default, as its fast tokenizers cut.
     #[default]
     LongestFirst,
-    /// Cut only the first text; a pair whose second text alone is too long is an error.
+    /// Cut only the first text; a pair whose second text alone fills `max_len` is an error.
     OnlyFirst,
-    /// Cut only the second text; a pair whose first text alone is too long is an error.
+    /// Cut only the second text; a pair whose first text alone fills `max_len` is an error.
     OnlySecond,
 }
 
@@ -222,29 +223,40 @@ impl PairTruncation {
     }
 
     /// Cuts `a` and `b` (content ids, no special tokens) so that together they hold at most
-    /// `budget` tokens. `None` when the strategy cannot: the text it may not cut is itself
-    /// longer than `budget`.
+    /// `budget` tokens, as the tokenizers library does. `None` when the strategy cannot: the
+    /// text it may not cut fills the whole `budget` by itself (transformers refuses such a
+    /// pair too, rather than cut the other text to nothing).
     pub fn apply(self, a: &[u32], b: &[u32], budget: usize) -> Option<(Vec<u32>, Vec<u32>)> {
-        let (mut na, mut nb) = (a.len(), b.len());
+        let (na, nb) = self.lengths(a.len(), b.len(), budget)?;
+        Some((a[..na].to_vec(), b[..nb].to_vec()))
+    }
+
+    /// How many tokens of texts of `na` and `nb` tokens [`Self::apply`] keeps.
+    pub fn lengths(self, na: usize, nb: usize, budget: usize) -> Option<(usize, usize)> {
+        let (mut na, mut nb) = (na, nb);
         if na + nb > budget {
             match self {
                 PairTruncation::LongestFirst => {
-                    // Equivalent to removing one token at a time from the longer text, the
-                    // second on ties: both end at half the budget when both are long.
-                    let excess = na + nb - budget;
-                    for _ in 0..excess {
-                        if na > nb {
-                            na -= 1;
-                        } else {
-                            nb -= 1;
-                        }
+                    // As the tokenizers library (transformers' fast tokenizers) cuts: the
+                    // shorter text (the first on ties) stays whole when the longer alone can
+                    // give up the excess; else it keeps ⌊budget/2⌋ and the longer the rest, so
+                    // with an odd budget the longer text keeps the extra token.
+                    let (short, long) = if na <= nb {
+                        (&mut na, &mut nb)
+                    } else {
+                        (&mut nb, &mut na)
+                    };
+                    if 2 * *short > budget {
+                        *short = budget / 2;
                     }
+                    *long = budget - *short;
                 }
-                PairTruncation::OnlyFirst => na = budget.checked_sub(nb)?,
-                PairTruncation::OnlySecond => nb = budget.checked_sub(na)?,
+                // Like tokenizers, refuse to cut the text away entirely: it keeps a token.
+                PairTruncation::OnlyFirst => na = budget.checked_sub(nb).filter(|&n| n > 0)?,
+                PairTruncation::OnlySecond => nb = budget.checked_sub(na).filter(|&n| n > 0)?,
             }
         }
-        Some((a[..na].to_vec(), b[..nb].to_vec()))
+        Some((na, nb))
     }
 }
 
@@ -504,8 +516,8 @@ impl TextEncoder {
                 let (x, y) = strategy.apply(x, y, budget).ok_or_else(|| {
                     TokenizeError::Encode(format!(
                         "pair {}: with --pair-truncation {strategy} the text that may not be \
-                         cut is longer than --max-len {} allows; use longest_first or a larger \
-                         --max-len",
+                         cut leaves no room in --max-len {} for the other; use longest_first or \
+                         a larger --max-len",
                         row + 1,
                         self.max_len
                     ))

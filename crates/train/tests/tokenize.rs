@@ -410,6 +410,14 @@ fn pair_truncation_strategies() {
     assert_eq!((x.len(), y.len()), (5, 4));
     let (x, y) = PairTruncation::LongestFirst.apply(&a, &b, 14).unwrap();
     assert_eq!((x.len(), y.len()), (8, 6));
+    // As the tokenizers library cuts: the longer text (the second on ties) keeps the odd token.
+    let (x, y) = PairTruncation::LongestFirst.apply(&b, &a, 9).unwrap();
+    assert_eq!((x.len(), y.len()), (4, 5));
+    let (x, y) = PairTruncation::LongestFirst.apply(&a, &a, 9).unwrap();
+    assert_eq!((x.len(), y.len()), (4, 5));
+    // Cutting the other text to nothing is refused, as transformers refuses it.
+    assert!(PairTruncation::OnlyFirst.apply(&a, &b, 6).is_none());
+    assert!(PairTruncation::OnlyFirst.apply(&a, &b, 7).is_some());
     let (x, y) = PairTruncation::OnlyFirst.apply(&a, &b, 9).unwrap();
     assert_eq!((x, y.len()), ((0..3).collect::<Vec<u32>>(), 6));
     let (x, y) = PairTruncation::OnlySecond.apply(&a, &b, 12).unwrap();
