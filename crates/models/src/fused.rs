@@ -229,6 +229,9 @@ pub(crate) struct AttnKernel {
     /// Terms added to every head's scores before the softmax (DeBERTa's relative
     /// positions), with their own backward.
     terms: Option<std::sync::Arc<dyn ScoreTerms>>,
+    /// Whether the caller discards the context rows of padding queries (an unpadded
+    /// layer keeps the real rows only): inference then leaves those rows at zero.
+    padding_rows_unread: bool,
 }
 
 /// Terms added to one head's raw attention scores `S = Q·Kᵀ` (before the scale, the key
@@ -297,9 +300,31 @@ impl AttnKernel {
         &self.bias
     }
 
+    /// The kernel whose caller reads the context rows of real queries only (`unread`), so
+    /// that inference need not compute those of trailing padding.
+    pub(crate) fn set_padding_rows_unread(&mut self, unread: bool) {
+        self.padding_rows_unread = unread;
+    }
+
     /// Whether the forward keeps what the backward needs (a node in an autograd graph).
     pub(crate) fn stores(&self) -> bool {
         self.store
+    }
+
+    /// How many leading keys of a sequence with key bias `bias` the forward computes. In
+    /// inference (nothing stored, no dropout, no score terms) the keys after the last real
+    /// one are left out: their bias is the lowest f32, so their softmax weights are exactly
+    /// zero and they add nothing to the context. Training keeps every key, so that the
+    /// stored probabilities have the shape the backward reads. A sequence with no real key
+    /// keeps every key (its softmax is then uniform, as with the primitive ops).
+    fn live_keys(&self, bias: &[f32]) -> usize {
+        if self.store || self.keep.is_some() || self.terms.is_some() {
+            return bias.len();
+        }
+        match bias.iter().rposition(|&v| crate::layers::is_real(v)) {
+            Some(last) => last + 1,
+            None => bias.len(),
+        }
     }
 
     /// `(H, dh, queries)` for an input of `len` rows per batch element and `hd = H·dh`.
@@ -339,14 +364,25 @@ impl AttnKernel {
         let run = |bi: usize, ob: &mut [f32], pb: &mut [f32], stride: usize| {
             let (qb, kb, vb) = (&x.q[bi * bs..], &x.k[bi * bs..], &x.v[bi * bs..]);
             let bias = &self.bias[bi * len..][..len];
+            // The keys this sequence attends to: in inference all but its trailing padding,
+            // whose softmax weights are exactly zero (see `live_keys`).
+            let n = self.live_keys(bias);
+            let bias = &bias[..n];
+            // The query rows computed: past `n` they are trailing padding, whose context
+            // rows the caller may not read (then they stay zero).
+            let nq = if self.padding_rows_unread && n < len {
+                nq.min(n)
+            } else {
+                nq
+            };
             let mut tmp = vec![0f32; if self.keep.is_some() { ll } else { 0 }];
             for hi in 0..h {
-                let p = &mut pb[hi * stride..][..ll];
+                let p = &mut pb[hi * stride..][..nq * n];
                 let c = hi * dh;
                 // S = Q·Kᵀ for this head (Kᵀ is a stride swap of K's rows).
                 gemm_into(
-                    (nq, len, dh),
-                    (p, len),
+                    (nq, n, dh),
+                    (p, n),
                     false,
                     (&qb[c..], x.rs, 1),
                     (&kb[c..], 1, x.rs),
@@ -361,7 +397,7 @@ impl AttnKernel {
                     };
                     t.add(hi, p, rows);
                 }
-                for row in p.chunks_mut(len) {
+                for row in p.chunks_mut(n) {
                     simd::softmax_row(row, bias, self.scale);
                 }
                 let pt: &[f32] = match &self.keep {
@@ -375,10 +411,10 @@ impl AttnKernel {
                     None => p,
                 };
                 gemm_into(
-                    (nq, dh, len),
+                    (nq, dh, n),
                     (&mut ob[c..], hd),
                     false,
-                    (pt, len, 1),
+                    (pt, n, 1),
                     (&vb[c..], x.rs, 1),
                     none,
                 );
@@ -700,6 +736,7 @@ pub(crate) fn kernel(
         store,
         probs: std::sync::Mutex::new(Vec::new()),
         terms: None,
+        padding_rows_unread: false,
     })
 }
 
@@ -767,45 +804,70 @@ pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
         .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
 }
 
+/// A vector of `rows × w` elements whose row `r` `fill(r, row)` writes, in parallel
+/// blocks, without zero-filling it first (the buffers this builds are megabytes per layer,
+/// and a zero-fill is a pass over memory of its own).
+fn rows_filled_by(
+    rows: usize,
+    w: usize,
+    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<f32>]) -> Written + Sync,
+) -> Vec<f32> {
+    let n = rows * w;
+    let mut out: Vec<f32> = Vec::with_capacity(n);
+    if let Some(per) = PAR_MIN.checked_div(w) {
+        let per = per.max(1);
+        out.spare_capacity_mut()[..n]
+            .par_chunks_mut(per * w)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (i, row) in block.chunks_mut(w).enumerate() {
+                    let Written = fill(c * per + i, row);
+                }
+            });
+    }
+    // SAFETY: the first `n` elements are initialised: each row of the capacity was passed
+    // to `fill`, which returns `Written` only through `write_row`/`zero_row` below, both of
+    // which write the whole row.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// Proof that a whole row was written (see [`rows_filled_by`]).
+struct Written;
+
+/// Writes `src` over the whole of `row` (of the same length).
+fn write_row(row: &mut [std::mem::MaybeUninit<f32>], src: &[f32]) -> Written {
+    assert_eq!(row.len(), src.len(), "row widths differ");
+    for (o, &v) in row.iter_mut().zip(src) {
+        o.write(v);
+    }
+    Written
+}
+
+/// Writes zeros over the whole of `row`.
+fn zero_row(row: &mut [std::mem::MaybeUninit<f32>]) -> Written {
+    for o in row.iter_mut() {
+        o.write(0.0);
+    }
+    Written
+}
+
 /// The rows `rows` (each `w` wide) of `x`, in order; copied in parallel blocks.
 pub(crate) fn gather_rows(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
-    let mut out = vec![0f32; rows.len() * w];
-    if w == 0 {
-        return out;
-    }
-    let per = (PAR_MIN / w).max(1);
-    out.par_chunks_mut(per * w)
-        .zip(rows.par_chunks(per))
-        .for_each(|(oc, rc)| {
-            for (o, &r) in oc.chunks_mut(w).zip(rc) {
-                o.copy_from_slice(&x[r * w..][..w]);
-            }
-        });
-    out
+    rows_filled_by(rows.len(), w, |k, o| write_row(o, &x[rows[k] * w..][..w]))
 }
 
 /// `[n, w]` zeros with row `k` of `x` at row `rows[k]` (distinct rows below `n`); copied
 /// in parallel blocks.
 pub(crate) fn scatter_rows(x: &[f32], rows: &[usize], w: usize, n: usize) -> Vec<f32> {
-    let mut out = vec![0f32; n * w];
-    if w == 0 {
-        return out;
-    }
     let mut from = vec![usize::MAX; n];
     for (k, &r) in rows.iter().enumerate() {
         from[r] = k;
     }
-    let per = (PAR_MIN / w).max(1);
-    out.par_chunks_mut(per * w)
-        .zip(from.par_chunks(per))
-        .for_each(|(oc, fc)| {
-            for (o, &k) in oc.chunks_mut(w).zip(fc) {
-                if k != usize::MAX {
-                    o.copy_from_slice(&x[k * w..][..w]);
-                }
-            }
-        });
-    out
+    rows_filled_by(n, w, |r, o| match from[r] {
+        usize::MAX => zero_row(o),
+        k => write_row(o, &x[k * w..][..w]),
+    })
 }
 
 /// Column sums of a row-major `[rows, n]` matrix, in parallel over blocks of rows that
@@ -835,10 +897,7 @@ pub(crate) fn linear_forward(x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     let out = b.len();
     let inp = w.len() / out.max(1);
     let rows = x.len() / inp.max(1);
-    let mut y = Vec::with_capacity(rows * out);
-    for _ in 0..rows {
-        y.extend_from_slice(b);
-    }
+    let mut y = rows_filled_by(rows, out, |_, o| write_row(o, b));
     sgemm(rows, out, inp, &mut y, true, (x, inp, 1), (w, 1, inp));
     y
 }
@@ -846,14 +905,20 @@ pub(crate) fn linear_forward(x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
 /// LayerNorm of each row of `x` (width `w.len()`), rows in parallel for large inputs.
 pub(crate) fn layer_norm_rows(x: &[f32], w: &[f32], b: &[f32], eps: f32) -> Vec<f32> {
     let h = w.len();
-    let mut y = vec![0f32; x.len()];
-    let f = |(yr, xr): (&mut [f32], &[f32])| simd::layer_norm_row(yr, xr, w, b, eps);
-    if x.len() >= PAR_MIN {
-        y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
-    } else {
-        y.chunks_mut(h).zip(x.chunks(h)).for_each(f);
+    if h == 0 || x.len() < PAR_MIN {
+        let mut y = vec![0f32; x.len()];
+        if h > 0 {
+            y.chunks_mut(h)
+                .zip(x.chunks(h))
+                .for_each(|(yr, xr)| simd::layer_norm_row(yr, xr, w, b, eps));
+        }
+        return y;
     }
-    y
+    rows_filled_by(x.len() / h, h, |r, o| {
+        let mut row = vec![0f32; h];
+        simd::layer_norm_row(&mut row, &x[r * h..][..h], w, b, eps);
+        write_row(o, &row)
+    })
 }
 
 /// `y = x·Wᵀ + b` for `x: [.., in]`, `W: [out, in]` (PyTorch layout), `b: [out]`.
@@ -959,7 +1024,7 @@ impl CustomOp3 for LinearGelu {
             candle_core::bail!("linear-gelu: f32 only")
         };
         if !self.store {
-            y.par_chunks_mut(PAR_MIN).for_each(simd::gelu_in_place);
+            gelu_in_place(&mut y);
             return Ok((CpuStorage::F32(y), shape));
         }
         let out = gelu_with_slopes(&mut y);
@@ -1196,6 +1261,11 @@ pub(crate) fn gelu_with_slopes(x: &mut [f32]) -> Vec<f32> {
         .zip(x.par_chunks_mut(PAR_MIN))
         .for_each(|(yc, xc)| simd::gelu_forward_slope(yc, xc));
     y
+}
+
+/// `x ← gelu(x)` element-wise (exact GELU), in parallel blocks.
+pub(crate) fn gelu_in_place(x: &mut [f32]) {
+    x.par_chunks_mut(PAR_MIN).for_each(simd::gelu_in_place);
 }
 
 /// `a ← a ⊙ b` element-wise, in parallel blocks.

@@ -29,9 +29,9 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use crate::fused::{
-    add_into, column_sums, gather_rows, gelu_with_slopes, layer_norm_backward, layer_norm_rows,
-    linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, take_saved, with_slices,
-    AttnKernel, QkvView,
+    add_into, column_sums, gather_rows, gelu_in_place, gelu_with_slopes, layer_norm_backward,
+    layer_norm_rows, linear_forward, mul_into, scatter_rows, sgemm, sgemm_new, slice, take_saved,
+    with_slices, AttnKernel, QkvView,
 };
 use crate::layers::{first_rows, real_rows};
 use crate::profile::{span, Phase};
@@ -187,6 +187,8 @@ impl EncoderLayer {
         } else {
             None
         };
+        // The layer keeps the real query rows of the context only.
+        self.attn.set_padding_rows_unread(self.pack.is_some());
         self
     }
 
@@ -285,14 +287,20 @@ impl CustomOp1 for EncoderLayer {
                     }
                     layer_norm_rows(&s1, g1, b1n, w.eps)
                 };
-                // `slope` holds the pre-activation until the GELU turns it into the slope.
+                // `slope` holds the pre-activation until the GELU turns it into the slope
+                // (training) or into the GELU's values in place (inference: no slope).
                 let mut slope = {
                     let _p = span("linear", Phase::Forward);
                     linear_forward(&x1, w1, b1)
                 };
                 let hv = {
                     let _p = span("gelu", Phase::Forward);
-                    gelu_with_slopes(&mut slope)
+                    if self.attn.stores() {
+                        gelu_with_slopes(&mut slope)
+                    } else {
+                        gelu_in_place(&mut slope);
+                        std::mem::take(&mut slope)
+                    }
                 };
                 let mut s2 = {
                     let _p = span("linear", Phase::Forward);

@@ -115,9 +115,12 @@ pub fn dropout_keep(n: usize, p: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
 /// The rows `bi·L + p` of the real tokens of a batch whose [`attention_bias`] is `bias`
 /// (flattened, `[B·L]`), in order.
 pub fn real_rows(bias: &[f32]) -> Vec<usize> {
-    (0..bias.len())
-        .filter(|&i| bias[i] > f32::MIN / 2.0)
-        .collect()
+    (0..bias.len()).filter(|&i| is_real(bias[i])).collect()
+}
+
+/// Whether an [`attention_bias`] value is a real token's (0) rather than padding's.
+pub fn is_real(bias: f32) -> bool {
+    bias > f32::MIN / 2.0
 }
 
 /// Additive attention bias `[B, 1, 1, L]`: 0 for real tokens, the lowest f32 for padding
