@@ -804,15 +804,16 @@ pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
         .for_each(|(ac, bc)| ac.iter_mut().zip(bc).for_each(|(x, y)| *x += y));
 }
 
-/// A vector of `rows × w` elements whose row `r` `fill(r, row)` writes, in parallel
-/// blocks, without zero-filling it first (the buffers this builds are megabytes per layer,
-/// and a zero-fill is a pass over memory of its own).
-fn rows_filled_by(
+/// A vector of `rows × w` elements whose row `r` is `source(r)` (`w` values), or zeros
+/// for `None`; written in parallel blocks without zero-filling the vector first (the
+/// buffers this builds are megabytes per layer, and a zero-fill is a pass over memory of
+/// its own).
+fn rows_from<'a>(
     rows: usize,
     w: usize,
-    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<f32>]) -> Written + Sync,
+    source: impl Fn(usize) -> Option<&'a [f32]> + Sync,
 ) -> Vec<f32> {
-    let n = rows * w;
+    let n = rows.checked_mul(w).expect("rows × width overflows");
     let mut out: Vec<f32> = Vec::with_capacity(n);
     if let Some(per) = PAR_MIN.checked_div(w) {
         let per = per.max(1);
@@ -821,40 +822,31 @@ fn rows_filled_by(
             .enumerate()
             .for_each(|(c, block)| {
                 for (i, row) in block.chunks_mut(w).enumerate() {
-                    let Written = fill(c * per + i, row);
+                    match source(c * per + i) {
+                        Some(src) => {
+                            assert_eq!(src.len(), w, "row widths differ");
+                            row.iter_mut().zip(src).for_each(|(o, &v)| {
+                                o.write(v);
+                            });
+                        }
+                        None => row.iter_mut().for_each(|o| {
+                            o.write(0.0);
+                        }),
+                    }
                 }
             });
     }
-    // SAFETY: the first `n` elements are initialised: each row of the capacity was passed
-    // to `fill`, which returns `Written` only through `write_row`/`zero_row` below, both of
-    // which write the whole row.
+    // SAFETY: the blocks cover the first `n` elements of the capacity in whole rows of `w`
+    // (`n` is a multiple of `w`), and every row was written whole above: `w` values of a
+    // source of exactly `w` values (asserted before writing), or `w` zeros. A panic would
+    // leave the length at 0.
     unsafe { out.set_len(n) };
     out
 }
 
-/// Proof that a whole row was written (see [`rows_filled_by`]).
-struct Written;
-
-/// Writes `src` over the whole of `row` (of the same length).
-fn write_row(row: &mut [std::mem::MaybeUninit<f32>], src: &[f32]) -> Written {
-    assert_eq!(row.len(), src.len(), "row widths differ");
-    for (o, &v) in row.iter_mut().zip(src) {
-        o.write(v);
-    }
-    Written
-}
-
-/// Writes zeros over the whole of `row`.
-fn zero_row(row: &mut [std::mem::MaybeUninit<f32>]) -> Written {
-    for o in row.iter_mut() {
-        o.write(0.0);
-    }
-    Written
-}
-
 /// The rows `rows` (each `w` wide) of `x`, in order; copied in parallel blocks.
 pub(crate) fn gather_rows(x: &[f32], rows: &[usize], w: usize) -> Vec<f32> {
-    rows_filled_by(rows.len(), w, |k, o| write_row(o, &x[rows[k] * w..][..w]))
+    rows_from(rows.len(), w, |k| Some(&x[rows[k] * w..][..w]))
 }
 
 /// `[n, w]` zeros with row `k` of `x` at row `rows[k]` (distinct rows below `n`); copied
@@ -864,9 +856,9 @@ pub(crate) fn scatter_rows(x: &[f32], rows: &[usize], w: usize, n: usize) -> Vec
     for (k, &r) in rows.iter().enumerate() {
         from[r] = k;
     }
-    rows_filled_by(n, w, |r, o| match from[r] {
-        usize::MAX => zero_row(o),
-        k => write_row(o, &x[k * w..][..w]),
+    rows_from(n, w, |r| match from[r] {
+        usize::MAX => None,
+        k => Some(&x[k * w..][..w]),
     })
 }
 
@@ -897,7 +889,7 @@ pub(crate) fn linear_forward(x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     let out = b.len();
     let inp = w.len() / out.max(1);
     let rows = x.len() / inp.max(1);
-    let mut y = rows_filled_by(rows, out, |_, o| write_row(o, b));
+    let mut y = rows_from(rows, out, |_| Some(b));
     sgemm(rows, out, inp, &mut y, true, (x, inp, 1), (w, 1, inp));
     y
 }
@@ -905,20 +897,14 @@ pub(crate) fn linear_forward(x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
 /// LayerNorm of each row of `x` (width `w.len()`), rows in parallel for large inputs.
 pub(crate) fn layer_norm_rows(x: &[f32], w: &[f32], b: &[f32], eps: f32) -> Vec<f32> {
     let h = w.len();
-    if h == 0 || x.len() < PAR_MIN {
-        let mut y = vec![0f32; x.len()];
-        if h > 0 {
-            y.chunks_mut(h)
-                .zip(x.chunks(h))
-                .for_each(|(yr, xr)| simd::layer_norm_row(yr, xr, w, b, eps));
-        }
-        return y;
+    let mut y = vec![0f32; x.len()];
+    let f = |(yr, xr): (&mut [f32], &[f32])| simd::layer_norm_row(yr, xr, w, b, eps);
+    if x.len() >= PAR_MIN {
+        y.par_chunks_mut(h).zip(x.par_chunks(h)).for_each(f);
+    } else {
+        y.chunks_mut(h).zip(x.chunks(h)).for_each(f);
     }
-    rows_filled_by(x.len() / h, h, |r, o| {
-        let mut row = vec![0f32; h];
-        simd::layer_norm_row(&mut row, &x[r * h..][..h], w, b, eps);
-        write_row(o, &row)
-    })
+    y
 }
 
 /// `y = x·Wᵀ + b` for `x: [.., in]`, `W: [out, in]` (PyTorch layout), `b: [out]`.

@@ -206,9 +206,11 @@ pub enum PairTruncation {
     /// token): transformers' `longest_first`, its default, as its fast tokenizers cut.
     #[default]
     LongestFirst,
-    /// Cut only the first text; a pair whose second text alone fills `max_len` is an error.
+    /// Cut only the first text; a pair that fits only if the first text lost every token
+    /// is an error.
     OnlyFirst,
-    /// Cut only the second text; a pair whose first text alone fills `max_len` is an error.
+    /// Cut only the second text; a pair that fits only if the second text lost every token
+    /// is an error.
     OnlySecond,
 }
 
@@ -224,8 +226,9 @@ impl PairTruncation {
 
     /// Cuts `a` and `b` (content ids, no special tokens) so that together they hold at most
     /// `budget` tokens, as the tokenizers library does. `None` when the strategy cannot: the
-    /// text it may not cut fills the whole `budget` by itself (transformers refuses such a
-    /// pair too, rather than cut the other text to nothing).
+    /// pair fits only if the text it cuts lost every token (transformers refuses such a pair
+    /// too). A budget of 0 (a `max_len` that holds only the special tokens) keeps nothing of
+    /// either text, whatever the strategy, as there.
     pub fn apply(self, a: &[u32], b: &[u32], budget: usize) -> Option<(Vec<u32>, Vec<u32>)> {
         let (na, nb) = self.lengths(a.len(), b.len(), budget)?;
         Some((a[..na].to_vec(), b[..nb].to_vec()))
@@ -234,6 +237,9 @@ impl PairTruncation {
     /// How many tokens of texts of `na` and `nb` tokens [`Self::apply`] keeps.
     pub fn lengths(self, na: usize, nb: usize, budget: usize) -> Option<(usize, usize)> {
         let (mut na, mut nb) = (na, nb);
+        if budget == 0 {
+            return Some((0, 0));
+        }
         if na + nb > budget {
             match self {
                 PairTruncation::LongestFirst => {

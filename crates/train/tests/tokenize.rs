@@ -405,7 +405,7 @@ fn pairs_match_the_reference_encodings() {
 fn pair_truncation_strategies() {
     let a: Vec<u32> = (0..10).collect();
     let b: Vec<u32> = (100..106).collect();
-    // longest_first: the longer loses tokens until both are equal, then the second first.
+    // longest_first: the longer text loses tokens; when both must, the shorter keeps half.
     let (x, y) = PairTruncation::LongestFirst.apply(&a, &b, 9).unwrap();
     assert_eq!((x.len(), y.len()), (5, 4));
     let (x, y) = PairTruncation::LongestFirst.apply(&a, &b, 14).unwrap();
@@ -418,6 +418,14 @@ fn pair_truncation_strategies() {
     // Cutting the other text to nothing is refused, as transformers refuses it.
     assert!(PairTruncation::OnlyFirst.apply(&a, &b, 6).is_none());
     assert!(PairTruncation::OnlyFirst.apply(&a, &b, 7).is_some());
+    // A budget of 0 keeps nothing of either text, whatever the strategy (as tokenizers).
+    for s in [
+        PairTruncation::LongestFirst,
+        PairTruncation::OnlyFirst,
+        PairTruncation::OnlySecond,
+    ] {
+        assert_eq!(s.lengths(a.len(), b.len(), 0), Some((0, 0)));
+    }
     let (x, y) = PairTruncation::OnlyFirst.apply(&a, &b, 9).unwrap();
     assert_eq!((x, y.len()), ((0..3).collect::<Vec<u32>>(), 6));
     let (x, y) = PairTruncation::OnlySecond.apply(&a, &b, 12).unwrap();
