@@ -339,39 +339,33 @@ struct Coeffs {
 }
 
 impl Coeffs {
-    /// Updates a run of weights and their moments with gradient `g` (`None`: zero), through
-    /// an AVX2-compiled copy of the loop when the CPU has it (the square roots and divisions
-    /// then run eight at a time; the same IEEE operations in the same order, so the same
-    /// bits as the baseline copy).
+    /// Updates a run of weights and their moments with gradient `g` (`None`: zero).
     fn apply(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has the feature the copy is compiled for.
-            return unsafe { self.apply_avx2(w, m, v, g) };
-        }
-        self.apply_generic(w, m, v, g)
+        update::adamw(*self, w, m, v, g)
     }
+}
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn apply_avx2(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>) {
-        self.apply_generic(w, m, v, g)
-    }
+/// The update loop, compiled as well for AVX2 + FMA and chosen at run time
+/// (`textclf_models::dispatch!`): the square roots and divisions then run eight at a time.
+/// The same IEEE operations in the same order (Rust never fuses a multiply and an add by
+/// itself), so the same bits as the baseline copy.
+mod update {
+    use super::Coeffs;
 
-    #[inline(always)]
-    fn apply_generic(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>) {
-        let k = *self;
-        let one = |w: &mut f32, m: &mut f32, v: &mut f32, gj: f32| {
-            let gj = gj * k.scale;
-            *w *= k.decay;
-            *m = k.b1 * *m + k.omb1 * gj;
-            *v = k.b2 * *v + k.omb2 * gj * gj;
-            *w -= k.step_size * *m / (v.sqrt() / k.bc2_sqrt + k.eps);
-        };
-        let wmv = w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut());
-        match g {
-            Some(g) => wmv.zip(g).for_each(|(((w, m), v), &gj)| one(w, m, v, gj)),
-            None => wmv.for_each(|((w, m), v)| one(w, m, v, 0.0)),
+    textclf_models::dispatch! {
+        fn adamw(k: Coeffs, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>) {
+            let one = |w: &mut f32, m: &mut f32, v: &mut f32, gj: f32| {
+                let gj = gj * k.scale;
+                *w *= k.decay;
+                *m = k.b1 * *m + k.omb1 * gj;
+                *v = k.b2 * *v + k.omb2 * gj * gj;
+                *w -= k.step_size * *m / (v.sqrt() / k.bc2_sqrt + k.eps);
+            };
+            let wmv = w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut());
+            match g {
+                Some(g) => wmv.zip(g).for_each(|(((w, m), v), &gj)| one(w, m, v, gj)),
+                None => wmv.for_each(|((w, m), v)| one(w, m, v, 0.0)),
+            }
         }
     }
 }
